@@ -1,0 +1,99 @@
+//! Command line: `onething [serve]`, `migrate`, `check-forms`. Every setting is also an
+//! environment variable; `onething --help` lists them.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::catalogue::load_catalogue;
+use crate::config::Settings;
+use crate::db::{run_migrations, DatabaseTarget};
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "onething",
+    version,
+    about = "One-thing (一件事) bundled government services: portal, API and staff consoles",
+    after_help = "Every option can also be set through the environment variable shown beside it.\n\
+                  With nothing set, the server listens on 127.0.0.1:8080 and keeps a SQLite \
+                  database under ./data."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the portal and the API (the default).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Check the catalogue definitions in the forms directory without starting the server.
+    CheckForms,
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.settings),
+        Command::Migrate => migrate(&cli.settings),
+        Command::CheckForms => check_forms(&cli.settings),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let app = Application::build(settings)?;
+        tracing::info!(
+            address = %format!("http://{}:{}", settings.bind.ip(), app.port()),
+            "serving the portal"
+        );
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let target = DatabaseTarget::from_settings(settings)?;
+    if let DatabaseTarget::Sqlite(path) = &target {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let mut conn = target.connect()?;
+    let applied = run_migrations(&mut conn)?;
+    println!("{applied} migration(s) applied on {}", target.backend().name());
+    Ok(())
+}
+
+fn check_forms(settings: &Settings) -> anyhow::Result<()> {
+    let cat = load_catalogue(&settings.forms_dir).map_err(anyhow::Error::new)?;
+    let personal = cat
+        .bundles
+        .iter()
+        .filter(|b| b.audience == crate::catalogue::Audience::Personal)
+        .count();
+    println!(
+        "forms OK: {} departments, {} fields, {} materials, {} items ({} high-frequency), {} bundles ({} personal, {} enterprise)",
+        cat.departments.len(),
+        cat.fields.len(),
+        cat.materials.len(),
+        cat.items.len(),
+        cat.items.values().filter(|i| i.high_frequency).count(),
+        cat.bundles.len(),
+        personal,
+        cat.bundles.len() - personal
+    );
+    Ok(())
+}

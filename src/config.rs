@@ -1,0 +1,112 @@
+//! Typed configuration, read from environment variables (or command-line flags) with
+//! defaults that need nothing. The value is passed to [`crate::startup::Application`];
+//! there is no global configuration.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// A value that must never reach a log line or a debug print.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(s))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Clone, Debug, Args)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "ONETHING_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+
+    /// Directory for the SQLite database, keys, uploads and the search index.
+    #[arg(long, env = "ONETHING_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database: postgres://… or postgresql://… for PostgreSQL, sqlite://PATH for a SQLite
+    /// file; unset means a SQLite file `onething.db` in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<Secret>,
+
+    /// Directory of the catalogue definitions (field dictionary, items, bundles).
+    #[arg(long, env = "ONETHING_FORMS_DIR", default_value = "./forms", global = true)]
+    pub forms_dir: PathBuf,
+
+    /// Directory whose templates override the built-in ones (same file names).
+    #[arg(long, env = "ONETHING_TEMPLATE_DIR", global = true)]
+    pub template_dir: Option<PathBuf>,
+
+    /// Log output format.
+    #[arg(long, env = "ONETHING_LOG", value_enum, default_value = "text", global = true)]
+    pub log: LogFormat,
+
+    /// Log filter in the `tracing` directive syntax, e.g. `info,onething=debug`.
+    #[arg(long, env = "ONETHING_LOG_LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+
+    /// Largest database connection pool size.
+    #[arg(long, env = "ONETHING_DB_POOL_SIZE", default_value_t = 10, global = true)]
+    pub db_pool_size: u32,
+
+    /// HTTP worker threads; 0 means one per CPU core.
+    #[arg(long, env = "ONETHING_WORKERS", default_value_t = 0, global = true)]
+    pub workers: usize,
+
+    /// Meilisearch address; when set, search uses Meilisearch instead of the embedded index.
+    #[arg(long, env = "MEILI_URL", global = true)]
+    pub meili_url: Option<String>,
+
+    /// Meilisearch API key.
+    #[arg(long, env = "MEILI_KEY", hide_env_values = true, global = true)]
+    pub meili_key: Option<Secret>,
+}
+
+impl Settings {
+    /// Settings for a server on `bind` with everything else at its default; tests and
+    /// embedders adjust the fields they need.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            forms_dir: PathBuf::from("forms"),
+            template_dir: None,
+            log: LogFormat::Text,
+            log_level: "info".into(),
+            db_pool_size: 10,
+            workers: 0,
+            meili_url: None,
+            meili_key: None,
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Database access: one connection enum over PostgreSQL and SQLite, a pool, embedded
+//! migrations for both backends, and a small async handle that runs diesel's blocking
+//! calls on the blocking thread pool so that HTTP workers never hold a connection.
+
+pub mod dialect;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::{Secret, Settings};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection type for both backends; queries written once against it run on either.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Where the database is, decided from `DATABASE_URL`'s scheme and nothing else.
+#[derive(Clone, Debug)]
+pub enum DatabaseTarget {
+    Postgres(Secret),
+    Sqlite(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error(
+        "DATABASE_URL has an unsupported scheme {0:?}: use postgres://, postgresql:// or sqlite://PATH"
+    )]
+    UnsupportedScheme(String),
+    #[error("DATABASE_URL sqlite:// needs a file path, e.g. sqlite://./data/onething.db")]
+    EmptySqlitePath,
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the {backend} database: {source}")]
+    Connect {
+        backend: &'static str,
+        source: diesel::ConnectionError,
+    },
+    #[error("cannot create the connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+}
+
+impl DatabaseTarget {
+    pub fn from_settings(settings: &Settings) -> Result<Self, DbSetupError> {
+        match &settings.database_url {
+            None => Ok(Self::Sqlite(settings.data_dir.join("onething.db"))),
+            Some(url) => Self::parse(url.expose()),
+        }
+    }
+
+    pub fn parse(url: &str) -> Result<Self, DbSetupError> {
+        let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
+        match scheme {
+            "postgres" | "postgresql" => Ok(Self::Postgres(Secret::new(url))),
+            "sqlite" => {
+                let path = &url["sqlite://".len()..];
+                if path.is_empty() {
+                    return Err(DbSetupError::EmptySqlitePath);
+                }
+                Ok(Self::Sqlite(PathBuf::from(path)))
+            }
+            _ => Err(DbSetupError::UnsupportedScheme(scheme.to_owned())),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgres(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Opens one connection of the chosen backend, keeping the backend's own error.
+    pub fn connect(&self) -> Result<DbConn, DbSetupError> {
+        let backend = self.backend().name();
+        match self {
+            Self::Postgres(url) => PgConnection::establish(url.expose())
+                .map(DbConn::Postgresql)
+                .map_err(|source| DbSetupError::Connect { backend, source }),
+            Self::Sqlite(path) => open_sqlite(path)
+                .map(DbConn::Sqlite)
+                .map_err(|source| DbSetupError::Connect { backend, source }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Postgres(url) => match url::Url::parse(url.expose()) {
+                Ok(u) => format!(
+                    "postgres at {}:{}{}",
+                    u.host_str().unwrap_or("localhost"),
+                    u.port().unwrap_or(5432),
+                    u.path()
+                ),
+                Err(_) => "postgres".into(),
+            },
+            Self::Sqlite(path) => format!("sqlite file {}", path.display()),
+        }
+    }
+}
+
+fn open_sqlite(path: &Path) -> Result<SqliteConnection, diesel::ConnectionError> {
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+    // busy_timeout must come before journal_mode: switching to WAL takes a lock that
+    // other pooled connections would otherwise see as "database is locked".
+    conn.batch_execute(
+        "PRAGMA busy_timeout = 10000;
+         PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;",
+    )
+    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// r2d2 manager that opens connections of the backend chosen from the URL scheme.
+pub struct Manager {
+    target: DatabaseTarget,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        match &self.target {
+            DatabaseTarget::Postgres(url) => PgConnection::establish(url.expose()).map(DbConn::Postgresql),
+            DatabaseTarget::Sqlite(path) => open_sqlite(path).map(DbConn::Sqlite),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Runs the embedded migrations of the connection's backend.
+pub fn run_migrations(conn: &mut DbConn) -> Result<usize, DbSetupError> {
+    let applied = match conn {
+        DbConn::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| DbSetupError::Migration(e.to_string()))
+}
+
+/// Reverts every migration of the connection's backend (used by the migrations test).
+pub fn revert_all_migrations(conn: &mut DbConn) -> Result<usize, DbSetupError> {
+    let reverted = match conn {
+        DbConn::Postgresql(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    reverted.map_err(|e| DbSetupError::Migration(e.to_string()))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+    #[error("database task failed: {0}")]
+    Join(String),
+}
+
+/// Cheap-to-clone handle to the pool; the only way the web layer reaches the database.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects (failing at once with the backend's own error), migrates, and pools.
+    pub fn open(target: &DatabaseTarget, pool_size: u32) -> Result<Self, DbSetupError> {
+        if let DatabaseTarget::Sqlite(path) = target {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| DbSetupError::CreateDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
+        }
+        let mut first = target.connect()?;
+        let applied = run_migrations(&mut first)?;
+        tracing::info!(database = %target.describe(), applied, "database ready");
+        drop(first);
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager {
+                target: target.clone(),
+            })?;
+        Ok(Self {
+            pool,
+            backend: target.backend(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Join(e.to_string())))?
+    }
+
+    /// A connection for synchronous callers (CLI subcommands, start-up).
+    pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+        Ok(self.pool.get()?)
+    }
+}

@@ -1,0 +1,129 @@
+//! Table definitions shared by both backends (the migrations keep the column types equal).
+
+diesel::table! {
+    departments (code) {
+        code -> Text,
+        prefix -> Text,
+        name -> Text,
+        short_name -> Text,
+        service_window -> Text,
+        phone -> Text,
+        position -> Integer,
+        content_hash -> Text,
+        version -> Integer,
+        active -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    field_definitions (key) {
+        key -> Text,
+        label -> Text,
+        field_type -> Text,
+        sensitivity -> Text,
+        definition -> Text,
+        content_hash -> Text,
+        version -> Integer,
+        active -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    materials (code) {
+        code -> Text,
+        name -> Text,
+        description -> Text,
+        content_hash -> Text,
+        version -> Integer,
+        active -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    items (code) {
+        code -> Text,
+        name -> Text,
+        department_code -> Text,
+        kind -> Text,
+        audience -> Text,
+        high_frequency -> Bool,
+        trips -> Integer,
+        online_depth -> Integer,
+        legal_time_limit_days -> Integer,
+        promised_time_limit_days -> Integer,
+        keywords -> Text,
+        guide -> Text,
+        content_hash -> Text,
+        version -> Integer,
+        active -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    item_fields (item_code, field_key) {
+        item_code -> Text,
+        field_key -> Text,
+        position -> Integer,
+        required -> Bool,
+    }
+}
+
+diesel::table! {
+    item_materials (item_code, material_code) {
+        item_code -> Text,
+        material_code -> Text,
+        position -> Integer,
+        required -> Bool,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    bundles (code) {
+        code -> Text,
+        name -> Text,
+        audience -> Text,
+        theme -> Text,
+        lead_department_code -> Text,
+        promised_time_limit_days -> Integer,
+        keywords -> Text,
+        definition -> Text,
+        position -> Integer,
+        content_hash -> Text,
+        version -> Integer,
+        active -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bundle_items (bundle_code, item_code) {
+        bundle_code -> Text,
+        item_code -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::joinable!(items -> departments (department_code));
+diesel::joinable!(item_fields -> items (item_code));
+diesel::joinable!(item_fields -> field_definitions (field_key));
+diesel::joinable!(item_materials -> items (item_code));
+diesel::joinable!(item_materials -> materials (material_code));
+diesel::joinable!(bundles -> departments (lead_department_code));
+diesel::joinable!(bundle_items -> bundles (bundle_code));
+diesel::joinable!(bundle_items -> items (item_code));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    departments,
+    field_definitions,
+    materials,
+    items,
+    item_fields,
+    item_materials,
+    bundles,
+    bundle_items,
+);

@@ -1,0 +1,11 @@
+//! onething: "one-thing" bundled government services (一件事套餐服务) for a district
+//! administrative service centre. See ARCHITECTURE.md for which module may call which.
+
+pub mod catalogue;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

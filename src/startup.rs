@@ -1,0 +1,88 @@
+//! Building and running the application: the library's entry point that `main` and the
+//! tests share. `Application::build` binds the listener (port 0 picks a free port) and
+//! returns before serving, so callers learn the address first.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::catalogue::load_catalogue;
+use crate::config::Settings;
+use crate::db::{DatabaseTarget, Db};
+use crate::store::catalogue::sync;
+use crate::web::{self, AppState};
+use actix_web::web::Data;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+/// Opens the database (creating and migrating it) and makes its catalogue equal to the
+/// definitions in `forms/`; a definition problem stops here with nothing written.
+pub fn prepare_database(settings: &Settings) -> anyhow::Result<Db> {
+    let catalogue = load_catalogue(&settings.forms_dir)
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("loading the catalogue from {}", settings.forms_dir.display()))?;
+    let target = DatabaseTarget::from_settings(settings)?;
+    let db = Db::open(&target, settings.db_pool_size)?;
+    let mut conn = db.get()?;
+    let report = sync(&mut conn, &catalogue)?;
+    tracing::info!(
+        bundles = catalogue.bundles.len(),
+        items = catalogue.items.len(),
+        inserted = report.inserted,
+        updated = report.updated,
+        retired = report.retired,
+        unchanged = report.unchanged,
+        "catalogue loaded"
+    );
+    Ok(db)
+}
+
+impl Application {
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let db = prepare_database(settings)?;
+        let templates = Arc::new(web::templates::load(settings.template_dir.as_deref())?);
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = Data::new(AppState {
+            db: db.clone(),
+            templates,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(web::security_headers())
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(web::configure)
+        })
+        .listen(listener)?;
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            db,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,29 @@
+//! Queries and writes, written once against [`crate::db::DbConn`] so that they run on both
+//! backends. Functions take `&mut DbConn` so that callers can compose them in a transaction.
+
+pub mod catalogue;
+pub mod rows;
+
+/// A page of a list, as every list endpoint returns it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// Validated paging parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Paging {
+    pub const MAX_PER_PAGE: i64 = 200;
+
+    pub fn offset(self) -> i64 {
+        (self.page - 1) * self.per_page
+    }
+}

@@ -1,0 +1,94 @@
+//! The one error type at the HTTP boundary. API errors are JSON with a machine-readable
+//! `code` and a Chinese `message` (and per-field errors); page errors are rendered pages.
+//! The full cause of an internal error is logged, never shown.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::db::DbError;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("invalid query")]
+    InvalidQuery(Vec<FieldError>),
+    #[error("bad request: {message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error(transparent)]
+    Internal(#[from] DbError),
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::InvalidQuery(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (code, message, errors): (&str, &str, Option<&[FieldError]>) = match self {
+            ApiError::NotFound(m) => ("not_found", m, None),
+            ApiError::InvalidQuery(errs) => ("invalid_query", "查询参数有误，请检查后重试", Some(errs)),
+            ApiError::BadRequest { code, message } => (code, message, None),
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                ("internal_error", "服务器内部错误，请稍后再试", None)
+            }
+        };
+        HttpResponse::build(self.status_code()).json(Body {
+            code,
+            message,
+            errors,
+        })
+    }
+}
+
+/// An error while rendering a page: the status and the Chinese text shown to the visitor.
+#[derive(Debug, thiserror::Error)]
+#[error("{status}: {title}")]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: String,
+    pub body: String,
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status)
+            .content_type("text/html; charset=utf-8")
+            .body(self.body.clone())
+    }
+}

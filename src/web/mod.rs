@@ -1,0 +1,69 @@
+//! HTTP: the JSON API under /api/v1, the portal pages, health, and the response headers
+//! every response carries.
+
+pub mod api;
+pub mod error;
+pub mod pages;
+pub mod templates;
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{get, web, HttpRequest, HttpResponse, ResponseError};
+
+use crate::db::{Db, DbError};
+use error::{ApiError, FieldError};
+
+/// Everything a handler may use; cheap to clone, no per-user state (the server is stateless).
+pub struct AppState {
+    pub db: Db,
+    pub templates: Arc<tera::Tera>,
+}
+
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+}
+
+/// Registers every route of the application.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::QueryConfig::default().error_handler(|err, _req| {
+        ApiError::InvalidQuery(vec![FieldError::new("query", "malformed", format!("查询参数格式有误：{err}"))])
+            .into()
+    }))
+    .service(healthz)
+    .service(web::scope("/api/v1").configure(api::configure).default_service(web::to(api_not_found)))
+    .configure(pages::configure)
+    .default_service(web::to(page_not_found));
+}
+
+#[get("/healthz")]
+async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    use diesel::connection::SimpleConnection;
+    state
+        .db
+        .run(|c| c.batch_execute("SELECT 1").map_err(DbError::from).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "status": "ok",
+        "database": state.db.backend().name(),
+    })))
+}
+
+async fn api_not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::NotFound(format!("接口 {} {} 不存在", req.method(), req.path())).error_response()
+}
+
+async fn page_not_found(state: web::Data<AppState>) -> HttpResponse {
+    state
+        .page_error(StatusCode::NOT_FOUND, "页面不存在", "您访问的页面不存在，请从首页重新进入。")
+        .error_response()
+}

@@ -1,0 +1,243 @@
+//! The public portal: server-rendered pages in Simplified Chinese that work without
+//! JavaScript and on a phone.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+
+use super::api::{bundle_filter, item_filter, parse_paging, ListQuery};
+use super::error::PageError;
+use super::AppState;
+use crate::catalogue::{online_depth_label, Audience};
+use crate::db::DbError;
+use crate::store::catalogue::{self as cat, BundleFilter, ItemFilter};
+use crate::store::Paging;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(home_page)
+        .service(bundles_page)
+        .service(bundle_page)
+        .service(items_page)
+        .service(item_page)
+        .service(search_page)
+        .service(site_css_page);
+}
+
+impl AppState {
+    pub fn render(&self, template: &str, ctx: &tera::Context) -> Result<HttpResponse, PageError> {
+        match self.templates.render(template, ctx) {
+            Ok(body) => Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body)),
+            Err(e) => {
+                tracing::error!(template, error = ?e, "template rendering failed");
+                Err(self.page_error(StatusCode::INTERNAL_SERVER_ERROR, "页面暂时无法显示", "请稍后再试。"))
+            }
+        }
+    }
+
+    pub fn page_error(&self, status: StatusCode, title: &str, message: &str) -> PageError {
+        let mut ctx = tera::Context::new();
+        ctx.insert("title", title);
+        ctx.insert("message", message);
+        ctx.insert("status", &status.as_u16());
+        let body = self
+            .templates
+            .render("error.html", &ctx)
+            .unwrap_or_else(|_| format!("<!doctype html><meta charset=utf-8><title>{title}</title><p>{title}"));
+        PageError {
+            status,
+            title: title.to_owned(),
+            body,
+        }
+    }
+
+    fn internal(&self, e: DbError) -> PageError {
+        tracing::error!(error = %e, "page query failed");
+        self.page_error(StatusCode::INTERNAL_SERVER_ERROR, "服务暂时不可用", "系统繁忙，请稍后再试。")
+    }
+
+    fn not_found(&self, what: &str) -> PageError {
+        self.page_error(StatusCode::NOT_FOUND, "页面不存在", what)
+    }
+}
+
+#[get("/static/site.css")]
+async fn site_css_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(super::templates::SITE_CSS)
+}
+
+#[derive(Serialize)]
+struct ThemeGroup {
+    theme: &'static str,
+    bundles: Vec<cat::BundleSummary>,
+}
+
+fn group_by_theme(audience: Audience, bundles: Vec<cat::BundleSummary>) -> Vec<ThemeGroup> {
+    audience
+        .themes()
+        .iter()
+        .map(|t| ThemeGroup {
+            theme: t,
+            bundles: bundles.iter().filter(|b| b.theme == *t).cloned().collect(),
+        })
+        .filter(|g| !g.bundles.is_empty())
+        .collect()
+}
+
+const ALL: Paging = Paging {
+    page: 1,
+    per_page: Paging::MAX_PER_PAGE,
+};
+
+#[get("/")]
+async fn home_page(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let (stats, personal, enterprise) = state
+        .db
+        .run(|c| {
+            let stats = cat::stats(c)?;
+            let mut filter = BundleFilter {
+                audience: Some("personal".into()),
+                ..Default::default()
+            };
+            let personal = cat::list_bundles(c, &filter, ALL)?.items;
+            filter.audience = Some("enterprise".into());
+            let enterprise = cat::list_bundles(c, &filter, ALL)?.items;
+            Ok::<_, DbError>((stats, personal, enterprise))
+        })
+        .await
+        .map_err(|e| state.internal(e))?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("stats", &stats);
+    ctx.insert("personal", &personal.into_iter().take(8).collect::<Vec<_>>());
+    ctx.insert("enterprise", &enterprise.into_iter().take(8).collect::<Vec<_>>());
+    state.render("home.html", &ctx)
+}
+
+#[get("/bundles")]
+async fn bundles_page(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, PageError> {
+    let mut errors = Vec::new();
+    let mut filter = bundle_filter(&q, &mut errors);
+    // A bad filter on a page falls back to the whole list rather than an error page.
+    let audience = filter
+        .audience
+        .as_deref()
+        .and_then(Audience::parse)
+        .unwrap_or(Audience::Personal);
+    filter.audience = Some(audience.as_str().to_owned());
+    let theme = filter.theme.clone();
+    let list = state
+        .db
+        .run(move |c| cat::list_bundles(c, &filter, ALL))
+        .await
+        .map_err(|e| state.internal(e))?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("audience", audience.as_str());
+    ctx.insert("audience_label", audience.label());
+    ctx.insert("themes", audience.themes());
+    ctx.insert("theme", &theme);
+    ctx.insert("total", &list.total);
+    ctx.insert("groups", &group_by_theme(audience, list.items));
+    state.render("bundles.html", &ctx)
+}
+
+#[get("/bundles/{code}")]
+async fn bundle_page(state: web::Data<AppState>, code: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let code = code.into_inner();
+    let detail = state
+        .db
+        .run(move |c| cat::get_bundle(c, &code))
+        .await
+        .map_err(|e| state.internal(e))?
+        .ok_or_else(|| state.not_found("没有找到这个一件事套餐，可能已下线或编码有误。"))?;
+    let audience = Audience::parse(&detail.audience).unwrap_or(Audience::Personal);
+    let mut ctx = tera::Context::new();
+    ctx.insert("audience_label", audience.label());
+    ctx.insert("b", &detail);
+    state.render("bundle.html", &ctx)
+}
+
+#[get("/items")]
+async fn items_page(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, PageError> {
+    let mut errors = Vec::new();
+    let mut paging = parse_paging(&q, &mut errors);
+    paging.per_page = 50;
+    let filter: ItemFilter = item_filter(&q, &mut errors);
+    let selected = filter.department.clone();
+    let high_frequency = filter.high_frequency;
+    let (departments, list) = state
+        .db
+        .run(move |c| Ok::<_, DbError>((cat::list_departments(c)?, cat::list_items(c, &filter, paging)?)))
+        .await
+        .map_err(|e| state.internal(e))?;
+    let pages = (list.total + paging.per_page - 1) / paging.per_page;
+    let mut ctx = tera::Context::new();
+    ctx.insert("departments", &departments);
+    ctx.insert("department", &selected);
+    ctx.insert("high_frequency", &high_frequency);
+    ctx.insert("list", &list);
+    ctx.insert("pages", &pages);
+    state.render("items.html", &ctx)
+}
+
+#[get("/items/{code}")]
+async fn item_page(state: web::Data<AppState>, code: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let code = code.into_inner();
+    let detail = state
+        .db
+        .run(move |c| cat::get_item(c, &code))
+        .await
+        .map_err(|e| state.internal(e))?
+        .ok_or_else(|| state.not_found("没有找到这个政务服务事项，可能已调整或编码有误。"))?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("i", &detail);
+    ctx.insert("depth_label", online_depth_label(detail.online_depth));
+    let delivery: Vec<&str> = detail.delivery.iter().map(|d| d.label()).collect();
+    ctx.insert("delivery", &delivery);
+    state.render("item.html", &ctx)
+}
+
+#[derive(serde::Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+}
+
+#[get("/search")]
+async fn search_page(state: web::Data<AppState>, q: web::Query<SearchQuery>) -> Result<HttpResponse, PageError> {
+    let text = q.q.clone().unwrap_or_default().trim().chars().take(50).collect::<String>();
+    let mut ctx = tera::Context::new();
+    ctx.insert("q", &text);
+    if text.is_empty() {
+        ctx.insert("bundles", &Vec::<cat::BundleSummary>::new());
+        ctx.insert("items", &Vec::<cat::ItemSummary>::new());
+        return state.render("search.html", &ctx);
+    }
+    let query = text.clone();
+    let (bundles, items) = state
+        .db
+        .run(move |c| {
+            let b = cat::list_bundles(
+                c,
+                &BundleFilter {
+                    q: Some(query.clone()),
+                    ..Default::default()
+                },
+                ALL,
+            )?;
+            let i = cat::list_items(
+                c,
+                &ItemFilter {
+                    q: Some(query),
+                    ..Default::default()
+                },
+                ALL,
+            )?;
+            Ok::<_, DbError>((b.items, i.items))
+        })
+        .await
+        .map_err(|e| state.internal(e))?;
+    ctx.insert("bundles", &bundles);
+    ctx.insert("items", &items);
+    state.render("search.html", &ctx)
+}

@@ -1,0 +1,48 @@
+//! Page templates: built into the binary, each overridable by a file of the same name in
+//! the configured template directory (for deployers who restyle the portal).
+
+use std::path::Path;
+
+use tera::Tera;
+
+const BUILT_IN: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("home.html", include_str!("../../templates/home.html")),
+    ("bundles.html", include_str!("../../templates/bundles.html")),
+    ("bundle.html", include_str!("../../templates/bundle.html")),
+    ("items.html", include_str!("../../templates/items.html")),
+    ("item.html", include_str!("../../templates/item.html")),
+    ("search.html", include_str!("../../templates/search.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+];
+
+pub const SITE_CSS: &str = include_str!("../../templates/static/site.css");
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read the template override directory {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("template error: {0:#?}")]
+    Tera(#[from] tera::Error),
+}
+
+pub fn load(override_dir: Option<&Path>) -> Result<Tera, TemplateError> {
+    let mut sources: Vec<(String, String)> = BUILT_IN
+        .iter()
+        .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
+        .collect();
+    if let Some(dir) = override_dir {
+        for (name, text) in sources.iter_mut() {
+            let path = dir.join(name.as_str());
+            if path.exists() {
+                *text = std::fs::read_to_string(&path)
+                    .map_err(|e| TemplateError::Read(path.display().to_string(), e))?;
+                tracing::info!(template = %name, "template overridden");
+            }
+        }
+    }
+    let mut tera = Tera::default();
+    tera.add_raw_templates(sources)?;
+    Ok(tera)
+}

@@ -1,0 +1,175 @@
+//! Test harness: every test gets its own database (a temporary SQLite file, or a fresh
+//! PostgreSQL database dropped afterwards) and its own server on a random port.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use onething::config::{Secret, Settings};
+use onething::startup::Application;
+use tempfile::TempDir;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn repo_forms() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("forms")
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("ONETHING_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// PostgreSQL tests are mandatory in CI (CI=true or ONETHING_REQUIRE_PG=1); elsewhere an
+/// unreachable server skips them with a message.
+fn pg_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+        || std::env::var("ONETHING_REQUIRE_PG").is_ok_and(|v| v == "1")
+}
+
+/// A database made for one test and removed after it.
+pub struct TestDatabase {
+    pub url: Option<String>,
+    pg_name: Option<String>,
+}
+
+impl TestDatabase {
+    /// None when PostgreSQL is unreachable and not required (the test then skips).
+    pub fn create(backend: Backend, dir: &Path) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Some(Self {
+                url: Some(format!("sqlite://{}", dir.join("test.db").display())),
+                pg_name: None,
+            }),
+            Backend::Postgres => {
+                let admin = pg_admin_url();
+                let mut conn = match PgConnection::establish(&admin) {
+                    Ok(c) => c,
+                    Err(e) if !pg_required() => {
+                        eprintln!("SKIPPED the PostgreSQL half of this test: cannot connect to {admin}: {e}");
+                        return None;
+                    }
+                    Err(e) => panic!("PostgreSQL is required here but unreachable at {admin}: {e}"),
+                };
+                static N: AtomicU32 = AtomicU32::new(0);
+                let name = format!(
+                    "onething_t_{}_{}_{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::SeqCst),
+                    chrono::Utc::now().timestamp_subsec_nanos()
+                );
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create the test database");
+                let mut url = url::Url::parse(&admin).expect("admin url");
+                url.set_path(&name);
+                Some(Self {
+                    url: Some(url.to_string()),
+                    pg_name: Some(name),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut conn) = PgConnection::establish(&pg_admin_url()) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    _db: TestDatabase,
+    _dir: TempDir,
+}
+
+pub fn test_settings(backend: Backend) -> Option<(Settings, TestDatabase, TempDir)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = TestDatabase::create(backend, dir.path())?;
+    let mut settings = Settings::with_data_dir(dir.path().join("data"));
+    settings.database_url = db.url.clone().map(Secret::new);
+    settings.forms_dir = repo_forms();
+    settings.workers = 1;
+    settings.db_pool_size = 4;
+    Some((settings, db, dir))
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let (settings, db, dir) = test_settings(backend)?;
+    let app = Application::build(&settings).expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        settings,
+        _db: db,
+        _dir: dir,
+    })
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path} failed: {e}"))
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = self.get(path).await;
+        let status = resp.status().as_u16();
+        let body = resp.json().await.unwrap_or_else(|e| panic!("GET {path}: body is not JSON: {e}"));
+        (status, body)
+    }
+
+    pub async fn get_html(&self, path: &str) -> (u16, String) {
+        let resp = self.get(path).await;
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        assert!(ct.starts_with("text/html"), "GET {path}: content-type {ct:?}, expected text/html");
+        (status, resp.text().await.expect("body"))
+    }
+}
+
+/// Declares one test body that runs once per backend, as `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await else {
+                    return;
+                };
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}

@@ -1,0 +1,11 @@
+//! The one integration-test binary: real servers on random ports, one database per test,
+//! every storage test on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod catalogue_api;
+mod cli;
+mod loader;
+mod migrations;
+mod pages;
+mod storage;
