@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::catalogue::load_catalogue;
-use crate::config::Settings;
+use crate::config::{Secret, Settings};
 use crate::db::{run_migrations, DatabaseTarget};
 use crate::startup::Application;
 
@@ -34,6 +34,14 @@ pub enum Command {
     Migrate,
     /// Check the catalogue definitions in the forms directory without starting the server.
     CheckForms,
+    /// Create an administrator account (the first one, or another).
+    CreateAdmin {
+        /// Login name of the new administrator.
+        username: String,
+        /// Password; when unset, it is asked for on the terminal.
+        #[arg(long, env = "ONETHING_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<Secret>,
+    },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -41,6 +49,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve(&cli.settings),
         Command::Migrate => migrate(&cli.settings),
         Command::CheckForms => check_forms(&cli.settings),
+        Command::CreateAdmin { username, password } => create_admin(&cli.settings, &username, password),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,5 +104,55 @@ fn check_forms(settings: &Settings) -> anyhow::Result<()> {
         personal,
         cat.bundles.len() - personal
     );
+    Ok(())
+}
+
+fn create_admin(settings: &Settings, username: &str, password: Option<Secret>) -> anyhow::Result<()> {
+    let password = match password {
+        Some(p) => p.expose().to_owned(),
+        None => {
+            let first = rpassword::prompt_password(format!("Password for {username}: "))?;
+            let again = rpassword::prompt_password("Repeat the password: ")?;
+            anyhow::ensure!(first == again, "the two passwords differ");
+            first
+        }
+    };
+    if let Err(e) = crate::identity::check_password(&password) {
+        anyhow::bail!("password rejected: 8 to 64 characters with letters and digits ({})", e.code);
+    }
+    let ok = username.len() >= 3
+        && username.len() <= 32
+        && username.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && username.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    anyhow::ensure!(ok, "a username is 3 to 32 letters, digits, '_', '.' or '-', starting with a letter");
+    let db = crate::db::Db::open(&DatabaseTarget::from_settings(settings)?, 1)?;
+    let mut conn = db.get()?;
+    let now = chrono::Utc::now().naive_utc();
+    let new = crate::web::accounts::staff_account(
+        username,
+        username,
+        crate::auth::hash_password(&password),
+        crate::auth::Role::Admin,
+        None,
+        now,
+    );
+    let id = match crate::store::accounts::create(&mut conn, new) {
+        Ok(id) => id,
+        Err(crate::store::accounts::CreateError::Taken(_)) => anyhow::bail!("the username {username} is taken"),
+        Err(crate::store::accounts::CreateError::Db(e)) => return Err(e.into()),
+    };
+    crate::store::audit::record(
+        &mut conn,
+        &crate::store::audit::AuditEvent {
+            actor_id: None,
+            actor: "cli",
+            action: "account_create",
+            target: &format!("admin#{id} {username}"),
+            address: "local",
+            outcome: "success",
+            detail: "create-admin",
+        },
+    )?;
+    println!("administrator {username} created (account #{id})");
     Ok(())
 }

@@ -82,6 +82,20 @@ pub struct Settings {
     #[arg(long, env = "ONETHING_WORKERS", default_value_t = 0, global = true)]
     pub workers: usize,
 
+    /// Key that signs login tokens (at least 32 characters); unset means a key generated
+    /// once into the data directory. Instances behind one load balancer must share it.
+    #[arg(long, env = "ONETHING_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// Key (base64 of 32 bytes) that encrypts ID numbers and phones at rest; unset means a
+    /// key generated once into the data directory. Instances sharing a database must share it.
+    #[arg(long, env = "ONETHING_DATA_KEY", hide_env_values = true, global = true)]
+    pub data_key: Option<Secret>,
+
+    /// Lifetime of a login token, in minutes.
+    #[arg(long, env = "ONETHING_TOKEN_TTL_MINUTES", default_value_t = 480, global = true)]
+    pub token_ttl_minutes: u32,
+
     /// Meilisearch address; when set, search uses Meilisearch instead of the embedded index.
     #[arg(long, env = "MEILI_URL", global = true)]
     pub meili_url: Option<String>,
@@ -105,6 +119,9 @@ impl Settings {
             log_level: "info".into(),
             db_pool_size: 10,
             workers: 0,
+            jwt_secret: None,
+            data_key: None,
+            token_ttl_minutes: 480,
             meili_url: None,
             meili_key: None,
         }

@@ -1,10 +1,12 @@
 //! onething: "one-thing" bundled government services (一件事套餐服务) for a district
 //! administrative service centre. See ARCHITECTURE.md for which module may call which.
 
+pub mod auth;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod identity;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

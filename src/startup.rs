@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::{Keys, TokenService, Vault};
 use crate::catalogue::load_catalogue;
 use crate::config::Settings;
 use crate::db::{DatabaseTarget, Db};
@@ -49,15 +50,21 @@ impl Application {
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = prepare_database(settings)?;
         let templates = Arc::new(web::templates::load(settings.template_dir.as_deref())?);
+        let keys = Keys::load(settings)?;
+        let tokens = TokenService::new(&keys.jwt, settings.token_ttl_minutes);
+        let vault = Vault::new(&keys.data);
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let state = Data::new(AppState {
             db: db.clone(),
             templates,
+            tokens,
+            vault,
         });
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(web::no_store_for_credentials))
                 .wrap(web::security_headers())
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())

@@ -127,3 +127,61 @@ diesel::allow_tables_to_appear_in_same_query!(
     bundles,
     bundle_items,
 );
+
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        kind -> Text,
+        role -> Text,
+        username -> Nullable<Text>,
+        display_name -> Text,
+        id_number_enc -> Nullable<Text>,
+        id_number_hash -> Nullable<Text>,
+        phone_enc -> Nullable<Text>,
+        phone_hash -> Nullable<Text>,
+        uscc -> Nullable<Text>,
+        legal_representative -> Nullable<Text>,
+        contact_name -> Nullable<Text>,
+        industry -> Nullable<Text>,
+        scale -> Nullable<Text>,
+        department_code -> Nullable<Text>,
+        password_hash -> Text,
+        disabled -> Bool,
+        tokens_valid_after -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        window_start -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        address -> Text,
+        outcome -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(accounts -> departments (department_code));
+diesel::allow_tables_to_appear_in_same_query!(accounts, departments, audit_log);

@@ -1,8 +1,11 @@
 //! Queries and writes, written once against [`crate::db::DbConn`] so that they run on both
 //! backends. Functions take `&mut DbConn` so that callers can compose them in a transaction.
 
+pub mod accounts;
+pub mod audit;
 pub mod catalogue;
 pub mod rows;
+pub mod throttle;
 
 /// A page of a list, as every list endpoint returns it.
 #[derive(Debug, Clone, serde::Serialize)]

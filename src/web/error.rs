@@ -33,6 +33,16 @@ pub enum ApiError {
     InvalidQuery(Vec<FieldError>),
     #[error("bad request: {message}")]
     BadRequest { code: &'static str, message: String },
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("conflict")]
+    Conflict(Vec<FieldError>),
+    #[error("unauthorized: {code}")]
+    Unauthorized { code: &'static str, message: String },
+    #[error("forbidden")]
+    Forbidden(String),
+    #[error("too many requests")]
+    TooManyRequests { retry_after: i64, message: String },
     #[error(transparent)]
     Internal(#[from] DbError),
 }
@@ -50,6 +60,11 @@ impl ResponseError for ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::InvalidQuery(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -59,12 +74,21 @@ impl ResponseError for ApiError {
             ApiError::NotFound(m) => ("not_found", m, None),
             ApiError::InvalidQuery(errs) => ("invalid_query", "查询参数有误，请检查后重试", Some(errs)),
             ApiError::BadRequest { code, message } => (code, message, None),
+            ApiError::Validation(errs) => ("validation_failed", "提交的信息有误，请按提示修改", Some(errs)),
+            ApiError::Conflict(errs) => ("conflict", "提交的信息与已有记录冲突", Some(errs)),
+            ApiError::Unauthorized { code, message } => (code, message, None),
+            ApiError::Forbidden(m) => ("forbidden", m, None),
+            ApiError::TooManyRequests { message, .. } => ("too_many_requests", message, None),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 ("internal_error", "服务器内部错误，请稍后再试", None)
             }
         };
-        HttpResponse::build(self.status_code()).json(Body {
+        let mut response = HttpResponse::build(self.status_code());
+        if let ApiError::TooManyRequests { retry_after, .. } = self {
+            response.insert_header(("Retry-After", retry_after.to_string()));
+        }
+        response.json(Body {
             code,
             message,
             errors,

@@ -1,9 +1,13 @@
 //! HTTP: the JSON API under /api/v1, the portal pages, health, and the response headers
 //! every response carries.
 
+pub mod accounts;
 pub mod api;
+pub mod api_auth;
+pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod pages_auth;
 pub mod templates;
 
 use std::sync::Arc;
@@ -19,6 +23,8 @@ use error::{ApiError, FieldError};
 pub struct AppState {
     pub db: Db,
     pub templates: Arc<tera::Tera>,
+    pub tokens: crate::auth::TokenService,
+    pub vault: crate::auth::Vault,
 }
 
 pub fn security_headers() -> DefaultHeaders {
@@ -33,6 +39,23 @@ pub fn security_headers() -> DefaultHeaders {
         .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
 }
 
+/// Responses to requests that carry credentials may hold personal data: no cache keeps them.
+pub async fn no_store_for_credentials(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let credentials = req.headers().contains_key(actix_web::http::header::AUTHORIZATION)
+        || req.cookie(auth::SESSION_COOKIE).is_some();
+    let mut res = next.call(req).await?;
+    if credentials {
+        res.headers_mut().insert(
+            actix_web::http::header::CACHE_CONTROL,
+            actix_web::http::header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(res)
+}
+
 /// Registers every route of the application.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(|err, _req| {
@@ -40,8 +63,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .into()
     }))
     .service(healthz)
-    .service(web::scope("/api/v1").configure(api::configure).default_service(web::to(api_not_found)))
+    .service(
+        web::scope("/api/v1")
+            .configure(api::configure)
+            .configure(api_auth::configure)
+            .default_service(web::to(api_not_found)),
+    )
     .configure(pages::configure)
+    .configure(pages_auth::configure)
     .default_service(web::to(page_not_found));
 }
 

@@ -15,6 +15,11 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("item.html", include_str!("../../templates/item.html")),
     ("search.html", include_str!("../../templates/search.html")),
     ("error.html", include_str!("../../templates/error.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("register.html", include_str!("../../templates/register.html")),
+    ("account.html", include_str!("../../templates/account.html")),
+    ("admin_users.html", include_str!("../../templates/admin_users.html")),
+    ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
 ];
 
 pub const SITE_CSS: &str = include_str!("../../templates/static/site.css");

@@ -1,0 +1,627 @@
+//! Account operations shared by the API and the pages: registration, login with
+//! throttling, logout, password change, staff administration. Each one writes its audit
+//! entry.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::auth::CurrentUser;
+use super::error::{ApiError, FieldError};
+use super::AppState;
+use crate::auth::{dummy_hash, hash_password, verify_password, IssuedToken, PiiKind, Role};
+use crate::db::DbError;
+use crate::identity::{self, mask_id_number, mask_phone, IdNumber, Invalid, Mobile, Scale, Uscc};
+use crate::store::accounts::{self, AccountRow, CreateError, NewAccount, Taken};
+use crate::store::audit::{self, AuditEvent};
+use crate::store::throttle;
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct RegisterInput {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub password: Option<String>,
+    pub uscc: Option<String>,
+    pub legal_representative: Option<String>,
+    pub contact_name: Option<String>,
+    pub industry: Option<String>,
+    pub scale: Option<String>,
+}
+
+fn text(v: &Option<String>) -> &str {
+    v.as_deref().map(str::trim).unwrap_or("")
+}
+
+fn required<'a>(errors: &mut Vec<FieldError>, field: &str, v: &'a Option<String>, label: &str) -> Option<&'a str> {
+    let t = v.as_deref().map(str::trim).unwrap_or("");
+    if t.is_empty() {
+        errors.push(FieldError::new(field, "required", format!("请填写{label}")));
+        None
+    } else {
+        Some(t)
+    }
+}
+
+fn checked<T>(errors: &mut Vec<FieldError>, field: &str, r: Result<T, Invalid>) -> Option<T> {
+    r.map_err(|e| errors.push(FieldError::new(field, e.code, e.message))).ok()
+}
+
+fn name_ok(errors: &mut Vec<FieldError>, field: &str, v: &str, label: &str) {
+    if v.chars().count() > 100 {
+        errors.push(FieldError::new(field, "too_long", format!("{label}不能超过 100 个字")));
+    }
+}
+
+/// Parses a registration; every problem is reported against its field.
+pub fn validate_registration(input: &RegisterInput) -> Result<NewAccountPlain, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let today = Utc::now().date_naive();
+    let kind = text(&input.kind);
+    let password = required(&mut errors, "password", &input.password, "密码")
+        .and_then(|p| checked(&mut errors, "password", identity::check_password(p)).map(|_| p.to_owned()));
+    let phone = required(&mut errors, "phone", &input.phone, "手机号码")
+        .and_then(|p| checked(&mut errors, "phone", Mobile::parse(p)));
+    let name = required(&mut errors, "name", &input.name, if kind == "enterprise" { "企业名称" } else { "姓名" });
+    if let Some(n) = name {
+        name_ok(&mut errors, "name", n, "名称");
+    }
+    let result = match kind {
+        "citizen" => {
+            let id = required(&mut errors, "id_number", &input.id_number, "身份证号码")
+                .and_then(|v| checked(&mut errors, "id_number", IdNumber::parse(v, today)));
+            match (name, id, phone, password) {
+                (Some(n), Some(id), Some(p), Some(pw)) if errors.is_empty() => Some(NewAccountPlain::Citizen {
+                    name: n.to_owned(),
+                    id_number: id,
+                    phone: p,
+                    password: pw,
+                }),
+                _ => None,
+            }
+        }
+        "enterprise" => {
+            let uscc = required(&mut errors, "uscc", &input.uscc, "统一社会信用代码")
+                .and_then(|v| checked(&mut errors, "uscc", Uscc::parse(v)));
+            let legal = required(&mut errors, "legal_representative", &input.legal_representative, "法定代表人");
+            let contact = required(&mut errors, "contact_name", &input.contact_name, "联系人");
+            for (f, v) in [("legal_representative", legal), ("contact_name", contact)] {
+                if let Some(v) = v {
+                    name_ok(&mut errors, f, v, "姓名");
+                }
+            }
+            let industry = required(&mut errors, "industry", &input.industry, "所属行业")
+                .and_then(|v| checked(&mut errors, "industry", identity::parse_industry(v)));
+            let scale = required(&mut errors, "scale", &input.scale, "企业规模")
+                .and_then(|v| checked(&mut errors, "scale", Scale::parse(v)));
+            match (name, uscc, legal, contact, industry, scale, phone, password) {
+                (Some(n), Some(u), Some(l), Some(c), Some(i), Some(s), Some(p), Some(pw)) if errors.is_empty() => {
+                    Some(NewAccountPlain::Enterprise {
+                        name: n.to_owned(),
+                        uscc: u,
+                        legal_representative: l.to_owned(),
+                        contact_name: c.to_owned(),
+                        industry: i.code.clone(),
+                        scale: s,
+                        phone: p,
+                        password: pw,
+                    })
+                }
+                _ => None,
+            }
+        }
+        _ => {
+            errors.push(FieldError::new("kind", "invalid_choice", "请选择注册类型：citizen（个人）或 enterprise（企业）"));
+            None
+        }
+    };
+    match result {
+        Some(r) if errors.is_empty() => Ok(r),
+        _ => Err(errors),
+    }
+}
+
+/// A checked registration before encryption.
+pub enum NewAccountPlain {
+    Citizen {
+        name: String,
+        id_number: IdNumber,
+        phone: Mobile,
+        password: String,
+    },
+    Enterprise {
+        name: String,
+        uscc: Uscc,
+        legal_representative: String,
+        contact_name: String,
+        industry: String,
+        scale: Scale,
+        phone: Mobile,
+        password: String,
+    },
+}
+
+fn taken_error(t: Taken) -> ApiError {
+    let (field, message) = match t {
+        Taken::Username => ("username", "该用户名已被使用"),
+        Taken::IdNumber => ("id_number", "该身份证号码已注册，请直接登录"),
+        Taken::Phone => ("phone", "该手机号码已注册，请直接登录或更换号码"),
+        Taken::Uscc => ("uscc", "该统一社会信用代码已注册，请直接登录"),
+    };
+    ApiError::Conflict(vec![FieldError::new(field, "already_registered", message)])
+}
+
+fn create_error(e: CreateError) -> ApiError {
+    match e {
+        CreateError::Taken(t) => taken_error(t),
+        CreateError::Db(e) => ApiError::Internal(e),
+    }
+}
+
+pub async fn register(state: &AppState, plain: NewAccountPlain, address: String) -> Result<(i64, Role), ApiError> {
+    let now = Utc::now().naive_utc();
+    let vault = state.vault.clone();
+    // Hash on the blocking pool: argon2 is deliberately slow.
+    let new = tokio::task::spawn_blocking(move || {
+        let base = |kind: &str, role: Role, name: String, password: &str| NewAccount {
+            kind: kind.into(),
+            role: role.as_str().into(),
+            username: None,
+            display_name: name,
+            id_number_enc: None,
+            id_number_hash: None,
+            phone_enc: None,
+            phone_hash: None,
+            uscc: None,
+            legal_representative: None,
+            contact_name: None,
+            industry: None,
+            scale: None,
+            department_code: None,
+            password_hash: hash_password(password),
+            disabled: false,
+            tokens_valid_after: now,
+            created_at: now,
+            updated_at: now,
+        };
+        match plain {
+            NewAccountPlain::Citizen {
+                name,
+                id_number,
+                phone,
+                password,
+            } => NewAccount {
+                id_number_enc: Some(vault.encrypt(PiiKind::IdNumber, id_number.as_str())),
+                id_number_hash: Some(vault.lookup_hash(PiiKind::IdNumber, id_number.as_str())),
+                phone_enc: Some(vault.encrypt(PiiKind::Phone, phone.as_str())),
+                phone_hash: Some(vault.lookup_hash(PiiKind::Phone, phone.as_str())),
+                ..base("citizen", Role::Citizen, name, &password)
+            },
+            NewAccountPlain::Enterprise {
+                name,
+                uscc,
+                legal_representative,
+                contact_name,
+                industry,
+                scale,
+                phone,
+                password,
+            } => NewAccount {
+                uscc: Some(uscc.as_str().to_owned()),
+                legal_representative: Some(legal_representative),
+                contact_name: Some(contact_name),
+                industry: Some(industry),
+                scale: Some(scale.as_str().into()),
+                phone_enc: Some(vault.encrypt(PiiKind::Phone, phone.as_str())),
+                phone_hash: Some(vault.lookup_hash(PiiKind::Phone, phone.as_str())),
+                ..base("enterprise", Role::Enterprise, name, &password)
+            },
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
+    let role = Role::parse(&new.role).unwrap_or(Role::Citizen);
+    let id = state
+        .db
+        .run(move |c| {
+            let id = accounts::create(c, new).map_err(create_error)?;
+            audit::record(
+                c,
+                &AuditEvent {
+                    actor_id: Some(id),
+                    actor: &format!("{}#{id}", role.as_str()),
+                    action: "register",
+                    target: &format!("account#{id}"),
+                    address: &address,
+                    outcome: "success",
+                    detail: "",
+                },
+            )?;
+            Ok::<_, ApiError>(id)
+        })
+        .await?;
+    tracing::info!(account = id, role = role.as_str(), "account registered");
+    Ok((id, role))
+}
+
+/// The login name as it may be shown in logs: ID numbers and phones masked.
+pub fn safe_login_label(username: &str) -> String {
+    let u = username.trim();
+    if Mobile::parse(u).is_ok() {
+        mask_phone(u)
+    } else if u.len() == 18 && u.chars().take(17).all(|c| c.is_ascii_digit()) {
+        mask_id_number(u)
+    } else {
+        u.chars().take(40).collect()
+    }
+}
+
+pub async fn login(state: &AppState, username: &str, password: &str, address: String) -> Result<(IssuedToken, Role), ApiError> {
+    let username = username.trim().to_owned();
+    let password = password.to_owned();
+    if username.is_empty() || password.is_empty() {
+        let mut errors = Vec::new();
+        if username.is_empty() {
+            errors.push(FieldError::new("username", "required", "请填写账号"));
+        }
+        if password.is_empty() {
+            errors.push(FieldError::new("password", "required", "请填写密码"));
+        }
+        return Err(ApiError::Validation(errors));
+    }
+    let vault = state.vault.clone();
+    let today = Utc::now().date_naive();
+    let id_hash = IdNumber::parse(&username, today).ok().map(|id| vault.lookup_hash(PiiKind::IdNumber, id.as_str()));
+    let phone_hash = Mobile::parse(&username).ok().map(|m| vault.lookup_hash(PiiKind::Phone, m.as_str()));
+    let uscc = Uscc::parse(&username).ok().map(|u| u.as_str().to_owned());
+    let account_key = format!("acct:{}", vault.lookup_hash(PiiKind::Phone, &format!("login:{}", username.to_lowercase())));
+    let address_key = format!("addr:{address}");
+    let label = safe_login_label(&username);
+
+    let locked = {
+        let (a, b) = (account_key.clone(), address_key.clone());
+        state
+            .db
+            .run(move |c| {
+                let now = Utc::now().naive_utc();
+                Ok::<_, DbError>(throttle::locked_for(c, &a, now)?.max(throttle::locked_for(c, &b, now)?))
+            })
+            .await?
+    };
+    if let Some(secs) = locked {
+        audit_event(state, None, &label, "login", &address, "throttled").await?;
+        return Err(throttled(secs));
+    }
+    let name = username.clone();
+    let account = state
+        .db
+        .run(move |c| accounts::find_for_login(c, &name, id_hash.as_deref(), phone_hash.as_deref(), uscc.as_deref()))
+        .await?;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, stored.as_deref().unwrap_or(dummy_hash())))
+        .await
+        .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
+    let account = account.filter(|_| ok);
+    match account {
+        Some(a) if !a.disabled && a.role().is_some() => {
+            let role = a.role().unwrap_or(Role::Citizen);
+            let issued = state.tokens.issue(a.id, role, Utc::now());
+            let key = account_key.clone();
+            state.db.run(move |c| throttle::reset(c, &key)).await?;
+            audit_event(state, Some(a.id), &format!("{}#{}", role.as_str(), a.id), "login", &address, "success").await?;
+            Ok((issued, role))
+        }
+        Some(a) => {
+            audit_event(state, Some(a.id), &format!("{}#{}", a.role, a.id), "login", &address, "disabled").await?;
+            Err(ApiError::Forbidden("该账号已停用，请联系管理员".into()))
+        }
+        None => {
+            let lock = state
+                .db
+                .run(move |c| {
+                    let now = Utc::now().naive_utc();
+                    let a = throttle::record_failure(c, &account_key, throttle::PER_ACCOUNT, now)?;
+                    let b = throttle::record_failure(c, &address_key, throttle::PER_ADDRESS, now)?;
+                    Ok::<_, DbError>(a.max(b))
+                })
+                .await?;
+            audit_event(state, None, &label, "login", &address, "failure").await?;
+            match lock {
+                Some(secs) => Err(throttled(secs)),
+                None => Err(ApiError::Unauthorized {
+                    code: "invalid_credentials",
+                    message: "账号或密码错误".into(),
+                }),
+            }
+        }
+    }
+}
+
+fn throttled(secs: i64) -> ApiError {
+    ApiError::TooManyRequests {
+        retry_after: secs,
+        message: format!("登录失败次数过多，请 {} 分钟后再试", (secs + 59) / 60),
+    }
+}
+
+pub async fn audit_event(
+    state: &AppState,
+    actor_id: Option<i64>,
+    actor: &str,
+    action: &'static str,
+    address: &str,
+    outcome: &'static str,
+) -> Result<(), ApiError> {
+    audit_detail(state, actor_id, actor, action, actor, address, outcome, String::new()).await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn audit_detail(
+    state: &AppState,
+    actor_id: Option<i64>,
+    actor: &str,
+    action: &'static str,
+    target: &str,
+    address: &str,
+    outcome: &'static str,
+    detail: String,
+) -> Result<(), ApiError> {
+    let (actor, target, address) = (actor.to_owned(), target.to_owned(), address.to_owned());
+    state
+        .db
+        .run(move |c| {
+            audit::record(
+                c,
+                &AuditEvent {
+                    actor_id,
+                    actor: &actor,
+                    action,
+                    target: &target,
+                    address: &address,
+                    outcome,
+                    detail: &detail,
+                },
+            )
+        })
+        .await?;
+    Ok(())
+}
+
+pub async fn logout(state: &AppState, user: &CurrentUser, address: &str) -> Result<(), ApiError> {
+    let (jti, exp) = (user.jti.clone(), user.expires_at.naive_utc());
+    state.db.run(move |c| accounts::revoke_token(c, &jti, exp)).await?;
+    audit_event(state, Some(user.id), &user.label(), "logout", address, "success").await
+}
+
+pub async fn change_password(
+    state: &AppState,
+    user: &CurrentUser,
+    current: &str,
+    new: &str,
+    address: &str,
+) -> Result<(), ApiError> {
+    if let Err(e) = identity::check_password(new) {
+        return Err(ApiError::Validation(vec![FieldError::new("new_password", e.code, e.message)]));
+    }
+    let id = user.id;
+    let account = state
+        .db
+        .run(move |c| accounts::get(c, id))
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized {
+            code: "invalid_token",
+            message: "账号不存在".into(),
+        })?;
+    let (current, new) = (current.to_owned(), new.to_owned());
+    let stored = account.password_hash.clone();
+    let hashed = tokio::task::spawn_blocking(move || verify_password(&current, &stored).then(|| hash_password(&new)))
+        .await
+        .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
+    let Some(hash) = hashed else {
+        audit_event(state, Some(user.id), &user.label(), "password_change", address, "failure").await?;
+        return Err(ApiError::Validation(vec![FieldError::new("current_password", "wrong_password", "当前密码不正确")]));
+    };
+    state.db.run(move |c| accounts::set_password(c, id, &hash)).await?;
+    audit_event(state, Some(user.id), &user.label(), "password_change", address, "success").await
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct StaffInput {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub role: Option<String>,
+    pub department: Option<String>,
+    pub display_name: Option<String>,
+}
+
+pub async fn create_staff(state: &AppState, actor: &CurrentUser, input: StaffInput, address: &str) -> Result<i64, ApiError> {
+    let mut errors = Vec::new();
+    let username = required(&mut errors, "username", &input.username, "用户名").map(str::to_owned);
+    if let Some(u) = &username {
+        let ok = (3..=32).contains(&u.chars().count())
+            && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+            && u.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+        if !ok {
+            errors.push(FieldError::new("username", "invalid_format", "用户名为 3–32 位字母、数字、下划线、点或横线，以字母开头"));
+        }
+    }
+    let password = required(&mut errors, "password", &input.password, "初始密码")
+        .and_then(|p| checked(&mut errors, "password", identity::check_password(p)).map(|_| p.to_owned()));
+    let role = match Role::parse(text(&input.role)) {
+        Some(r) if r.is_staff() => Some(r),
+        _ => {
+            errors.push(FieldError::new(
+                "role",
+                "invalid_choice",
+                "角色应为 window（综窗）、reviewer（部门审批）、admin（管理员）或 policy_editor（政策编辑）",
+            ));
+            None
+        }
+    };
+    let department = Some(text(&input.department).to_owned()).filter(|d| !d.is_empty());
+    if role == Some(Role::Reviewer) {
+        match &department {
+            None => errors.push(FieldError::new("department", "required", "部门审批人员必须绑定一个部门")),
+            Some(d) => {
+                let code = d.clone();
+                if !state
+                    .db
+                    .run(move |c| crate::store::catalogue::department_exists(c, &code))
+                    .await?
+                {
+                    errors.push(FieldError::new("department", "unknown_department", "部门编码不存在"));
+                }
+            }
+        }
+    } else if department.is_some() {
+        errors.push(FieldError::new("department", "not_applicable", "只有部门审批人员需要绑定部门"));
+    }
+    let (Some(username), Some(password), Some(role)) = (username, password, role) else {
+        return Err(ApiError::Validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let display = Some(text(&input.display_name).to_owned())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| username.clone());
+    let id = create_staff_account(state, &username, &display, &password, role, department.clone()).await?;
+    audit_detail(
+        state,
+        Some(actor.id),
+        &actor.label(),
+        "account_create",
+        &format!("{}#{id} {username}", role.as_str()),
+        address,
+        "success",
+        department.map(|d| format!("department={d}")).unwrap_or_default(),
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn create_staff_account(
+    state: &AppState,
+    username: &str,
+    display: &str,
+    password: &str,
+    role: Role,
+    department: Option<String>,
+) -> Result<i64, ApiError> {
+    let now = Utc::now().naive_utc();
+    let pw = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
+    let new = staff_account(username, display, hash, role, department, now);
+    state.db.run(move |c| accounts::create(c, new).map_err(create_error)).await
+}
+
+pub fn staff_account(
+    username: &str,
+    display: &str,
+    password_hash: String,
+    role: Role,
+    department: Option<String>,
+    now: chrono::NaiveDateTime,
+) -> NewAccount {
+    NewAccount {
+        kind: "staff".into(),
+        role: role.as_str().into(),
+        username: Some(username.to_owned()),
+        display_name: display.to_owned(),
+        id_number_enc: None,
+        id_number_hash: None,
+        phone_enc: None,
+        phone_hash: None,
+        uscc: None,
+        legal_representative: None,
+        contact_name: None,
+        industry: None,
+        scale: None,
+        department_code: department,
+        password_hash,
+        disabled: false,
+        tokens_valid_after: now,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+pub async fn set_disabled(state: &AppState, actor: &CurrentUser, id: i64, disabled: bool, address: &str) -> Result<(), ApiError> {
+    if id == actor.id && disabled {
+        return Err(ApiError::BadRequest {
+            code: "cannot_disable_self",
+            message: "不能停用自己的账号".into(),
+        });
+    }
+    let target = state.db.run(move |c| accounts::get(c, id)).await?;
+    match target {
+        Some(t) if t.kind == "staff" => {}
+        _ => return Err(ApiError::NotFound("未找到该工作人员账号".into())),
+    }
+    state.db.run(move |c| accounts::set_disabled(c, id, disabled)).await?;
+    let action = if disabled { "account_disable" } else { "account_enable" };
+    audit_detail(state, Some(actor.id), &actor.label(), action, &format!("account#{id}"), address, "success", String::new()).await
+}
+
+/// What an account looks like to its owner (unmasked) or to others (masked).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountView {
+    pub id: i64,
+    pub kind: String,
+    pub role: Role,
+    pub role_label: &'static str,
+    pub name: String,
+    pub username: Option<String>,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub uscc: Option<String>,
+    pub legal_representative: Option<String>,
+    pub contact_name: Option<String>,
+    pub industry: Option<String>,
+    pub industry_name: Option<String>,
+    pub scale: Option<String>,
+    pub department: Option<String>,
+    pub disabled: bool,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl AccountView {
+    pub fn build(state: &AppState, a: &AccountRow, unmasked: bool) -> Self {
+        let id_number = a.id_number_enc.as_deref().map(|e| match state.vault.decrypt(PiiKind::IdNumber, e) {
+            Ok(v) if unmasked => v,
+            Ok(v) => mask_id_number(&v),
+            Err(_) => "（无法解密）".into(),
+        });
+        let phone = a.phone_enc.as_deref().map(|e| match state.vault.decrypt(PiiKind::Phone, e) {
+            Ok(v) if unmasked => v,
+            Ok(v) => mask_phone(&v),
+            Err(_) => "（无法解密）".into(),
+        });
+        let role = a.role().unwrap_or(Role::Citizen);
+        Self {
+            id: a.id,
+            kind: a.kind.clone(),
+            role,
+            role_label: role.label(),
+            name: a.display_name.clone(),
+            username: a.username.clone(),
+            id_number,
+            phone,
+            uscc: a.uscc.clone(),
+            legal_representative: a.legal_representative.clone(),
+            contact_name: a.contact_name.clone(),
+            industry_name: a
+                .industry
+                .as_deref()
+                .and_then(|c| identity::industries().get(c))
+                .map(|i| i.name.clone()),
+            industry: a.industry.clone(),
+            scale: a.scale.clone(),
+            department: a.department_code.clone(),
+            disabled: a.disabled,
+            created_at: a.created_at,
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Accounts API: register, login, logout, password, me, and staff administration.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::accounts::{self, AccountView, RegisterInput, StaffInput};
+use super::api::{parse_paging, ListQuery};
+use super::auth::{client_address, clear_session_cookie, AdminOnly, AnyUser, Authed};
+use super::error::{ApiError, FieldError};
+use super::AppState;
+use crate::store::accounts as store;
+use crate::store::audit::{self, AuditFilter};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(register)
+        .service(login)
+        .service(logout)
+        .service(change_password)
+        .service(me)
+        .service(create_user)
+        .service(list_users)
+        .service(disable_user)
+        .service(enable_user)
+        .service(list_audit);
+}
+
+/// JSON bodies whose every field is optional, so that a missing field is reported as a
+/// Chinese field error rather than a generic parse failure.
+fn body<T: serde::de::DeserializeOwned + Default>(raw: &web::Bytes) -> Result<T, ApiError> {
+    if raw.is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(raw).map_err(|e| ApiError::BadRequest {
+        code: "invalid_json",
+        message: format!("请求体不是有效的 JSON：第 {} 行第 {} 列", e.line(), e.column()),
+    })
+}
+
+#[post("/auth/register")]
+async fn register(state: web::Data<AppState>, req: HttpRequest, raw: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let input: RegisterInput = body(&raw)?;
+    let plain = accounts::validate_registration(&input).map_err(ApiError::Validation)?;
+    let (id, _) = accounts::register(&state, plain, client_address(&req)).await?;
+    let account = state
+        .db
+        .run(move |c| store::get(c, id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("账号不存在".into()))?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(AccountView::build(&state, &account, true)))
+}
+
+#[derive(Default, Deserialize)]
+struct LoginInput {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+#[post("/auth/login")]
+async fn login(state: web::Data<AppState>, req: HttpRequest, raw: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let input: LoginInput = body(&raw)?;
+    let (issued, role) = accounts::login(
+        &state,
+        input.username.as_deref().unwrap_or(""),
+        input.password.as_deref().unwrap_or(""),
+        client_address(&req),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({
+        "token": issued.token,
+        "token_type": "Bearer",
+        "expires_at": issued.expires_at.to_rfc3339(),
+        "role": role,
+    })))
+}
+
+#[post("/auth/logout")]
+async fn logout(state: web::Data<AppState>, req: HttpRequest, user: Authed<AnyUser>) -> Result<HttpResponse, ApiError> {
+    accounts::logout(&state, &user, &client_address(&req)).await?;
+    Ok(HttpResponse::NoContent().cookie(clear_session_cookie(&req)).finish())
+}
+
+#[derive(Default, Deserialize)]
+struct PasswordInput {
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+#[post("/auth/password")]
+async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<AnyUser>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: PasswordInput = body(&raw)?;
+    let mut errors = Vec::new();
+    if input.current_password.as_deref().unwrap_or("").is_empty() {
+        errors.push(FieldError::new("current_password", "required", "请填写当前密码"));
+    }
+    if input.new_password.as_deref().unwrap_or("").is_empty() {
+        errors.push(FieldError::new("new_password", "required", "请填写新密码"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    accounts::change_password(
+        &state,
+        &user,
+        input.current_password.as_deref().unwrap_or(""),
+        input.new_password.as_deref().unwrap_or(""),
+        &client_address(&req),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[get("/me")]
+async fn me(state: web::Data<AppState>, user: Authed<AnyUser>) -> Result<HttpResponse, ApiError> {
+    let id = user.id;
+    let account = state
+        .db
+        .run(move |c| store::get(c, id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("账号不存在".into()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(AccountView::build(&state, &account, true)))
+}
+
+#[post("/admin/users")]
+async fn create_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Authed<AdminOnly>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: StaffInput = body(&raw)?;
+    let id = accounts::create_staff(&state, &admin, input, &client_address(&req)).await?;
+    let account = state
+        .db
+        .run(move |c| store::get(c, id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("账号不存在".into()))?;
+    Ok(HttpResponse::Created().json(AccountView::build(&state, &account, false)))
+}
+
+#[get("/admin/users")]
+async fn list_users(state: web::Data<AppState>, _admin: Authed<AdminOnly>) -> Result<HttpResponse, ApiError> {
+    let rows = state.db.run(store::list_staff).await?;
+    let items: Vec<AccountView> = rows.iter().map(|a| AccountView::build(&state, a, false)).collect();
+    let total = items.len() as i64;
+    Ok(HttpResponse::Ok().json(crate::store::Page {
+        items,
+        total,
+        page: 1,
+        per_page: total.max(1),
+    }))
+}
+
+#[post("/admin/users/{id}/disable")]
+async fn disable_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Authed<AdminOnly>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::set_disabled(&state, &admin, id.into_inner(), true, &client_address(&req)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[post("/admin/users/{id}/enable")]
+async fn enable_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Authed<AdminOnly>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::set_disabled(&state, &admin, id.into_inner(), false, &client_address(&req)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Default, Deserialize)]
+pub struct AuditQuery {
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    pub outcome: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+pub fn audit_filter(q: &AuditQuery, errors: &mut Vec<FieldError>) -> (AuditFilter, crate::store::Paging) {
+    let date = |name: &str, raw: &Option<String>, errors: &mut Vec<FieldError>| {
+        let v = raw.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+        match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+            Ok(d) => d.and_hms_opt(0, 0, 0),
+            Err(_) => {
+                errors.push(FieldError::new(name, "invalid_date", format!("{name} 应为 YYYY-MM-DD 格式的日期")));
+                None
+            }
+        }
+    };
+    let paging = parse_paging(
+        &ListQuery {
+            page: q.page.clone(),
+            per_page: q.per_page.clone(),
+            ..Default::default()
+        },
+        errors,
+    );
+    let non_empty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let filter = AuditFilter {
+        action: non_empty(&q.action),
+        actor: non_empty(&q.actor),
+        outcome: non_empty(&q.outcome),
+        from: date("from", &q.from, errors),
+        // `to` is inclusive of its whole day.
+        to: date("to", &q.to, errors).map(|d| d + chrono::Duration::days(1)),
+    };
+    (filter, paging)
+}
+
+#[get("/admin/audit")]
+async fn list_audit(
+    state: web::Data<AppState>,
+    _admin: Authed<AdminOnly>,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = Vec::new();
+    let (filter, paging) = audit_filter(&q, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::InvalidQuery(errors));
+    }
+    let page = state.db.run(move |c| audit::list(c, &filter, paging)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
