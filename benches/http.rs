@@ -11,7 +11,10 @@ use onething::config::{Secret, Settings};
 use onething::startup::Application;
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn load(client: &reqwest::Client, url: &str, concurrency: u64, seconds: u64) -> (u64, Vec<Duration>) {
@@ -58,12 +61,18 @@ fn main() {
     settings.log_level = "warn".into();
     onething::telemetry::init(settings.log, &settings.log_level);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let app = Application::build(&settings).expect("application");
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency as usize).build().expect("client");
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(concurrency as usize)
+            .build()
+            .expect("client");
         let list: serde_json::Value = client
             .get(format!("{base}/api/v1/bundles?per_page=1"))
             .send()
@@ -75,11 +84,22 @@ fn main() {
         let code = list["items"][0]["code"].as_str().expect("a bundle").to_owned();
         println!(
             "backend={} concurrency={concurrency} seconds={seconds} bundle={code}",
-            if settings.database_url.is_some() { "DATABASE_URL" } else { "sqlite" }
+            if settings.database_url.is_some() {
+                "DATABASE_URL"
+            } else {
+                "sqlite"
+            }
         );
-        println!("{:<32} {:>10} {:>10} {:>10} {:>10}", "route", "req/s", "p50", "p99", "vs healthz");
+        println!(
+            "{:<32} {:>10} {:>10} {:>10} {:>10}",
+            "route", "req/s", "p50", "p99", "vs healthz"
+        );
         let mut healthz_rps = 0.0;
-        for path in ["/healthz".to_owned(), format!("/api/v1/bundles/{code}"), format!("/bundles/{code}")] {
+        for path in [
+            "/healthz".to_owned(),
+            format!("/api/v1/bundles/{code}"),
+            format!("/bundles/{code}"),
+        ] {
             let url = format!("{base}{path}");
             // Warm up connections and caches.
             let _ = load(&client, &url, concurrency, 1).await;

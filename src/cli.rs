@@ -118,13 +118,21 @@ fn create_admin(settings: &Settings, username: &str, password: Option<Secret>) -
         }
     };
     if let Err(e) = crate::identity::check_password(&password) {
-        anyhow::bail!("password rejected: 8 to 64 characters with letters and digits ({})", e.code);
+        anyhow::bail!(
+            "password rejected: 8 to 64 characters with letters and digits ({})",
+            e.code
+        );
     }
     let ok = username.len() >= 3
         && username.len() <= 32
-        && username.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
         && username.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-    anyhow::ensure!(ok, "a username is 3 to 32 letters, digits, '_', '.' or '-', starting with a letter");
+    anyhow::ensure!(
+        ok,
+        "a username is 3 to 32 letters, digits, '_', '.' or '-', starting with a letter"
+    );
     let db = crate::db::Db::open(&DatabaseTarget::from_settings(settings)?, 1)?;
     let mut conn = db.get()?;
     let now = chrono::Utc::now().naive_utc();
@@ -138,7 +146,9 @@ fn create_admin(settings: &Settings, username: &str, password: Option<Secret>) -
     );
     let id = match crate::store::accounts::create(&mut conn, new) {
         Ok(id) => id,
-        Err(crate::store::accounts::CreateError::Taken(_)) => anyhow::bail!("the username {username} is taken"),
+        Err(crate::store::accounts::CreateError::Taken(_)) => {
+            anyhow::bail!("the username {username} is taken")
+        }
         Err(crate::store::accounts::CreateError::Db(e)) => return Err(e.into()),
     };
     crate::store::audit::record(

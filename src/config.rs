@@ -93,7 +93,12 @@ pub struct Settings {
     pub data_key: Option<Secret>,
 
     /// Lifetime of a login token, in minutes.
-    #[arg(long, env = "ONETHING_TOKEN_TTL_MINUTES", default_value_t = 480, global = true)]
+    #[arg(
+        long,
+        env = "ONETHING_TOKEN_TTL_MINUTES",
+        default_value_t = 480,
+        global = true
+    )]
     pub token_ttl_minutes: u32,
 
     /// Meilisearch address; when set, search uses Meilisearch instead of the embedded index.

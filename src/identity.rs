@@ -29,8 +29,8 @@ const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4,
 const ID_CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
 /// GB/T 2260 province-level codes (the first two digits of an address code).
 const PROVINCES: [u32; 34] = [
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54,
+    61, 62, 63, 64, 65, 71, 81, 82,
 ];
 
 /// The GB 11643 check character of the first 17 digits.
@@ -58,8 +58,12 @@ impl IdNumber {
             return Err(Invalid::new("invalid_length", "身份证号码应为 18 位"));
         }
         let (body, check) = s.split_at(17);
-        if !body.bytes().all(|b| b.is_ascii_digit()) || !check.chars().all(|c| c.is_ascii_digit() || c == 'X') {
-            return Err(Invalid::new("invalid_format", "身份证号码前 17 位应为数字，最后一位为数字或 X"));
+        if !body.bytes().all(|b| b.is_ascii_digit()) || !check.chars().all(|c| c.is_ascii_digit() || c == 'X')
+        {
+            return Err(Invalid::new(
+                "invalid_format",
+                "身份证号码前 17 位应为数字，最后一位为数字或 X",
+            ));
         }
         let province: u32 = body[..2].parse().unwrap_or(0);
         if !PROVINCES.contains(&province) {
@@ -71,7 +75,10 @@ impl IdNumber {
             return Err(Invalid::new("invalid_birth_date", "身份证号码中的出生日期不合理"));
         }
         if id_check_char(body) != check.chars().next() {
-            return Err(Invalid::new("invalid_check_digit", "身份证号码校验位不正确，请核对后重新输入"));
+            return Err(Invalid::new(
+                "invalid_check_digit",
+                "身份证号码校验位不正确，请核对后重新输入",
+            ));
         }
         Ok(Self(s))
     }
@@ -132,11 +139,17 @@ impl Uscc {
             ));
         }
         if !s[2..8].bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Invalid::new("invalid_format", "统一社会信用代码第 3–8 位应为行政区划码（数字）"));
+            return Err(Invalid::new(
+                "invalid_format",
+                "统一社会信用代码第 3–8 位应为行政区划码（数字）",
+            ));
         }
         let (body, check) = s.split_at(17);
         if uscc_check_char(body) != check.chars().next() {
-            return Err(Invalid::new("invalid_check_digit", "统一社会信用代码校验位不正确，请核对后重新输入"));
+            return Err(Invalid::new(
+                "invalid_check_digit",
+                "统一社会信用代码校验位不正确，请核对后重新输入",
+            ));
         }
         Ok(Self(s))
     }
@@ -223,7 +236,10 @@ impl Scale {
             "medium" | "中型" => Ok(Self::Medium),
             "small" | "小型" => Ok(Self::Small),
             "micro" | "微型" => Ok(Self::Micro),
-            _ => Err(Invalid::new("invalid_choice", "企业规模应为 large（大型）、medium（中型）、small（小型）或 micro（微型）")),
+            _ => Err(Invalid::new(
+                "invalid_choice",
+                "企业规模应为 large（大型）、medium（中型）、small（小型）或 micro（微型）",
+            )),
         }
     }
 
@@ -289,9 +305,12 @@ pub fn industries() -> &'static HashMap<String, Industry> {
 
 pub fn parse_industry(raw: &str) -> Result<&'static Industry, Invalid> {
     let code = raw.trim().to_ascii_uppercase();
-    industries()
-        .get(&code)
-        .ok_or_else(|| Invalid::new("unknown_industry", "行业代码应为 GB/T 4754-2017 中的门类字母或大类、中类、小类代码"))
+    industries().get(&code).ok_or_else(|| {
+        Invalid::new(
+            "unknown_industry",
+            "行业代码应为 GB/T 4754-2017 中的门类字母或大类、中类、小类代码",
+        )
+    })
 }
 
 /// Password rule: 8–64 characters with at least one letter and one digit.
@@ -323,7 +342,12 @@ mod tests {
         // The standard's 1880 example has a correct check character, but nobody born
         // before 1900 registers today: the birth-date rule refuses it.
         assert_eq!(id_check_char("44052418800101001"), Some('4'));
-        assert_eq!(IdNumber::parse("440524188001010014", today()).expect_err("1880").code, "invalid_birth_date");
+        assert_eq!(
+            IdNumber::parse("440524188001010014", today())
+                .expect_err("1880")
+                .code,
+            "invalid_birth_date"
+        );
     }
 
     #[test]
@@ -337,38 +361,75 @@ mod tests {
         // 1990-02-30 does not exist; check character recomputed so only the date is wrong.
         let body = "11010119900230123";
         let id = format!("{body}{}", id_check_char(body).expect("check"));
-        assert_eq!(IdNumber::parse(&id, today()).expect_err("bad date").code, "invalid_birth_date");
+        assert_eq!(
+            IdNumber::parse(&id, today()).expect_err("bad date").code,
+            "invalid_birth_date"
+        );
         let body = "11010120300101123";
         let id = format!("{body}{}", id_check_char(body).expect("check"));
-        assert_eq!(IdNumber::parse(&id, today()).expect_err("future").code, "invalid_birth_date");
+        assert_eq!(
+            IdNumber::parse(&id, today()).expect_err("future").code,
+            "invalid_birth_date"
+        );
     }
 
     #[test]
     fn id_numbers_with_bad_shape_or_region_are_rejected() {
-        assert_eq!(IdNumber::parse("1101011990", today()).expect_err("short").code, "invalid_length");
-        assert_eq!(IdNumber::parse("11010119900307123A", today()).expect_err("letter").code, "invalid_format");
+        assert_eq!(
+            IdNumber::parse("1101011990", today()).expect_err("short").code,
+            "invalid_length"
+        );
+        assert_eq!(
+            IdNumber::parse("11010119900307123A", today())
+                .expect_err("letter")
+                .code,
+            "invalid_format"
+        );
         let body = "99010119900307123";
         let id = format!("{body}{}", id_check_char(body).expect("check"));
-        assert_eq!(IdNumber::parse(&id, today()).expect_err("region").code, "invalid_region");
+        assert_eq!(
+            IdNumber::parse(&id, today()).expect_err("region").code,
+            "invalid_region"
+        );
     }
 
     #[test]
     fn lowercase_x_is_accepted_as_the_check_character() {
-        assert_eq!(IdNumber::parse("11010519491231002x", today()).expect("valid").as_str(), "11010519491231002X");
+        assert_eq!(
+            IdNumber::parse("11010519491231002x", today())
+                .expect("valid")
+                .as_str(),
+            "11010519491231002X"
+        );
     }
 
     #[test]
     fn uscc_examples_from_the_standard_are_valid() {
-        for c in ["91350100M000100Y43", "11320000MB151840XJ", "91512081MA62K0260E", "91110108MA0075375C", "12100000400000018N"] {
+        for c in [
+            "91350100M000100Y43",
+            "11320000MB151840XJ",
+            "91512081MA62K0260E",
+            "91110108MA0075375C",
+            "12100000400000018N",
+        ] {
             assert!(Uscc::parse(c).is_ok(), "{c} should be valid");
         }
     }
 
     #[test]
     fn uscc_with_a_wrong_check_character_or_forbidden_letter_is_rejected() {
-        assert_eq!(Uscc::parse("91350100M000100Y4Z").expect_err("Z").code, "invalid_format");
-        assert_eq!(Uscc::parse("91310115MA1H8R7C6D").expect_err("check").code, "invalid_check_digit");
-        assert_eq!(Uscc::parse("91350100M000100Y42").expect_err("check").code, "invalid_check_digit");
+        assert_eq!(
+            Uscc::parse("91350100M000100Y4Z").expect_err("Z").code,
+            "invalid_format"
+        );
+        assert_eq!(
+            Uscc::parse("91310115MA1H8R7C6D").expect_err("check").code,
+            "invalid_check_digit"
+        );
+        assert_eq!(
+            Uscc::parse("91350100M000100Y42").expect_err("check").code,
+            "invalid_check_digit"
+        );
         assert_eq!(Uscc::parse("9135010").expect_err("short").code, "invalid_length");
     }
 
@@ -381,7 +442,10 @@ mod tests {
 
     #[test]
     fn mobiles_are_normalised_and_checked() {
-        assert_eq!(Mobile::parse("+86 138-1234-1234").expect("ok").as_str(), "13812341234");
+        assert_eq!(
+            Mobile::parse("+86 138-1234-1234").expect("ok").as_str(),
+            "13812341234"
+        );
         assert!(Mobile::parse("12812341234").is_err());
         assert!(Mobile::parse("1381234123").is_err());
     }

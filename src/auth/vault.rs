@@ -104,8 +104,15 @@ mod tests {
         let sealed = v.encrypt(PiiKind::Phone, "13812341234");
         assert!(!sealed.contains("13812341234"));
         assert_eq!(v.decrypt(PiiKind::Phone, &sealed).expect("opens"), "13812341234");
-        assert!(v.decrypt(PiiKind::IdNumber, &sealed).is_err(), "a phone cannot be read as an ID number");
-        assert_ne!(sealed, v.encrypt(PiiKind::Phone, "13812341234"), "fresh nonce each time");
+        assert!(
+            v.decrypt(PiiKind::IdNumber, &sealed).is_err(),
+            "a phone cannot be read as an ID number"
+        );
+        assert_ne!(
+            sealed,
+            v.encrypt(PiiKind::Phone, "13812341234"),
+            "fresh nonce each time"
+        );
     }
 
     #[test]
@@ -114,8 +121,17 @@ mod tests {
         let b = Vault::new(&[2u8; 32]);
         let sealed = a.encrypt(PiiKind::IdNumber, "11010519491231002X");
         assert!(b.decrypt(PiiKind::IdNumber, &sealed).is_err());
-        assert_eq!(a.lookup_hash(PiiKind::Phone, "1"), a.lookup_hash(PiiKind::Phone, "1"));
-        assert_ne!(a.lookup_hash(PiiKind::Phone, "1"), b.lookup_hash(PiiKind::Phone, "1"));
-        assert_ne!(a.lookup_hash(PiiKind::Phone, "1"), a.lookup_hash(PiiKind::IdNumber, "1"));
+        assert_eq!(
+            a.lookup_hash(PiiKind::Phone, "1"),
+            a.lookup_hash(PiiKind::Phone, "1")
+        );
+        assert_ne!(
+            a.lookup_hash(PiiKind::Phone, "1"),
+            b.lookup_hash(PiiKind::Phone, "1")
+        );
+        assert_ne!(
+            a.lookup_hash(PiiKind::Phone, "1"),
+            a.lookup_hash(PiiKind::IdNumber, "1")
+        );
     }
 }

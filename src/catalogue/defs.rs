@@ -258,9 +258,9 @@ pub struct ItemDef {
     pub high_frequency: bool,
     pub delivery: Vec<Delivery>,
     pub process: Vec<ProcessStep>,
-    #[serde(default, rename = "field")]
+    #[serde(default, rename(deserialize = "field"), alias = "fields")]
     pub fields: Vec<FieldRef>,
-    #[serde(default, rename = "material")]
+    #[serde(default, rename(deserialize = "material"), alias = "materials")]
     pub materials: Vec<MaterialUse>,
 }
 
@@ -289,7 +289,7 @@ pub struct Question {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_if: Option<ShowIf>,
-    #[serde(rename = "option")]
+    #[serde(rename(deserialize = "option"), alias = "options")]
     pub options: Vec<QuestionOption>,
 }
 
@@ -307,6 +307,6 @@ pub struct BundleDef {
     pub keywords: Vec<String>,
     pub promised_time_limit_days: i32,
     pub items: Vec<String>,
-    #[serde(default, rename = "question")]
+    #[serde(default, rename(deserialize = "question"), alias = "questions")]
     pub questions: Vec<Question>,
 }

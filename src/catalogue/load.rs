@@ -57,10 +57,7 @@ impl Source {
     /// The first line that mentions `needle` as a quoted TOML value, to point at the entry.
     fn line_of(&self, needle: &str) -> Option<usize> {
         let quoted = format!("\"{needle}\"");
-        self.text
-            .lines()
-            .position(|l| l.contains(&quoted))
-            .map(|i| i + 1)
+        self.text.lines().position(|l| l.contains(&quoted)).map(|i| i + 1)
     }
 }
 
@@ -134,10 +131,7 @@ fn read_dir_sources(dir: &Path, errors: &mut Vec<DefinitionError>) -> Vec<Source
         }
     };
     paths.sort();
-    paths
-        .into_iter()
-        .filter_map(|p| read_source(p, errors))
-        .collect()
+    paths.into_iter().filter_map(|p| read_source(p, errors)).collect()
 }
 
 fn read_source(path: PathBuf, errors: &mut Vec<DefinitionError>) -> Option<Source> {
@@ -213,7 +207,12 @@ pub fn load_catalogue(dir: &Path) -> Result<Catalogue, DefinitionErrors> {
             let entry = format!("field {}", f.key);
             check_field(&mut c, &src, &entry, &f);
             if fields.contains_key(&f.key) {
-                c.err(&src, &entry, Some(&f.key), "field key defined more than once in forms/dictionary/");
+                c.err(
+                    &src,
+                    &entry,
+                    Some(&f.key),
+                    "field key defined more than once in forms/dictionary/",
+                );
             } else {
                 fields.insert(f.key.clone(), f);
             }
@@ -232,7 +231,12 @@ pub fn load_catalogue(dir: &Path) -> Result<Catalogue, DefinitionErrors> {
                 c.err(&src, &entry, Some(&m.code), "missing name");
             }
             if materials.contains_key(&m.code) {
-                c.err(&src, &entry, Some(&m.code), "material code defined more than once in forms/materials/");
+                c.err(
+                    &src,
+                    &entry,
+                    Some(&m.code),
+                    "material code defined more than once in forms/materials/",
+                );
             } else {
                 materials.insert(m.code.clone(), m);
             }
@@ -247,7 +251,12 @@ pub fn load_catalogue(dir: &Path) -> Result<Catalogue, DefinitionErrors> {
         };
         let entry = format!("item {}", item.code);
         if item.code != file_stem(&src) {
-            c.err(&src, &entry, Some(&item.code), "the item code must equal the file name");
+            c.err(
+                &src,
+                &entry,
+                Some(&item.code),
+                "the item code must equal the file name",
+            );
         }
         match department_prefix.get(&item.department) {
             None => c.err(
@@ -281,7 +290,12 @@ pub fn load_catalogue(dir: &Path) -> Result<Catalogue, DefinitionErrors> {
         };
         let entry = format!("bundle {}", bundle.code);
         if bundle.code != file_stem(&src) {
-            c.err(&src, &entry, Some(&bundle.code), "the bundle code must equal the file name");
+            c.err(
+                &src,
+                &entry,
+                Some(&bundle.code),
+                "the bundle code must equal the file name",
+            );
         }
         if !bundle_codes.insert(bundle.code.clone()) {
             c.err(&src, &entry, Some(&bundle.code), "duplicate bundle code");
@@ -329,11 +343,21 @@ fn check_field(c: &mut Checker, src: &Source, entry: &str, f: &FieldDef) {
         (FieldType::Enum, Some(opts)) => {
             let mut seen = BTreeSet::new();
             if opts.len() < 2 {
-                c.err(src, entry, Some(&f.key), "an enum field needs at least two options");
+                c.err(
+                    src,
+                    entry,
+                    Some(&f.key),
+                    "an enum field needs at least two options",
+                );
             }
             for o in opts {
                 if !seen.insert(&o.value) {
-                    c.err(src, entry, Some(&o.value), format!("duplicate option value {:?}", o.value));
+                    c.err(
+                        src,
+                        entry,
+                        Some(&o.value),
+                        format!("duplicate option value {:?}", o.value),
+                    );
                 }
             }
         }
@@ -345,10 +369,14 @@ fn check_field(c: &mut Checker, src: &Source, entry: &str, f: &FieldDef) {
             c.err(src, entry, Some(&f.key), "min is greater than max");
         }
     }
-    if (f.min.is_some() || f.max.is_some())
-        && !matches!(f.field_type, FieldType::Integer | FieldType::Money)
+    if (f.min.is_some() || f.max.is_some()) && !matches!(f.field_type, FieldType::Integer | FieldType::Money)
     {
-        c.err(src, entry, Some(&f.key), "min/max apply only to integer and money fields");
+        c.err(
+            src,
+            entry,
+            Some(&f.key),
+            "min/max apply only to integer and money fields",
+        );
     }
     if f.max_len.is_some() && f.field_type != FieldType::Text {
         c.err(src, entry, Some(&f.key), "max_len applies only to text fields");
@@ -439,10 +467,20 @@ fn check_item(
     }
     if item.trips == 0 {
         if item.online_depth != 4 {
-            c.err(src, entry, code, "an item with trips = 0 must be fully online (online_depth = 4)");
+            c.err(
+                src,
+                entry,
+                code,
+                "an item with trips = 0 must be fully online (online_depth = 4)",
+            );
         }
         if item.delivery.iter().all(|d| *d == Delivery::Window) {
-            c.err(src, entry, code, "an item with trips = 0 needs a delivery other than window");
+            c.err(
+                src,
+                entry,
+                code,
+                "an item with trips = 0 needs a delivery other than window",
+            );
         }
     }
     let mut seen = BTreeSet::new();
@@ -479,7 +517,12 @@ fn check_item(
     let mut seen = BTreeSet::new();
     for m in &item.materials {
         if !seen.insert(&m.code) {
-            c.err(src, entry, Some(&m.code), format!("material {} listed twice", m.code));
+            c.err(
+                src,
+                entry,
+                Some(&m.code),
+                format!("material {} listed twice", m.code),
+            );
         }
         if !materials.contains_key(&m.code) {
             c.err(
@@ -499,12 +542,21 @@ fn check_item(
                     src,
                     entry,
                     Some(&m.code),
-                    format!("material {}: {name} {value:?} is not one of {}", m.code, allowed.join(" / ")),
+                    format!(
+                        "material {}: {name} {value:?} is not one of {}",
+                        m.code,
+                        allowed.join(" / ")
+                    ),
                 );
             }
         }
         if m.copies < 1 {
-            c.err(src, entry, Some(&m.code), format!("material {}: copies must be at least 1", m.code));
+            c.err(
+                src,
+                entry,
+                Some(&m.code),
+                format!("material {}: copies must be at least 1", m.code),
+            );
         }
         if !m.required && m.when.as_deref().is_none_or(is_blank) {
             c.err(
@@ -553,18 +605,33 @@ fn check_bundle(
             c.err(src, entry, Some(i), format!("item {i} listed twice"));
         }
         if !items.contains_key(i) {
-            c.err(src, entry, Some(i), format!("bundle item {i:?} does not exist in forms/items/"));
+            c.err(
+                src,
+                entry,
+                Some(i),
+                format!("bundle item {i:?} does not exist in forms/items/"),
+            );
         }
     }
     let mut questions: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for q in &bundle.questions {
         let mut values = BTreeSet::new();
         if q.options.len() < 2 {
-            c.err(src, entry, Some(&q.code), format!("question {} needs at least two options", q.code));
+            c.err(
+                src,
+                entry,
+                Some(&q.code),
+                format!("question {} needs at least two options", q.code),
+            );
         }
         for o in &q.options {
             if !values.insert(o.value.as_str()) {
-                c.err(src, entry, Some(&o.value), format!("question {}: duplicate option {:?}", q.code, o.value));
+                c.err(
+                    src,
+                    entry,
+                    Some(&o.value),
+                    format!("question {}: duplicate option {:?}", q.code, o.value),
+                );
             }
             for i in o.include_items.iter().chain(&o.exclude_items) {
                 if !bundle.items.contains(i) {
@@ -572,7 +639,10 @@ fn check_bundle(
                         src,
                         entry,
                         Some(i),
-                        format!("question {} option {}: {i} is not an item of this bundle", q.code, o.value),
+                        format!(
+                            "question {} option {}: {i} is not an item of this bundle",
+                            q.code, o.value
+                        ),
                     );
                 }
             }
@@ -589,13 +659,21 @@ fn check_bundle(
                     src,
                     entry,
                     Some(&cond.value),
-                    format!("question {}: show_if value {:?} is not an option of {}", q.code, cond.value, cond.question),
+                    format!(
+                        "question {}: show_if value {:?} is not an option of {}",
+                        q.code, cond.value, cond.question
+                    ),
                 ),
                 Some(_) => {}
             }
         }
         if questions.insert(q.code.as_str(), values).is_some() {
-            c.err(src, entry, Some(&q.code), format!("duplicate question {}", q.code));
+            c.err(
+                src,
+                entry,
+                Some(&q.code),
+                format!("duplicate question {}", q.code),
+            );
         }
     }
 }

@@ -70,9 +70,10 @@ pub fn applicable_items<'a>(bundle: &'a BundleDef, answers: &HashMap<String, Str
         for o in &q.options {
             opt_in.extend(o.include_items.iter().map(String::as_str));
         }
-        let shown = q.show_if.as_ref().is_none_or(|c| {
-            shown_answers.get(c.question.as_str()) == Some(&c.value.as_str())
-        });
+        let shown = q
+            .show_if
+            .as_ref()
+            .is_none_or(|c| shown_answers.get(c.question.as_str()) == Some(&c.value.as_str()));
         if !shown {
             continue;
         }

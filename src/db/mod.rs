@@ -50,17 +50,12 @@ pub enum DatabaseTarget {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
-    #[error(
-        "DATABASE_URL has an unsupported scheme {0:?}: use postgres://, postgresql:// or sqlite://PATH"
-    )]
+    #[error("DATABASE_URL has an unsupported scheme {0:?}: use postgres://, postgresql:// or sqlite://PATH")]
     UnsupportedScheme(String),
     #[error("DATABASE_URL sqlite:// needs a file path, e.g. sqlite://./data/onething.db")]
     EmptySqlitePath,
     #[error("cannot create the database directory {path}: {source}")]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    CreateDir { path: PathBuf, source: std::io::Error },
     #[error("cannot connect to the {backend} database: {source}")]
     Connect {
         backend: &'static str,

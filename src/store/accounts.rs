@@ -91,22 +91,46 @@ impl From<diesel::result::Error> for CreateError {
 pub fn create(conn: &mut DbConn, new: NewAccount) -> Result<i64, CreateError> {
     conn.transaction::<_, CreateError, _>(|conn| {
         if let Some(u) = &new.username {
-            if accounts::table.filter(accounts::username.eq(u)).select(accounts::id).first::<i64>(conn).optional()?.is_some() {
+            if accounts::table
+                .filter(accounts::username.eq(u))
+                .select(accounts::id)
+                .first::<i64>(conn)
+                .optional()?
+                .is_some()
+            {
                 return Err(CreateError::Taken(Taken::Username));
             }
         }
         if let Some(h) = &new.id_number_hash {
-            if accounts::table.filter(accounts::id_number_hash.eq(h)).select(accounts::id).first::<i64>(conn).optional()?.is_some() {
+            if accounts::table
+                .filter(accounts::id_number_hash.eq(h))
+                .select(accounts::id)
+                .first::<i64>(conn)
+                .optional()?
+                .is_some()
+            {
                 return Err(CreateError::Taken(Taken::IdNumber));
             }
         }
         if let Some(h) = &new.phone_hash {
-            if accounts::table.filter(accounts::phone_hash.eq(h)).select(accounts::id).first::<i64>(conn).optional()?.is_some() {
+            if accounts::table
+                .filter(accounts::phone_hash.eq(h))
+                .select(accounts::id)
+                .first::<i64>(conn)
+                .optional()?
+                .is_some()
+            {
                 return Err(CreateError::Taken(Taken::Phone));
             }
         }
         if let Some(u) = &new.uscc {
-            if accounts::table.filter(accounts::uscc.eq(u)).select(accounts::id).first::<i64>(conn).optional()?.is_some() {
+            if accounts::table
+                .filter(accounts::uscc.eq(u))
+                .select(accounts::id)
+                .first::<i64>(conn)
+                .optional()?
+                .is_some()
+            {
                 return Err(CreateError::Taken(Taken::Uscc));
             }
         }
@@ -201,7 +225,10 @@ pub fn revoke_token(conn: &mut DbConn, jti: &str, expires_at: NaiveDateTime) -> 
         .optional()?;
     if known.is_none() {
         diesel::insert_into(revoked_tokens::table)
-            .values((revoked_tokens::jti.eq(jti), revoked_tokens::expires_at.eq(expires_at)))
+            .values((
+                revoked_tokens::jti.eq(jti),
+                revoked_tokens::expires_at.eq(expires_at),
+            ))
             .execute(conn)?;
     }
     // Revocations of tokens that have expired anyway are no longer needed.

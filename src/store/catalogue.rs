@@ -49,7 +49,16 @@ fn classify(known: &HashMap<String, Known>, code: &str, hash: &str) -> Change {
 
 fn known_of(rows: Vec<(String, String, i32, bool)>) -> HashMap<String, Known> {
     rows.into_iter()
-        .map(|(code, hash, version, active)| (code, Known { hash, version, active }))
+        .map(|(code, hash, version, active)| {
+            (
+                code,
+                Known {
+                    hash,
+                    version,
+                    active,
+                },
+            )
+        })
         .collect()
 }
 
@@ -79,7 +88,12 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
         // Departments.
         let known = known_of(
             departments::table
-                .select((departments::code, departments::content_hash, departments::version, departments::active))
+                .select((
+                    departments::code,
+                    departments::content_hash,
+                    departments::version,
+                    departments::active,
+                ))
                 .load(conn)?,
         );
         for (pos, d) in cat.departments.iter().enumerate() {
@@ -99,11 +113,15 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
             };
             match classify(&known, &d.code, &hash) {
                 Change::Insert => {
-                    diesel::insert_into(departments::table).values(row(1)).execute(conn)?;
+                    diesel::insert_into(departments::table)
+                        .values(row(1))
+                        .execute(conn)?;
                     report.inserted += 1;
                 }
                 Change::Update(v) => {
-                    diesel::update(departments::table.find(&d.code)).set(row(v)).execute(conn)?;
+                    diesel::update(departments::table.find(&d.code))
+                        .set(row(v))
+                        .execute(conn)?;
                     report.updated += 1;
                 }
                 Change::Unchanged => report.unchanged += 1,
@@ -112,7 +130,11 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
         let present = |c: &str| cat.departments.iter().any(|d| d.code == c);
         for (code, v) in to_retire(&known, &present) {
             diesel::update(departments::table.find(code))
-                .set((departments::active.eq(false), departments::version.eq(v), departments::updated_at.eq(now)))
+                .set((
+                    departments::active.eq(false),
+                    departments::version.eq(v),
+                    departments::updated_at.eq(now),
+                ))
                 .execute(conn)?;
             report.retired += 1;
         }
@@ -145,11 +167,15 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
             };
             match classify(&known, &f.key, &hash) {
                 Change::Insert => {
-                    diesel::insert_into(field_definitions::table).values(row(1)?).execute(conn)?;
+                    diesel::insert_into(field_definitions::table)
+                        .values(row(1)?)
+                        .execute(conn)?;
                     report.inserted += 1;
                 }
                 Change::Update(v) => {
-                    diesel::update(field_definitions::table.find(&f.key)).set(row(v)?).execute(conn)?;
+                    diesel::update(field_definitions::table.find(&f.key))
+                        .set(row(v)?)
+                        .execute(conn)?;
                     report.updated += 1;
                 }
                 Change::Unchanged => report.unchanged += 1,
@@ -169,7 +195,12 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
         // Materials.
         let known = known_of(
             materials::table
-                .select((materials::code, materials::content_hash, materials::version, materials::active))
+                .select((
+                    materials::code,
+                    materials::content_hash,
+                    materials::version,
+                    materials::active,
+                ))
                 .load(conn)?,
         );
         for m in cat.materials.values() {
@@ -185,11 +216,15 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
             };
             match classify(&known, &m.code, &hash) {
                 Change::Insert => {
-                    diesel::insert_into(materials::table).values(row(1)).execute(conn)?;
+                    diesel::insert_into(materials::table)
+                        .values(row(1))
+                        .execute(conn)?;
                     report.inserted += 1;
                 }
                 Change::Update(v) => {
-                    diesel::update(materials::table.find(&m.code)).set(row(v)).execute(conn)?;
+                    diesel::update(materials::table.find(&m.code))
+                        .set(row(v))
+                        .execute(conn)?;
                     report.updated += 1;
                 }
                 Change::Unchanged => report.unchanged += 1,
@@ -197,7 +232,11 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
         }
         for (code, v) in to_retire(&known, &|c| cat.materials.contains_key(c)) {
             diesel::update(materials::table.find(code))
-                .set((materials::active.eq(false), materials::version.eq(v), materials::updated_at.eq(now)))
+                .set((
+                    materials::active.eq(false),
+                    materials::version.eq(v),
+                    materials::updated_at.eq(now),
+                ))
                 .execute(conn)?;
             report.retired += 1;
         }
@@ -216,7 +255,9 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
                     continue;
                 }
                 Change::Insert => {
-                    diesel::insert_into(items::table).values(item_row(item, &hash, 1, now)?).execute(conn)?;
+                    diesel::insert_into(items::table)
+                        .values(item_row(item, &hash, 1, now)?)
+                        .execute(conn)?;
                     report.inserted += 1;
                     continue_links(conn, item)?;
                     continue;
@@ -227,13 +268,18 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
                 .set(item_row(item, &hash, version, now)?)
                 .execute(conn)?;
             diesel::delete(item_fields::table.filter(item_fields::item_code.eq(&item.code))).execute(conn)?;
-            diesel::delete(item_materials::table.filter(item_materials::item_code.eq(&item.code))).execute(conn)?;
+            diesel::delete(item_materials::table.filter(item_materials::item_code.eq(&item.code)))
+                .execute(conn)?;
             continue_links(conn, item)?;
             report.updated += 1;
         }
         for (code, v) in to_retire(&known, &|c| cat.items.contains_key(c)) {
             diesel::update(items::table.find(code))
-                .set((items::active.eq(false), items::version.eq(v), items::updated_at.eq(now)))
+                .set((
+                    items::active.eq(false),
+                    items::version.eq(v),
+                    items::updated_at.eq(now),
+                ))
                 .execute(conn)?;
             report.retired += 1;
         }
@@ -241,7 +287,12 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
         // Bundles, with their item links.
         let known = known_of(
             bundles::table
-                .select((bundles::code, bundles::content_hash, bundles::version, bundles::active))
+                .select((
+                    bundles::code,
+                    bundles::content_hash,
+                    bundles::version,
+                    bundles::active,
+                ))
                 .load(conn)?,
         );
         for b in &cat.bundles {
@@ -253,7 +304,9 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
                     continue;
                 }
                 Change::Insert => {
-                    diesel::insert_into(bundles::table).values(bundle_row(b, pos, &hash, 1, now)?).execute(conn)?;
+                    diesel::insert_into(bundles::table)
+                        .values(bundle_row(b, pos, &hash, 1, now)?)
+                        .execute(conn)?;
                     report.inserted += 1;
                     bundle_links(conn, b)?;
                     continue;
@@ -263,14 +316,19 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
             diesel::update(bundles::table.find(&b.code))
                 .set(bundle_row(b, pos, &hash, version, now)?)
                 .execute(conn)?;
-            diesel::delete(bundle_items::table.filter(bundle_items::bundle_code.eq(&b.code))).execute(conn)?;
+            diesel::delete(bundle_items::table.filter(bundle_items::bundle_code.eq(&b.code)))
+                .execute(conn)?;
             bundle_links(conn, b)?;
             report.updated += 1;
         }
         let present = |c: &str| cat.bundles.iter().any(|b| b.code == c);
         for (code, v) in to_retire(&known, &present) {
             diesel::update(bundles::table.find(code))
-                .set((bundles::active.eq(false), bundles::version.eq(v), bundles::updated_at.eq(now)))
+                .set((
+                    bundles::active.eq(false),
+                    bundles::version.eq(v),
+                    bundles::updated_at.eq(now),
+                ))
                 .execute(conn)?;
             report.retired += 1;
         }
@@ -278,13 +336,23 @@ pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
     })
 }
 
-fn item_row(item: &ItemDef, hash: &str, version: i32, now: chrono::NaiveDateTime) -> Result<ItemRow, DbError> {
+fn item_row(
+    item: &ItemDef,
+    hash: &str,
+    version: i32,
+    now: chrono::NaiveDateTime,
+) -> Result<ItemRow, DbError> {
     Ok(ItemRow {
         code: item.code.clone(),
         name: item.name.clone(),
         department_code: item.department.clone(),
         kind: item.kind.clone(),
-        audience: item.audience.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(","),
+        audience: item
+            .audience
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
         high_frequency: item.high_frequency,
         trips: item.trips,
         online_depth: item.online_depth,
@@ -327,10 +395,20 @@ fn continue_links(conn: &mut DbConn, item: &ItemDef) -> Result<(), DbError> {
 /// Bundles are listed by audience, then in the official order of their themes, then by
 /// code; the rank depends on the bundle alone so that removing one moves no other.
 fn theme_rank(b: &BundleDef) -> usize {
-    b.audience.themes().iter().position(|t| *t == b.theme).unwrap_or(usize::MAX >> 1)
+    b.audience
+        .themes()
+        .iter()
+        .position(|t| *t == b.theme)
+        .unwrap_or(usize::MAX >> 1)
 }
 
-fn bundle_row(b: &BundleDef, pos: usize, hash: &str, version: i32, now: chrono::NaiveDateTime) -> Result<BundleRow, DbError> {
+fn bundle_row(
+    b: &BundleDef,
+    pos: usize,
+    hash: &str,
+    version: i32,
+    now: chrono::NaiveDateTime,
+) -> Result<BundleRow, DbError> {
     Ok(BundleRow {
         code: b.code.clone(),
         name: b.name.clone(),
@@ -373,7 +451,11 @@ fn parse_bundle(row: &BundleRow) -> Result<BundleDef, DbError> {
 }
 
 fn like_pattern(q: &str) -> String {
-    let escaped = q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = q
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -566,7 +648,11 @@ pub fn department_exists(conn: &mut DbConn, code: &str) -> Result<bool, DbError>
         .is_some())
 }
 
-pub fn list_bundles(conn: &mut DbConn, filter: &BundleFilter, paging: Paging) -> Result<Page<BundleSummary>, DbError> {
+pub fn list_bundles(
+    conn: &mut DbConn,
+    filter: &BundleFilter,
+    paging: Paging,
+) -> Result<Page<BundleSummary>, DbError> {
     let query = || {
         let mut q = bundles::table.filter(bundles::active.eq(true)).into_boxed();
         if let Some(a) = &filter.audience {
@@ -626,7 +712,11 @@ pub fn list_bundles(conn: &mut DbConn, filter: &BundleFilter, paging: Paging) ->
     })
 }
 
-pub fn list_items(conn: &mut DbConn, filter: &ItemFilter, paging: Paging) -> Result<Page<ItemSummary>, DbError> {
+pub fn list_items(
+    conn: &mut DbConn,
+    filter: &ItemFilter,
+    paging: Paging,
+) -> Result<Page<ItemSummary>, DbError> {
     let query = || {
         let mut q = items::table.filter(items::active.eq(true)).into_boxed();
         if let Some(d) = &filter.department {
@@ -685,7 +775,11 @@ pub fn get_item(conn: &mut DbConn, code: &str) -> Result<Option<ItemDetail>, DbE
         .collect();
     let field_defs: HashMap<String, (String, String)> = field_definitions::table
         .filter(field_definitions::key.eq_any(def.fields.iter().map(|f| f.key.as_str())))
-        .select((field_definitions::key, field_definitions::label, field_definitions::field_type))
+        .select((
+            field_definitions::key,
+            field_definitions::label,
+            field_definitions::field_type,
+        ))
         .load::<(String, String, String)>(conn)?
         .into_iter()
         .map(|(k, l, t)| (k, (l, t)))
@@ -758,7 +852,10 @@ pub fn get_item(conn: &mut DbConn, code: &str) -> Result<Option<ItemDetail>, DbE
 
 /// Loads a bundle with just the part of the catalogue it refers to, so that the domain's
 /// bundle arithmetic runs on the runtime copy.
-pub fn load_bundle(conn: &mut DbConn, code: &str) -> Result<Option<(BundleRow, BundleDef, Catalogue)>, DbError> {
+pub fn load_bundle(
+    conn: &mut DbConn,
+    code: &str,
+) -> Result<Option<(BundleRow, BundleDef, Catalogue)>, DbError> {
     let Some(row) = bundles::table
         .find(code)
         .filter(bundles::active.eq(true))
@@ -824,7 +921,11 @@ pub fn get_bundle(conn: &mut DbConn, code: &str) -> Result<Option<BundleDetail>,
         .iter()
         .map(|d| (d.code.as_str(), d.short_name.as_str()))
         .collect();
-    let full: HashMap<&str, &str> = cat.departments.iter().map(|d| (d.code.as_str(), d.name.as_str())).collect();
+    let full: HashMap<&str, &str> = cat
+        .departments
+        .iter()
+        .map(|d| (d.code.as_str(), d.name.as_str()))
+        .collect();
     let mut items = Vec::new();
     let mut departments: Vec<CodeName> = Vec::new();
     for code in &def.items {
@@ -836,7 +937,11 @@ pub fn get_bundle(conn: &mut DbConn, code: &str) -> Result<Option<BundleDetail>,
             name: i.name.clone(),
             kind: i.kind.clone(),
             department: i.department.clone(),
-            department_name: short.get(i.department.as_str()).copied().unwrap_or_default().to_owned(),
+            department_name: short
+                .get(i.department.as_str())
+                .copied()
+                .unwrap_or_default()
+                .to_owned(),
             high_frequency: i.high_frequency,
             trips: i.trips,
             online_depth: i.online_depth,
@@ -846,7 +951,11 @@ pub fn get_bundle(conn: &mut DbConn, code: &str) -> Result<Option<BundleDetail>,
         if !departments.iter().any(|d| d.code == i.department) {
             departments.push(CodeName {
                 code: i.department.clone(),
-                name: full.get(i.department.as_str()).copied().unwrap_or_default().to_owned(),
+                name: full
+                    .get(i.department.as_str())
+                    .copied()
+                    .unwrap_or_default()
+                    .to_owned(),
             });
         }
     }
@@ -855,7 +964,11 @@ pub fn get_bundle(conn: &mut DbConn, code: &str) -> Result<Option<BundleDetail>,
     Ok(Some(BundleDetail {
         lead_department: CodeName {
             code: def.lead_department.clone(),
-            name: full.get(def.lead_department.as_str()).copied().unwrap_or_default().to_owned(),
+            name: full
+                .get(def.lead_department.as_str())
+                .copied()
+                .unwrap_or_default()
+                .to_owned(),
         },
         materials: catalogue::merge_materials(&cat, &codes),
         trips: savings.bundle_trips,
@@ -893,15 +1006,30 @@ pub fn stats(conn: &mut DbConn) -> Result<CatalogueStats, DbError> {
         .group_by(bundles::audience)
         .select((bundles::audience, diesel::dsl::count_star()))
         .load(conn)?;
-    let count_of = |a: &str| audience.iter().find(|(x, _)| x == a).map(|(_, n)| *n).unwrap_or(0);
+    let count_of = |a: &str| {
+        audience
+            .iter()
+            .find(|(x, _)| x == a)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
     let active_items = || items::table.filter(items::active.eq(true));
     Ok(CatalogueStats {
         bundles: audience.iter().map(|(_, n)| n).sum(),
         personal_bundles: count_of("personal"),
         enterprise_bundles: count_of("enterprise"),
         items: active_items().count().get_result(conn)?,
-        high_frequency_items: active_items().filter(items::high_frequency.eq(true)).count().get_result(conn)?,
-        zero_trip_items: active_items().filter(items::trips.eq(0)).count().get_result(conn)?,
-        departments: departments::table.filter(departments::active.eq(true)).count().get_result(conn)?,
+        high_frequency_items: active_items()
+            .filter(items::high_frequency.eq(true))
+            .count()
+            .get_result(conn)?,
+        zero_trip_items: active_items()
+            .filter(items::trips.eq(0))
+            .count()
+            .get_result(conn)?,
+        departments: departments::table
+            .filter(departments::active.eq(true))
+            .count()
+            .get_result(conn)?,
     })
 }

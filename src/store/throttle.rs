@@ -42,7 +42,12 @@ pub fn locked_for(conn: &mut DbConn, key: &str, now: NaiveDateTime) -> Result<Op
 }
 
 /// Counts one failure; returns the lockout in seconds if this failure reached the limit.
-pub fn record_failure(conn: &mut DbConn, key: &str, limit: Limit, now: NaiveDateTime) -> Result<Option<i64>, DbError> {
+pub fn record_failure(
+    conn: &mut DbConn,
+    key: &str,
+    limit: Limit,
+    now: NaiveDateTime,
+) -> Result<Option<i64>, DbError> {
     conn.transaction(|conn| {
         let row: Option<(i32, NaiveDateTime)> = login_throttle::table
             .find(key)

@@ -33,7 +33,12 @@ fn text(v: &Option<String>) -> &str {
     v.as_deref().map(str::trim).unwrap_or("")
 }
 
-fn required<'a>(errors: &mut Vec<FieldError>, field: &str, v: &'a Option<String>, label: &str) -> Option<&'a str> {
+fn required<'a>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    v: &'a Option<String>,
+    label: &str,
+) -> Option<&'a str> {
     let t = v.as_deref().map(str::trim).unwrap_or("");
     if t.is_empty() {
         errors.push(FieldError::new(field, "required", format!("请填写{label}")));
@@ -44,12 +49,17 @@ fn required<'a>(errors: &mut Vec<FieldError>, field: &str, v: &'a Option<String>
 }
 
 fn checked<T>(errors: &mut Vec<FieldError>, field: &str, r: Result<T, Invalid>) -> Option<T> {
-    r.map_err(|e| errors.push(FieldError::new(field, e.code, e.message))).ok()
+    r.map_err(|e| errors.push(FieldError::new(field, e.code, e.message)))
+        .ok()
 }
 
 fn name_ok(errors: &mut Vec<FieldError>, field: &str, v: &str, label: &str) {
     if v.chars().count() > 100 {
-        errors.push(FieldError::new(field, "too_long", format!("{label}不能超过 100 个字")));
+        errors.push(FieldError::new(
+            field,
+            "too_long",
+            format!("{label}不能超过 100 个字"),
+        ));
     }
 }
 
@@ -62,7 +72,16 @@ pub fn validate_registration(input: &RegisterInput) -> Result<NewAccountPlain, V
         .and_then(|p| checked(&mut errors, "password", identity::check_password(p)).map(|_| p.to_owned()));
     let phone = required(&mut errors, "phone", &input.phone, "手机号码")
         .and_then(|p| checked(&mut errors, "phone", Mobile::parse(p)));
-    let name = required(&mut errors, "name", &input.name, if kind == "enterprise" { "企业名称" } else { "姓名" });
+    let name = required(
+        &mut errors,
+        "name",
+        &input.name,
+        if kind == "enterprise" {
+            "企业名称"
+        } else {
+            "姓名"
+        },
+    );
     if let Some(n) = name {
         name_ok(&mut errors, "name", n, "名称");
     }
@@ -71,19 +90,26 @@ pub fn validate_registration(input: &RegisterInput) -> Result<NewAccountPlain, V
             let id = required(&mut errors, "id_number", &input.id_number, "身份证号码")
                 .and_then(|v| checked(&mut errors, "id_number", IdNumber::parse(v, today)));
             match (name, id, phone, password) {
-                (Some(n), Some(id), Some(p), Some(pw)) if errors.is_empty() => Some(NewAccountPlain::Citizen {
-                    name: n.to_owned(),
-                    id_number: id,
-                    phone: p,
-                    password: pw,
-                }),
+                (Some(n), Some(id), Some(p), Some(pw)) if errors.is_empty() => {
+                    Some(NewAccountPlain::Citizen {
+                        name: n.to_owned(),
+                        id_number: id,
+                        phone: p,
+                        password: pw,
+                    })
+                }
                 _ => None,
             }
         }
         "enterprise" => {
             let uscc = required(&mut errors, "uscc", &input.uscc, "统一社会信用代码")
                 .and_then(|v| checked(&mut errors, "uscc", Uscc::parse(v)));
-            let legal = required(&mut errors, "legal_representative", &input.legal_representative, "法定代表人");
+            let legal = required(
+                &mut errors,
+                "legal_representative",
+                &input.legal_representative,
+                "法定代表人",
+            );
             let contact = required(&mut errors, "contact_name", &input.contact_name, "联系人");
             for (f, v) in [("legal_representative", legal), ("contact_name", contact)] {
                 if let Some(v) = v {
@@ -95,7 +121,9 @@ pub fn validate_registration(input: &RegisterInput) -> Result<NewAccountPlain, V
             let scale = required(&mut errors, "scale", &input.scale, "企业规模")
                 .and_then(|v| checked(&mut errors, "scale", Scale::parse(v)));
             match (name, uscc, legal, contact, industry, scale, phone, password) {
-                (Some(n), Some(u), Some(l), Some(c), Some(i), Some(s), Some(p), Some(pw)) if errors.is_empty() => {
+                (Some(n), Some(u), Some(l), Some(c), Some(i), Some(s), Some(p), Some(pw))
+                    if errors.is_empty() =>
+                {
                     Some(NewAccountPlain::Enterprise {
                         name: n.to_owned(),
                         uscc: u,
@@ -111,7 +139,11 @@ pub fn validate_registration(input: &RegisterInput) -> Result<NewAccountPlain, V
             }
         }
         _ => {
-            errors.push(FieldError::new("kind", "invalid_choice", "请选择注册类型：citizen（个人）或 enterprise（企业）"));
+            errors.push(FieldError::new(
+                "kind",
+                "invalid_choice",
+                "请选择注册类型：citizen（个人）或 enterprise（企业）",
+            ));
             None
         }
     };
@@ -158,7 +190,11 @@ fn create_error(e: CreateError) -> ApiError {
     }
 }
 
-pub async fn register(state: &AppState, plain: NewAccountPlain, address: String) -> Result<(i64, Role), ApiError> {
+pub async fn register(
+    state: &AppState,
+    plain: NewAccountPlain,
+    address: String,
+) -> Result<(i64, Role), ApiError> {
     let now = Utc::now().naive_utc();
     let vault = state.vault.clone();
     // Hash on the blocking pool: argon2 is deliberately slow.
@@ -256,7 +292,12 @@ pub fn safe_login_label(username: &str) -> String {
     }
 }
 
-pub async fn login(state: &AppState, username: &str, password: &str, address: String) -> Result<(IssuedToken, Role), ApiError> {
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    address: String,
+) -> Result<(IssuedToken, Role), ApiError> {
     let username = username.trim().to_owned();
     let password = password.to_owned();
     if username.is_empty() || password.is_empty() {
@@ -271,10 +312,17 @@ pub async fn login(state: &AppState, username: &str, password: &str, address: St
     }
     let vault = state.vault.clone();
     let today = Utc::now().date_naive();
-    let id_hash = IdNumber::parse(&username, today).ok().map(|id| vault.lookup_hash(PiiKind::IdNumber, id.as_str()));
-    let phone_hash = Mobile::parse(&username).ok().map(|m| vault.lookup_hash(PiiKind::Phone, m.as_str()));
+    let id_hash = IdNumber::parse(&username, today)
+        .ok()
+        .map(|id| vault.lookup_hash(PiiKind::IdNumber, id.as_str()));
+    let phone_hash = Mobile::parse(&username)
+        .ok()
+        .map(|m| vault.lookup_hash(PiiKind::Phone, m.as_str()));
     let uscc = Uscc::parse(&username).ok().map(|u| u.as_str().to_owned());
-    let account_key = format!("acct:{}", vault.lookup_hash(PiiKind::Phone, &format!("login:{}", username.to_lowercase())));
+    let account_key = format!(
+        "acct:{}",
+        vault.lookup_hash(PiiKind::Phone, &format!("login:{}", username.to_lowercase()))
+    );
     let address_key = format!("addr:{address}");
     let label = safe_login_label(&username);
 
@@ -295,12 +343,22 @@ pub async fn login(state: &AppState, username: &str, password: &str, address: St
     let name = username.clone();
     let account = state
         .db
-        .run(move |c| accounts::find_for_login(c, &name, id_hash.as_deref(), phone_hash.as_deref(), uscc.as_deref()))
+        .run(move |c| {
+            accounts::find_for_login(
+                c,
+                &name,
+                id_hash.as_deref(),
+                phone_hash.as_deref(),
+                uscc.as_deref(),
+            )
+        })
         .await?;
     let stored = account.as_ref().map(|a| a.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, stored.as_deref().unwrap_or(dummy_hash())))
-        .await
-        .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
+    let ok = tokio::task::spawn_blocking(move || {
+        verify_password(&password, stored.as_deref().unwrap_or(dummy_hash()))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
     let account = account.filter(|_| ok);
     match account {
         Some(a) if !a.disabled && a.role().is_some() => {
@@ -308,11 +366,27 @@ pub async fn login(state: &AppState, username: &str, password: &str, address: St
             let issued = state.tokens.issue(a.id, role, Utc::now());
             let key = account_key.clone();
             state.db.run(move |c| throttle::reset(c, &key)).await?;
-            audit_event(state, Some(a.id), &format!("{}#{}", role.as_str(), a.id), "login", &address, "success").await?;
+            audit_event(
+                state,
+                Some(a.id),
+                &format!("{}#{}", role.as_str(), a.id),
+                "login",
+                &address,
+                "success",
+            )
+            .await?;
             Ok((issued, role))
         }
         Some(a) => {
-            audit_event(state, Some(a.id), &format!("{}#{}", a.role, a.id), "login", &address, "disabled").await?;
+            audit_event(
+                state,
+                Some(a.id),
+                &format!("{}#{}", a.role, a.id),
+                "login",
+                &address,
+                "disabled",
+            )
+            .await?;
             Err(ApiError::Forbidden("该账号已停用，请联系管理员".into()))
         }
         None => {
@@ -352,7 +426,17 @@ pub async fn audit_event(
     address: &str,
     outcome: &'static str,
 ) -> Result<(), ApiError> {
-    audit_detail(state, actor_id, actor, action, actor, address, outcome, String::new()).await
+    audit_detail(
+        state,
+        actor_id,
+        actor,
+        action,
+        actor,
+        address,
+        outcome,
+        String::new(),
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -389,7 +473,10 @@ pub async fn audit_detail(
 
 pub async fn logout(state: &AppState, user: &CurrentUser, address: &str) -> Result<(), ApiError> {
     let (jti, exp) = (user.jti.clone(), user.expires_at.naive_utc());
-    state.db.run(move |c| accounts::revoke_token(c, &jti, exp)).await?;
+    state
+        .db
+        .run(move |c| accounts::revoke_token(c, &jti, exp))
+        .await?;
     audit_event(state, Some(user.id), &user.label(), "logout", address, "success").await
 }
 
@@ -401,7 +488,11 @@ pub async fn change_password(
     address: &str,
 ) -> Result<(), ApiError> {
     if let Err(e) = identity::check_password(new) {
-        return Err(ApiError::Validation(vec![FieldError::new("new_password", e.code, e.message)]));
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "new_password",
+            e.code,
+            e.message,
+        )]));
     }
     let id = user.id;
     let account = state
@@ -414,15 +505,39 @@ pub async fn change_password(
         })?;
     let (current, new) = (current.to_owned(), new.to_owned());
     let stored = account.password_hash.clone();
-    let hashed = tokio::task::spawn_blocking(move || verify_password(&current, &stored).then(|| hash_password(&new)))
-        .await
-        .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
+    let hashed =
+        tokio::task::spawn_blocking(move || verify_password(&current, &stored).then(|| hash_password(&new)))
+            .await
+            .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
     let Some(hash) = hashed else {
-        audit_event(state, Some(user.id), &user.label(), "password_change", address, "failure").await?;
-        return Err(ApiError::Validation(vec![FieldError::new("current_password", "wrong_password", "当前密码不正确")]));
+        audit_event(
+            state,
+            Some(user.id),
+            &user.label(),
+            "password_change",
+            address,
+            "failure",
+        )
+        .await?;
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "current_password",
+            "wrong_password",
+            "当前密码不正确",
+        )]));
     };
-    state.db.run(move |c| accounts::set_password(c, id, &hash)).await?;
-    audit_event(state, Some(user.id), &user.label(), "password_change", address, "success").await
+    state
+        .db
+        .run(move |c| accounts::set_password(c, id, &hash))
+        .await?;
+    audit_event(
+        state,
+        Some(user.id),
+        &user.label(),
+        "password_change",
+        address,
+        "success",
+    )
+    .await
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -434,15 +549,25 @@ pub struct StaffInput {
     pub display_name: Option<String>,
 }
 
-pub async fn create_staff(state: &AppState, actor: &CurrentUser, input: StaffInput, address: &str) -> Result<i64, ApiError> {
+pub async fn create_staff(
+    state: &AppState,
+    actor: &CurrentUser,
+    input: StaffInput,
+    address: &str,
+) -> Result<i64, ApiError> {
     let mut errors = Vec::new();
     let username = required(&mut errors, "username", &input.username, "用户名").map(str::to_owned);
     if let Some(u) = &username {
         let ok = (3..=32).contains(&u.chars().count())
-            && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+            && u.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
             && u.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
         if !ok {
-            errors.push(FieldError::new("username", "invalid_format", "用户名为 3–32 位字母、数字、下划线、点或横线，以字母开头"));
+            errors.push(FieldError::new(
+                "username",
+                "invalid_format",
+                "用户名为 3–32 位字母、数字、下划线、点或横线，以字母开头",
+            ));
         }
     }
     let password = required(&mut errors, "password", &input.password, "初始密码")
@@ -461,7 +586,11 @@ pub async fn create_staff(state: &AppState, actor: &CurrentUser, input: StaffInp
     let department = Some(text(&input.department).to_owned()).filter(|d| !d.is_empty());
     if role == Some(Role::Reviewer) {
         match &department {
-            None => errors.push(FieldError::new("department", "required", "部门审批人员必须绑定一个部门")),
+            None => errors.push(FieldError::new(
+                "department",
+                "required",
+                "部门审批人员必须绑定一个部门",
+            )),
             Some(d) => {
                 let code = d.clone();
                 if !state
@@ -469,12 +598,20 @@ pub async fn create_staff(state: &AppState, actor: &CurrentUser, input: StaffInp
                     .run(move |c| crate::store::catalogue::department_exists(c, &code))
                     .await?
                 {
-                    errors.push(FieldError::new("department", "unknown_department", "部门编码不存在"));
+                    errors.push(FieldError::new(
+                        "department",
+                        "unknown_department",
+                        "部门编码不存在",
+                    ));
                 }
             }
         }
     } else if department.is_some() {
-        errors.push(FieldError::new("department", "not_applicable", "只有部门审批人员需要绑定部门"));
+        errors.push(FieldError::new(
+            "department",
+            "not_applicable",
+            "只有部门审批人员需要绑定部门",
+        ));
     }
     let (Some(username), Some(password), Some(role)) = (username, password, role) else {
         return Err(ApiError::Validation(errors));
@@ -514,7 +651,10 @@ pub async fn create_staff_account(
         .await
         .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
     let new = staff_account(username, display, hash, role, department, now);
-    state.db.run(move |c| accounts::create(c, new).map_err(create_error)).await
+    state
+        .db
+        .run(move |c| accounts::create(c, new).map_err(create_error))
+        .await
 }
 
 pub fn staff_account(
@@ -548,7 +688,13 @@ pub fn staff_account(
     }
 }
 
-pub async fn set_disabled(state: &AppState, actor: &CurrentUser, id: i64, disabled: bool, address: &str) -> Result<(), ApiError> {
+pub async fn set_disabled(
+    state: &AppState,
+    actor: &CurrentUser,
+    id: i64,
+    disabled: bool,
+    address: &str,
+) -> Result<(), ApiError> {
     if id == actor.id && disabled {
         return Err(ApiError::BadRequest {
             code: "cannot_disable_self",
@@ -560,9 +706,26 @@ pub async fn set_disabled(state: &AppState, actor: &CurrentUser, id: i64, disabl
         Some(t) if t.kind == "staff" => {}
         _ => return Err(ApiError::NotFound("未找到该工作人员账号".into())),
     }
-    state.db.run(move |c| accounts::set_disabled(c, id, disabled)).await?;
-    let action = if disabled { "account_disable" } else { "account_enable" };
-    audit_detail(state, Some(actor.id), &actor.label(), action, &format!("account#{id}"), address, "success", String::new()).await
+    state
+        .db
+        .run(move |c| accounts::set_disabled(c, id, disabled))
+        .await?;
+    let action = if disabled {
+        "account_disable"
+    } else {
+        "account_enable"
+    };
+    audit_detail(
+        state,
+        Some(actor.id),
+        &actor.label(),
+        action,
+        &format!("account#{id}"),
+        address,
+        "success",
+        String::new(),
+    )
+    .await
 }
 
 /// What an account looks like to its owner (unmasked) or to others (masked).
@@ -589,16 +752,22 @@ pub struct AccountView {
 
 impl AccountView {
     pub fn build(state: &AppState, a: &AccountRow, unmasked: bool) -> Self {
-        let id_number = a.id_number_enc.as_deref().map(|e| match state.vault.decrypt(PiiKind::IdNumber, e) {
-            Ok(v) if unmasked => v,
-            Ok(v) => mask_id_number(&v),
-            Err(_) => "（无法解密）".into(),
-        });
-        let phone = a.phone_enc.as_deref().map(|e| match state.vault.decrypt(PiiKind::Phone, e) {
-            Ok(v) if unmasked => v,
-            Ok(v) => mask_phone(&v),
-            Err(_) => "（无法解密）".into(),
-        });
+        let id_number = a
+            .id_number_enc
+            .as_deref()
+            .map(|e| match state.vault.decrypt(PiiKind::IdNumber, e) {
+                Ok(v) if unmasked => v,
+                Ok(v) => mask_id_number(&v),
+                Err(_) => "（无法解密）".into(),
+            });
+        let phone = a
+            .phone_enc
+            .as_deref()
+            .map(|e| match state.vault.decrypt(PiiKind::Phone, e) {
+                Ok(v) if unmasked => v,
+                Ok(v) => mask_phone(&v),
+                Err(_) => "（无法解密）".into(),
+            });
         let role = a.role().unwrap_or(Role::Citizen);
         Self {
             id: a.id,

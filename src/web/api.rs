@@ -78,14 +78,21 @@ fn parse_bool(name: &str, raw: &Option<String>, errors: &mut Vec<FieldError>) ->
         "true" | "1" => Some(true),
         "false" | "0" => Some(false),
         _ => {
-            errors.push(FieldError::new(name, "invalid_boolean", format!("{name} 只能是 true 或 false")));
+            errors.push(FieldError::new(
+                name,
+                "invalid_boolean",
+                format!("{name} 只能是 true 或 false"),
+            ));
             None
         }
     }
 }
 
 fn non_empty(raw: &Option<String>) -> Option<String> {
-    raw.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    raw.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 pub fn bundle_filter(q: &ListQuery, errors: &mut Vec<FieldError>) -> BundleFilter {
@@ -105,7 +112,10 @@ pub fn item_filter(q: &ListQuery, errors: &mut Vec<FieldError>) -> ItemFilter {
 }
 
 #[get("/bundles")]
-async fn list_bundles(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+async fn list_bundles(
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let paging = parse_paging(&q, &mut errors);
     let filter = bundle_filter(&q, &mut errors);

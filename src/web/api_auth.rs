@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::accounts::{self, AccountView, RegisterInput, StaffInput};
 use super::api::{parse_paging, ListQuery};
-use super::auth::{client_address, clear_session_cookie, AdminOnly, AnyUser, Authed};
+use super::auth::{clear_session_cookie, client_address, AdminOnly, AnyUser, Authed};
 use super::error::{ApiError, FieldError};
 use super::AppState;
 use crate::store::accounts as store;
@@ -37,7 +37,11 @@ fn body<T: serde::de::DeserializeOwned + Default>(raw: &web::Bytes) -> Result<T,
 }
 
 #[post("/auth/register")]
-async fn register(state: web::Data<AppState>, req: HttpRequest, raw: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let input: RegisterInput = body(&raw)?;
     let plain = accounts::validate_registration(&input).map_err(ApiError::Validation)?;
     let (id, _) = accounts::register(&state, plain, client_address(&req)).await?;
@@ -58,7 +62,11 @@ struct LoginInput {
 }
 
 #[post("/auth/login")]
-async fn login(state: web::Data<AppState>, req: HttpRequest, raw: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let input: LoginInput = body(&raw)?;
     let (issued, role) = accounts::login(
         &state,
@@ -67,18 +75,26 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, raw: web::Bytes) ->
         client_address(&req),
     )
     .await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({
-        "token": issued.token,
-        "token_type": "Bearer",
-        "expires_at": issued.expires_at.to_rfc3339(),
-        "role": role,
-    })))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({
+            "token": issued.token,
+            "token_type": "Bearer",
+            "expires_at": issued.expires_at.to_rfc3339(),
+            "role": role,
+        })))
 }
 
 #[post("/auth/logout")]
-async fn logout(state: web::Data<AppState>, req: HttpRequest, user: Authed<AnyUser>) -> Result<HttpResponse, ApiError> {
+async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<AnyUser>,
+) -> Result<HttpResponse, ApiError> {
     accounts::logout(&state, &user, &client_address(&req)).await?;
-    Ok(HttpResponse::NoContent().cookie(clear_session_cookie(&req)).finish())
+    Ok(HttpResponse::NoContent()
+        .cookie(clear_session_cookie(&req))
+        .finish())
 }
 
 #[derive(Default, Deserialize)]
@@ -149,7 +165,10 @@ async fn create_user(
 #[get("/admin/users")]
 async fn list_users(state: web::Data<AppState>, _admin: Authed<AdminOnly>) -> Result<HttpResponse, ApiError> {
     let rows = state.db.run(store::list_staff).await?;
-    let items: Vec<AccountView> = rows.iter().map(|a| AccountView::build(&state, a, false)).collect();
+    let items: Vec<AccountView> = rows
+        .iter()
+        .map(|a| AccountView::build(&state, a, false))
+        .collect();
     let total = items.len() as i64;
     Ok(HttpResponse::Ok().json(crate::store::Page {
         items,
@@ -198,7 +217,11 @@ pub fn audit_filter(q: &AuditQuery, errors: &mut Vec<FieldError>) -> (AuditFilte
         match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
             Ok(d) => d.and_hms_opt(0, 0, 0),
             Err(_) => {
-                errors.push(FieldError::new(name, "invalid_date", format!("{name} 应为 YYYY-MM-DD 格式的日期")));
+                errors.push(FieldError::new(
+                    name,
+                    "invalid_date",
+                    format!("{name} 应为 YYYY-MM-DD 格式的日期"),
+                ));
                 None
             }
         }
@@ -211,7 +234,12 @@ pub fn audit_filter(q: &AuditQuery, errors: &mut Vec<FieldError>) -> (AuditFilte
         },
         errors,
     );
-    let non_empty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let non_empty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
     let filter = AuditFilter {
         action: non_empty(&q.action),
         actor: non_empty(&q.actor),

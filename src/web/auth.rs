@@ -121,9 +121,17 @@ fn refuse(req: &HttpRequest, why: Refusal) -> AuthRejection {
     if is_api(req) {
         let (status, code, message) = match why {
             Refusal::NoToken => (StatusCode::UNAUTHORIZED, "unauthenticated", "请先登录"),
-            Refusal::BadToken => (StatusCode::UNAUTHORIZED, "invalid_token", "登录凭证无效或已过期，请重新登录"),
+            Refusal::BadToken => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "登录凭证无效或已过期，请重新登录",
+            ),
             Refusal::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "您没有权限执行此操作"),
-            Refusal::Csrf => (StatusCode::FORBIDDEN, "csrf_failed", "请求校验失败，请刷新页面后重试"),
+            Refusal::Csrf => (
+                StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "请求校验失败，请刷新页面后重试",
+            ),
         };
         return AuthRejection {
             status,
@@ -144,7 +152,10 @@ fn refuse(req: &HttpRequest, why: Refusal) -> AuthRejection {
         }
         Refusal::Forbidden | Refusal::Csrf => {
             let (title, message) = if why == Refusal::Forbidden {
-                ("没有访问权限", "您的账号没有访问此页面的权限。如需办理，请使用相应的账号登录。")
+                (
+                    "没有访问权限",
+                    "您的账号没有访问此页面的权限。如需办理，请使用相应的账号登录。",
+                )
             } else {
                 ("请求已过期", "页面校验信息已失效，请返回上一页刷新后重新提交。")
             };
@@ -164,7 +175,11 @@ fn refuse(req: &HttpRequest, why: Refusal) -> AuthRejection {
 
 /// The token a request carries, and whether it came from the cookie.
 fn token_of(req: &HttpRequest) -> Option<(String, bool)> {
-    if let Some(v) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         return v.strip_prefix("Bearer ").map(|t| (t.trim().to_owned(), false));
     }
     req.cookie(SESSION_COOKIE).map(|c| (c.value().to_owned(), true))
@@ -175,7 +190,10 @@ async fn resolve(req: &HttpRequest) -> Result<Option<CurrentUser>, Refusal> {
     let Some((token, via_cookie)) = token_of(req) else {
         return Ok(None);
     };
-    let state = req.app_data::<web::Data<AppState>>().ok_or(Refusal::BadToken)?.clone();
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or(Refusal::BadToken)?
+        .clone();
     let claims = state.tokens.verify(&token).ok_or(Refusal::BadToken)?;
     let id: i64 = claims.sub.parse().map_err(|_| Refusal::BadToken)?;
     let jti = claims.jti.clone();
@@ -196,7 +214,11 @@ async fn resolve(req: &HttpRequest) -> Result<Option<CurrentUser>, Refusal> {
     // A browser's cookie rides along on cross-site requests; state changes through the
     // API with cookie authentication must also prove they come from our own pages.
     if via_cookie && is_api(req) && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        let header = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let header = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !csrf_matches(req, header) {
             return Err(Refusal::Csrf);
         }
@@ -299,5 +321,7 @@ pub fn require_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AuthReject
 
 /// The client's address as seen by this server, for throttling and the audit log.
 pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }

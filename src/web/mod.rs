@@ -59,8 +59,12 @@ pub async fn no_store_for_credentials(
 /// Registers every route of the application.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(|err, _req| {
-        ApiError::InvalidQuery(vec![FieldError::new("query", "malformed", format!("查询参数格式有误：{err}"))])
-            .into()
+        ApiError::InvalidQuery(vec![FieldError::new(
+            "query",
+            "malformed",
+            format!("查询参数格式有误：{err}"),
+        )])
+        .into()
     }))
     .service(healthz)
     .service(
@@ -79,7 +83,11 @@ async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     use diesel::connection::SimpleConnection;
     state
         .db
-        .run(|c| c.batch_execute("SELECT 1").map_err(DbError::from).map_err(ApiError::from))
+        .run(|c| {
+            c.batch_execute("SELECT 1")
+                .map_err(DbError::from)
+                .map_err(ApiError::from)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": "ok",
@@ -93,6 +101,10 @@ async fn api_not_found(req: HttpRequest) -> HttpResponse {
 
 async fn page_not_found(state: web::Data<AppState>) -> HttpResponse {
     state
-        .page_error(StatusCode::NOT_FOUND, "页面不存在", "您访问的页面不存在，请从首页重新进入。")
+        .page_error(
+            StatusCode::NOT_FOUND,
+            "页面不存在",
+            "您访问的页面不存在，请从首页重新进入。",
+        )
         .error_response()
 }

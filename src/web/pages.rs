@@ -26,10 +26,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 impl AppState {
     pub fn render(&self, template: &str, ctx: &tera::Context) -> Result<HttpResponse, PageError> {
         match self.templates.render(template, ctx) {
-            Ok(body) => Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body)),
+            Ok(body) => Ok(HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(body)),
             Err(e) => {
                 tracing::error!(template, error = ?e, "template rendering failed");
-                Err(self.page_error(StatusCode::INTERNAL_SERVER_ERROR, "页面暂时无法显示", "请稍后再试。"))
+                Err(self.page_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "页面暂时无法显示",
+                    "请稍后再试。",
+                ))
             }
         }
     }
@@ -39,10 +45,9 @@ impl AppState {
         ctx.insert("title", title);
         ctx.insert("message", message);
         ctx.insert("status", &status.as_u16());
-        let body = self
-            .templates
-            .render("error.html", &ctx)
-            .unwrap_or_else(|_| format!("<!doctype html><meta charset=utf-8><title>{title}</title><p>{title}"));
+        let body = self.templates.render("error.html", &ctx).unwrap_or_else(|_| {
+            format!("<!doctype html><meta charset=utf-8><title>{title}</title><p>{title}")
+        });
         PageError {
             status,
             title: title.to_owned(),
@@ -52,7 +57,11 @@ impl AppState {
 
     fn internal(&self, e: DbError) -> PageError {
         tracing::error!(error = %e, "page query failed");
-        self.page_error(StatusCode::INTERNAL_SERVER_ERROR, "服务暂时不可用", "系统繁忙，请稍后再试。")
+        self.page_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "服务暂时不可用",
+            "系统繁忙，请稍后再试。",
+        )
     }
 
     fn not_found(&self, what: &str) -> PageError {
@@ -116,7 +125,10 @@ async fn home_page(state: web::Data<AppState>) -> Result<HttpResponse, PageError
 }
 
 #[get("/bundles")]
-async fn bundles_page(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, PageError> {
+async fn bundles_page(
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, PageError> {
     let mut errors = Vec::new();
     let mut filter = bundle_filter(&q, &mut errors);
     // A bad filter on a page falls back to the whole list rather than an error page.
@@ -204,8 +216,17 @@ struct SearchQuery {
 }
 
 #[get("/search")]
-async fn search_page(state: web::Data<AppState>, q: web::Query<SearchQuery>) -> Result<HttpResponse, PageError> {
-    let text = q.q.clone().unwrap_or_default().trim().chars().take(50).collect::<String>();
+async fn search_page(
+    state: web::Data<AppState>,
+    q: web::Query<SearchQuery>,
+) -> Result<HttpResponse, PageError> {
+    let text =
+        q.q.clone()
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .take(50)
+            .collect::<String>();
     let mut ctx = tera::Context::new();
     ctx.insert("q", &text);
     if text.is_empty() {

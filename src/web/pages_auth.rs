@@ -9,7 +9,10 @@ use serde::Deserialize;
 
 use super::accounts::{self, AccountView, RegisterInput, StaffInput};
 use super::api_auth::{audit_filter, AuditQuery};
-use super::auth::{client_address, clear_session_cookie, csrf_token, require_csrf, session_cookie, AdminOnly, AnyUser, Authed};
+use super::auth::{
+    clear_session_cookie, client_address, csrf_token, require_csrf, session_cookie, AdminOnly, AnyUser,
+    Authed,
+};
 use super::error::{ApiError, FieldError, PageError};
 use super::AppState;
 use crate::auth::Role;
@@ -45,9 +48,18 @@ fn form_page(
     let mut resp = state.render(template, ctx)?;
     *resp.status_mut() = status;
     if let Some(c) = cookie {
-        resp.add_cookie(&c).map_err(|_| state.page_error(StatusCode::INTERNAL_SERVER_ERROR, "页面暂时无法显示", "请稍后再试。"))?;
+        resp.add_cookie(&c).map_err(|_| {
+            state.page_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "页面暂时无法显示",
+                "请稍后再试。",
+            )
+        })?;
     }
-    resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     Ok(resp)
 }
 
@@ -67,7 +79,9 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location.to_owned())).finish()
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_owned()))
+        .finish()
 }
 
 /// A page-side failure of an account operation: field errors stay on the form, anything
@@ -75,14 +89,24 @@ fn see_other(location: &str) -> HttpResponse {
 fn form_message(e: &ApiError) -> (StatusCode, String, Vec<FieldError>) {
     use actix_web::ResponseError;
     match e {
-        ApiError::Validation(errs) | ApiError::Conflict(errs) => (e.status_code(), "请按提示修改后重新提交。".into(), errs.clone()),
-        ApiError::Unauthorized { message, .. } | ApiError::Forbidden(message) => (e.status_code(), message.clone(), vec![]),
+        ApiError::Validation(errs) | ApiError::Conflict(errs) => {
+            (e.status_code(), "请按提示修改后重新提交。".into(), errs.clone())
+        }
+        ApiError::Unauthorized { message, .. } | ApiError::Forbidden(message) => {
+            (e.status_code(), message.clone(), vec![])
+        }
         ApiError::TooManyRequests { message, .. } => (StatusCode::TOO_MANY_REQUESTS, message.clone(), vec![]),
-        ApiError::BadRequest { message, .. } | ApiError::NotFound(message) => (e.status_code(), message.clone(), vec![]),
+        ApiError::BadRequest { message, .. } | ApiError::NotFound(message) => {
+            (e.status_code(), message.clone(), vec![])
+        }
         ApiError::InvalidQuery(errs) => (StatusCode::BAD_REQUEST, "请求有误。".into(), errs.clone()),
         ApiError::Internal(err) => {
             tracing::error!(error = %err, "account operation failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "系统繁忙，请稍后再试。".into(), vec![])
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "系统繁忙，请稍后再试。".into(),
+                vec![],
+            )
         }
     }
 }
@@ -93,7 +117,11 @@ struct NextQuery {
 }
 
 #[get("/login")]
-async fn login_form(state: web::Data<AppState>, req: HttpRequest, q: web::Query<NextQuery>) -> Result<HttpResponse, PageError> {
+async fn login_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<NextQuery>,
+) -> Result<HttpResponse, PageError> {
     let mut ctx = tera::Context::new();
     ctx.insert("next", &safe_next(q.next.as_deref()));
     ctx.insert("username", "");
@@ -133,7 +161,8 @@ async fn login_submit(
             ctx.insert("errors", &field_errors(&errors));
             let mut resp = form_page(&state, &req, "login.html", &mut ctx, status)?;
             if let ApiError::TooManyRequests { retry_after, .. } = e {
-                resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
             }
             Ok(resp)
         }
@@ -147,7 +176,14 @@ struct KindQuery {
 
 fn register_context(kind: &str) -> tera::Context {
     let mut ctx = tera::Context::new();
-    ctx.insert("kind", if kind == "enterprise" { "enterprise" } else { "citizen" });
+    ctx.insert(
+        "kind",
+        if kind == "enterprise" {
+            "enterprise"
+        } else {
+            "citizen"
+        },
+    );
     let scales: Vec<(&str, &str)> = Scale::ALL.iter().map(|s| (s.as_str(), s.label())).collect();
     ctx.insert("scales", &scales);
     let mut sections: Vec<(String, String)> = crate::identity::industries()
@@ -163,7 +199,11 @@ fn register_context(kind: &str) -> tera::Context {
 }
 
 #[get("/register")]
-async fn register_form(state: web::Data<AppState>, req: HttpRequest, q: web::Query<KindQuery>) -> Result<HttpResponse, PageError> {
+async fn register_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<KindQuery>,
+) -> Result<HttpResponse, PageError> {
     let mut ctx = register_context(q.kind.as_deref().unwrap_or("citizen"));
     form_page(&state, &req, "register.html", &mut ctx, StatusCode::OK)
 }
@@ -257,13 +297,24 @@ async fn account_context(state: &AppState, user: &Authed<AnyUser>) -> Result<ter
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "account lookup failed");
-            state.page_error(StatusCode::INTERNAL_SERVER_ERROR, "服务暂时不可用", "系统繁忙，请稍后再试。")
+            state.page_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "服务暂时不可用",
+                "系统繁忙，请稍后再试。",
+            )
         })?
         .ok_or_else(|| state.page_error(StatusCode::NOT_FOUND, "账号不存在", "请重新登录。"))?;
     let mut ctx = tera::Context::new();
     ctx.insert("account", &AccountView::build(state, &account, true));
     ctx.insert("is_admin", &(user.role == Role::Admin));
-    ctx.insert("scale_label", &account.scale.as_deref().and_then(|s| Scale::parse(s).ok()).map(Scale::label));
+    ctx.insert(
+        "scale_label",
+        &account
+            .scale
+            .as_deref()
+            .and_then(|s| Scale::parse(s).ok())
+            .map(Scale::label),
+    );
     ctx.insert("errors", &HashMap::<String, String>::new());
     Ok(ctx)
 }
@@ -299,7 +350,15 @@ async fn password_submit(
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
     require_csrf(&req, &form.csrf_token)?;
-    match accounts::change_password(&state, &user, &form.current_password, &form.new_password, &client_address(&req)).await {
+    match accounts::change_password(
+        &state,
+        &user,
+        &form.current_password,
+        &form.new_password,
+        &client_address(&req),
+    )
+    .await
+    {
         Ok(()) => {
             // The old token is now revoked: issue a fresh one for this browser.
             let issued = state.tokens.issue(user.id, user.role, chrono::Utc::now());
@@ -327,7 +386,11 @@ async fn admin_users_page(
 ) -> Result<HttpResponse, PageError> {
     let internal = |e: crate::db::DbError| {
         tracing::error!(error = %e, "staff list failed");
-        state.page_error(StatusCode::INTERNAL_SERVER_ERROR, "服务暂时不可用", "系统繁忙，请稍后再试。")
+        state.page_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "服务暂时不可用",
+            "系统繁忙，请稍后再试。",
+        )
     };
     let rows = state.db.run(store::list_staff).await.map_err(internal)?;
     let departments = state.db.run(cat::list_departments).await.map_err(internal)?;
@@ -344,7 +407,11 @@ async fn admin_users_page(
 }
 
 #[get("/admin/users")]
-async fn admin_users(state: web::Data<AppState>, req: HttpRequest, _admin: Authed<AdminOnly>) -> Result<HttpResponse, PageError> {
+async fn admin_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    _admin: Authed<AdminOnly>,
+) -> Result<HttpResponse, PageError> {
     admin_users_page(&state, &req, tera::Context::new(), StatusCode::OK).await
 }
 
@@ -410,7 +477,9 @@ async fn admin_user_toggle(
 ) -> Result<HttpResponse, actix_web::Error> {
     require_csrf(&req, &form.csrf_token)?;
     let disable = form.action == "disable";
-    if let Err(e) = accounts::set_disabled(&state, &admin, id.into_inner(), disable, &client_address(&req)).await {
+    if let Err(e) =
+        accounts::set_disabled(&state, &admin, id.into_inner(), disable, &client_address(&req)).await
+    {
         let (status, message, _) = form_message(&e);
         let mut ctx = tera::Context::new();
         ctx.insert("message", &message);
@@ -418,6 +487,23 @@ async fn admin_user_toggle(
     }
     Ok(see_other("/admin/users"))
 }
+
+const AUDIT_ACTIONS: &[(&str, &str)] = &[
+    ("register", "注册"),
+    ("login", "登录"),
+    ("logout", "退出"),
+    ("password_change", "修改密码"),
+    ("account_create", "新建账号"),
+    ("account_disable", "停用账号"),
+    ("account_enable", "启用账号"),
+    ("unmask", "查看个人信息"),
+];
+const AUDIT_OUTCOMES: &[(&str, &str)] = &[
+    ("success", "成功"),
+    ("failure", "失败"),
+    ("throttled", "已限制"),
+    ("disabled", "账号停用"),
+];
 
 #[get("/admin/audit")]
 async fn admin_audit(
@@ -435,14 +521,23 @@ async fn admin_audit(
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "audit list failed");
-            state.page_error(StatusCode::INTERNAL_SERVER_ERROR, "服务暂时不可用", "系统繁忙，请稍后再试。")
+            state.page_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "服务暂时不可用",
+                "系统繁忙，请稍后再试。",
+            )
         })?;
     let mut ctx = tera::Context::new();
     ctx.insert("page", &page);
     ctx.insert("pages", &((page.total + paging.per_page - 1) / paging.per_page));
-    ctx.insert("filter", &serde_json::json!({
-        "action": q.action, "actor": q.actor, "outcome": q.outcome, "from": q.from, "to": q.to,
-    }));
+    ctx.insert(
+        "filter",
+        &serde_json::json!({
+            "action": q.action, "actor": q.actor, "outcome": q.outcome, "from": q.from, "to": q.to,
+        }),
+    );
     ctx.insert("errors", &field_errors(&errors));
+    ctx.insert("actions", AUDIT_ACTIONS);
+    ctx.insert("outcomes", AUDIT_OUTCOMES);
     form_page(&state, &req, "admin_audit.html", &mut ctx, StatusCode::OK)
 }

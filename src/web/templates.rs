@@ -1,6 +1,7 @@
 //! Page templates: built into the binary, each overridable by a file of the same name in
 //! the configured template directory (for deployers who restyle the portal).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use tera::Tera;
@@ -18,8 +19,14 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("login.html", include_str!("../../templates/login.html")),
     ("register.html", include_str!("../../templates/register.html")),
     ("account.html", include_str!("../../templates/account.html")),
-    ("admin_users.html", include_str!("../../templates/admin_users.html")),
-    ("admin_audit.html", include_str!("../../templates/admin_audit.html")),
+    (
+        "admin_users.html",
+        include_str!("../../templates/admin_users.html"),
+    ),
+    (
+        "admin_audit.html",
+        include_str!("../../templates/admin_audit.html"),
+    ),
 ];
 
 pub const SITE_CSS: &str = include_str!("../../templates/static/site.css");
@@ -48,6 +55,26 @@ pub fn load(override_dir: Option<&Path>) -> Result<Tera, TemplateError> {
         }
     }
     let mut tera = Tera::default();
+    tera.register_filter("urlencode", urlencode);
+    tera.register_filter("date", date);
     tera.add_raw_templates(sources)?;
     Ok(tera)
+}
+
+fn urlencode(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let s = tera::try_get_value!("urlencode", "value", String, value);
+    Ok(tera::Value::String(
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect(),
+    ))
+}
+
+/// Formats a serialized `NaiveDateTime` (or date) with a chrono format string.
+fn date(value: &tera::Value, args: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let s = tera::try_get_value!("date", "value", String, value);
+    let format = args.get("format").and_then(|f| f.as_str()).unwrap_or("%Y-%m-%d");
+    let formatted = chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f")
+        .map(|d| d.format(format).to_string())
+        .or_else(|_| chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(|d| d.format(format).to_string()))
+        .map_err(|_| tera::Error::msg(format!("date filter: {s:?} is not a date")))?;
+    Ok(tera::Value::String(formatted))
 }

@@ -6,7 +6,12 @@ both_backends!(healthz_reports_ok_and_the_backend, |app| {
     let (status, body) = app.get_json("/healthz").await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
-    let expected = if app.settings.database_url.as_ref().is_some_and(|u| u.expose().starts_with("postgres")) {
+    let expected = if app
+        .settings
+        .database_url
+        .as_ref()
+        .is_some_and(|u| u.expose().starts_with("postgres"))
+    {
         "postgres"
     } else {
         "sqlite"
@@ -27,45 +32,75 @@ both_backends!(bundle_list_pages_and_filters_by_audience_and_theme, |app| {
     assert_eq!(first["per_page"], 20, "default page size");
     assert_eq!(first["items"].as_array().map(Vec::len), Some(20));
     let (_, second) = app.get_json("/api/v1/bundles?page=2&per_page=20").await;
-    assert_ne!(first["items"][0]["code"], second["items"][0]["code"], "page 2 differs from page 1");
+    assert_ne!(
+        first["items"][0]["code"], second["items"][0]["code"],
+        "page 2 differs from page 1"
+    );
 
-    let (_, personal) = app.get_json("/api/v1/bundles?audience=personal&per_page=200").await;
-    let (_, enterprise) = app.get_json("/api/v1/bundles?audience=enterprise&per_page=200").await;
+    let (_, personal) = app
+        .get_json("/api/v1/bundles?audience=personal&per_page=200")
+        .await;
+    let (_, enterprise) = app
+        .get_json("/api/v1/bundles?audience=enterprise&per_page=200")
+        .await;
     let p = personal["total"].as_i64().unwrap_or(0);
     let e = enterprise["total"].as_i64().unwrap_or(0);
-    assert!(p >= 20 && e >= 20, "personal {p}, enterprise {e}: both need at least 20");
+    assert!(
+        p >= 20 && e >= 20,
+        "personal {p}, enterprise {e}: both need at least 20"
+    );
     assert_eq!(p + e, total);
     for b in personal["items"].as_array().into_iter().flatten() {
         assert_eq!(b["audience"], "personal", "{b}");
-        assert!(b["items"].as_array().is_some_and(|i| i.len() >= 2 && i.iter().all(Value::is_string)));
+        assert!(b["items"]
+            .as_array()
+            .is_some_and(|i| i.len() >= 2 && i.iter().all(Value::is_string)));
     }
 
     let theme = personal["items"][0]["theme"].as_str().expect("theme").to_owned();
     let (_, themed) = app
-        .get_json(&format!("/api/v1/bundles?audience=personal&theme={}&per_page=200", urlencode(&theme)))
+        .get_json(&format!(
+            "/api/v1/bundles?audience=personal&theme={}&per_page=200",
+            urlencode(&theme)
+        ))
         .await;
     assert!(themed["total"].as_i64().unwrap_or(0) >= 1);
-    assert!(themed["items"].as_array().into_iter().flatten().all(|b| b["theme"] == theme.as_str()));
+    assert!(themed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|b| b["theme"] == theme.as_str()));
 });
 
-both_backends!(bad_list_parameters_are_rejected_with_chinese_field_errors, |app| {
-    for (query, field) in [
-        ("per_page=201", "per_page"),
-        ("per_page=0", "per_page"),
-        ("page=abc", "page"),
-        ("audience=martian", "audience"),
-    ] {
-        let (status, body) = app.get_json(&format!("/api/v1/bundles?{query}")).await;
-        assert_eq!(status, 400, "{query}: {body}");
-        assert_eq!(body["code"], "invalid_query", "{query}: {body}");
-        let errors = body["errors"].as_array().expect("errors array");
-        assert!(errors.iter().any(|e| e["field"] == field), "{query}: no error for {field}: {body}");
-        assert!(errors.iter().all(|e| e["message"].as_str().is_some_and(has_chinese)), "{body}");
+both_backends!(
+    bad_list_parameters_are_rejected_with_chinese_field_errors,
+    |app| {
+        for (query, field) in [
+            ("per_page=201", "per_page"),
+            ("per_page=0", "per_page"),
+            ("page=abc", "page"),
+            ("audience=martian", "audience"),
+        ] {
+            let (status, body) = app.get_json(&format!("/api/v1/bundles?{query}")).await;
+            assert_eq!(status, 400, "{query}: {body}");
+            assert_eq!(body["code"], "invalid_query", "{query}: {body}");
+            let errors = body["errors"].as_array().expect("errors array");
+            assert!(
+                errors.iter().any(|e| e["field"] == field),
+                "{query}: no error for {field}: {body}"
+            );
+            assert!(
+                errors
+                    .iter()
+                    .all(|e| e["message"].as_str().is_some_and(has_chinese)),
+                "{body}"
+            );
+        }
+        let (status, body) = app.get_json("/api/v1/items?high_frequency=maybe").await;
+        assert_eq!(status, 400);
+        assert_eq!(body["errors"][0]["field"], "high_frequency");
     }
-    let (status, body) = app.get_json("/api/v1/items?high_frequency=maybe").await;
-    assert_eq!(status, 400);
-    assert_eq!(body["errors"][0]["field"], "high_frequency");
-});
+);
 
 both_backends!(bundle_detail_lists_item_objects_and_merged_materials, |app| {
     let (_, list) = app.get_json("/api/v1/bundles?per_page=200").await;
@@ -74,9 +109,27 @@ both_backends!(bundle_detail_lists_item_objects_and_merged_materials, |app| {
         let (status, b) = app.get_json(&format!("/api/v1/bundles/{code}")).await;
         assert_eq!(status, 200, "{code}: {b}");
         let items = b["items"].as_array().expect("items");
-        assert_eq!(items.len(), summary["items"].as_array().map_or(0, Vec::len), "{code}");
-        assert!(items.iter().all(|i| i["code"].is_string() && i["name"].is_string()), "{code}");
-        for key in ["name", "audience", "theme", "promised_time_limit_days", "trips", "materials", "questions", "departments"] {
+        assert_eq!(
+            items.len(),
+            summary["items"].as_array().map_or(0, Vec::len),
+            "{code}"
+        );
+        assert!(
+            items
+                .iter()
+                .all(|i| i["code"].is_string() && i["name"].is_string()),
+            "{code}"
+        );
+        for key in [
+            "name",
+            "audience",
+            "theme",
+            "promised_time_limit_days",
+            "trips",
+            "materials",
+            "questions",
+            "departments",
+        ] {
             assert!(!b[key].is_null(), "{code}: missing {key}");
         }
         let materials = b["materials"].as_array().expect("materials");
@@ -84,29 +137,59 @@ both_backends!(bundle_detail_lists_item_objects_and_merged_materials, |app| {
         let n = codes.len();
         codes.sort_unstable();
         codes.dedup();
-        assert_eq!(codes.len(), n, "{code}: a material appears twice in the merged list");
-        assert!(materials.iter().all(|m| m["items"].as_array().is_some_and(|i| !i.is_empty())));
+        assert_eq!(
+            codes.len(),
+            n,
+            "{code}: a material appears twice in the merged list"
+        );
+        assert!(materials
+            .iter()
+            .all(|m| m["items"].as_array().is_some_and(|i| !i.is_empty())));
     }
 });
 
 both_backends!(unknown_codes_and_paths_are_json_404s, |app| {
-    for path in ["/api/v1/bundles/no-such-bundle", "/api/v1/items/XX-999", "/api/v1/nothing-here"] {
+    for path in [
+        "/api/v1/bundles/no-such-bundle",
+        "/api/v1/items/XX-999",
+        "/api/v1/nothing-here",
+    ] {
         let (status, body) = app.get_json(path).await;
         assert_eq!(status, 404, "{path}");
         assert_eq!(body["code"], "not_found", "{path}");
-        assert!(body["message"].as_str().is_some_and(has_chinese), "{path}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(has_chinese),
+            "{path}: {body}"
+        );
     }
 });
 
 both_backends!(item_list_filters_by_department_and_high_frequency, |app| {
     let (_, all) = app.get_json("/api/v1/items?per_page=200").await;
-    assert!(all["total"].as_i64().unwrap_or(0) >= 150, "at least 150 items: {}", all["total"]);
-    let (_, hf) = app.get_json("/api/v1/items?high_frequency=true&per_page=200").await;
-    assert!(hf["total"].as_i64().unwrap_or(0) >= 60, "at least 60 high-frequency items");
-    assert!(hf["items"].as_array().into_iter().flatten().all(|i| i["high_frequency"] == true));
+    assert!(
+        all["total"].as_i64().unwrap_or(0) >= 150,
+        "at least 150 items: {}",
+        all["total"]
+    );
+    let (_, hf) = app
+        .get_json("/api/v1/items?high_frequency=true&per_page=200")
+        .await;
+    assert!(
+        hf["total"].as_i64().unwrap_or(0) >= 60,
+        "at least 60 high-frequency items"
+    );
+    assert!(hf["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|i| i["high_frequency"] == true));
     let (_, police) = app.get_json("/api/v1/items?department=police&per_page=200").await;
     assert!(police["total"].as_i64().unwrap_or(0) >= 1);
-    assert!(police["items"].as_array().into_iter().flatten().all(|i| i["department"] == "police"));
+    assert!(police["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|i| i["department"] == "police"));
     let (_, none) = app.get_json("/api/v1/items?department=nowhere").await;
     assert_eq!(none["total"], 0);
 });
@@ -117,10 +200,28 @@ both_backends!(item_detail_carries_every_guide_element, |app| {
     let (status, item) = app.get_json(&format!("/api/v1/items/{code}")).await;
     assert_eq!(status, 200);
     for key in [
-        "code", "name", "kind", "department", "department_name", "high_frequency", "trips",
-        "legal_time_limit_days", "promised_time_limit_days", "legal_basis", "conditions",
-        "materials", "process", "fee", "place", "hours", "consult_phone", "complaint_phone",
-        "online_depth", "delivery", "result", "service_type",
+        "code",
+        "name",
+        "kind",
+        "department",
+        "department_name",
+        "high_frequency",
+        "trips",
+        "legal_time_limit_days",
+        "promised_time_limit_days",
+        "legal_basis",
+        "conditions",
+        "materials",
+        "process",
+        "fee",
+        "place",
+        "hours",
+        "consult_phone",
+        "complaint_phone",
+        "online_depth",
+        "delivery",
+        "result",
+        "service_type",
     ] {
         assert!(!item[key].is_null(), "item {code} lacks {key}: {item}");
     }

@@ -21,7 +21,8 @@ pub fn repo_forms() -> PathBuf {
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("ONETHING_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("ONETHING_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// PostgreSQL tests are mandatory in CI (CI=true or ONETHING_REQUIRE_PG=1); elsewhere an
@@ -130,7 +131,10 @@ impl TestApp {
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let resp = self.get(path).await;
         let status = resp.status().as_u16();
-        let body = resp.json().await.unwrap_or_else(|e| panic!("GET {path}: body is not JSON: {e}"));
+        let body = resp
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: body is not JSON: {e}"));
         (status, body)
     }
 
@@ -143,7 +147,10 @@ impl TestApp {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        assert!(ct.starts_with("text/html"), "GET {path}: content-type {ct:?}, expected text/html");
+        assert!(
+            ct.starts_with("text/html"),
+            "GET {path}: content-type {ct:?}, expected text/html"
+        );
         (status, resp.text().await.expect("body"))
     }
 }

@@ -55,34 +55,68 @@ fn name(p: &Path) -> String {
 #[test]
 fn the_shipped_catalogue_meets_the_plan_targets() {
     let cat = load_catalogue(&repo_forms()).unwrap_or_else(|e| panic!("{e}"));
-    let personal = cat.bundles.iter().filter(|b| b.audience == Audience::Personal).count();
+    let personal = cat
+        .bundles
+        .iter()
+        .filter(|b| b.audience == Audience::Personal)
+        .count();
     let enterprise = cat.bundles.len() - personal;
     assert!(cat.bundles.len() >= 45, "bundles: {}", cat.bundles.len());
-    assert!(personal >= 20 && enterprise >= 20, "personal {personal}, enterprise {enterprise}");
+    assert!(
+        personal >= 20 && enterprise >= 20,
+        "personal {personal}, enterprise {enterprise}"
+    );
     assert!(cat.items.len() >= 150, "items: {}", cat.items.len());
     let hf = cat.items.values().filter(|i| i.high_frequency).count();
     assert!(hf >= 60, "high-frequency items: {hf}");
-    let departments: std::collections::BTreeSet<_> = cat.items.values().map(|i| i.department.as_str()).collect();
-    assert!(departments.len() >= 15, "departments with items: {}", departments.len());
+    let departments: std::collections::BTreeSet<_> =
+        cat.items.values().map(|i| i.department.as_str()).collect();
+    assert!(
+        departments.len() >= 15,
+        "departments with items: {}",
+        departments.len()
+    );
     for b in &cat.bundles {
         assert!(b.items.len() >= 2, "{}", b.code);
-        assert!(b.items.iter().all(|i| cat.items.contains_key(i)), "{} resolves", b.code);
-        let sum: i32 = b.items.iter().map(|i| cat.items[i].promised_time_limit_days).sum();
-        assert!(b.promised_time_limit_days <= sum, "{}: the bundle promises more days than its items", b.code);
+        assert!(
+            b.items.iter().all(|i| cat.items.contains_key(i)),
+            "{} resolves",
+            b.code
+        );
+        let sum: i32 = b
+            .items
+            .iter()
+            .map(|i| cat.items[i].promised_time_limit_days)
+            .sum();
+        assert!(
+            b.promised_time_limit_days <= sum,
+            "{}: the bundle promises more days than its items",
+            b.code
+        );
     }
     for item in cat.items.values() {
-        assert!(!item.materials.is_empty() && !item.legal_basis.is_empty() && item.process.len() >= 2, "{}", item.code);
+        assert!(
+            !item.materials.is_empty() && !item.legal_basis.is_empty() && item.process.len() >= 2,
+            "{}",
+            item.code
+        );
     }
 }
 
 #[test]
 fn an_unknown_field_key_names_the_item_file() {
     let forms = copy_forms();
-    let file = files(forms.path(), "items").into_iter().find(|f| {
-        std::fs::read_to_string(f).is_ok_and(|t| t.contains("[[field]]"))
-    }).expect("an item with fields");
-    let msg = break_file(&forms, &file, |t| t.replacen("[[field]]\nkey = \"", "[[field]]\nkey = \"no_such_", 1));
-    assert!(msg.contains(&name(&file)) && msg.contains("unknown field key"), "{msg}");
+    let file = files(forms.path(), "items")
+        .into_iter()
+        .find(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains("[[field]]")))
+        .expect("an item with fields");
+    let msg = break_file(&forms, &file, |t| {
+        t.replacen("[[field]]\nkey = \"", "[[field]]\nkey = \"no_such_", 1)
+    });
+    assert!(
+        msg.contains(&name(&file)) && msg.contains("unknown field key"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -91,12 +125,21 @@ fn a_type_conflict_with_the_dictionary_is_reported() {
     let item = cat
         .items
         .values()
-        .find(|i| i.fields.first().is_some_and(|f| cat.fields[&f.key].field_type != FieldType::Boolean))
+        .find(|i| {
+            i.fields
+                .first()
+                .is_some_and(|f| cat.fields[&f.key].field_type != FieldType::Boolean)
+        })
         .expect("an item whose first field is not boolean");
     let forms = copy_forms();
     let file = forms.path().join("items").join(format!("{}.toml", item.code));
-    let msg = break_file(&forms, &file, |t| t.replacen("[[field]]\n", "[[field]]\ntype = \"boolean\"\n", 1));
-    assert!(msg.contains(&name(&file)) && msg.contains("type conflict"), "{msg}");
+    let msg = break_file(&forms, &file, |t| {
+        t.replacen("[[field]]\n", "[[field]]\ntype = \"boolean\"\n", 1)
+    });
+    assert!(
+        msg.contains(&name(&file)) && msg.contains("type conflict"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -106,16 +149,30 @@ fn a_duplicate_item_code_is_reported() {
     let (a, b) = (&items[0], &items[1]);
     let code_a = a.file_stem().and_then(|s| s.to_str()).expect("stem").to_owned();
     let code_b = b.file_stem().and_then(|s| s.to_str()).expect("stem").to_owned();
-    let msg = break_file(&forms, b, |t| t.replacen(&format!("code = \"{code_b}\""), &format!("code = \"{code_a}\""), 1));
-    assert!(msg.contains("duplicate item code") && msg.contains(&name(b)), "{msg}");
+    let msg = break_file(&forms, b, |t| {
+        t.replacen(
+            &format!("code = \"{code_b}\""),
+            &format!("code = \"{code_a}\""),
+            1,
+        )
+    });
+    assert!(
+        msg.contains("duplicate item code") && msg.contains(&name(b)),
+        "{msg}"
+    );
 }
 
 #[test]
 fn a_bundle_naming_a_missing_item_is_reported() {
     let forms = copy_forms();
     let file = files(forms.path(), "bundles").remove(0);
-    let msg = break_file(&forms, &file, |t| t.replacen("items = [\"", "items = [\"ZZ-404\", \"", 1));
-    assert!(msg.contains(&name(&file)) && msg.contains("ZZ-404") && msg.contains("does not exist"), "{msg}");
+    let msg = break_file(&forms, &file, |t| {
+        t.replacen("items = [\"", "items = [\"ZZ-404\", \"", 1)
+    });
+    assert!(
+        msg.contains(&name(&file)) && msg.contains("ZZ-404") && msg.contains("does not exist"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -132,7 +189,10 @@ fn a_bundle_with_one_item_is_reported() {
         let rest = rest.find("[[question]]").map_or(rest, |q| &rest[..q]);
         format!("{head}{rest}")
     });
-    assert!(msg.contains(&name(&file)) && msg.contains("at least 2 items"), "{msg}");
+    assert!(
+        msg.contains(&name(&file)) && msg.contains("at least 2 items"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -140,11 +200,16 @@ fn a_missing_guide_element_is_reported() {
     let forms = copy_forms();
     let file = files(forms.path(), "items").remove(0);
     let msg = break_file(&forms, &file, |t| {
-        t.lines().filter(|l| !l.starts_with("place = ")).collect::<Vec<_>>().join("\n")
+        t.lines()
+            .filter(|l| !l.starts_with("place = "))
+            .collect::<Vec<_>>()
+            .join("\n")
     });
     assert!(msg.contains(&name(&file)) && msg.contains("place"), "{msg}");
     let file = files(forms.path(), "items").remove(1);
-    let msg = break_file(&forms, &file, |t| t.replacen("legal_basis = [", "legal_basis = [], old_basis = [", 1));
+    let msg = break_file(&forms, &file, |t| {
+        t.replacen("legal_basis = [", "legal_basis = [], old_basis = [", 1)
+    });
     assert!(msg.contains(&name(&file)), "{msg}");
 }
 
@@ -153,7 +218,10 @@ fn an_unknown_key_and_a_syntax_error_point_at_the_line() {
     let forms = copy_forms();
     let file = files(forms.path(), "items").remove(0);
     let msg = break_file(&forms, &file, |t| t.replacen("summary = ", "sumary = ", 1));
-    assert!(msg.contains(&format!("{}:", name(&file))) && msg.contains("sumary"), "{msg}");
+    assert!(
+        msg.contains(&format!("{}:", name(&file))) && msg.contains("sumary"),
+        "{msg}"
+    );
     let file = files(forms.path(), "bundles").remove(0);
     let msg = break_file(&forms, &file, |t| format!("{t}\nthis is not toml\n"));
     let line = std::fs::read_to_string(&file).expect("read").lines().count();

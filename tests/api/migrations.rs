@@ -8,9 +8,14 @@ use onething::db::{dialect, revert_all_migrations, run_migrations, DatabaseTarge
 use crate::helpers::{Backend, TestDatabase};
 
 fn tree(backend: &str) -> BTreeSet<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
     let mut names = BTreeSet::new();
-    for m in std::fs::read_dir(dir).expect("migrations dir").filter_map(Result::ok) {
+    for m in std::fs::read_dir(dir)
+        .expect("migrations dir")
+        .filter_map(Result::ok)
+    {
         for f in ["up.sql", "down.sql"] {
             assert!(m.path().join(f).exists(), "{}/{f} missing", m.path().display());
         }
@@ -24,7 +29,10 @@ fn both_backends_have_the_same_migrations() {
     let sqlite = tree("sqlite");
     let postgres = tree("postgres");
     assert!(!sqlite.is_empty());
-    assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres differ");
+    assert_eq!(
+        sqlite, postgres,
+        "migrations/sqlite and migrations/postgres differ"
+    );
 }
 
 fn migrations_run_up_and_down(backend: Backend) {
@@ -39,7 +47,11 @@ fn migrations_run_up_and_down(backend: Backend) {
     let tables = dialect::table_count(&mut conn).expect("count");
     assert!(tables >= 8, "tables after up: {tables}");
     revert_all_migrations(&mut conn).expect("down");
-    assert_eq!(dialect::table_count(&mut conn).expect("count"), 0, "down leaves no table");
+    assert_eq!(
+        dialect::table_count(&mut conn).expect("count"),
+        0,
+        "down leaves no table"
+    );
     assert_eq!(run_migrations(&mut conn).expect("up again"), applied);
 }
 

@@ -5,26 +5,50 @@ both_backends!(home_page_offers_search_and_both_entrances, |app| {
     let resp = app.get("/").await;
     assert_eq!(resp.status().as_u16(), 200);
     let headers = resp.headers().clone();
-    let csp = headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("");
-    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "CSP: {csp}");
-    assert_eq!(headers.get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
+    let csp = headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "CSP: {csp}"
+    );
+    assert_eq!(
+        headers
+            .get("x-content-type-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("nosniff")
+    );
     let html = resp.text().await.expect("body");
-    for needle in ["个人办事", "企业办事", "action=\"/search\"", "name=\"viewport\"", "lang=\"zh-CN\""] {
+    for needle in [
+        "个人办事",
+        "企业办事",
+        "action=\"/search\"",
+        "name=\"viewport\"",
+        "lang=\"zh-CN\"",
+    ] {
         assert!(html.contains(needle), "home page lacks {needle}");
     }
     assert!(!html.contains("<script"), "the portal works without JavaScript");
-    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "no external resources");
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "no external resources"
+    );
 });
 
 both_backends!(bundle_pages_list_by_audience_and_theme, |app| {
     let (status, html) = app.get_html("/bundles?audience=enterprise").await;
     assert_eq!(status, 200);
-    let (_, list) = app.get_json("/api/v1/bundles?audience=enterprise&per_page=200").await;
+    let (_, list) = app
+        .get_json("/api/v1/bundles?audience=enterprise&per_page=200")
+        .await;
     for b in list["items"].as_array().into_iter().flatten() {
         let name = b["name"].as_str().expect("name");
         assert!(html.contains(name), "enterprise page lacks {name}");
     }
-    let (status, _) = app.get_html("/bundles?audience=personal&theme=%E5%87%BA%E7%94%9F").await;
+    let (status, _) = app
+        .get_html("/bundles?audience=personal&theme=%E5%87%BA%E7%94%9F")
+        .await;
     assert_eq!(status, 200);
 });
 
@@ -35,17 +59,21 @@ both_backends!(bundle_page_shows_merged_materials_once_with_their_items, |app| {
     for b in list["items"].as_array().into_iter().flatten() {
         let code = b["code"].as_str().expect("code");
         let (_, detail) = app.get_json(&format!("/api/v1/bundles/{code}")).await;
-        let Some(shared) = detail["materials"]
-            .as_array()
-            .and_then(|m| m.iter().find(|m| m["items"].as_array().is_some_and(|i| i.len() > 1)))
-        else {
+        let Some(shared) = detail["materials"].as_array().and_then(|m| {
+            m.iter()
+                .find(|m| m["items"].as_array().is_some_and(|i| i.len() > 1))
+        }) else {
             continue;
         };
         let (status, html) = app.get_html(&format!("/bundles/{code}")).await;
         assert_eq!(status, 200);
         let name = shared["name"].as_str().expect("name");
         let row = format!("<td>{name}</td>");
-        assert_eq!(html.matches(&row).count(), 1, "{code}: material {name} should appear once");
+        assert_eq!(
+            html.matches(&row).count(),
+            1,
+            "{code}: material {name} should appear once"
+        );
         assert!(html.contains("共用"), "{code}: shared materials are marked");
         for key in ["承诺办结", "分别办理合计", "情形引导", "办理部门", "一套材料"] {
             if key == "情形引导" && detail["questions"].as_array().is_none_or(Vec::is_empty) {
@@ -65,8 +93,22 @@ both_backends!(item_guide_page_shows_every_element_and_prints, |app| {
     let (status, html) = app.get_html(&format!("/items/{code}")).await;
     assert_eq!(status, 200);
     for heading in [
-        "事项编码", "事项类型", "实施主体", "法定办结时限", "承诺办结时限", "到办事现场次数", "网上办理深度",
-        "设定依据", "受理条件", "申请材料", "办理流程", "收费标准", "办理地点", "办理时间", "咨询电话", "监督投诉",
+        "事项编码",
+        "事项类型",
+        "实施主体",
+        "法定办结时限",
+        "承诺办结时限",
+        "到办事现场次数",
+        "网上办理深度",
+        "设定依据",
+        "受理条件",
+        "申请材料",
+        "办理流程",
+        "收费标准",
+        "办理地点",
+        "办理时间",
+        "咨询电话",
+        "监督投诉",
     ] {
         assert!(html.contains(heading), "guide page of {code} lacks {heading}");
     }
@@ -78,7 +120,10 @@ both_backends!(item_list_page_filters_by_department, |app| {
     let (status, html) = app.get_html("/items?department=police").await;
     assert_eq!(status, 200);
     assert!(html.contains("/items/GA-"), "police items listed");
-    assert!(!html.contains("/items/SJ-"), "other departments' items not listed");
+    assert!(
+        !html.contains("/items/SJ-"),
+        "other departments' items not listed"
+    );
 });
 
 both_backends!(search_finds_bundles_and_items_by_keyword, |app| {
@@ -88,9 +133,14 @@ both_backends!(search_finds_bundles_and_items_by_keyword, |app| {
     let (status, html) = app.get_html(&format!("/search?q={}", urlencode(&word))).await;
     assert_eq!(status, 200);
     assert!(html.contains(&name), "searching {word} finds {name}");
-    let (status, html) = app.get_html("/search?q=%E6%B2%A1%E6%9C%89%E8%BF%99%E4%B8%AA%E4%BA%8B%E9%A1%B9xyz").await;
+    let (status, html) = app
+        .get_html("/search?q=%E6%B2%A1%E6%9C%89%E8%BF%99%E4%B8%AA%E4%BA%8B%E9%A1%B9xyz")
+        .await;
     assert_eq!(status, 200);
-    assert!(html.contains("没有名称或关键词包含"), "empty results are explained");
+    assert!(
+        html.contains("没有名称或关键词包含"),
+        "empty results are explained"
+    );
 });
 
 both_backends!(unknown_pages_are_chinese_404_pages, |app| {

@@ -33,11 +33,19 @@ fn restarting_twice_writes_nothing(backend: Backend) {
     assert!(after_first.1 >= 150, "items loaded: {after_first:?}");
     for round in 2..=3 {
         let db = prepare_database(&settings).expect("restart");
-        assert_eq!(counts(&db), after_first, "round {round}: rows or versions changed");
+        assert_eq!(
+            counts(&db),
+            after_first,
+            "round {round}: rows or versions changed"
+        );
         let mut c = db.get().expect("connection");
         let cat = onething::catalogue::load_catalogue(&repo_forms()).expect("forms");
         let report = sync(&mut c, &cat).expect("sync");
-        assert_eq!(report.writes(), 0, "round {round}: unchanged forms wrote {report:?}");
+        assert_eq!(
+            report.writes(),
+            0,
+            "round {round}: unchanged forms wrote {report:?}"
+        );
     }
 }
 
@@ -69,14 +77,22 @@ fn changed_and_removed_definitions_are_versioned_and_retired(backend: Backend) {
     let db = prepare_database(&settings).expect("first start");
 
     let item_path = first_file(forms.path(), "items");
-    let code = item_path.file_stem().and_then(|s| s.to_str()).expect("stem").to_owned();
+    let code = item_path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("stem")
+        .to_owned();
     let text = std::fs::read_to_string(&item_path).expect("read");
     let changed = text.replacen("summary = \"", "summary = \"（已修订）", 1);
     assert_ne!(text, changed);
     std::fs::write(&item_path, changed).expect("write");
 
     let bundle_path = first_file(forms.path(), "bundles");
-    let bundle_code = bundle_path.file_stem().and_then(|s| s.to_str()).expect("stem").to_owned();
+    let bundle_code = bundle_path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("stem")
+        .to_owned();
     std::fs::remove_file(&bundle_path).expect("remove");
 
     let cat = onething::catalogue::load_catalogue(forms.path()).expect("forms");
@@ -101,7 +117,11 @@ fn changed_and_removed_definitions_are_versioned_and_retired(backend: Backend) {
         .expect("the removed bundle's row is kept");
     assert!(!active, "the removed bundle is retired");
     let again = sync(&mut c, &cat).expect("sync");
-    assert_eq!(again.writes(), 0, "a second sync of the same files writes nothing");
+    assert_eq!(
+        again.writes(),
+        0,
+        "a second sync of the same files writes nothing"
+    );
 }
 
 #[test]
@@ -121,7 +141,11 @@ fn a_broken_definition_stops_start_up_with_nothing_written(backend: Backend) {
     let forms = copy_forms();
     let item_path = first_file(forms.path(), "items");
     let text = std::fs::read_to_string(&item_path).expect("read");
-    std::fs::write(&item_path, text.replacen("department = \"", "department = \"nowhere", 1)).expect("write");
+    std::fs::write(
+        &item_path,
+        text.replacen("department = \"", "department = \"nowhere", 1),
+    )
+    .expect("write");
     settings.forms_dir = forms.path().to_path_buf();
     let err = match Application::build(&settings) {
         Ok(_) => panic!("start-up must fail on a broken definition"),
@@ -133,7 +157,10 @@ fn a_broken_definition_stops_start_up_with_nothing_written(backend: Backend) {
         Backend::Sqlite => assert!(!settings.data_dir.join("onething.db").exists()),
         Backend::Postgres => {
             let url = settings.database_url.as_ref().expect("url").expose().to_owned();
-            let mut conn = onething::db::DatabaseTarget::parse(&url).expect("url").connect().expect("connect");
+            let mut conn = onething::db::DatabaseTarget::parse(&url)
+                .expect("url")
+                .connect()
+                .expect("connect");
             assert_eq!(onething::db::dialect::table_count(&mut conn).expect("count"), 0);
         }
     }
