@@ -99,3 +99,93 @@ fn migrate_creates_the_sqlite_database_in_the_data_directory() {
         .expect("run");
     assert!(String::from_utf8_lossy(&again.stdout).starts_with("0 migration(s)"));
 }
+
+#[test]
+fn create_admin_makes_a_working_administrator_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |password: &str| {
+        onething()
+            .args(["create-admin", "boss"])
+            .env("ONETHING_DATA_DIR", dir.path())
+            .env("ONETHING_ADMIN_PASSWORD", password)
+            .output()
+            .expect("run")
+    };
+    let weak = run("short");
+    assert!(!weak.status.success(), "a weak password is refused");
+    let ok = run("Boss2026pass");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("administrator boss created"));
+    let again = run("Boss2026pass");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("taken"));
+}
+
+/// Runs the real binary with JSON logs at debug level, registers and logs in through HTTP,
+/// then reads every log line it wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_never_reaches_the_logs() {
+    use crate::helpers::{CITIZEN_ID, CITIZEN_PHONE, PASSWORD};
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("dir");
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut child = onething()
+        .env("ONETHING_BIND", "127.0.0.1:0")
+        .env("ONETHING_DATA_DIR", dir.path().join("data"))
+        .env("ONETHING_FORMS_DIR", repo_forms())
+        .env("ONETHING_LOG", "json")
+        .env("ONETHING_LOG_LEVEL", "debug")
+        .env("ONETHING_WORKERS", "1")
+        .stderr(log)
+        .spawn()
+        .expect("spawn");
+    let mut address = None;
+    for _ in 0..300 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let f = std::fs::File::open(&log_path).expect("log");
+        address = std::io::BufReader::new(f)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+            .find_map(|v| v["fields"]["address"].as_str().map(str::to_owned));
+        if address.is_some() {
+            break;
+        }
+    }
+    let Some(address) = address else {
+        let _ = child.kill();
+        panic!(
+            "the server did not report its address: {}",
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        );
+    };
+    let client = reqwest::Client::new();
+    let body = serde_json::json!({"kind": "citizen", "name": "林晓明", "id_number": CITIZEN_ID, "phone": CITIZEN_PHONE, "password": PASSWORD});
+    let r = client
+        .post(format!("{address}/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(r.status().as_u16(), 201);
+    for (user, pw) in [
+        (CITIZEN_PHONE, "Wrong12345"),
+        (CITIZEN_ID, PASSWORD),
+        (CITIZEN_PHONE, PASSWORD),
+    ] {
+        client
+            .post(format!("{address}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": user, "password": pw}))
+            .send()
+            .await
+            .expect("login");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let logs = std::fs::read_to_string(&log_path).expect("logs");
+    assert!(logs.contains("account registered"), "the run was logged");
+    for secret in [CITIZEN_ID, CITIZEN_PHONE, &CITIZEN_ID[6..14], PASSWORD] {
+        assert!(!logs.contains(secret), "{secret} appears in the logs");
+    }
+}

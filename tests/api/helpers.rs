@@ -88,6 +88,7 @@ impl Drop for TestDatabase {
 
 pub struct TestApp {
     pub address: String,
+    pub db: onething::db::Db,
     pub client: reqwest::Client,
     pub settings: Settings,
     _db: TestDatabase,
@@ -109,9 +110,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let (settings, db, dir) = test_settings(backend)?;
     let app = Application::build(&settings).expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let app_db = app.db().clone();
     tokio::spawn(app.run_until_stopped());
     Some(TestApp {
         address,
+        db: app_db,
         client: reqwest::Client::new(),
         settings,
         _db: db,
@@ -119,7 +122,111 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     })
 }
 
+/// Synthetic identities that pass the check characters (not real persons).
+pub const CITIZEN_ID: &str = "110101199003071233";
+pub const CITIZEN_PHONE: &str = "13800138000";
+pub const ENTERPRISE_USCC: &str = "91350100M000100Y43";
+pub const ENTERPRISE_PHONE: &str = "13900139000";
+pub const PASSWORD: &str = "Secret2026pass";
+
 impl TestApp {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self.client.post(format!("{}{}", self.address, path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path} failed: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        let resp = self
+            .client
+            .get(format!("{}{}", self.address, path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path} failed: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn register_citizen(&self) -> serde_json::Value {
+        let (status, body) = self
+            .post_json(
+                "/api/v1/auth/register",
+                None,
+                serde_json::json!({"kind": "citizen", "name": "林晓明", "id_number": CITIZEN_ID, "phone": CITIZEN_PHONE, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 201, "citizen registration: {body}");
+        body
+    }
+
+    pub async fn register_enterprise(&self) -> serde_json::Value {
+        let (status, body) = self
+            .post_json(
+                "/api/v1/auth/register",
+                None,
+                serde_json::json!({"kind": "enterprise", "name": "福州长乐海丝餐饮有限公司", "uscc": ENTERPRISE_USCC,
+                    "legal_representative": "陈海", "contact_name": "王芳", "phone": ENTERPRISE_PHONE,
+                    "industry": "62", "scale": "micro", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 201, "enterprise registration: {body}");
+        body
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let (status, body) = self
+            .post_json(
+                "/api/v1/auth/login",
+                None,
+                serde_json::json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "login of {username}: {body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates a staff account directly in the database and returns its login token.
+    pub async fn staff_token(
+        &self,
+        username: &str,
+        role: onething::auth::Role,
+        department: Option<&str>,
+    ) -> String {
+        let new = onething::web::accounts::staff_account(
+            username,
+            username,
+            onething::auth::hash_password(PASSWORD),
+            role,
+            department.map(str::to_owned),
+            chrono::Utc::now().naive_utc(),
+        );
+        let mut conn = self.db.get().expect("connection");
+        onething::store::accounts::create(&mut conn, new).expect("staff account");
+        drop(conn);
+        self.login(username, PASSWORD).await
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{}", self.address, path))

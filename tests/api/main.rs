@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod accounts;
 mod catalogue_api;
 mod cli;
 mod loader;
