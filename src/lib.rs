@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod form;
 pub mod identity;
 pub mod startup;
 pub mod store;

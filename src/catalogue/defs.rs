@@ -93,6 +93,9 @@ pub struct FieldDef {
     pub options: Option<Vec<EnumOption>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// For a boolean that records a declaration: it must be ticked, not merely answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub must_be_true: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
@@ -262,6 +265,38 @@ pub struct ItemDef {
     pub fields: Vec<FieldRef>,
     #[serde(default, rename(deserialize = "material"), alias = "materials")]
     pub materials: Vec<MaterialUse>,
+    #[serde(
+        default,
+        rename(deserialize = "rule"),
+        alias = "rules",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub rules: Vec<Rule>,
+}
+
+/// A cross-field rule of an item's form.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Rule {
+    /// `field` (a date) must be later than `other` (a date) when both are given.
+    After { field: String, other: String },
+    /// `field` is required when `when_field` has the value `equals`.
+    RequiredIf {
+        field: String,
+        when_field: String,
+        equals: String,
+    },
+}
+
+impl Rule {
+    pub fn fields(&self) -> [&str; 2] {
+        match self {
+            Rule::After { field, other } => [field, other],
+            Rule::RequiredIf {
+                field, when_field, ..
+            } => [field, when_field],
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]

@@ -381,6 +381,14 @@ fn check_field(c: &mut Checker, src: &Source, entry: &str, f: &FieldDef) {
     if f.max_len.is_some() && f.field_type != FieldType::Text {
         c.err(src, entry, Some(&f.key), "max_len applies only to text fields");
     }
+    if f.must_be_true.is_some() && f.field_type != FieldType::Boolean {
+        c.err(
+            src,
+            entry,
+            Some(&f.key),
+            "must_be_true applies only to boolean fields",
+        );
+    }
     if f.not_future.is_some() && f.field_type != FieldType::Date {
         c.err(src, entry, Some(&f.key), "not_future applies only to date fields");
     }
@@ -508,6 +516,51 @@ fn check_item(
                                 t.as_str(),
                                 def.field_type.as_str()
                             ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    for rule in &item.rules {
+        for key in rule.fields() {
+            if !item.fields.iter().any(|f| f.key == key) {
+                c.err(
+                    src,
+                    entry,
+                    Some(key),
+                    format!("rule names field {key}, which is not a field of this item"),
+                );
+            }
+        }
+        match rule {
+            Rule::After { field, other } => {
+                for key in [field, other] {
+                    if fields.get(key).is_some_and(|d| d.field_type != FieldType::Date) {
+                        c.err(
+                            src,
+                            entry,
+                            Some(key),
+                            format!("an `after` rule compares dates, but {key} is not a date"),
+                        );
+                    }
+                }
+            }
+            Rule::RequiredIf {
+                when_field, equals, ..
+            } => {
+                if let Some(def) = fields.get(when_field) {
+                    let ok = match (&def.field_type, &def.options) {
+                        (FieldType::Enum, Some(opts)) => opts.iter().any(|o| &o.value == equals),
+                        (FieldType::Boolean, _) => equals == "true" || equals == "false",
+                        _ => false,
+                    };
+                    if !ok {
+                        c.err(
+                            src,
+                            entry,
+                            Some(equals),
+                            format!("rule value {equals:?} is not an option of {when_field}"),
                         );
                     }
                 }

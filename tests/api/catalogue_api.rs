@@ -243,7 +243,7 @@ both_backends!(departments_are_listed_with_item_counts, |app| {
     assert!(with_items >= 15, "departments with items: {with_items}");
 });
 
-both_backends!(openapi_document_describes_every_catalogue_route, |app| {
+both_backends!(openapi_document_describes_every_route, |app| {
     let (status, doc) = app.get_json("/api/v1/openapi.json").await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
@@ -254,8 +254,25 @@ both_backends!(openapi_document_describes_every_catalogue_route, |app| {
         "/items/{code}",
         "/departments",
         "/openapi.json",
+        "/me",
+        "/admin/users",
+        "/admin/audit",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "OpenAPI lacks GET {path}");
+    }
+    for path in [
+        "/auth/register",
+        "/auth/login",
+        "/auth/logout",
+        "/auth/password",
+        "/admin/users",
+        "/admin/users/{id}/disable",
+        "/admin/users/{id}/enable",
+    ] {
+        assert!(
+            doc["paths"][path]["post"].is_object(),
+            "OpenAPI lacks POST {path}"
+        );
     }
 });
 

@@ -1,0 +1,491 @@
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use chrono::{Duration, NaiveDate};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::catalogue::{load_catalogue, FieldType};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 27).expect("date")
+}
+
+fn shipped() -> &'static Catalogue {
+    static CAT: OnceLock<Catalogue> = OnceLock::new();
+    CAT.get_or_init(|| {
+        load_catalogue(&Path::new(env!("CARGO_MANIFEST_DIR")).join("forms")).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+fn field(key: &str, t: FieldType) -> FieldDef {
+    FieldDef {
+        key: key.into(),
+        label: key.into(),
+        field_type: t,
+        sensitivity: Sensitivity::Public,
+        max_len: None,
+        min: None,
+        max: None,
+        not_future: None,
+        options: None,
+        help: None,
+        must_be_true: None,
+    }
+}
+
+#[test]
+fn each_type_accepts_good_values_in_canonical_form() {
+    let cases: Vec<(FieldType, Value, Value)> = vec![
+        (FieldType::Text, json!("  张三 "), json!("张三")),
+        (
+            FieldType::IdNumber,
+            json!("11010519491231002x"),
+            json!("11010519491231002X"),
+        ),
+        (
+            FieldType::Uscc,
+            json!("91350100m000100y43"),
+            json!("91350100M000100Y43"),
+        ),
+        (FieldType::Mobile, json!("138 0013 8000"), json!("13800138000")),
+        (FieldType::Phone, json!("0591-28921110"), json!("0591-28921110")),
+        (FieldType::Date, json!("2020-02-29"), json!("2020-02-29")),
+        (FieldType::Integer, json!("42"), json!(42)),
+        (FieldType::Money, json!("1200.5"), json!("1200.50")),
+        (FieldType::Money, json!(30), json!("30.00")),
+        (FieldType::Boolean, json!("true"), json!(true)),
+        (
+            FieldType::Address,
+            json!({"region": "350112", "detail": "吴航街道郑和中路99号"}),
+            json!({"region": "350112", "detail": "吴航街道郑和中路99号"}),
+        ),
+    ];
+    for (t, input, expected) in cases {
+        let f = field("f", t);
+        assert_eq!(normalize(&f, &input, today()), Ok(expected), "{t:?} {input}");
+    }
+}
+
+#[test]
+fn each_type_rejects_bad_values_with_a_code() {
+    let mut date = field("d", FieldType::Date);
+    date.not_future = Some(true);
+    let mut n = field("n", FieldType::Integer);
+    n.min = Some(0);
+    n.max = Some(10);
+    let mut e = field("e", FieldType::Enum);
+    e.options = Some(vec![
+        EnumOption {
+            value: "a".into(),
+            label: "甲".into(),
+        },
+        EnumOption {
+            value: "b".into(),
+            label: "乙".into(),
+        },
+    ]);
+    let mut t = field("t", FieldType::Text);
+    t.max_len = Some(3);
+    let mut agree = field("ok", FieldType::Boolean);
+    agree.must_be_true = Some(true);
+    let cases: Vec<(FieldDef, Value, &str)> = vec![
+        (
+            field("i", FieldType::IdNumber),
+            json!("110105194912310021"),
+            "invalid_check_digit",
+        ),
+        (
+            field("u", FieldType::Uscc),
+            json!("91350100M000100Y42"),
+            "invalid_check_digit",
+        ),
+        (field("m", FieldType::Mobile), json!("12345"), "invalid_mobile"),
+        (field("p", FieldType::Phone), json!("28921110"), "invalid_phone"),
+        (field("d", FieldType::Date), json!("2021-02-29"), "invalid_date"),
+        (date, json!("2099-01-01"), "in_future"),
+        (n.clone(), json!(11), "out_of_range"),
+        (n, json!("1.5"), "invalid_integer"),
+        (field("y", FieldType::Money), json!("1.234"), "invalid_money"),
+        (field("y", FieldType::Money), json!("-3"), "invalid_money"),
+        (e, json!("c"), "invalid_choice"),
+        (t, json!("四个字了"), "too_long"),
+        (agree, json!(false), "must_agree"),
+        (
+            field("a", FieldType::Address),
+            json!({"region": "990000", "detail": "x"}),
+            "invalid_region",
+        ),
+        (
+            field("a", FieldType::Address),
+            json!({"region": "350112", "detail": ""}),
+            "invalid_detail",
+        ),
+        (field("b", FieldType::Boolean), json!("maybe"), "invalid_boolean"),
+    ];
+    for (f, input, code) in cases {
+        let err =
+            normalize(&f, &input, today()).expect_err(&format!("{:?} {input} should fail", f.field_type));
+        assert_eq!(err.code, code, "{:?} {input}: {}", f.field_type, err.message);
+        assert!(
+            err.message
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "Chinese message: {}",
+            err.message
+        );
+    }
+}
+
+#[test]
+fn cross_field_rules_apply() {
+    let start = field("start_date", FieldType::Date);
+    let end = field("end_date", FieldType::Date);
+    let mut status = field("marital_status", FieldType::Enum);
+    status.options = Some(vec![
+        EnumOption {
+            value: "married".into(),
+            label: "已婚".into(),
+        },
+        EnumOption {
+            value: "single".into(),
+            label: "未婚".into(),
+        },
+    ]);
+    let spouse = field("spouse_id_number", FieldType::IdNumber);
+    let rules = [
+        Rule::After {
+            field: "end_date".into(),
+            other: "start_date".into(),
+        },
+        Rule::RequiredIf {
+            field: "spouse_id_number".into(),
+            when_field: "marital_status".into(),
+            equals: "married".into(),
+        },
+    ];
+    let spec = FormSpec {
+        fields: vec![(&start, false), (&end, false), (&status, true), (&spouse, false)],
+        rules: rules.iter().collect(),
+    };
+    let data = |pairs: &[(&str, Value)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect::<FormData>()
+    };
+    let errs = validate(
+        &spec,
+        &data(&[
+            ("start_date", json!("2026-01-02")),
+            ("end_date", json!("2026-01-01")),
+            ("marital_status", json!("married")),
+        ]),
+        today(),
+    )
+    .expect_err("two rule failures");
+    let codes: Vec<(&str, &str)> = errs.iter().map(|p| (p.field.as_str(), p.code)).collect();
+    assert_eq!(
+        codes,
+        vec![("end_date", "not_after"), ("spouse_id_number", "required")]
+    );
+    assert!(errs[1].message.contains("已婚"), "{}", errs[1].message);
+    assert!(validate(&spec, &data(&[("marital_status", json!("single"))]), today()).is_ok());
+    let unknown = validate(
+        &spec,
+        &data(&[("marital_status", json!("single")), ("x", json!(1))]),
+        today(),
+    )
+    .expect_err("unknown");
+    assert_eq!(unknown[0].code, "unknown_field");
+}
+
+#[test]
+fn a_merged_form_asks_each_shared_field_once_and_is_deterministic() {
+    let cat = shipped();
+    for bundle in &cat.bundles {
+        let answers = HashMap::new();
+        let a = merge(cat, bundle, &answers);
+        assert_eq!(
+            a,
+            merge(cat, bundle, &answers),
+            "{}: merge is deterministic",
+            bundle.code
+        );
+        let mut keys: Vec<&str> = a
+            .sections
+            .iter()
+            .flat_map(|s| s.fields.iter().map(|f| f.key.as_str()))
+            .collect();
+        let n = keys.len();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "{}: a field appears twice", bundle.code);
+        for s in &a.sections {
+            for f in &s.fields {
+                let expected = f
+                    .items
+                    .iter()
+                    .any(|i| cat.items[i].fields.iter().any(|r| r.key == f.key && r.required));
+                assert_eq!(
+                    f.required, expected,
+                    "{} {}: required if any item requires it",
+                    bundle.code, f.key
+                );
+                assert_eq!(
+                    s.item.is_none(),
+                    f.items.len() > 1,
+                    "{} {}: shared fields in the shared section",
+                    bundle.code,
+                    f.key
+                );
+            }
+        }
+    }
+}
+
+/// Every answer combination of a bundle's questions (each question answered with each of
+/// its options), as far as they are shown.
+fn answer_combinations(bundle: &BundleDef) -> Vec<HashMap<String, String>> {
+    let mut combos = vec![HashMap::new()];
+    for q in &bundle.questions {
+        let mut next = Vec::new();
+        for c in &combos {
+            let shown = visible_questions(bundle, c).iter().any(|v| v.code == q.code);
+            if !shown {
+                next.push(c.clone());
+                continue;
+            }
+            for o in &q.options {
+                let mut c2 = c.clone();
+                c2.insert(q.code.clone(), o.value.clone());
+                next.push(c2);
+            }
+        }
+        combos = next;
+    }
+    combos
+}
+
+/// A valid value of a field, varied by `seed`.
+fn sample(f: &FieldDef, seed: u64) -> Value {
+    match f.field_type {
+        FieldType::Text => {
+            let s = format!("示例{}", seed % 1000);
+            Value::String(s.chars().take(f.max_len.unwrap_or(500) as usize).collect())
+        }
+        FieldType::IdNumber => {
+            json!(["110101199003071233", "44030419851231002X", "11010519491231002X"][seed as usize % 3])
+        }
+        FieldType::Uscc => {
+            json!(["91350100M000100Y43", "91512081MA62K0260E", "11320000MB151840XJ"][seed as usize % 3])
+        }
+        FieldType::Mobile => json!(format!("139{:08}", seed % 100_000_000)),
+        FieldType::Phone => json!("0591-28921110"),
+        FieldType::Date => json!((NaiveDate::from_ymd_opt(2000, 1, 1).expect("date")
+            + Duration::days((seed % 9000) as i64))
+        .to_string()),
+        FieldType::Enum => json!(f
+            .options
+            .as_ref()
+            .map(|o| o[seed as usize % o.len()].value.clone())
+            .unwrap_or_default()),
+        FieldType::Integer => {
+            let (lo, hi) = (f.min.unwrap_or(0), f.max.unwrap_or(lo_plus(f.min.unwrap_or(0))));
+            json!(lo + (seed as i64).rem_euclid(hi - lo + 1))
+        }
+        FieldType::Money => {
+            let (lo, hi) = (f.min.unwrap_or(0), f.max.unwrap_or(lo_plus(f.min.unwrap_or(0))));
+            json!(format!(
+                "{}.{:02}",
+                lo + (seed as i64).rem_euclid((hi - lo).max(1)),
+                seed % 100
+            ))
+        }
+        FieldType::Address => {
+            json!({"region": "350112", "detail": format!("吴航街道郑和中路{}号", seed % 500)})
+        }
+        FieldType::Boolean => json!(f.must_be_true == Some(true) || seed % 2 == 0),
+    }
+}
+
+fn lo_plus(lo: i64) -> i64 {
+    lo + 100_000
+}
+
+/// Fills the merged form: every required field, optional fields when `keep` says so, and
+/// values adjusted so that the cross-field rules hold.
+fn fill(cat: &Catalogue, form: &MergedForm, seed: u64, keep: impl Fn(usize) -> bool) -> FormData {
+    let mut data = FormData::new();
+    for (n, f) in form.sections.iter().flat_map(|s| &s.fields).enumerate() {
+        if f.required || keep(n) {
+            data.insert(
+                f.key.clone(),
+                sample(&cat.fields[&f.key], seed.wrapping_add(n as u64 * 7919)),
+            );
+        }
+    }
+    for rule in form.items.iter().flat_map(|i| cat.items[i].rules.iter()) {
+        match rule {
+            Rule::After { field, other } => {
+                if let Some(Value::String(b)) = data.get(other).cloned() {
+                    if data.contains_key(field) {
+                        let d = NaiveDate::parse_from_str(&b, "%Y-%m-%d").expect("date") + Duration::days(30);
+                        data.insert(field.clone(), json!(d.to_string()));
+                    }
+                }
+            }
+            Rule::RequiredIf {
+                field,
+                when_field,
+                equals,
+            } => {
+                if data.get(when_field).and_then(Value::as_str) == Some(equals) && !data.contains_key(field) {
+                    data.insert(field.clone(), sample(&cat.fields[field], seed));
+                }
+            }
+        }
+    }
+    data
+}
+
+#[test]
+fn every_bundle_and_answer_combination_splits_into_valid_sub_applications() {
+    let cat = shipped();
+    let mut checked = 0;
+    for bundle in &cat.bundles {
+        for answers in answer_combinations(bundle) {
+            let form = merge(cat, bundle, &answers);
+            assert!(form.complete, "{}: all shown questions answered", bundle.code);
+            let data = fill(cat, &form, checked, |n| n % 2 == 0);
+            if form.items.is_empty() {
+                // Answers under which nothing applies are refused, not submitted empty.
+                let problems = check_submission(
+                    cat,
+                    bundle,
+                    &form,
+                    &answers,
+                    &data,
+                    &MaterialLinks::new(),
+                    today(),
+                )
+                .expect_err("nothing to apply for");
+                assert!(problems.iter().any(|p| p.code == "no_items"), "{problems:?}");
+                continue;
+            }
+            check_split(cat, &form, &data);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 60, "combinations checked: {checked}");
+}
+
+fn check_split(cat: &Catalogue, form: &MergedForm, data: &FormData) {
+    let clean =
+        validate(&merged_spec(cat, form), data, today()).unwrap_or_else(|e| panic!("{}: {e:?}", form.bundle));
+    let links: MaterialLinks = form
+        .materials
+        .iter()
+        .map(|m| (m.code.clone(), vec![format!("u-{}", m.code)]))
+        .collect();
+    assert!(check_materials(form, &links).is_empty());
+    let parts = split(cat, form, &clean, &links);
+    assert_eq!(
+        parts.iter().map(|p| p.item.clone()).collect::<Vec<_>>(),
+        form.items,
+        "one part per item"
+    );
+    let mut used = BTreeSet::new();
+    for p in &parts {
+        let item = &cat.items[&p.item];
+        validate(&item_spec(cat, item), &p.data, today())
+            .unwrap_or_else(|e| panic!("{} part {} fails its own form: {e:?}", form.bundle, p.item));
+        for (k, v) in &p.data {
+            assert!(
+                item.fields.iter().any(|f| &f.key == k),
+                "{}: {k} sent to {} which does not ask for it",
+                form.bundle,
+                p.item
+            );
+            assert_eq!(
+                Some(v),
+                clean.get(k),
+                "{}: {k} changed on its way to {}",
+                form.bundle,
+                p.item
+            );
+            used.insert(k.clone());
+        }
+        for code in p.materials.keys() {
+            assert!(
+                item.materials.iter().any(|m| &m.code == code),
+                "{}: material {code} sent to {}",
+                form.bundle,
+                p.item
+            );
+        }
+        for m in item.materials.iter().filter(|m| m.required) {
+            assert!(
+                p.materials.contains_key(&m.code),
+                "{}: {} lacks required material {}",
+                form.bundle,
+                p.item,
+                m.code
+            );
+        }
+    }
+    let all: BTreeSet<String> = clean.keys().cloned().collect();
+    assert_eq!(used, all, "{}: every value reaches some item", form.bundle);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn random_answers_and_values_split_without_loss(bundle_ix in 0usize..1000, answer_seed in any::<u64>(), value_seed in any::<u64>(), keep_mask in any::<u64>()) {
+        let cat = shipped();
+        let bundle = &cat.bundles[bundle_ix % cat.bundles.len()];
+        let combos = answer_combinations(bundle);
+        let answers = &combos[(answer_seed % combos.len() as u64) as usize];
+        let form = merge(cat, bundle, answers);
+        prop_assume!(!form.items.is_empty());
+        let data = fill(cat, &form, value_seed, |n| keep_mask >> (n % 64) & 1 == 1);
+        check_split(cat, &form, &data);
+    }
+}
+
+#[test]
+fn answers_to_unknown_questions_or_options_are_reported() {
+    let cat = shipped();
+    let bundle = cat
+        .bundles
+        .iter()
+        .find(|b| !b.questions.is_empty())
+        .expect("a bundle with questions");
+    let q = &bundle.questions[0];
+    let answers: HashMap<String, String> = [
+        (q.code.clone(), "no-such-option".to_owned()),
+        ("nope".to_owned(), "x".to_owned()),
+    ]
+    .into();
+    let problems = check_answers(bundle, &answers);
+    let codes: Vec<&str> = problems.iter().map(|p| p.code).collect();
+    assert!(
+        codes.contains(&"invalid_choice") && codes.contains(&"unknown_question"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn masks_hide_personal_values_only() {
+    let mut id = field("id", FieldType::IdNumber);
+    id.sensitivity = Sensitivity::Personal;
+    assert_eq!(masked(&id, &json!("11010519491231002X")), "110105********002X");
+    let mut name = field("n", FieldType::Text);
+    name.sensitivity = Sensitivity::Personal;
+    assert_eq!(masked(&name, &json!("林晓明")), "林**");
+    let public = field("p", FieldType::Text);
+    assert_eq!(masked(&public, &json!("经营范围")), "经营范围");
+}
