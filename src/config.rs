@@ -101,6 +101,10 @@ pub struct Settings {
     )]
     pub token_ttl_minutes: u32,
 
+    /// Largest uploaded material, in MiB.
+    #[arg(long, env = "ONETHING_MAX_UPLOAD_MB", default_value_t = 10, global = true)]
+    pub max_upload_mb: u32,
+
     /// Meilisearch address; when set, search uses Meilisearch instead of the embedded index.
     #[arg(long, env = "MEILI_URL", global = true)]
     pub meili_url: Option<String>,
@@ -127,6 +131,7 @@ impl Settings {
             jwt_secret: None,
             data_key: None,
             token_ttl_minutes: 480,
+            max_upload_mb: 10,
             meili_url: None,
             meili_key: None,
         }

@@ -356,6 +356,15 @@ pub struct MergedField {
     pub options: Option<Vec<EnumOption>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Bounds a client may check as the applicant types; the server checks them again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_future: Option<bool>,
     pub sensitivity: Sensitivity,
     /// The items this field feeds, and the legal basis of each.
     pub items: Vec<String>,
@@ -467,6 +476,10 @@ pub fn merge(cat: &Catalogue, bundle: &BundleDef, answers: &HashMap<String, Stri
             required: required.get(key).copied().unwrap_or(false),
             options: def.options.clone(),
             help: def.help.clone(),
+            min: def.min,
+            max: def.max,
+            max_len: def.max_len,
+            not_future: def.not_future,
             sensitivity: def.sensitivity,
             items: used_by.iter().map(|i| i.code.clone()).collect(),
             basis: used_by

@@ -61,6 +61,8 @@ impl Application {
             templates,
             tokens,
             vault,
+            data_dir: settings.data_dir.clone(),
+            max_upload_bytes: settings.max_upload_mb as usize * 1024 * 1024,
         });
         let mut server = HttpServer::new(move || {
             App::new()

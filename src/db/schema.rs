@@ -117,17 +117,6 @@ diesel::joinable!(bundles -> departments (lead_department_code));
 diesel::joinable!(bundle_items -> bundles (bundle_code));
 diesel::joinable!(bundle_items -> items (item_code));
 
-diesel::allow_tables_to_appear_in_same_query!(
-    departments,
-    field_definitions,
-    materials,
-    items,
-    item_fields,
-    item_materials,
-    bundles,
-    bundle_items,
-);
-
 diesel::table! {
     accounts (id) {
         id -> BigInt,
@@ -184,4 +173,114 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> departments (department_code));
-diesel::allow_tables_to_appear_in_same_query!(accounts, departments, audit_log);
+
+diesel::table! {
+    uploads (id) {
+        id -> Text,
+        account_id -> BigInt,
+        sha256 -> Text,
+        size -> BigInt,
+        content_type -> Text,
+        file_name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    drafts (account_id, bundle_code) {
+        account_id -> BigInt,
+        bundle_code -> Text,
+        answers -> Text,
+        data_enc -> Text,
+        materials -> Text,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> BigInt,
+        receipt_no -> Text,
+        account_id -> BigInt,
+        bundle_code -> Text,
+        bundle_version -> Integer,
+        status -> Text,
+        channel -> Text,
+        answers -> Text,
+        data_enc -> Text,
+        trips -> Integer,
+        version -> Integer,
+        submitted_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sub_cases (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        item_code -> Text,
+        department_code -> Text,
+        status -> Text,
+        data_enc -> Text,
+        materials -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_materials (case_id, material_code, upload_id) {
+        case_id -> BigInt,
+        material_code -> Text,
+        upload_id -> Text,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (account_id, key) {
+        account_id -> BigInt,
+        key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    receipt_counters (day) {
+        day -> Text,
+        last_value -> BigInt,
+    }
+}
+
+diesel::joinable!(sub_cases -> cases (case_id));
+diesel::joinable!(case_materials -> cases (case_id));
+diesel::joinable!(case_materials -> uploads (upload_id));
+diesel::joinable!(cases -> bundles (bundle_code));
+diesel::joinable!(sub_cases -> items (item_code));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    departments,
+    field_definitions,
+    materials,
+    items,
+    item_fields,
+    item_materials,
+    bundles,
+    bundle_items,
+    accounts,
+    revoked_tokens,
+    login_throttle,
+    audit_log,
+    uploads,
+    drafts,
+    cases,
+    sub_cases,
+    case_materials,
+    idempotency_keys,
+    receipt_counters,
+);

@@ -908,7 +908,21 @@ pub fn load_bundle(
             phone: d.phone,
         })
         .collect();
-    let partial = Catalogue::new(departments, BTreeMap::new(), materials, items, vec![def.clone()]);
+    let field_keys: Vec<String> = items
+        .values()
+        .flat_map(|i: &ItemDef| i.fields.iter().map(|f| f.key.clone()))
+        .collect();
+    let mut fields = BTreeMap::new();
+    for (key, definition) in field_definitions::table
+        .filter(field_definitions::key.eq_any(&field_keys))
+        .select((field_definitions::key, field_definitions::definition))
+        .load::<(String, String)>(conn)?
+    {
+        let def: catalogue::FieldDef =
+            serde_json::from_str(&definition).map_err(|e| DbError::Corrupt(format!("field {key}: {e}")))?;
+        fields.insert(key, def);
+    }
+    let partial = Catalogue::new(departments, fields, materials, items, vec![def.clone()]);
     Ok(Some((row, def, partial)))
 }
 

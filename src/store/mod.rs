@@ -2,6 +2,7 @@
 //! backends. Functions take `&mut DbConn` so that callers can compose them in a transaction.
 
 pub mod accounts;
+pub mod applications;
 pub mod audit;
 pub mod catalogue;
 pub mod rows;

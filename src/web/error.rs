@@ -41,6 +41,8 @@ pub enum ApiError {
     Unauthorized { code: &'static str, message: String },
     #[error("forbidden")]
     Forbidden(String),
+    #[error("payload too large")]
+    PayloadTooLarge(String),
     #[error("too many requests")]
     TooManyRequests { retry_after: i64, message: String },
     #[error(transparent)]
@@ -65,6 +67,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,6 +82,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized { code, message } => (code, message, None),
             ApiError::Forbidden(m) => ("forbidden", m, None),
             ApiError::TooManyRequests { message, .. } => ("too_many_requests", message, None),
+            ApiError::PayloadTooLarge(m) => ("payload_too_large", m, None),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 ("internal_error", "服务器内部错误，请稍后再试", None)

@@ -3,10 +3,13 @@
 
 pub mod accounts;
 pub mod api;
+pub mod api_apply;
 pub mod api_auth;
+pub mod applications;
 pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod pages_apply;
 pub mod pages_auth;
 pub mod templates;
 
@@ -25,6 +28,8 @@ pub struct AppState {
     pub templates: Arc<tera::Tera>,
     pub tokens: crate::auth::TokenService,
     pub vault: crate::auth::Vault,
+    pub data_dir: std::path::PathBuf,
+    pub max_upload_bytes: usize,
 }
 
 pub fn security_headers() -> DefaultHeaders {
@@ -71,10 +76,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .configure(api::configure)
             .configure(api_auth::configure)
+            .configure(api_apply::configure)
             .default_service(web::to(api_not_found)),
     )
     .configure(pages::configure)
     .configure(pages_auth::configure)
+    .configure(pages_apply::configure)
     .default_service(web::to(page_not_found));
 }
 

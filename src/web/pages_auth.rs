@@ -86,7 +86,7 @@ fn see_other(location: &str) -> HttpResponse {
 
 /// A page-side failure of an account operation: field errors stay on the form, anything
 /// else becomes a message at the top of it.
-fn form_message(e: &ApiError) -> (StatusCode, String, Vec<FieldError>) {
+pub fn form_message(e: &ApiError) -> (StatusCode, String, Vec<FieldError>) {
     use actix_web::ResponseError;
     match e {
         ApiError::Validation(errs) | ApiError::Conflict(errs) => {
@@ -96,9 +96,9 @@ fn form_message(e: &ApiError) -> (StatusCode, String, Vec<FieldError>) {
             (e.status_code(), message.clone(), vec![])
         }
         ApiError::TooManyRequests { message, .. } => (StatusCode::TOO_MANY_REQUESTS, message.clone(), vec![]),
-        ApiError::BadRequest { message, .. } | ApiError::NotFound(message) => {
-            (e.status_code(), message.clone(), vec![])
-        }
+        ApiError::BadRequest { message, .. }
+        | ApiError::NotFound(message)
+        | ApiError::PayloadTooLarge(message) => (e.status_code(), message.clone(), vec![]),
         ApiError::InvalidQuery(errs) => (StatusCode::BAD_REQUEST, "请求有误。".into(), errs.clone()),
         ApiError::Internal(err) => {
             tracing::error!(error = %err, "account operation failed");

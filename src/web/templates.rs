@@ -30,6 +30,7 @@ const BUILT_IN: &[(&str, &str)] = &[
 ];
 
 pub const SITE_CSS: &str = include_str!("../../templates/static/site.css");
+pub const FORM_JS: &str = include_str!("../../templates/static/form.js");
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {

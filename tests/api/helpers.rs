@@ -103,6 +103,7 @@ pub fn test_settings(backend: Backend) -> Option<(Settings, TestDatabase, TempDi
     settings.forms_dir = repo_forms();
     settings.workers = 1;
     settings.db_pool_size = 4;
+    settings.max_upload_mb = 1;
     Some((settings, db, dir))
 }
 

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod applications;
 mod catalogue_api;
 mod cli;
 mod loader;

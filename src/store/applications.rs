@@ -1,0 +1,349 @@
+//! Uploads, drafts, idempotency records, receipt numbers, and the case rows of submitted
+//! applications.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{
+    case_materials, cases, drafts, idempotency_keys, receipt_counters, sub_cases, uploads,
+};
+use crate::db::{DbConn, DbError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = uploads)]
+pub struct UploadRow {
+    pub id: String,
+    pub account_id: i64,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub file_name: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_upload(conn: &mut DbConn, row: &UploadRow) -> Result<(), DbError> {
+    diesel::insert_into(uploads::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn get_upload(conn: &mut DbConn, id: &str) -> Result<Option<UploadRow>, DbError> {
+    Ok(uploads::table
+        .find(id)
+        .select(UploadRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The uploads among `ids` that belong to `account`.
+pub fn uploads_of(conn: &mut DbConn, account: i64, ids: &[String]) -> Result<Vec<UploadRow>, DbError> {
+    Ok(uploads::table
+        .filter(uploads::account_id.eq(account))
+        .filter(uploads::id.eq_any(ids))
+        .select(UploadRow::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = drafts)]
+pub struct DraftRow {
+    pub account_id: i64,
+    pub bundle_code: String,
+    pub answers: String,
+    pub data_enc: String,
+    pub materials: String,
+    pub version: i32,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn get_draft(conn: &mut DbConn, account: i64, bundle: &str) -> Result<Option<DraftRow>, DbError> {
+    Ok(drafts::table
+        .find((account, bundle))
+        .select(DraftRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Writes the draft, bumping its version; returns the new version.
+pub fn save_draft(conn: &mut DbConn, mut row: DraftRow) -> Result<i32, DbError> {
+    conn.transaction(|conn| {
+        let current: Option<i32> = drafts::table
+            .find((row.account_id, &row.bundle_code))
+            .select(drafts::version)
+            .first(conn)
+            .optional()?;
+        row.version = current.unwrap_or(0) + 1;
+        if current.is_some() {
+            diesel::update(drafts::table.find((row.account_id, &row.bundle_code)))
+                .set(&row)
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(drafts::table).values(&row).execute(conn)?;
+        }
+        Ok(row.version)
+    })
+}
+
+pub fn delete_draft(conn: &mut DbConn, account: i64, bundle: &str) -> Result<(), DbError> {
+    diesel::delete(drafts::table.find((account, bundle))).execute(conn)?;
+    Ok(())
+}
+
+/// What a new request with an idempotency key finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begin {
+    /// First use: the key is now held for this request.
+    New,
+    /// Done before with the same body: the original response.
+    Replay { status: i32, body: String },
+    /// Used before with another body.
+    Mismatch,
+    /// Another request with this key is being processed.
+    InFlight,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idempotency_keys)]
+struct IdempotencyRow {
+    request_hash: String,
+    state: String,
+    response_status: Option<i32>,
+    response_body: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+/// An in-flight record older than this is taken to be a crashed request and is replaced.
+const IN_FLIGHT_TIMEOUT: Duration = Duration::seconds(60);
+
+pub fn begin_idempotent(
+    conn: &mut DbConn,
+    account: i64,
+    key: &str,
+    hash: &str,
+    now: NaiveDateTime,
+) -> Result<Begin, DbError> {
+    conn.transaction(|conn| {
+        let existing: Option<IdempotencyRow> = idempotency_keys::table
+            .find((account, key))
+            .select(IdempotencyRow::as_select())
+            .first(conn)
+            .optional()?;
+        match existing {
+            Some(r) if r.request_hash != hash => Ok(Begin::Mismatch),
+            Some(IdempotencyRow {
+                state,
+                response_status: Some(status),
+                response_body: Some(body),
+                ..
+            }) if state == "done" => Ok(Begin::Replay { status, body }),
+            Some(r) if now - r.created_at < IN_FLIGHT_TIMEOUT => Ok(Begin::InFlight),
+            Some(_) => {
+                diesel::update(idempotency_keys::table.find((account, key)))
+                    .set((
+                        idempotency_keys::state.eq("in_flight"),
+                        idempotency_keys::created_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                Ok(Begin::New)
+            }
+            None => {
+                let inserted = diesel::insert_into(idempotency_keys::table)
+                    .values((
+                        idempotency_keys::account_id.eq(account),
+                        idempotency_keys::key.eq(key),
+                        idempotency_keys::request_hash.eq(hash),
+                        idempotency_keys::state.eq("in_flight"),
+                        idempotency_keys::created_at.eq(now),
+                    ))
+                    .execute(conn);
+                match inserted {
+                    Ok(_) => Ok(Begin::New),
+                    // A concurrent request inserted the same key first.
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => Ok(Begin::InFlight),
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    })
+}
+
+pub fn finish_idempotent(
+    conn: &mut DbConn,
+    account: i64,
+    key: &str,
+    status: i32,
+    body: &str,
+) -> Result<(), DbError> {
+    diesel::update(idempotency_keys::table.find((account, key)))
+        .set((
+            idempotency_keys::state.eq("done"),
+            idempotency_keys::response_status.eq(Some(status)),
+            idempotency_keys::response_body.eq(Some(body)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Frees a key whose request failed before anything was written, so it may be retried.
+pub fn release_idempotent(conn: &mut DbConn, account: i64, key: &str) -> Result<(), DbError> {
+    diesel::delete(idempotency_keys::table.find((account, key)))
+        .filter(idempotency_keys::state.eq("in_flight"))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The next number of the day's sequence, inside the caller's transaction. The UPDATE
+/// takes the row lock first, so concurrent submissions get distinct numbers.
+pub fn next_receipt_sequence(conn: &mut DbConn, day: &str) -> Result<i64, DbError> {
+    let updated = diesel::update(receipt_counters::table.find(day))
+        .set(receipt_counters::last_value.eq(receipt_counters::last_value + 1))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(receipt_counters::table)
+            .values((
+                receipt_counters::day.eq(day),
+                receipt_counters::last_value.eq(1i64),
+            ))
+            .execute(conn)?;
+        return Ok(1);
+    }
+    Ok(receipt_counters::table
+        .find(day)
+        .select(receipt_counters::last_value)
+        .first(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = cases)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct CaseRow {
+    pub id: i64,
+    pub receipt_no: String,
+    pub account_id: i64,
+    pub bundle_code: String,
+    pub bundle_version: i32,
+    pub status: String,
+    pub channel: String,
+    pub answers: String,
+    pub data_enc: String,
+    pub trips: i32,
+    pub version: i32,
+    pub submitted_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = cases)]
+pub struct NewCase {
+    pub receipt_no: String,
+    pub account_id: i64,
+    pub bundle_code: String,
+    pub bundle_version: i32,
+    pub status: String,
+    pub channel: String,
+    pub answers: String,
+    pub data_enc: String,
+    pub trips: i32,
+    pub version: i32,
+    pub submitted_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sub_cases)]
+pub struct SubCaseRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub item_code: String,
+    pub department_code: String,
+    pub status: String,
+    pub data_enc: String,
+    pub materials: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = sub_cases)]
+pub struct NewSubCase {
+    pub case_id: i64,
+    pub item_code: String,
+    pub department_code: String,
+    pub status: String,
+    pub data_enc: String,
+    pub materials: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Writes a case, its sub-cases and its material links (inside the caller's transaction).
+pub fn insert_case(
+    conn: &mut DbConn,
+    case: &NewCase,
+    subs: Vec<NewSubCase>,
+    links: &[(String, String)],
+) -> Result<(CaseRow, Vec<SubCaseRow>), DbError> {
+    diesel::insert_into(cases::table).values(case).execute(conn)?;
+    let row: CaseRow = cases::table
+        .filter(cases::receipt_no.eq(&case.receipt_no))
+        .select(CaseRow::as_select())
+        .first(conn)?;
+    for mut s in subs {
+        s.case_id = row.id;
+        diesel::insert_into(sub_cases::table).values(&s).execute(conn)?;
+    }
+    for (material, upload) in links {
+        diesel::insert_into(case_materials::table)
+            .values((
+                case_materials::case_id.eq(row.id),
+                case_materials::material_code.eq(material),
+                case_materials::upload_id.eq(upload),
+            ))
+            .execute(conn)?;
+    }
+    let subs = sub_cases::table
+        .filter(sub_cases::case_id.eq(row.id))
+        .order(sub_cases::id)
+        .select(SubCaseRow::as_select())
+        .load(conn)?;
+    Ok((row, subs))
+}
+
+pub fn cases_of(conn: &mut DbConn, account: i64) -> Result<Vec<CaseRow>, DbError> {
+    Ok(cases::table
+        .filter(cases::account_id.eq(account))
+        .order((cases::submitted_at.desc(), cases::id.desc()))
+        .select(CaseRow::as_select())
+        .load(conn)?)
+}
+
+pub fn case_by_receipt(
+    conn: &mut DbConn,
+    receipt: &str,
+) -> Result<Option<(CaseRow, Vec<SubCaseRow>)>, DbError> {
+    let Some(row) = cases::table
+        .filter(cases::receipt_no.eq(receipt))
+        .select(CaseRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let subs = sub_cases::table
+        .filter(sub_cases::case_id.eq(row.id))
+        .order(sub_cases::id)
+        .select(SubCaseRow::as_select())
+        .load(conn)?;
+    Ok(Some((row, subs)))
+}
+
+pub fn case_uploads(conn: &mut DbConn, case_id: i64) -> Result<Vec<(String, UploadRow)>, DbError> {
+    Ok(case_materials::table
+        .inner_join(uploads::table)
+        .filter(case_materials::case_id.eq(case_id))
+        .order((case_materials::material_code, uploads::created_at))
+        .select((case_materials::material_code, UploadRow::as_select()))
+        .load(conn)?)
+}

@@ -1,0 +1,280 @@
+//! Applications API: the merged form, drafts, uploads, submission with Idempotency-Key,
+//! and the applicant's cases.
+
+use std::collections::HashMap;
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::applications::{self as apply, FormResponse};
+use super::auth::{client_address, AnyUser, Applicant, Authed, MaybeUser};
+use super::error::{ApiError, FieldError};
+use super::AppState;
+use crate::form;
+use crate::store::applications as store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(merged_form)
+        .service(get_draft)
+        .service(put_draft)
+        .service(upload)
+        .service(get_upload)
+        .service(submit)
+        .service(list_applications)
+        .service(get_application);
+}
+
+#[derive(Default, Deserialize)]
+struct AnswersBody {
+    #[serde(default)]
+    answers: HashMap<String, String>,
+}
+
+#[post("/bundles/{code}/form")]
+async fn merged_form(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    user: MaybeUser,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body: AnswersBody = if raw.is_empty() {
+        AnswersBody::default()
+    } else {
+        serde_json::from_slice(&raw).map_err(|e| ApiError::BadRequest {
+            code: "invalid_json",
+            message: format!("请求体不是有效的 JSON：{e}"),
+        })?
+    };
+    let (_, bundle, catalogue) = apply::bundle_context(&state, &code).await?;
+    let problems = form::check_answers(&bundle, &body.answers);
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(
+            problems.into_iter().map(FieldError::from).collect(),
+        ));
+    }
+    let merged = form::merge(&catalogue, &bundle, &body.answers);
+    let prefill = match &user.0 {
+        Some(u) if matches!(u.role, crate::auth::Role::Citizen | crate::auth::Role::Enterprise) => {
+            let all = apply::prefill(&state, u).await?;
+            let keys: Vec<&str> = merged
+                .sections
+                .iter()
+                .flat_map(|s| s.fields.iter().map(|f| f.key.as_str()))
+                .collect();
+            all.into_iter()
+                .filter(|(k, _)| keys.contains(&k.as_str()))
+                .collect()
+        }
+        _ => Default::default(),
+    };
+    Ok(HttpResponse::Ok().json(FormResponse {
+        form: merged,
+        prefill,
+    }))
+}
+
+#[get("/drafts/{bundle}")]
+async fn get_draft(
+    state: web::Data<AppState>,
+    user: Authed<Applicant>,
+    bundle: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    apply::bundle_context(&state, &bundle).await?;
+    let draft = apply::load_draft(&state, &user, &bundle).await?;
+    Ok(HttpResponse::Ok().json(draft))
+}
+
+/// Autosave: the parts present in the body replace those of the stored draft. Nothing is
+/// validated here; a draft keeps whatever was typed.
+#[put("/drafts/{bundle}")]
+async fn put_draft(
+    state: web::Data<AppState>,
+    user: Authed<Applicant>,
+    bundle: web::Path<String>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    #[derive(Deserialize)]
+    struct Patch {
+        answers: Option<HashMap<String, String>>,
+        data: Option<form::FormData>,
+        materials: Option<form::MaterialLinks>,
+    }
+    let patch: Patch = serde_json::from_slice(&raw).map_err(|e| ApiError::BadRequest {
+        code: "invalid_json",
+        message: format!("草稿内容格式有误：{e}"),
+    })?;
+    apply::bundle_context(&state, &bundle).await?;
+    let mut draft = apply::load_draft(&state, &user, &bundle).await?;
+    if let Some(a) = patch.answers {
+        draft.answers = a;
+    }
+    if let Some(d) = patch.data {
+        draft.data.extend(d);
+    }
+    if let Some(m) = patch.materials {
+        draft.materials = m;
+    }
+    let version = apply::save_draft(&state, &user, &bundle, &draft).await?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({"version": version, "saved_at": chrono::Utc::now().to_rfc3339()})))
+}
+
+/// Reads one multipart file field into memory, refusing more than `limit` bytes.
+pub async fn read_file_field(field: &mut actix_multipart::Field, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest {
+            code: "upload_failed",
+            message: format!("文件上传中断：{e}"),
+        })?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+pub fn too_large(limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge(format!("文件不能超过 {} MB", limit / 1024 / 1024))
+}
+
+/// Refuses a body whose declared length is over the limit before reading any of it.
+pub fn check_length(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    // Allow for the multipart envelope around the file.
+    match declared {
+        Some(n) if n > limit + 64 * 1024 => Err(too_large(limit)),
+        _ => Ok(()),
+    }
+}
+
+#[post("/uploads")]
+async fn upload(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<Applicant>,
+    mut payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    check_length(&req, state.max_upload_bytes)?;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|e| ApiError::BadRequest {
+            code: "invalid_multipart",
+            message: format!("上传内容格式有误：{e}"),
+        })?;
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .unwrap_or("材料")
+            .to_owned();
+        let bytes = read_file_field(&mut field, state.max_upload_bytes).await?;
+        let row = apply::store_upload(&state, &user, bytes, &name).await?;
+        return Ok(HttpResponse::Created().json(serde_json::json!({
+            "id": row.id, "sha256": row.sha256, "size": row.size, "content_type": row.content_type, "file_name": row.file_name,
+        })));
+    }
+    Err(ApiError::Validation(vec![FieldError::new(
+        "file",
+        "required",
+        "请选择要上传的文件（表单字段名为 file）",
+    )]))
+}
+
+/// An upload's bytes, for its owner and for staff handling a case that uses it.
+#[get("/uploads/{id}")]
+async fn get_upload(
+    state: web::Data<AppState>,
+    user: Authed<AnyUser>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let lookup = id.clone();
+    let row = state
+        .db
+        .run(move |c| store::get_upload(c, &lookup))
+        .await?
+        .filter(|u| {
+            u.account_id == user.id
+                || matches!(
+                    user.role,
+                    crate::auth::Role::Window | crate::auth::Role::Admin | crate::auth::Role::Reviewer
+                )
+        })
+        .ok_or_else(|| ApiError::NotFound("未找到该文件".into()))?;
+    let bytes = apply::read_upload(&state, &row).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(row.content_type.as_str())
+        .insert_header(("Content-Disposition", "inline"))
+        .body(bytes))
+}
+
+#[post("/applications")]
+async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<Applicant>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::BadRequest {
+            code: "idempotency_key_missing",
+            message: "提交申请须带 Idempotency-Key 请求头，以免重复提交".into(),
+        })?
+        .to_owned();
+    if key.len() > 255 {
+        return Err(ApiError::BadRequest {
+            code: "idempotency_key_invalid",
+            message: "Idempotency-Key 不能超过 255 个字符".into(),
+        });
+    }
+    let body: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| ApiError::BadRequest {
+        code: "invalid_json",
+        message: format!("请求体不是有效的 JSON：{e}"),
+    })?;
+    let (status, text) = apply::submit_idempotent(&state, &user, &key, body, "online").await?;
+    Ok(HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::CREATED),
+    )
+    .content_type("application/json")
+    .body(text))
+}
+
+#[get("/applications")]
+async fn list_applications(
+    state: web::Data<AppState>,
+    user: Authed<Applicant>,
+) -> Result<HttpResponse, ApiError> {
+    let items = apply::my_cases(&state, &user).await?;
+    let total = items.len() as i64;
+    Ok(HttpResponse::Ok().json(crate::store::Page {
+        items,
+        total,
+        page: 1,
+        per_page: total.max(1),
+    }))
+}
+
+#[get("/applications/{receipt_no}")]
+async fn get_application(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<AnyUser>,
+    receipt: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = apply::case_view(&state, &user, &receipt, &client_address(&req)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}

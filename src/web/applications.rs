@@ -1,0 +1,754 @@
+//! Applying for a bundle, shared by the API and the pages: the merged form with prefill,
+//! drafts, uploads, idempotent submission (case, sub-cases, material links and audit entry
+//! in one transaction), and the case as its owner or staff may see it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::{FixedOffset, Utc};
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::auth::CurrentUser;
+use super::error::{ApiError, FieldError};
+use super::AppState;
+use crate::auth::{PiiKind, Role};
+use crate::catalogue::{BundleDef, Catalogue};
+use crate::db::DbError;
+use crate::form::{self, FormData, MaterialLinks, MergedForm, Problem};
+use crate::store::accounts;
+use crate::store::applications::{self as store, Begin, DraftRow, NewCase, NewSubCase, UploadRow};
+use crate::store::audit::{self, AuditEvent};
+use crate::store::catalogue as cat;
+
+impl From<Problem> for FieldError {
+    fn from(p: Problem) -> Self {
+        FieldError::new(p.field, p.code, p.message)
+    }
+}
+
+fn problems(ps: Vec<Problem>) -> ApiError {
+    ApiError::Validation(ps.into_iter().map(FieldError::from).collect())
+}
+
+fn json_err(e: serde_json::Error) -> ApiError {
+    ApiError::Internal(DbError::Corrupt(e.to_string()))
+}
+
+/// The bundle and the part of the catalogue it refers to, from the runtime copy.
+pub async fn bundle_context(state: &AppState, code: &str) -> Result<(i32, BundleDef, Catalogue), ApiError> {
+    let lookup = code.to_owned();
+    let found = state.db.run(move |c| cat::load_bundle(c, &lookup)).await?;
+    let (row, def, catalogue) =
+        found.ok_or_else(|| ApiError::NotFound(format!("未找到编码为 {code} 的一件事套餐")))?;
+    Ok((row.version, def, catalogue))
+}
+
+/// Values the account already holds, by dictionary key.
+pub async fn prefill(state: &AppState, user: &CurrentUser) -> Result<FormData, ApiError> {
+    let id = user.id;
+    let Some(a) = state.db.run(move |c| accounts::get(c, id)).await? else {
+        return Ok(FormData::new());
+    };
+    let mut data = FormData::new();
+    let phone = a
+        .phone_enc
+        .as_deref()
+        .and_then(|e| state.vault.decrypt(PiiKind::Phone, e).ok());
+    match a.role() {
+        Some(Role::Citizen) => {
+            data.insert("applicant_name".into(), Value::String(a.display_name.clone()));
+            if let Some(id) = a
+                .id_number_enc
+                .as_deref()
+                .and_then(|e| state.vault.decrypt(PiiKind::IdNumber, e).ok())
+            {
+                data.insert("id_number".into(), Value::String(id));
+            }
+            if let Some(p) = phone {
+                data.insert("mobile".into(), Value::String(p));
+            }
+        }
+        Some(Role::Enterprise) => {
+            data.insert("enterprise_name".into(), Value::String(a.display_name.clone()));
+            for (key, value) in [
+                ("uscc", &a.uscc),
+                ("legal_rep_name", &a.legal_representative),
+                ("contact_name", &a.contact_name),
+                ("industry", &a.industry),
+            ] {
+                if let Some(v) = value {
+                    data.insert(key.into(), Value::String(v.clone()));
+                }
+            }
+            if let Some(p) = phone {
+                data.insert("contact_mobile".into(), Value::String(p));
+            }
+        }
+        _ => {}
+    }
+    Ok(data)
+}
+
+/// A draft as the applicant left it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Draft {
+    #[serde(default)]
+    pub answers: HashMap<String, String>,
+    #[serde(default)]
+    pub data: FormData,
+    #[serde(default)]
+    pub materials: MaterialLinks,
+    #[serde(default)]
+    pub version: i32,
+    #[serde(default, skip_deserializing)]
+    pub updated_at: Option<chrono::NaiveDateTime>,
+}
+
+pub async fn load_draft(state: &AppState, user: &CurrentUser, bundle: &str) -> Result<Draft, ApiError> {
+    let (id, code) = (user.id, bundle.to_owned());
+    let Some(row) = state.db.run(move |c| store::get_draft(c, id, &code)).await? else {
+        return Ok(Draft::default());
+    };
+    let data = state
+        .vault
+        .decrypt(PiiKind::Phone, &row.data_enc)
+        .map_err(|_| ApiError::Internal(DbError::Corrupt("draft cannot be decrypted".into())))?;
+    Ok(Draft {
+        answers: serde_json::from_str(&row.answers).map_err(json_err)?,
+        data: serde_json::from_str(&data).map_err(json_err)?,
+        materials: serde_json::from_str(&row.materials).map_err(json_err)?,
+        version: row.version,
+        updated_at: Some(row.updated_at),
+    })
+}
+
+pub async fn save_draft(
+    state: &AppState,
+    user: &CurrentUser,
+    bundle: &str,
+    draft: &Draft,
+) -> Result<i32, ApiError> {
+    // Drafts hold whatever was typed, valid or not; they are encrypted whole.
+    let row = DraftRow {
+        account_id: user.id,
+        bundle_code: bundle.to_owned(),
+        answers: serde_json::to_string(&draft.answers).map_err(json_err)?,
+        data_enc: state.vault.encrypt(
+            PiiKind::Phone,
+            &serde_json::to_string(&draft.data).map_err(json_err)?,
+        ),
+        materials: serde_json::to_string(&draft.materials).map_err(json_err)?,
+        version: 0,
+        updated_at: Utc::now().naive_utc(),
+    };
+    Ok(state.db.run(move |c| store::save_draft(c, row)).await?)
+}
+
+/// The content type decided by the bytes themselves, not by the name or the header.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+fn upload_path(state: &AppState, sha: &str) -> PathBuf {
+    state.data_dir.join("uploads").join(&sha[..2]).join(sha)
+}
+
+/// Stores an upload: the bytes are written and synced under their SHA-256 before the row
+/// that makes them the applicant's is inserted.
+pub async fn store_upload(
+    state: &AppState,
+    user: &CurrentUser,
+    bytes: Vec<u8>,
+    file_name: &str,
+) -> Result<UploadRow, ApiError> {
+    let content_type = sniff(&bytes).ok_or_else(|| {
+        ApiError::Validation(vec![FieldError::new(
+            "file",
+            "unsupported_type",
+            "只能上传 PDF、JPEG 或 PNG 文件",
+        )])
+    })?;
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let path = upload_path(state, &sha);
+    let tmp_dir = state.data_dir.join("uploads").join("tmp");
+    let size = bytes.len() as i64;
+    tokio::task::spawn_blocking(move || write_synced(&path, &tmp_dir, &bytes))
+        .await
+        .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot store an upload");
+            ApiError::Internal(DbError::Corrupt("upload storage failed".into()))
+        })?;
+    let mut id = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
+    let name: String = file_name
+        .chars()
+        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+        .take(100)
+        .collect();
+    let row = UploadRow {
+        id: hex::encode(id),
+        account_id: user.id,
+        sha256: sha,
+        size,
+        content_type: content_type.into(),
+        file_name: if name.is_empty() { "材料".into() } else { name },
+        created_at: Utc::now().naive_utc(),
+    };
+    let insert = row.clone();
+    state.db.run(move |c| store::insert_upload(c, &insert)).await?;
+    Ok(row)
+}
+
+fn write_synced(path: &std::path::Path, tmp_dir: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(tmp_dir)?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("upload path has no parent"))?;
+    std::fs::create_dir_all(dir)?;
+    let mut rnd = [0u8; 8];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut rnd);
+    let tmp = tmp_dir.join(hex::encode(rnd));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+pub async fn read_upload(state: &AppState, row: &UploadRow) -> Result<Vec<u8>, ApiError> {
+    let path = upload_path(state, &row.sha256);
+    tokio::task::spawn_blocking(move || std::fs::read(path))
+        .await
+        .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?
+        .map_err(|e| ApiError::Internal(DbError::Corrupt(format!("upload file missing: {e}"))))
+}
+
+/// A merged application as submitted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SubmitInput {
+    pub bundle: Option<String>,
+    #[serde(default)]
+    pub answers: HashMap<String, String>,
+    #[serde(default)]
+    pub data: FormData,
+    #[serde(default)]
+    pub materials: MaterialLinks,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubCaseSummary {
+    pub id: i64,
+    pub item: String,
+    pub item_name: String,
+    pub department: String,
+    pub department_name: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubmitResult {
+    pub receipt_no: String,
+    pub status: String,
+    pub bundle: String,
+    pub bundle_name: String,
+    pub channel: String,
+    pub submitted_at: chrono::NaiveDateTime,
+    pub sub_cases: Vec<SubCaseSummary>,
+}
+
+/// China Standard Time, in which receipt numbers are dated.
+fn cst() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+/// Checks and writes one application. Every part is written in one transaction.
+pub async fn submit(
+    state: &AppState,
+    user: &CurrentUser,
+    input: SubmitInput,
+    channel: &str,
+) -> Result<SubmitResult, ApiError> {
+    let Some(code) = input.bundle.clone().filter(|b| !b.trim().is_empty()) else {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "bundle",
+            "required",
+            "请指定要申请的一件事套餐",
+        )]));
+    };
+    let (bundle_version, bundle, catalogue) = bundle_context(state, &code).await?;
+    let merged = form::merge(&catalogue, &bundle, &input.answers);
+    let today = Utc::now().with_timezone(&cst()).date_naive();
+    let clean = form::check_submission(
+        &catalogue,
+        &bundle,
+        &merged,
+        &input.answers,
+        &input.data,
+        &input.materials,
+        today,
+    )
+    .map_err(problems)?;
+    // Every linked upload must be the applicant's own.
+    let ids: Vec<String> = input.materials.values().flatten().cloned().collect();
+    let (owner, lookup) = (user.id, ids.clone());
+    let owned = state
+        .db
+        .run(move |c| store::uploads_of(c, owner, &lookup))
+        .await?;
+    let unknown: Vec<FieldError> = input
+        .materials
+        .iter()
+        .flat_map(|(m, ids)| ids.iter().map(move |id| (m, id)))
+        .filter(|(_, id)| !owned.iter().any(|u| &u.id == *id))
+        .map(|(m, id)| {
+            FieldError::new(
+                format!("materials.{m}"),
+                "unknown_upload",
+                format!("找不到编号为 {id} 的上传文件"),
+            )
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::Validation(unknown));
+    }
+    let parts = form::split(&catalogue, &merged, &clean, &input.materials);
+    let now = Utc::now();
+    let day = now.with_timezone(&cst()).format("%Y%m%d").to_string();
+    let data_enc = state
+        .vault
+        .encrypt(PiiKind::Phone, &serde_json::to_string(&clean).map_err(json_err)?);
+    let mut subs = Vec::new();
+    for p in &parts {
+        subs.push(NewSubCase {
+            case_id: 0,
+            item_code: p.item.clone(),
+            department_code: p.department.clone(),
+            status: "pending".into(),
+            data_enc: state
+                .vault
+                .encrypt(PiiKind::Phone, &serde_json::to_string(&p.data).map_err(json_err)?),
+            materials: serde_json::to_string(&p.materials).map_err(json_err)?,
+            created_at: now.naive_utc(),
+            updated_at: now.naive_utc(),
+        });
+    }
+    let links: Vec<(String, String)> = input
+        .materials
+        .iter()
+        .flat_map(|(m, ids)| ids.iter().map(move |id| (m.clone(), id.clone())))
+        .collect();
+    // A counter submission is one trip to the centre; an online one is none.
+    let trips = i32::from(channel == "window");
+    let answers = serde_json::to_string(&input.answers).map_err(json_err)?;
+    let (actor_id, actor) = (user.id, user.label());
+    let channel = channel.to_owned();
+    let bundle_code = bundle.code.clone();
+    let (case, sub_rows) = state
+        .db
+        .run(move |c| {
+            c.transaction::<_, DbError, _>(|c| {
+                let seq = store::next_receipt_sequence(c, &day)?;
+                let case = NewCase {
+                    receipt_no: format!("CL{day}{seq:06}"),
+                    account_id: actor_id,
+                    bundle_code,
+                    bundle_version,
+                    status: "submitted".into(),
+                    channel,
+                    answers,
+                    data_enc,
+                    trips,
+                    version: 1,
+                    submitted_at: now.naive_utc(),
+                    updated_at: now.naive_utc(),
+                };
+                let written = store::insert_case(c, &case, subs, &links)?;
+                audit::record(
+                    c,
+                    &AuditEvent {
+                        actor_id: Some(actor_id),
+                        actor: &actor,
+                        action: "application_submit",
+                        target: &case.receipt_no,
+                        address: "",
+                        outcome: "success",
+                        detail: &format!("bundle={} items={}", case.bundle_code, written.1.len()),
+                    },
+                )?;
+                Ok(written)
+            })
+        })
+        .await?;
+    tracing::info!(receipt = %case.receipt_no, bundle = %case.bundle_code, parts = sub_rows.len(), "application submitted");
+    Ok(SubmitResult {
+        sub_cases: sub_summaries(&catalogue, &sub_rows),
+        receipt_no: case.receipt_no,
+        status: case.status,
+        bundle: bundle.code.clone(),
+        bundle_name: bundle.name.clone(),
+        channel: case.channel,
+        submitted_at: case.submitted_at,
+    })
+}
+
+fn sub_summaries(catalogue: &Catalogue, rows: &[store::SubCaseRow]) -> Vec<SubCaseSummary> {
+    rows.iter()
+        .map(|s| SubCaseSummary {
+            id: s.id,
+            item: s.item_code.clone(),
+            item_name: catalogue
+                .items
+                .get(&s.item_code)
+                .map(|i| i.name.clone())
+                .unwrap_or_default(),
+            department: s.department_code.clone(),
+            department_name: catalogue
+                .departments
+                .iter()
+                .find(|d| d.code == s.department_code)
+                .map(|d| d.name.clone())
+                .unwrap_or_default(),
+            status: s.status.clone(),
+        })
+        .collect()
+}
+
+/// The fingerprint of a request body, insensitive to key order and white space.
+pub fn request_hash(body: &Value) -> String {
+    hex::encode(Sha256::digest(body.to_string().as_bytes()))
+}
+
+/// Submission under an `Idempotency-Key`: a replay returns the original response; the
+/// same key with another body is refused; a key still being processed is a conflict.
+pub async fn submit_idempotent(
+    state: &AppState,
+    user: &CurrentUser,
+    key: &str,
+    body: Value,
+    channel: &str,
+) -> Result<(u16, String), ApiError> {
+    let hash = request_hash(&body);
+    let (account, k, h) = (user.id, key.to_owned(), hash.clone());
+    let begin = state
+        .db
+        .run(move |c| store::begin_idempotent(c, account, &k, &h, Utc::now().naive_utc()))
+        .await?;
+    match begin {
+        Begin::Replay { status, body } => return Ok((status as u16, body)),
+        Begin::Mismatch => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "Idempotency-Key",
+                "idempotency_key_reused",
+                "该幂等键已用于另一份不同的申请，请使用新的幂等键",
+            )]))
+        }
+        Begin::InFlight => {
+            return Err(ApiError::Conflict(vec![FieldError::new(
+                "Idempotency-Key",
+                "idempotency_in_flight",
+                "同一申请正在处理中，请稍候查看结果",
+            )]))
+        }
+        Begin::New => {}
+    }
+    let input: Result<SubmitInput, _> = serde_json::from_value(body);
+    let outcome = match input {
+        Ok(input) => submit(state, user, input, channel).await,
+        Err(e) => Err(ApiError::BadRequest {
+            code: "invalid_json",
+            message: format!("申请内容格式有误：{e}"),
+        }),
+    };
+    let (account, k) = (user.id, key.to_owned());
+    match outcome {
+        Ok(result) => {
+            let text = serde_json::to_string(&result).map_err(json_err)?;
+            let stored = text.clone();
+            state
+                .db
+                .run(move |c| store::finish_idempotent(c, account, &k, 201, &stored))
+                .await?;
+            Ok((201, text))
+        }
+        Err(e) => {
+            // Nothing was written: free the key so that a corrected request may use it.
+            state
+                .db
+                .run(move |c| store::release_idempotent(c, account, &k))
+                .await?;
+            Err(e)
+        }
+    }
+}
+
+/// One field of a case as shown to a viewer.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownField {
+    pub key: String,
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownPart {
+    #[serde(flatten)]
+    pub summary: SubCaseSummary,
+    pub fields: Vec<ShownField>,
+    pub materials: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    pub receipt_no: String,
+    pub bundle: String,
+    pub bundle_name: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub channel: String,
+    pub trips: i32,
+    pub submitted_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+    pub answers: HashMap<String, String>,
+    pub data: FormData,
+    pub fields: Vec<ShownField>,
+    pub materials: Vec<ShownMaterial>,
+    pub sub_cases: Vec<ShownPart>,
+    pub masked: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownMaterial {
+    pub code: String,
+    pub name: String,
+    pub upload_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "submitted" => "已提交，待受理",
+        "accepted" => "已受理",
+        "supplement_requested" => "待补正",
+        "refused" => "不予受理",
+        "in_progress" => "办理中",
+        "completed" => "已办结",
+        "delivered" => "已送达",
+        "archived" => "已归档",
+        "withdrawn" => "已撤回",
+        "pending" => "待审批",
+        "approved" => "已同意",
+        "denied" => "不予批准",
+        "issued" => "已出证",
+        _ => "处理中",
+    }
+}
+
+/// The case behind a receipt number, if the viewer may see it: its owner, window staff and
+/// administrators, and reviewers of a department that has a part of it (who see only that
+/// part). Staff see personal data unmasked, and each such view is audited.
+pub async fn case_view(
+    state: &AppState,
+    viewer: &CurrentUser,
+    receipt: &str,
+    address: &str,
+) -> Result<CaseView, ApiError> {
+    let lookup = receipt.to_owned();
+    let not_found = || ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件"));
+    let (case, subs) = state
+        .db
+        .run(move |c| store::case_by_receipt(c, &lookup))
+        .await?
+        .ok_or_else(not_found)?;
+    let owner = case.account_id == viewer.id;
+    let department_parts: Vec<&store::SubCaseRow> = subs
+        .iter()
+        .filter(|s| {
+            viewer.role == Role::Reviewer && viewer.department.as_deref() == Some(s.department_code.as_str())
+        })
+        .collect();
+    let allowed = owner || matches!(viewer.role, Role::Window | Role::Admin) || !department_parts.is_empty();
+    if !allowed {
+        // Someone else's receipt number reveals nothing, not even that it exists.
+        return Err(not_found());
+    }
+    let (_, bundle, catalogue) = bundle_context(state, &case.bundle_code).await?;
+    let decrypt = |enc: &str| -> Result<FormData, ApiError> {
+        let text = state
+            .vault
+            .decrypt(PiiKind::Phone, enc)
+            .map_err(|_| ApiError::Internal(DbError::Corrupt("case data cannot be decrypted".into())))?;
+        serde_json::from_str(&text).map_err(json_err)
+    };
+    let shown = |data: &FormData| -> Vec<ShownField> {
+        data.iter()
+            .filter_map(|(k, v)| {
+                catalogue.fields.get(k).map(|f| ShownField {
+                    key: k.clone(),
+                    label: f.label.clone(),
+                    value: form::display(f, v),
+                })
+            })
+            .collect()
+    };
+    let reviewer_only = !owner && viewer.role == Role::Reviewer;
+    let data = if reviewer_only {
+        FormData::new()
+    } else {
+        decrypt(&case.data_enc)?
+    };
+    let visible_subs: Vec<&store::SubCaseRow> = if reviewer_only {
+        department_parts
+    } else {
+        subs.iter().collect()
+    };
+    let summaries = sub_summaries(
+        &catalogue,
+        &visible_subs.iter().map(|s| (*s).clone()).collect::<Vec<_>>(),
+    );
+    let mut parts = Vec::new();
+    for (s, summary) in visible_subs.iter().zip(summaries) {
+        let links: MaterialLinks = serde_json::from_str(&s.materials).map_err(json_err)?;
+        parts.push(ShownPart {
+            summary,
+            fields: shown(&decrypt(&s.data_enc)?),
+            materials: links.keys().cloned().collect(),
+        });
+    }
+    let case_id = case.id;
+    let uploads = state.db.run(move |c| store::case_uploads(c, case_id)).await?;
+    let visible_materials: Vec<String> = parts.iter().flat_map(|p| p.materials.clone()).collect();
+    let materials = uploads
+        .into_iter()
+        .filter(|(m, _)| !reviewer_only || visible_materials.contains(m))
+        .map(|(m, u)| ShownMaterial {
+            name: catalogue
+                .materials
+                .get(&m)
+                .map(|d| d.name.clone())
+                .unwrap_or_else(|| m.clone()),
+            code: m,
+            upload_id: u.id,
+            file_name: u.file_name,
+            content_type: u.content_type,
+            size: u.size,
+        })
+        .collect();
+    if !owner {
+        let detail = format!("case={} role={}", case.receipt_no, viewer.role.as_str());
+        let (actor_id, actor, target, address) = (
+            viewer.id,
+            viewer.label(),
+            case.receipt_no.clone(),
+            address.to_owned(),
+        );
+        state
+            .db
+            .run(move |c| {
+                audit::record(
+                    c,
+                    &AuditEvent {
+                        actor_id: Some(actor_id),
+                        actor: &actor,
+                        action: "unmask",
+                        target: &target,
+                        address: &address,
+                        outcome: "success",
+                        detail: &detail,
+                    },
+                )
+            })
+            .await?;
+    }
+    Ok(CaseView {
+        fields: shown(&data),
+        receipt_no: case.receipt_no,
+        bundle: bundle.code.clone(),
+        bundle_name: bundle.name.clone(),
+        status_label: status_label(&case.status),
+        status: case.status,
+        channel: case.channel,
+        trips: case.trips,
+        submitted_at: case.submitted_at,
+        updated_at: case.updated_at,
+        answers: serde_json::from_str(&case.answers).map_err(json_err)?,
+        data,
+        materials,
+        sub_cases: parts,
+        masked: false,
+    })
+}
+
+/// The applicant's own cases, newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseSummary {
+    pub receipt_no: String,
+    pub bundle: String,
+    pub bundle_name: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub channel: String,
+    pub submitted_at: chrono::NaiveDateTime,
+}
+
+pub async fn my_cases(state: &AppState, user: &CurrentUser) -> Result<Vec<CaseSummary>, ApiError> {
+    let id = user.id;
+    let rows = state.db.run(move |c| store::cases_of(c, id)).await?;
+    let names: BTreeMap<String, String> = state
+        .db
+        .run(|c| {
+            cat::list_bundles(
+                c,
+                &Default::default(),
+                crate::store::Paging {
+                    page: 1,
+                    per_page: 1000,
+                },
+            )
+        })
+        .await?
+        .items
+        .into_iter()
+        .map(|b| (b.code, b.name))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| CaseSummary {
+            bundle_name: names.get(&r.bundle_code).cloned().unwrap_or_default(),
+            status_label: status_label(&r.status),
+            receipt_no: r.receipt_no,
+            bundle: r.bundle_code,
+            status: r.status,
+            channel: r.channel,
+            submitted_at: r.submitted_at,
+        })
+        .collect())
+}
+
+/// The merged form for answers, with the account's prefill marked.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormResponse {
+    #[serde(flatten)]
+    pub form: MergedForm,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub prefill: FormData,
+}

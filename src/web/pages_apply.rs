@@ -1,0 +1,698 @@
+//! The applicant's pages: situation questions → one merged form with one set of materials
+//! → review → receipt, and "my applications". Every step saves to the server first, so
+//! nothing typed is lost on a validation error; everything works without JavaScript.
+
+use std::collections::{BTreeMap, HashMap};
+
+use actix_multipart::Multipart;
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::api_apply::{check_length, read_file_field};
+use super::applications::{self as apply, Draft};
+use super::auth::{
+    client_address, csrf_matches, csrf_token, require_csrf, AnyUser, Applicant, Authed, CurrentUser,
+};
+use super::error::{ApiError, PageError};
+use super::pages_auth::form_message;
+use super::AppState;
+use crate::catalogue::{BundleDef, Catalogue, FieldType};
+use crate::form::{self, FormData, MergedForm, Problem};
+use crate::store::applications as store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(questions_page)
+        .service(answers_submit)
+        .service(form_page)
+        .service(form_submit)
+        .service(review_page)
+        .service(final_submit)
+        .service(my_applications)
+        .service(receipt_page)
+        .service(form_js);
+}
+
+#[get("/static/form.js")]
+async fn form_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(super::templates::FORM_JS)
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_owned()))
+        .finish()
+}
+
+fn page_err(state: &AppState, e: ApiError) -> PageError {
+    let (status, message, _) = form_message(&e);
+    let title = if status == StatusCode::NOT_FOUND {
+        "页面不存在"
+    } else {
+        "无法完成操作"
+    };
+    state.page_error(status, title, &message)
+}
+
+fn render(
+    state: &AppState,
+    req: &HttpRequest,
+    template: &str,
+    ctx: &mut tera::Context,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let (token, cookie) = csrf_token(req);
+    ctx.insert("csrf_token", &token);
+    let mut resp = state.render(template, ctx)?;
+    *resp.status_mut() = status;
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(resp)
+}
+
+struct Ctx {
+    bundle: BundleDef,
+    catalogue: Catalogue,
+    draft: Draft,
+}
+
+async fn context(state: &AppState, user: &CurrentUser, code: &str) -> Result<Ctx, PageError> {
+    let (_, bundle, catalogue) = apply::bundle_context(state, code)
+        .await
+        .map_err(|e| page_err(state, e))?;
+    let draft = apply::load_draft(state, user, code)
+        .await
+        .map_err(|e| page_err(state, e))?;
+    Ok(Ctx {
+        bundle,
+        catalogue,
+        draft,
+    })
+}
+
+fn base_ctx(c: &Ctx) -> tera::Context {
+    let mut ctx = tera::Context::new();
+    ctx.insert(
+        "bundle",
+        &serde_json::json!({"code": c.bundle.code, "name": c.bundle.name, "summary": c.bundle.summary}),
+    );
+    ctx
+}
+
+#[get("/apply/{code}")]
+async fn questions_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<Applicant>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let c = context(&state, &user, &code).await?;
+    if c.bundle.questions.is_empty() {
+        return Ok(see_other(&format!("/apply/{}/form", c.bundle.code)));
+    }
+    let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+    let mut ctx = base_ctx(&c);
+    ctx.insert("questions", &merged.questions);
+    ctx.insert("complete", &merged.complete);
+    ctx.insert("errors", &HashMap::<String, String>::new());
+    render(&state, &req, "apply_questions.html", &mut ctx, StatusCode::OK)
+}
+
+#[post("/apply/{code}/answers")]
+async fn answers_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<Applicant>,
+    code: web::Path<String>,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, actix_web::Error> {
+    require_csrf(&req, body.get("csrf_token").map(String::as_str).unwrap_or(""))?;
+    let mut c = context(&state, &user, &code).await?;
+    let answers: HashMap<String, String> = body
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("q_").map(|q| (q.to_owned(), v.clone())))
+        .collect();
+    let problems = form::check_answers(&c.bundle, &answers);
+    if !problems.is_empty() {
+        let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+        let mut ctx = base_ctx(&c);
+        ctx.insert("questions", &merged.questions);
+        ctx.insert("complete", &false);
+        ctx.insert("errors", &errors_map(&problems));
+        return Ok(render(
+            &state,
+            &req,
+            "apply_questions.html",
+            &mut ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )?);
+    }
+    c.draft.answers = answers;
+    apply::save_draft(&state, &user, &c.bundle.code, &c.draft)
+        .await
+        .map_err(|e| page_err(&state, e))?;
+    let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+    if merged.complete {
+        Ok(see_other(&format!("/apply/{}/form", c.bundle.code)))
+    } else {
+        Ok(see_other(&format!("/apply/{}", c.bundle.code)))
+    }
+}
+
+fn errors_map(problems: &[Problem]) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    for p in problems {
+        map.entry(p.field.clone()).or_insert_with(|| p.message.clone());
+    }
+    map
+}
+
+/// A field of the form page with its current value as the inputs need it.
+#[derive(Serialize)]
+struct FieldCtx {
+    key: String,
+    label: String,
+    #[serde(rename = "type")]
+    field_type: FieldType,
+    required: bool,
+    options: Vec<crate::catalogue::EnumOption>,
+    help: Option<String>,
+    value: String,
+    region: String,
+    detail: String,
+    prefilled: bool,
+    items: Vec<String>,
+    must_be_true: bool,
+}
+
+#[derive(Serialize)]
+struct SectionCtx {
+    title: String,
+    fields: Vec<FieldCtx>,
+}
+
+#[derive(Serialize)]
+struct MaterialCtx {
+    code: String,
+    name: String,
+    required: bool,
+    when: Vec<String>,
+    items: Vec<String>,
+    uploads: Vec<store::UploadRow>,
+}
+
+fn value_text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+async fn form_ctx(
+    state: &AppState,
+    user: &CurrentUser,
+    c: &Ctx,
+    merged: &MergedForm,
+) -> Result<tera::Context, PageError> {
+    let prefill = apply::prefill(state, user)
+        .await
+        .map_err(|e| page_err(state, e))?;
+    let sections: Vec<SectionCtx> = merged
+        .sections
+        .iter()
+        .map(|s| SectionCtx {
+            title: s.title.clone(),
+            fields: s
+                .fields
+                .iter()
+                .map(|f| {
+                    let (value, prefilled) = match (c.draft.data.get(&f.key), prefill.get(&f.key)) {
+                        (Some(v), p) => (Some(v), p == Some(v)),
+                        (None, Some(p)) => (Some(p), true),
+                        (None, None) => (None, false),
+                    };
+                    let obj = value.and_then(Value::as_object);
+                    FieldCtx {
+                        key: f.key.clone(),
+                        label: f.label.clone(),
+                        field_type: f.field_type,
+                        required: f.required,
+                        options: f.options.clone().unwrap_or_default(),
+                        help: f.help.clone(),
+                        value: value_text(value),
+                        region: obj
+                            .and_then(|o| o.get("region"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("350112")
+                            .to_owned(),
+                        detail: obj
+                            .and_then(|o| o.get("detail"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned(),
+                        prefilled,
+                        items: f.items.clone(),
+                        must_be_true: c
+                            .catalogue
+                            .fields
+                            .get(&f.key)
+                            .and_then(|d| d.must_be_true)
+                            .unwrap_or(false),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let ids: Vec<String> = c.draft.materials.values().flatten().cloned().collect();
+    let owner = user.id;
+    let uploads = state
+        .db
+        .run(move |conn| store::uploads_of(conn, owner, &ids))
+        .await
+        .map_err(|e| page_err(state, e.into()))?;
+    let materials: Vec<MaterialCtx> = merged
+        .materials
+        .iter()
+        .map(|m| MaterialCtx {
+            code: m.code.clone(),
+            name: m.name.clone(),
+            required: m.required,
+            when: m.when.clone(),
+            items: m.items.clone(),
+            uploads: c
+                .draft
+                .materials
+                .get(&m.code)
+                .map(|ids| uploads.iter().filter(|u| ids.contains(&u.id)).cloned().collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let item_names: BTreeMap<&str, &str> = c
+        .catalogue
+        .items
+        .values()
+        .map(|i| (i.code.as_str(), i.name.as_str()))
+        .collect();
+    let mut ctx = base_ctx(c);
+    ctx.insert("sections", &sections);
+    ctx.insert("materials", &materials);
+    ctx.insert("item_names", &item_names);
+    ctx.insert("items", &merged.items);
+    ctx.insert("max_upload_mb", &(state.max_upload_bytes / 1024 / 1024));
+    ctx.insert("errors", &HashMap::<String, String>::new());
+    Ok(ctx)
+}
+
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+#[get("/apply/{code}/form")]
+async fn form_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<Applicant>,
+    code: web::Path<String>,
+    q: web::Query<SavedQuery>,
+) -> Result<HttpResponse, PageError> {
+    let c = context(&state, &user, &code).await?;
+    let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+    if !merged.complete {
+        return Ok(see_other(&format!("/apply/{}", c.bundle.code)));
+    }
+    let mut ctx = form_ctx(&state, &user, &c, &merged).await?;
+    if q.saved.is_some() {
+        ctx.insert("notice", "草稿已保存。您可以随时在任何设备上登录后继续填写。");
+    }
+    render(&state, &req, "apply_form.html", &mut ctx, StatusCode::OK)
+}
+
+/// Text values of the merged form's fields from the posted inputs.
+fn data_from_inputs(
+    merged: &MergedForm,
+    catalogue: &Catalogue,
+    inputs: &HashMap<String, String>,
+) -> FormData {
+    let mut data = FormData::new();
+    for f in merged.sections.iter().flat_map(|s| &s.fields) {
+        let value = match f.field_type {
+            FieldType::Address => {
+                let region = inputs
+                    .get(&format!("{}.region", f.key))
+                    .cloned()
+                    .unwrap_or_default();
+                let detail = inputs
+                    .get(&format!("{}.detail", f.key))
+                    .cloned()
+                    .unwrap_or_default();
+                if detail.trim().is_empty() {
+                    None
+                } else {
+                    Some(serde_json::json!({"region": region.trim(), "detail": detail.trim()}))
+                }
+            }
+            FieldType::Boolean if catalogue.fields.get(&f.key).and_then(|d| d.must_be_true) == Some(true) => {
+                Some(Value::Bool(inputs.get(&f.key).is_some_and(|v| v == "true")))
+            }
+            _ => inputs
+                .get(&f.key)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| Value::String(v.trim().to_owned())),
+        };
+        if let Some(v) = value {
+            data.insert(f.key.clone(), v);
+        }
+    }
+    data
+}
+
+#[post("/apply/{code}/form")]
+async fn form_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<Applicant>,
+    code: web::Path<String>,
+    mut payload: Multipart,
+) -> Result<HttpResponse, actix_web::Error> {
+    check_length(&req, state.max_upload_bytes * 4)?;
+    let mut c = context(&state, &user, &code).await?;
+    let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+    let mut inputs: HashMap<String, String> = HashMap::new();
+    let mut csrf_ok = false;
+    let mut upload_error: Option<String> = None;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|e| ApiError::BadRequest {
+            code: "invalid_multipart",
+            message: format!("表单内容格式有误：{e}"),
+        })?;
+        let name = field.name().unwrap_or("").to_owned();
+        if let Some(material) = name.strip_prefix("material__") {
+            // Files are stored only after the form has proved where it comes from.
+            if !csrf_ok {
+                require_csrf(&req, "")?;
+            }
+            let file_name = field
+                .content_disposition()
+                .and_then(|d| d.get_filename())
+                .unwrap_or("")
+                .to_owned();
+            let bytes = match read_file_field(&mut field, state.max_upload_bytes).await {
+                Ok(b) => b,
+                Err(e) => {
+                    upload_error = Some(form_message(&e).1);
+                    continue;
+                }
+            };
+            if bytes.is_empty() || !merged.materials.iter().any(|m| m.code == material) {
+                continue;
+            }
+            match apply::store_upload(&state, &user, bytes, &file_name).await {
+                Ok(row) => c
+                    .draft
+                    .materials
+                    .entry(material.to_owned())
+                    .or_default()
+                    .push(row.id),
+                Err(e) => upload_error = Some(format!("{}：{}", file_name, form_message(&e).1)),
+            }
+        } else {
+            let mut text = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(|e| ApiError::BadRequest {
+                    code: "invalid_multipart",
+                    message: format!("表单内容格式有误：{e}"),
+                })?;
+                if text.len() + chunk.len() > 64 * 1024 {
+                    return Err(ApiError::PayloadTooLarge("表单内容过长".into()).into());
+                }
+                text.extend_from_slice(&chunk);
+            }
+            let value = String::from_utf8_lossy(&text).into_owned();
+            if name == "csrf_token" {
+                require_csrf(&req, &value)?;
+                csrf_ok = true;
+            }
+            inputs.insert(name, value);
+        }
+    }
+    if !csrf_ok || !csrf_matches(&req, inputs.get("csrf_token").map(String::as_str).unwrap_or("")) {
+        require_csrf(&req, "")?;
+    }
+    for (k, _) in inputs
+        .iter()
+        .filter(|(k, v)| k.starts_with("remove__") && v.as_str() == "true")
+    {
+        let id = &k["remove__".len()..];
+        for ids in c.draft.materials.values_mut() {
+            ids.retain(|u| u != id);
+        }
+    }
+    c.draft.data = data_from_inputs(&merged, &c.catalogue, &inputs);
+    apply::save_draft(&state, &user, &c.bundle.code, &c.draft)
+        .await
+        .map_err(|e| page_err(&state, e))?;
+    let action = inputs.get("action").map(String::as_str).unwrap_or("save");
+    if action == "save" && upload_error.is_none() {
+        return Ok(see_other(&format!("/apply/{}/form?saved=1", c.bundle.code)));
+    }
+    let today = chrono::Utc::now().date_naive();
+    let result = form::check_submission(
+        &c.catalogue,
+        &c.bundle,
+        &merged,
+        &c.draft.answers,
+        &c.draft.data,
+        &c.draft.materials,
+        today,
+    );
+    match (result, upload_error) {
+        (Ok(_), None) if action == "next" => Ok(see_other(&format!("/apply/{}/review", c.bundle.code))),
+        (result, upload_error) => {
+            let mut ctx = form_ctx(&state, &user, &c, &merged).await?;
+            let problems = result.err().unwrap_or_default();
+            ctx.insert("errors", &errors_map(&problems));
+            let mut message = if problems.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "有 {} 处需要修改，请查看标红的提示。已填写的内容已保存。",
+                    problems.len()
+                )
+            };
+            if let Some(u) = upload_error {
+                message = format!("{u} {message}");
+            }
+            ctx.insert("message", &message);
+            Ok(render(
+                &state,
+                &req,
+                "apply_form.html",
+                &mut ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )?)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ReviewPart {
+    item: String,
+    item_name: String,
+    department: String,
+    fields: Vec<String>,
+    materials: Vec<String>,
+}
+
+#[get("/apply/{code}/review")]
+async fn review_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<Applicant>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let c = context(&state, &user, &code).await?;
+    let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+    let today = chrono::Utc::now().date_naive();
+    let Ok(clean) = form::check_submission(
+        &c.catalogue,
+        &c.bundle,
+        &merged,
+        &c.draft.answers,
+        &c.draft.data,
+        &c.draft.materials,
+        today,
+    ) else {
+        return Ok(see_other(&format!("/apply/{}/form", c.bundle.code)));
+    };
+    let shown: Vec<(String, String)> = merged
+        .sections
+        .iter()
+        .flat_map(|s| &s.fields)
+        .filter_map(|f| {
+            clean
+                .get(&f.key)
+                .map(|v| (f.label.clone(), form::display(&c.catalogue.fields[&f.key], v)))
+        })
+        .collect();
+    let department_name = |code: &str| {
+        c.catalogue
+            .departments
+            .iter()
+            .find(|d| d.code == code)
+            .map(|d| d.name.clone())
+            .unwrap_or_default()
+    };
+    let parts: Vec<ReviewPart> = form::split(&c.catalogue, &merged, &clean, &c.draft.materials)
+        .into_iter()
+        .map(|p| ReviewPart {
+            item_name: c
+                .catalogue
+                .items
+                .get(&p.item)
+                .map(|i| i.name.clone())
+                .unwrap_or_default(),
+            department: department_name(&p.department),
+            fields: p
+                .data
+                .keys()
+                .filter_map(|k| c.catalogue.fields.get(k).map(|f| f.label.clone()))
+                .collect(),
+            materials: p
+                .materials
+                .keys()
+                .filter_map(|m| c.catalogue.materials.get(m).map(|d| d.name.clone()))
+                .collect(),
+            item: p.item,
+        })
+        .collect();
+    let answers: Vec<(String, String)> = merged
+        .questions
+        .iter()
+        .map(|q| {
+            let label = q
+                .options
+                .iter()
+                .find(|o| Some(&o.value) == q.answer.as_ref())
+                .map(|o| o.label.clone())
+                .unwrap_or_default();
+            (q.text.clone(), label)
+        })
+        .collect();
+    let mut key = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    let mut ctx = base_ctx(&c);
+    ctx.insert("shown", &shown);
+    ctx.insert("parts", &parts);
+    ctx.insert("answers", &answers);
+    ctx.insert(
+        "materials",
+        &merged
+            .materials
+            .iter()
+            .map(|m| (m.name.clone(), c.draft.materials.get(&m.code).map_or(0, Vec::len)))
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert("idempotency_key", &hex::encode(key));
+    render(&state, &req, "apply_review.html", &mut ctx, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct SubmitForm {
+    csrf_token: String,
+    idempotency_key: String,
+}
+
+#[post("/apply/{code}/submit")]
+async fn final_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<Applicant>,
+    code: web::Path<String>,
+    f: web::Form<SubmitForm>,
+) -> Result<HttpResponse, actix_web::Error> {
+    require_csrf(&req, &f.csrf_token)?;
+    let c = context(&state, &user, &code).await?;
+    let body = serde_json::json!({
+        "bundle": c.bundle.code, "answers": c.draft.answers, "data": c.draft.data, "materials": c.draft.materials,
+    });
+    match apply::submit_idempotent(&state, &user, &f.idempotency_key, body, "online").await {
+        Ok((_, text)) => {
+            let result: apply::SubmitResult = serde_json::from_str(&text)
+                .map_err(|e| ApiError::Internal(crate::db::DbError::Corrupt(e.to_string())))?;
+            let (id, bundle) = (user.id, c.bundle.code.clone());
+            state
+                .db
+                .run(move |conn| store::delete_draft(conn, id, &bundle))
+                .await
+                .map_err(ApiError::from)?;
+            Ok(see_other(&format!("/applications/{}?new=1", result.receipt_no)))
+        }
+        Err(ApiError::Validation(_)) => Ok(see_other(&format!("/apply/{}/form", c.bundle.code))),
+        Err(e) => Err(page_err(&state, e).into()),
+    }
+}
+
+#[get("/applications")]
+async fn my_applications(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<Applicant>,
+) -> Result<HttpResponse, PageError> {
+    let list = apply::my_cases(&state, &user)
+        .await
+        .map_err(|e| page_err(&state, e))?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("cases", &list);
+    render(&state, &req, "my_applications.html", &mut ctx, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct NewQuery {
+    new: Option<String>,
+}
+
+#[get("/applications/{receipt_no}")]
+async fn receipt_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<AnyUser>,
+    receipt: web::Path<String>,
+    q: web::Query<NewQuery>,
+) -> Result<HttpResponse, PageError> {
+    let view = apply::case_view(&state, &user, &receipt, &client_address(&req))
+        .await
+        .map_err(|e| page_err(&state, e))?;
+    let info = req.connection_info();
+    let url = format!(
+        "{}://{}/applications/{}",
+        info.scheme(),
+        info.host(),
+        view.receipt_no
+    );
+    let qr = qrcode::QrCode::new(url.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color>()
+                .min_dimensions(160, 160)
+                .build()
+        })
+        .unwrap_or_default();
+    let mut ctx = tera::Context::new();
+    ctx.insert("case", &view);
+    ctx.insert("qr_svg", &qr);
+    ctx.insert("status_url", &url);
+    ctx.insert("is_new", &q.new.is_some());
+    render(&state, &req, "receipt.html", &mut ctx, StatusCode::OK)
+}

@@ -1,0 +1,393 @@
+//! Applying online: the merged form, drafts, uploads, idempotent submission and who may
+//! read a case, on both backends.
+
+use onething::auth::Role;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::catalogue_api::has_chinese;
+use crate::helpers::{TestApp, CITIZEN_PHONE, PASSWORD};
+
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+/// A valid value for a merged-form field.
+pub fn sample(field: &Value) -> Value {
+    let key = field["key"].as_str().unwrap_or("");
+    match field["type"].as_str().unwrap_or("text") {
+        "id_number" => json!(if key.contains("spouse") || key.contains("father") {
+            "44030419851231002X"
+        } else {
+            "110101199003071233"
+        }),
+        "uscc" => json!("91350100M000100Y43"),
+        "mobile" => json!("13800138000"),
+        "phone" => json!("0591-28921110"),
+        "date" => json!(if key.contains("end") {
+            "2026-06-30"
+        } else {
+            "2020-03-01"
+        }),
+        "enum" => field["options"][0]["value"].clone(),
+        "integer" => json!(field["min"].as_i64().unwrap_or(1).max(1)),
+        "money" => json!("100.00"),
+        "address" => json!({"region": "350112", "detail": "吴航街道郑和中路99号"}),
+        "boolean" => json!(true),
+        _ => json!("测试内容"),
+    }
+}
+
+/// Answers every shown question with its first option, then fills every field and uploads
+/// one PDF for every required material.
+pub async fn complete_application(app: &TestApp, token: &str, bundle: &str) -> Value {
+    let mut answers = serde_json::Map::new();
+    let form = loop {
+        let (status, form) = app
+            .post_json(
+                &format!("/api/v1/bundles/{bundle}/form"),
+                Some(token),
+                json!({"answers": answers}),
+            )
+            .await;
+        assert_eq!(status, 200, "{form}");
+        let open: Vec<&Value> = form["questions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|q| q["answer"].is_null())
+            .collect();
+        if open.is_empty() && !form["items"].as_array().is_none_or(Vec::is_empty) {
+            break form;
+        }
+        if open.is_empty() {
+            panic!("{bundle}: the first options leave nothing to apply for");
+        }
+        for q in open {
+            answers.insert(
+                q["code"].as_str().expect("code").to_owned(),
+                q["options"][0]["value"].clone(),
+            );
+        }
+    };
+    let mut data = serde_json::Map::new();
+    for section in form["sections"].as_array().into_iter().flatten() {
+        for f in section["fields"].as_array().into_iter().flatten() {
+            data.insert(f["key"].as_str().expect("key").to_owned(), sample(f));
+        }
+    }
+    let mut materials = serde_json::Map::new();
+    for m in form["materials"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["required"] == true)
+    {
+        let id = upload(app, token, PDF, "材料.pdf").await.1["id"].clone();
+        materials.insert(m["code"].as_str().expect("code").to_owned(), json!([id]));
+    }
+    json!({"bundle": bundle, "answers": answers, "data": data, "materials": materials})
+}
+
+pub async fn upload(app: &TestApp, token: &str, bytes: &[u8], name: &str) -> (u16, Value) {
+    let part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned());
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/uploads", app.address))
+        .bearer_auth(token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .expect("upload");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+pub async fn submit(app: &TestApp, token: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut req = app
+        .client
+        .post(format!("{}/api/v1/applications", app.address))
+        .bearer_auth(token)
+        .json(body);
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    let resp = req.send().await.expect("submit");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+both_backends!(
+    the_merged_form_lists_items_fields_once_and_shared_materials_once,
+    |app| {
+        let (status, form) = app
+            .post_json("/api/v1/bundles/newborn/form", None, json!({"answers": {}}))
+            .await;
+        assert_eq!(status, 200, "{form}");
+        assert!(form["items"].as_array().is_some_and(|i| i.len() >= 2));
+        let mut keys = Vec::new();
+        for s in form["sections"].as_array().expect("sections") {
+            assert!(s["title"].is_string());
+            for f in s["fields"].as_array().expect("fields") {
+                for k in ["key", "label", "type", "required", "items"] {
+                    assert!(!f[k].is_null(), "field lacks {k}: {f}");
+                }
+                keys.push(f["key"].as_str().expect("key").to_owned());
+            }
+        }
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(n, keys.len(), "every field once");
+        for m in form["materials"].as_array().expect("materials") {
+            for k in ["code", "name", "required", "items"] {
+                assert!(!m[k].is_null(), "material lacks {k}: {m}");
+            }
+        }
+        let (status, body) = app
+            .post_json(
+                "/api/v1/bundles/newborn/form",
+                None,
+                json!({"answers": {"nope": "x"}}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["errors"][0]["code"].as_str()),
+            (422, Some("unknown_question"))
+        );
+        let (status, _) = app
+            .post_json("/api/v1/bundles/no-such/form", None, json!({}))
+            .await;
+        assert_eq!(status, 404);
+    }
+);
+
+both_backends!(uploads_are_typed_by_content_limited_in_size_and_private, |app| {
+    app.register_citizen().await;
+    let token = app.login(CITIZEN_PHONE, PASSWORD).await;
+    let (status, body) = upload(&app, &token, PDF, "证明.pdf").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["content_type"], "application/pdf");
+    assert_eq!(body["size"], PDF.len());
+    assert_eq!(body["sha256"].as_str().map(str::len), Some(64));
+    let (status, body) = upload(&app, &token, b"just text, named .pdf", "fake.pdf").await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (422, Some("unsupported_type"))
+    );
+    let big = vec![0xFFu8; 2 * 1024 * 1024];
+    let (status, body) = upload(&app, &token, &big, "big.jpg").await;
+    assert_eq!(status, 413, "{body}");
+    let png = [&[0x89u8, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..], b"rest"].concat();
+    let (status, body) = upload(&app, &token, &png, "photo.png").await;
+    assert_eq!((status, body["content_type"].as_str()), (201, Some("image/png")));
+    let (status, _) = app.post_json("/api/v1/uploads", None, json!({})).await;
+    assert_eq!(status, 401, "uploads need an account");
+});
+
+both_backends!(drafts_are_saved_and_resumed_on_another_device, |app| {
+    app.register_citizen().await;
+    let phone = app.login(CITIZEN_PHONE, PASSWORD).await;
+    let resp = app
+        .client
+        .put(format!("{}/api/v1/drafts/newborn", app.address))
+        .bearer_auth(&phone)
+        .json(&json!({"answers": {"child_insurance": "yes"}, "data": {"child_name": "林小满", "mobile": "not a phone yet"}}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(resp.status().as_u16(), 200);
+    let laptop = app.login(crate::helpers::CITIZEN_ID, PASSWORD).await;
+    let (status, draft) = app.get_auth("/api/v1/drafts/newborn", &laptop).await;
+    assert_eq!(status, 200);
+    assert_eq!(draft["data"]["child_name"], "林小满");
+    assert_eq!(
+        draft["data"]["mobile"], "not a phone yet",
+        "a draft keeps what was typed, valid or not"
+    );
+    assert_eq!(draft["answers"]["child_insurance"], "yes");
+});
+
+both_backends!(a_submission_is_idempotent_and_split_per_department, |app| {
+    app.register_citizen().await;
+    let token = app.login(CITIZEN_PHONE, PASSWORD).await;
+    let body = complete_application(&app, &token, "newborn").await;
+    let (status, resp) = submit(&app, &token, None, &body).await;
+    assert_eq!(
+        (status, resp["code"].as_str()),
+        (400, Some("idempotency_key_missing"))
+    );
+    let (status, first) = submit(&app, &token, Some("key-1"), &body).await;
+    assert_eq!(status, 201, "{first}");
+    let receipt = first["receipt_no"].as_str().expect("receipt").to_owned();
+    assert!(
+        receipt.len() == 16 && receipt.starts_with("CL") && receipt[2..].chars().all(|c| c.is_ascii_digit()),
+        "{receipt}"
+    );
+    assert_eq!(first["status"], "submitted");
+    let (_, form) = app
+        .post_json(
+            "/api/v1/bundles/newborn/form",
+            Some(&token),
+            json!({"answers": body["answers"]}),
+        )
+        .await;
+    let items: Vec<&str> = form["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let subs = first["sub_cases"].as_array().expect("sub cases");
+    assert_eq!(
+        subs.iter().filter_map(|s| s["item"].as_str()).collect::<Vec<_>>(),
+        items,
+        "one sub-case per included item"
+    );
+    assert!(subs
+        .iter()
+        .all(|s| s["department"].is_string() && s["status"] == "pending"));
+
+    let (status, replay) = submit(&app, &token, Some("key-1"), &body).await;
+    assert_eq!(status, 201);
+    assert_eq!(replay, first, "a replay returns the original response");
+    let mut other = body.clone();
+    other["data"]["child_name"] = json!("另一个名字");
+    let (status, resp) = submit(&app, &token, Some("key-1"), &other).await;
+    assert_eq!(
+        (status, resp["errors"][0]["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    let (_, mine) = app.get_auth("/api/v1/applications", &token).await;
+    assert_eq!(mine["total"], 1, "the replay created no second case");
+
+    // A key whose request is still being processed.
+    let hash = onething::web::applications::request_hash(&other);
+    let (_, me) = app.get_auth("/api/v1/me", &token).await;
+    let account = me["id"].as_i64().expect("id");
+    let mut conn = app.db.get().expect("conn");
+    onething::store::applications::begin_idempotent(
+        &mut conn,
+        account,
+        "key-2",
+        &hash,
+        chrono::Utc::now().naive_utc(),
+    )
+    .expect("begin");
+    drop(conn);
+    let (status, resp) = submit(&app, &token, Some("key-2"), &other).await;
+    assert_eq!(
+        (status, resp["errors"][0]["code"].as_str()),
+        (409, Some("idempotency_in_flight"))
+    );
+
+    let (status, case) = app
+        .get_auth(&format!("/api/v1/applications/{receipt}"), &token)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        case["data"]["id_number"], "110101199003071233",
+        "the owner sees own data"
+    );
+    assert_eq!(case["sub_cases"].as_array().map(Vec::len), Some(items.len()));
+});
+
+both_backends!(bad_submissions_get_field_errors_and_write_nothing, |app| {
+    app.register_citizen().await;
+    let token = app.login(CITIZEN_PHONE, PASSWORD).await;
+    let mut body = complete_application(&app, &token, "newborn").await;
+    body["data"]["mobile"] = json!("123");
+    body["data"]["surprise"] = json!("x");
+    let first_material = body["materials"]
+        .as_object()
+        .and_then(|m| m.keys().next().cloned())
+        .expect("a material");
+    body["materials"][&first_material] = json!([]);
+    let (status, resp) = submit(&app, &token, Some("bad-1"), &body).await;
+    assert_eq!(status, 422, "{resp}");
+    let errors = resp["errors"].as_array().expect("errors");
+    for (field, code) in [
+        ("mobile", "invalid_mobile"),
+        ("surprise", "unknown_field"),
+        (&*format!("materials.{first_material}"), "required"),
+    ] {
+        assert!(
+            errors.iter().any(|e| e["field"] == field && e["code"] == code),
+            "no {code} on {field}: {resp}"
+        );
+    }
+    assert!(errors
+        .iter()
+        .all(|e| e["message"].as_str().is_some_and(has_chinese)));
+    // Someone else's upload cannot be linked.
+    let (_, body2) = app
+        .post_json("/api/v1/auth/register", None, json!({"kind": "citizen", "name": "李四", "id_number": "44030419851231002X", "phone": "13700137000", "password": PASSWORD}))
+        .await;
+    assert_eq!(body2["role"], "citizen");
+    let other = app.login("13700137000", PASSWORD).await;
+    let foreign = upload(&app, &other, PDF, "x.pdf").await.1["id"].clone();
+    let mut body = complete_application(&app, &token, "newborn").await;
+    body["materials"][&first_material] = json!([foreign]);
+    let (status, resp) = submit(&app, &token, Some("bad-2"), &body).await;
+    assert_eq!(
+        (status, resp["errors"][0]["code"].as_str()),
+        (422, Some("unknown_upload"))
+    );
+    let (_, mine) = app.get_auth("/api/v1/applications", &token).await;
+    assert_eq!(mine["total"], 0, "nothing was written");
+    // The key of a refused request is free again.
+    let (status, _) = submit(
+        &app,
+        &token,
+        Some("bad-2"),
+        &complete_application(&app, &token, "newborn").await,
+    )
+    .await;
+    assert_eq!(status, 201);
+});
+
+both_backends!(only_the_owner_and_staff_with_a_reason_can_read_a_case, |app| {
+    app.register_citizen().await;
+    let token = app.login(CITIZEN_PHONE, PASSWORD).await;
+    let body = complete_application(&app, &token, "newborn").await;
+    let (_, created) = submit(&app, &token, Some("k"), &body).await;
+    let receipt = created["receipt_no"].as_str().expect("receipt").to_owned();
+    let path = format!("/api/v1/applications/{receipt}");
+    app.post_json("/api/v1/auth/register", None, json!({"kind": "citizen", "name": "李四", "id_number": "44030419851231002X", "phone": "13700137000", "password": PASSWORD})).await;
+    let stranger = app.login("13700137000", PASSWORD).await;
+    assert_eq!(
+        app.get_auth(&path, &stranger).await.0,
+        404,
+        "another citizen learns nothing"
+    );
+    let window = app.staff_token("clerk", Role::Window, None).await;
+    let (status, seen) = app.get_auth(&path, &window).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        seen["data"]["id_number"], "110101199003071233",
+        "window staff see the case unmasked"
+    );
+    let dept = created["sub_cases"][0]["department"]
+        .as_str()
+        .expect("dept")
+        .to_owned();
+    let reviewer = app.staff_token("rev", Role::Reviewer, Some(&dept)).await;
+    let (status, part) = app.get_auth(&path, &reviewer).await;
+    assert_eq!(status, 200);
+    assert!(
+        part["sub_cases"]
+            .as_array()
+            .expect("parts")
+            .iter()
+            .all(|p| p["department"] == dept.as_str()),
+        "only their department's part"
+    );
+    assert_eq!(part["data"], json!({}), "not the whole merged form");
+    let other_dept = if dept == "samr" { "tax" } else { "samr" };
+    let outsider = app.staff_token("rev2", Role::Reviewer, Some(other_dept)).await;
+    assert_eq!(app.get_auth(&path, &outsider).await.0, 404);
+    let admin = app.staff_token("boss", Role::Admin, None).await;
+    let (_, audit) = app.get_auth("/api/v1/admin/audit?action=unmask", &admin).await;
+    assert!(
+        audit["total"].as_i64().unwrap_or(0) >= 2,
+        "staff views are audited: {audit}"
+    );
+});
