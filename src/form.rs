@@ -385,7 +385,6 @@ pub struct QuestionView {
     pub code: String,
     pub text: String,
     pub options: Vec<OptionView>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
 }
 

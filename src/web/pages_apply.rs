@@ -193,6 +193,9 @@ struct FieldCtx {
     prefilled: bool,
     items: Vec<String>,
     must_be_true: bool,
+    min: Option<i64>,
+    max: Option<i64>,
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -209,6 +212,7 @@ struct MaterialCtx {
     when: Vec<String>,
     items: Vec<String>,
     uploads: Vec<store::UploadRow>,
+    error: Option<String>,
 }
 
 fn value_text(v: Option<&Value>) -> String {
@@ -225,7 +229,13 @@ async fn form_ctx(
     user: &CurrentUser,
     c: &Ctx,
     merged: &MergedForm,
+    errors: &HashMap<String, String>,
 ) -> Result<tera::Context, PageError> {
+    let error_of = |key: &str| {
+        [key.to_owned(), format!("{key}.region"), format!("{key}.detail")]
+            .iter()
+            .find_map(|k| errors.get(k).cloned())
+    };
     let prefill = apply::prefill(state, user)
         .await
         .map_err(|e| page_err(state, e))?;
@@ -270,6 +280,9 @@ async fn form_ctx(
                             .get(&f.key)
                             .and_then(|d| d.must_be_true)
                             .unwrap_or(false),
+                        min: f.min,
+                        max: f.max,
+                        error: error_of(&f.key),
                     }
                 })
                 .collect(),
@@ -297,6 +310,7 @@ async fn form_ctx(
                 .get(&m.code)
                 .map(|ids| uploads.iter().filter(|u| ids.contains(&u.id)).cloned().collect())
                 .unwrap_or_default(),
+            error: errors.get(&format!("materials.{}", m.code)).cloned(),
         })
         .collect();
     let item_names: BTreeMap<&str, &str> = c
@@ -311,7 +325,7 @@ async fn form_ctx(
     ctx.insert("item_names", &item_names);
     ctx.insert("items", &merged.items);
     ctx.insert("max_upload_mb", &(state.max_upload_bytes / 1024 / 1024));
-    ctx.insert("errors", &HashMap::<String, String>::new());
+    ctx.insert("answers_error", &errors.get("answers"));
     Ok(ctx)
 }
 
@@ -333,7 +347,7 @@ async fn form_page(
     if !merged.complete {
         return Ok(see_other(&format!("/apply/{}", c.bundle.code)));
     }
-    let mut ctx = form_ctx(&state, &user, &c, &merged).await?;
+    let mut ctx = form_ctx(&state, &user, &c, &merged, &HashMap::new()).await?;
     if q.saved.is_some() {
         ctx.insert("notice", "草稿已保存。您可以随时在任何设备上登录后继续填写。");
     }
@@ -481,9 +495,8 @@ async fn form_submit(
     match (result, upload_error) {
         (Ok(_), None) if action == "next" => Ok(see_other(&format!("/apply/{}/review", c.bundle.code))),
         (result, upload_error) => {
-            let mut ctx = form_ctx(&state, &user, &c, &merged).await?;
             let problems = result.err().unwrap_or_default();
-            ctx.insert("errors", &errors_map(&problems));
+            let mut ctx = form_ctx(&state, &user, &c, &merged, &errors_map(&problems)).await?;
             let mut message = if problems.is_empty() {
                 String::new()
             } else {

@@ -27,6 +27,20 @@ const BUILT_IN: &[(&str, &str)] = &[
         "admin_audit.html",
         include_str!("../../templates/admin_audit.html"),
     ),
+    (
+        "apply_questions.html",
+        include_str!("../../templates/apply_questions.html"),
+    ),
+    ("apply_form.html", include_str!("../../templates/apply_form.html")),
+    (
+        "apply_review.html",
+        include_str!("../../templates/apply_review.html"),
+    ),
+    ("receipt.html", include_str!("../../templates/receipt.html")),
+    (
+        "my_applications.html",
+        include_str!("../../templates/my_applications.html"),
+    ),
 ];
 
 pub const SITE_CSS: &str = include_str!("../../templates/static/site.css");
@@ -78,4 +92,27 @@ fn date(value: &tera::Value, args: &HashMap<String, tera::Value>) -> tera::Resul
         .or_else(|_| chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(|d| d.format(format).to_string()))
         .map_err(|_| tera::Error::msg(format!("date filter: {s:?} is not a date")))?;
     Ok(tera::Value::String(formatted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_file_is_built_in_and_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for entry in std::fs::read_dir(dir)
+            .expect("templates dir")
+            .filter_map(Result::ok)
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".html") {
+                assert!(
+                    BUILT_IN.iter().any(|(n, _)| *n == name),
+                    "{name} is not in BUILT_IN"
+                );
+            }
+        }
+        load(None).expect("all built-in templates parse");
+    }
 }

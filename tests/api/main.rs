@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod applications;
+mod browser;
 mod catalogue_api;
 mod cli;
 mod loader;

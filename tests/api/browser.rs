@@ -1,0 +1,310 @@
+//! End to end in headless Chromium (Debian's chromium and chromium-driver): a citizen and
+//! an enterprise each register, answer the situation questions, fill one merged form,
+//! upload the materials, review, submit and get a receipt. Skipped with a message where
+//! chromedriver is missing, except in CI, where it is required.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::applications::PDF;
+use crate::helpers::{spawn_app, Backend, TestApp};
+
+fn chromedriver_path() -> Option<String> {
+    let path = std::env::var("ONETHING_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    if std::path::Path::new(&path).exists() {
+        return Some(path);
+    }
+    let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !required,
+        "CI requires chromedriver at {path} (Debian packages chromium and chromium-driver)"
+    );
+    eprintln!(
+        "SKIPPED browser test: no chromedriver at {path}; install Debian's chromium and chromium-driver"
+    );
+    None
+}
+
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_browser() -> Option<(Driver, Client)> {
+    let path = chromedriver_path()?;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let child = Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let driver = Driver {
+        child,
+        port,
+        _profile: profile,
+    };
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": std::env::var("ONETHING_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=412,915", format!("--user-data-dir={}", driver._profile.path().display())]
+        }
+    });
+    let caps = match caps {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!("a JSON object"),
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    for _ in 0..50 {
+        let mut builder = ClientBuilder::new(connector.clone());
+        builder.capabilities(caps.clone());
+        match builder
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+        {
+            Ok(c) => return Some((driver, c)),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    panic!("could not open a Chromium session through chromedriver");
+}
+
+async fn fill(c: &Client, name: &str, value: &str) {
+    let e = c
+        .find(Locator::Css(&format!("[name='{name}']")))
+        .await
+        .unwrap_or_else(|e| panic!("field {name}: {e}"));
+    e.clear().await.expect("clear");
+    e.send_keys(value).await.expect("type");
+}
+
+/// Clicks and, when the click leaves the page, waits until the next page has loaded.
+async fn click(c: &Client, css: &str) {
+    c.execute("window.__leaving = true;", vec![])
+        .await
+        .expect("mark page");
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .expect("click");
+    for _ in 0..100 {
+        let state = c
+            .execute(
+                "return window.__leaving === true ? 'old' : document.readyState;",
+                vec![],
+            )
+            .await
+            .unwrap_or_default();
+        if state == "complete" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{css}: the next page did not load");
+}
+
+async fn path(c: &Client) -> String {
+    c.current_url().await.expect("url").path().to_owned()
+}
+
+/// Fills the merged form the way a person would, guided by each field's type.
+const FILL_FORM: &str = r#"
+for (const div of document.querySelectorAll('#apply-form [data-type]')) {
+  const key = div.dataset.key, type = div.dataset.type;
+  const input = div.querySelector('input:not([type=radio]):not([type=checkbox]), select');
+  if (type === 'address') {
+    div.querySelector('input[name$=".region"]').value = '350112';
+    const d = div.querySelector('input[name$=".detail"]'); if (!d.value) d.value = '吴航街道郑和中路99号';
+    continue;
+  }
+  if (type === 'boolean') {
+    const box = div.querySelector('input[type=checkbox]'); if (box) { box.checked = true; continue; }
+    const yes = div.querySelector('input[type=radio][value=true]'); if (yes) yes.checked = true; continue;
+  }
+  if (!input || input.value) continue;
+  const samples = {
+    id_number: key.includes('spouse') || key.includes('father') ? '44030419851231002X' : '110101199003071233',
+    uscc: '91350100M000100Y43', mobile: '13800138000', phone: '0591-28921110',
+    date: key.includes('end') ? '2026-06-30' : '2020-03-01', integer: '5', money: '100.00', text: '测试内容'
+  };
+  if (type === 'enum') { input.selectedIndex = 1; continue; }
+  if (type === 'integer' && input.dataset.min) { input.value = input.dataset.min; continue; }
+  input.value = samples[type] || '测试内容';
+}
+"#;
+
+async fn apply(c: &Client, app: &TestApp, bundle: &str, pdf: &std::path::Path) -> String {
+    c.goto(&format!("{}/apply/{bundle}", app.address))
+        .await
+        .expect("apply");
+    // Answer the situation questions until the form appears.
+    for _ in 0..6 {
+        if path(c).await.ends_with("/form") {
+            break;
+        }
+        let here = path(c).await;
+        assert!(
+            here.starts_with("/apply/"),
+            "{bundle}: expected the questions page, got {here}: {}",
+            c.source().await.unwrap_or_default()
+        );
+        for fieldset in c
+            .find_all(Locator::Css("fieldset.question"))
+            .await
+            .expect("questions")
+        {
+            let radios = fieldset
+                .find_all(Locator::Css("input[type=radio]"))
+                .await
+                .expect("options");
+            let mut answered = false;
+            for r in &radios {
+                answered |= r
+                    .prop("checked")
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|v| v == "true");
+            }
+            if !answered {
+                radios[0].click().await.expect("choose an option");
+            }
+        }
+        click(c, "form[action$='/answers'] button[type=submit]").await;
+    }
+    assert!(
+        path(c).await.ends_with("/form"),
+        "{bundle}: reached the merged form"
+    );
+    let prefilled = c
+        .find_all(Locator::Css(".prefilled"))
+        .await
+        .expect("prefill marks")
+        .len();
+    assert!(prefilled >= 1, "{bundle}: account data is prefilled and marked");
+    c.execute(FILL_FORM, vec![]).await.expect("fill");
+    for input in c
+        .find_all(Locator::Css("input[type=file][data-required=true]"))
+        .await
+        .expect("files")
+    {
+        input
+            .send_keys(&pdf.display().to_string())
+            .await
+            .expect("choose file");
+    }
+    click(c, "button[value=next]").await;
+    let at = path(c).await;
+    if !at.ends_with("/review") {
+        let errors = c
+            .find_all(Locator::Css(".field-error, .alert"))
+            .await
+            .expect("errors");
+        let mut texts = Vec::new();
+        for e in errors {
+            texts.push(e.text().await.unwrap_or_default());
+        }
+        panic!("{bundle}: expected the review page, got {at}: {texts:?}");
+    }
+    let review = c.source().await.expect("source");
+    assert!(
+        review.contains("将由以下部门并联办理"),
+        "{bundle}: the review shows the split"
+    );
+    click(c, "form[action$='/submit'] button[type=submit]").await;
+    assert!(
+        path(c).await.starts_with("/applications/CL"),
+        "{bundle}: receipt page"
+    );
+    let receipt = c
+        .find(Locator::Id("receipt-no"))
+        .await
+        .expect("receipt number")
+        .text()
+        .await
+        .expect("text");
+    assert!(receipt.len() == 16 && receipt.starts_with("CL"), "{receipt}");
+    let page = c.source().await.expect("source");
+    assert!(
+        page.contains("<svg") && page.contains("接下来会怎样"),
+        "{bundle}: QR code and next steps"
+    );
+    receipt
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citizen_and_enterprise_apply_end_to_end_in_a_browser() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await.expect("app");
+    let dir = tempfile::tempdir().expect("dir");
+    let pdf = dir.path().join("材料.pdf");
+    std::fs::write(&pdf, PDF).expect("pdf");
+
+    // A citizen registers, applies for the newborn bundle and finds it in "my applications".
+    c.goto(&format!("{}/register?kind=citizen", app.address))
+        .await
+        .expect("register page");
+    fill(&c, "name", "林晓明").await;
+    fill(&c, "id_number", "110101199003071233").await;
+    fill(&c, "phone", "13800138000").await;
+    fill(&c, "password", "Secret2026pass").await;
+    click(&c, "form[action='/register'] button[type=submit]").await;
+    assert_eq!(path(&c).await, "/account", "registered and logged in");
+    let receipt = apply(&c, &app, "newborn", &pdf).await;
+    c.goto(&format!("{}/applications", app.address))
+        .await
+        .expect("list");
+    assert!(
+        c.source().await.expect("source").contains(&receipt),
+        "my applications lists the receipt"
+    );
+    c.goto(&format!("{}/account", app.address))
+        .await
+        .expect("account");
+    click(&c, "form[action='/logout'] button[type=submit]").await;
+
+    // An enterprise does the same for opening a restaurant.
+    c.goto(&format!("{}/register?kind=enterprise", app.address))
+        .await
+        .expect("register page");
+    fill(&c, "name", "福州长乐海丝餐饮有限公司").await;
+    fill(&c, "uscc", "91350100M000100Y43").await;
+    fill(&c, "legal_representative", "陈海").await;
+    fill(&c, "contact_name", "王芳").await;
+    fill(&c, "phone", "13900139000").await;
+    c.execute(
+        "document.querySelector('#industry').value = '62'; document.querySelector('#scale').value = 'micro';",
+        vec![],
+    )
+    .await
+    .expect("selects");
+    fill(&c, "password", "Secret2026pass").await;
+    click(&c, "form[action='/register'] button[type=submit]").await;
+    assert_eq!(path(&c).await, "/account", "enterprise registered");
+    let receipt = apply(&c, &app, "open-restaurant", &pdf).await;
+    assert!(receipt.starts_with("CL"));
+    c.close().await.expect("close");
+}
