@@ -721,5 +721,7 @@ pub fn display(field: &FieldDef, value: &Value) -> String {
     }
 }
 
+pub mod example;
+
 #[cfg(test)]
 mod tests;

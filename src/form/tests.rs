@@ -2,10 +2,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
+use super::example::example_data;
 use super::*;
 use crate::catalogue::{load_catalogue, FieldType};
 
@@ -269,88 +270,6 @@ fn answer_combinations(bundle: &BundleDef) -> Vec<HashMap<String, String>> {
     combos
 }
 
-/// A valid value of a field, varied by `seed`.
-fn sample(f: &FieldDef, seed: u64) -> Value {
-    match f.field_type {
-        FieldType::Text => {
-            let s = format!("示例{}", seed % 1000);
-            Value::String(s.chars().take(f.max_len.unwrap_or(500) as usize).collect())
-        }
-        FieldType::IdNumber => {
-            json!(["110101199003071233", "44030419851231002X", "11010519491231002X"][seed as usize % 3])
-        }
-        FieldType::Uscc => {
-            json!(["91350100M000100Y43", "91512081MA62K0260E", "11320000MB151840XJ"][seed as usize % 3])
-        }
-        FieldType::Mobile => json!(format!("139{:08}", seed % 100_000_000)),
-        FieldType::Phone => json!("0591-28921110"),
-        FieldType::Date => json!((NaiveDate::from_ymd_opt(2000, 1, 1).expect("date")
-            + Duration::days((seed % 9000) as i64))
-        .to_string()),
-        FieldType::Enum => json!(f
-            .options
-            .as_ref()
-            .map(|o| o[seed as usize % o.len()].value.clone())
-            .unwrap_or_default()),
-        FieldType::Integer => {
-            let (lo, hi) = (f.min.unwrap_or(0), f.max.unwrap_or(lo_plus(f.min.unwrap_or(0))));
-            json!(lo + (seed as i64).rem_euclid(hi - lo + 1))
-        }
-        FieldType::Money => {
-            let (lo, hi) = (f.min.unwrap_or(0), f.max.unwrap_or(lo_plus(f.min.unwrap_or(0))));
-            json!(format!(
-                "{}.{:02}",
-                lo + (seed as i64).rem_euclid((hi - lo).max(1)),
-                seed % 100
-            ))
-        }
-        FieldType::Address => {
-            json!({"region": "350112", "detail": format!("吴航街道郑和中路{}号", seed % 500)})
-        }
-        FieldType::Boolean => json!(f.must_be_true == Some(true) || seed % 2 == 0),
-    }
-}
-
-fn lo_plus(lo: i64) -> i64 {
-    lo + 100_000
-}
-
-/// Fills the merged form: every required field, optional fields when `keep` says so, and
-/// values adjusted so that the cross-field rules hold.
-fn fill(cat: &Catalogue, form: &MergedForm, seed: u64, keep: impl Fn(usize) -> bool) -> FormData {
-    let mut data = FormData::new();
-    for (n, f) in form.sections.iter().flat_map(|s| &s.fields).enumerate() {
-        if f.required || keep(n) {
-            data.insert(
-                f.key.clone(),
-                sample(&cat.fields[&f.key], seed.wrapping_add(n as u64 * 7919)),
-            );
-        }
-    }
-    for rule in form.items.iter().flat_map(|i| cat.items[i].rules.iter()) {
-        match rule {
-            Rule::After { field, other } => {
-                if let Some(Value::String(b)) = data.get(other).cloned() {
-                    if data.contains_key(field) {
-                        let d = NaiveDate::parse_from_str(&b, "%Y-%m-%d").expect("date") + Duration::days(30);
-                        data.insert(field.clone(), json!(d.to_string()));
-                    }
-                }
-            }
-            Rule::RequiredIf {
-                field,
-                when_field,
-                equals,
-            } => {
-                if data.get(when_field).and_then(Value::as_str) == Some(equals) && !data.contains_key(field) {
-                    data.insert(field.clone(), sample(&cat.fields[field], seed));
-                }
-            }
-        }
-    }
-    data
-}
-
 #[test]
 fn every_bundle_and_answer_combination_splits_into_valid_sub_applications() {
     let cat = shipped();
@@ -359,7 +278,7 @@ fn every_bundle_and_answer_combination_splits_into_valid_sub_applications() {
         for answers in answer_combinations(bundle) {
             let form = merge(cat, bundle, &answers);
             assert!(form.complete, "{}: all shown questions answered", bundle.code);
-            let data = fill(cat, &form, checked, |n| n % 2 == 0);
+            let data = example_data(cat, &form, checked, |n| n % 2 == 0);
             if form.items.is_empty() {
                 // Answers under which nothing applies are refused, not submitted empty.
                 let problems = check_submission(
@@ -451,7 +370,7 @@ proptest! {
         let answers = &combos[(answer_seed % combos.len() as u64) as usize];
         let form = merge(cat, bundle, answers);
         prop_assume!(!form.items.is_empty());
-        let data = fill(cat, &form, value_seed, |n| keep_mask >> (n % 64) & 1 == 1);
+        let data = example_data(cat, &form, value_seed, |n| keep_mask >> (n % 64) & 1 == 1);
         check_split(cat, &form, &data);
     }
 }
