@@ -257,6 +257,10 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/me",
         "/admin/users",
         "/admin/audit",
+        "/drafts/{bundle}",
+        "/uploads/{id}",
+        "/applications",
+        "/applications/{receipt_no}",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "OpenAPI lacks GET {path}");
     }
@@ -268,6 +272,9 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/admin/users",
         "/admin/users/{id}/disable",
         "/admin/users/{id}/enable",
+        "/bundles/{code}/form",
+        "/uploads",
+        "/applications",
     ] {
         assert!(
             doc["paths"][path]["post"].is_object(),
