@@ -258,3 +258,50 @@ impl Db {
         Ok(self.pool.get()?)
     }
 }
+
+/// Whether a failure is a lock conflict that a fresh attempt of the whole transaction can
+/// get past: SQLite refuses at once (without waiting out the busy timeout) when two
+/// transactions that both read first then both want to write; PostgreSQL reports
+/// serialization failures and deadlocks.
+pub fn is_lock_conflict(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            m.contains("database is locked")
+                || m.contains("database table is locked")
+                || m.contains("deadlock detected")
+        }
+        _ => false,
+    }
+}
+
+/// Errors that may carry a lock conflict.
+pub trait MaybeLockConflict {
+    fn is_lock_conflict(&self) -> bool;
+}
+
+impl MaybeLockConflict for DbError {
+    fn is_lock_conflict(&self) -> bool {
+        matches!(self, DbError::Query(e) if is_lock_conflict(e))
+    }
+}
+
+/// Runs a read-then-write transaction, trying it again (a few times, with a short growing
+/// pause) when it loses a lock conflict; the transaction has rolled back each time.
+pub fn retry_on_conflict<T, E: MaybeLockConflict>(
+    conn: &mut DbConn,
+    mut f: impl FnMut(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut attempt = 0u64;
+    loop {
+        match f(conn) {
+            Err(e) if e.is_lock_conflict() && attempt < 20 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(2 * attempt + (attempt * 7919) % 5));
+            }
+            other => return other,
+        }
+    }
+}

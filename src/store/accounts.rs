@@ -89,6 +89,16 @@ impl From<diesel::result::Error> for CreateError {
 /// Inserts the account after checking each unique value, inside one transaction, and
 /// returns its id. A race that slips past the checks still hits the unique index.
 pub fn create(conn: &mut DbConn, new: NewAccount) -> Result<i64, CreateError> {
+    crate::db::retry_on_conflict(conn, |conn| create_once(conn, &new))
+}
+
+impl crate::db::MaybeLockConflict for CreateError {
+    fn is_lock_conflict(&self) -> bool {
+        matches!(self, CreateError::Db(e) if e.is_lock_conflict())
+    }
+}
+
+fn create_once(conn: &mut DbConn, new: &NewAccount) -> Result<i64, CreateError> {
     conn.transaction::<_, CreateError, _>(|conn| {
         if let Some(u) = &new.username {
             if accounts::table
@@ -134,7 +144,7 @@ pub fn create(conn: &mut DbConn, new: NewAccount) -> Result<i64, CreateError> {
                 return Err(CreateError::Taken(Taken::Uscc));
             }
         }
-        diesel::insert_into(accounts::table).values(&new).execute(conn)?;
+        diesel::insert_into(accounts::table).values(new).execute(conn)?;
         // Find the row by the unique value it was inserted with (RETURNING does not map
         // through the two-backend connection).
         let q = accounts::table.select(accounts::id).into_boxed();

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::db::schema::{
     case_materials, cases, drafts, idempotency_keys, receipt_counters, sub_cases, uploads,
 };
-use crate::db::{DbConn, DbError};
+use crate::db::{retry_on_conflict, DbConn, DbError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = uploads)]
@@ -64,22 +64,25 @@ pub fn get_draft(conn: &mut DbConn, account: i64, bundle: &str) -> Result<Option
 }
 
 /// Writes the draft, bumping its version; returns the new version.
-pub fn save_draft(conn: &mut DbConn, mut row: DraftRow) -> Result<i32, DbError> {
-    conn.transaction(|conn| {
-        let current: Option<i32> = drafts::table
-            .find((row.account_id, &row.bundle_code))
-            .select(drafts::version)
-            .first(conn)
-            .optional()?;
-        row.version = current.unwrap_or(0) + 1;
-        if current.is_some() {
-            diesel::update(drafts::table.find((row.account_id, &row.bundle_code)))
-                .set(&row)
-                .execute(conn)?;
-        } else {
-            diesel::insert_into(drafts::table).values(&row).execute(conn)?;
-        }
-        Ok(row.version)
+pub fn save_draft(conn: &mut DbConn, row: DraftRow) -> Result<i32, DbError> {
+    retry_on_conflict(conn, |conn| {
+        let mut row = row.clone();
+        conn.transaction(|conn| {
+            let current: Option<i32> = drafts::table
+                .find((row.account_id, &row.bundle_code))
+                .select(drafts::version)
+                .first(conn)
+                .optional()?;
+            row.version = current.unwrap_or(0) + 1;
+            if current.is_some() {
+                diesel::update(drafts::table.find((row.account_id, &row.bundle_code)))
+                    .set(&row)
+                    .execute(conn)?;
+            } else {
+                diesel::insert_into(drafts::table).values(&row).execute(conn)?;
+            }
+            Ok(row.version)
+        })
     })
 }
 
@@ -197,18 +200,10 @@ pub fn release_idempotent(conn: &mut DbConn, account: i64, key: &str) -> Result<
 /// The next number of the day's sequence, inside the caller's transaction. The UPDATE
 /// takes the row lock first, so concurrent submissions get distinct numbers.
 pub fn next_receipt_sequence(conn: &mut DbConn, day: &str) -> Result<i64, DbError> {
-    let updated = diesel::update(receipt_counters::table.find(day))
+    crate::db::dialect::ensure_receipt_counter(conn, day)?;
+    diesel::update(receipt_counters::table.find(day))
         .set(receipt_counters::last_value.eq(receipt_counters::last_value + 1))
         .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(receipt_counters::table)
-            .values((
-                receipt_counters::day.eq(day),
-                receipt_counters::last_value.eq(1i64),
-            ))
-            .execute(conn)?;
-        return Ok(1);
-    }
     Ok(receipt_counters::table
         .find(day)
         .select(receipt_counters::last_value)

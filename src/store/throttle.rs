@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::schema::login_throttle;
-use crate::db::{DbConn, DbError};
+use crate::db::{retry_on_conflict, DbConn, DbError};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
@@ -43,6 +43,15 @@ pub fn locked_for(conn: &mut DbConn, key: &str, now: NaiveDateTime) -> Result<Op
 
 /// Counts one failure; returns the lockout in seconds if this failure reached the limit.
 pub fn record_failure(
+    conn: &mut DbConn,
+    key: &str,
+    limit: Limit,
+    now: NaiveDateTime,
+) -> Result<Option<i64>, DbError> {
+    retry_on_conflict(conn, |conn| record_failure_once(conn, key, limit, now))
+}
+
+fn record_failure_once(
     conn: &mut DbConn,
     key: &str,
     limit: Limit,

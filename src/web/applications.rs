@@ -364,36 +364,38 @@ pub async fn submit(
     let (case, sub_rows) = state
         .db
         .run(move |c| {
-            c.transaction::<_, DbError, _>(|c| {
-                let seq = store::next_receipt_sequence(c, &day)?;
-                let case = NewCase {
-                    receipt_no: format!("CL{day}{seq:06}"),
-                    account_id: actor_id,
-                    bundle_code,
-                    bundle_version,
-                    status: "submitted".into(),
-                    channel,
-                    answers,
-                    data_enc,
-                    trips,
-                    version: 1,
-                    submitted_at: now.naive_utc(),
-                    updated_at: now.naive_utc(),
-                };
-                let written = store::insert_case(c, &case, subs, &links)?;
-                audit::record(
-                    c,
-                    &AuditEvent {
-                        actor_id: Some(actor_id),
-                        actor: &actor,
-                        action: "application_submit",
-                        target: &case.receipt_no,
-                        address: "",
-                        outcome: "success",
-                        detail: &format!("bundle={} items={}", case.bundle_code, written.1.len()),
-                    },
-                )?;
-                Ok(written)
+            crate::db::retry_on_conflict(c, |c| {
+                c.transaction::<_, DbError, _>(|c| {
+                    let seq = store::next_receipt_sequence(c, &day)?;
+                    let case = NewCase {
+                        receipt_no: format!("CL{day}{seq:06}"),
+                        account_id: actor_id,
+                        bundle_code: bundle_code.clone(),
+                        bundle_version,
+                        status: "submitted".into(),
+                        channel: channel.clone(),
+                        answers: answers.clone(),
+                        data_enc: data_enc.clone(),
+                        trips,
+                        version: 1,
+                        submitted_at: now.naive_utc(),
+                        updated_at: now.naive_utc(),
+                    };
+                    let written = store::insert_case(c, &case, subs.clone(), &links)?;
+                    audit::record(
+                        c,
+                        &AuditEvent {
+                            actor_id: Some(actor_id),
+                            actor: &actor,
+                            action: "application_submit",
+                            target: &case.receipt_no,
+                            address: "",
+                            outcome: "success",
+                            detail: &format!("bundle={} items={}", case.bundle_code, written.1.len()),
+                        },
+                    )?;
+                    Ok(written)
+                })
             })
         })
         .await?;

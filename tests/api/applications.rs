@@ -391,3 +391,40 @@ both_backends!(only_the_owner_and_staff_with_a_reason_can_read_a_case, |app| {
         "staff views are audited: {audit}"
     );
 });
+
+both_backends!(concurrent_submissions_all_succeed_with_distinct_receipts, |app| {
+    app.register_citizen().await;
+    let token = app.login(CITIZEN_PHONE, PASSWORD).await;
+    let body = complete_application(&app, &token, "newborn").await;
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let (client, address, token, body) = (
+            app.client.clone(),
+            app.address.clone(),
+            token.clone(),
+            body.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .post(format!("{address}/api/v1/applications"))
+                .bearer_auth(&token)
+                .header("Idempotency-Key", format!("parallel-{i}"))
+                .json(&body)
+                .send()
+                .await
+                .expect("submit");
+            let status = resp.status().as_u16();
+            let v: Value = resp.json().await.unwrap_or(Value::Null);
+            (status, v["receipt_no"].as_str().unwrap_or("").to_owned(), v)
+        }));
+    }
+    let mut receipts = Vec::new();
+    for t in tasks {
+        let (status, receipt, v) = t.await.expect("task");
+        assert_eq!(status, 201, "{v}");
+        receipts.push(receipt);
+    }
+    receipts.sort();
+    receipts.dedup();
+    assert_eq!(receipts.len(), 12, "distinct receipt numbers");
+});

@@ -108,6 +108,8 @@ pub fn test_settings(backend: Backend) -> Option<(Settings, TestDatabase, TempDi
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    // Errors the server logs appear in a failing test's output.
+    onething::telemetry::init(onething::config::LogFormat::Text, "error");
     let (settings, db, dir) = test_settings(backend)?;
     let app = Application::build(&settings).expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
