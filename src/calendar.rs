@@ -1,0 +1,993 @@
+//! Working-day calendar (工作日) for statutory and promised time limits.
+//!
+//! The calendar is data: one JSON file a year in the format of the MIT-licensed holiday-cn
+//! dataset (`assets/holidays-cn/`, built into the binary), taken from the State Council
+//! General Office's annual notice on public holidays. Each file lists
+//! `{"name", "date": "YYYY-MM-DD", "isOffDay": bool}` days: `isOffDay = true` is a holiday,
+//! `false` a weekend day that is a make-up working day (调休上班). Every other day follows the
+//! week: Monday to Friday work, Saturday and Sunday off.
+//!
+//! A new year is loaded at run time as data ([`Calendar::add_year_json`],
+//! [`Calendar::add_dir`]), without a new release. A date in a year for which no file is
+//! loaded is an explicit error ([`CalendarError::YearNotCovered`]), never a guess.
+//!
+//! A notice for year `Y` may also list the last days of December of `Y - 1` (the 2019 notice
+//! makes 2018-12-29 a working day and 2018-12-30/31 holidays), so those days are only right
+//! once the file for the following year is loaded too.
+//!
+//! Plain domain code: no web, no database.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use serde::Deserialize;
+
+/// What can go wrong loading holiday data or counting working days.
+#[derive(Debug, thiserror::Error)]
+pub enum CalendarError {
+    /// A date falls in a year for which no holiday data is loaded.
+    #[error("year {0} is not covered by the working-day calendar: no holiday data is loaded for it")]
+    YearNotCovered(i32),
+    /// A file of a holiday data directory could not be read.
+    #[error("cannot read holiday data {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A year file is not valid JSON of the expected shape.
+    #[error("holiday data {origin}: invalid JSON: {source}")]
+    Json {
+        origin: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A `date` is not a valid `YYYY-MM-DD` date.
+    #[error("holiday data {origin} (year {year}): invalid date {value:?}, expected YYYY-MM-DD")]
+    BadDate {
+        origin: String,
+        year: i32,
+        value: String,
+    },
+    /// A date lies outside the years a notice for `year` may cover (`year - 1` and `year`).
+    #[error(
+        "holiday data {origin} (year {year}): date {date} lies outside the years a notice for {year} may cover \
+         (the end of {prev} and {year})",
+        prev = .year.saturating_sub(1)
+    )]
+    DateOutsideYear {
+        origin: String,
+        year: i32,
+        date: NaiveDate,
+    },
+    /// The same year is given twice in one batch of files.
+    #[error("holiday data {origin}: year {year} is given more than once")]
+    DuplicateYear { origin: String, year: i32 },
+    /// Two entries disagree on whether a date is a holiday or a working day.
+    #[error(
+        "holiday data {origin} (year {year}): {date} is listed both as a holiday and as a working day \
+         (the other entry is in the data for {other_year})"
+    )]
+    ConflictingDate {
+        origin: String,
+        year: i32,
+        date: NaiveDate,
+        other_year: i32,
+    },
+    /// A pause whose end lies before its start.
+    #[error("pause from {start} to {end} ends before it starts")]
+    InvalidPause { start: NaiveDate, end: NaiveDate },
+}
+
+/// One year file as shipped by holiday-cn; other keys (`$schema`, `papers`, `name`) are ignored.
+#[derive(Deserialize)]
+struct YearFile {
+    year: i32,
+    days: Vec<DayEntry>,
+}
+
+#[derive(Deserialize)]
+struct DayEntry {
+    date: String,
+    #[serde(rename = "isOffDay")]
+    is_off_day: bool,
+}
+
+/// The validated data of one year file.
+#[derive(Debug, Clone)]
+struct YearData {
+    origin: String,
+    /// (date, is a working day)
+    entries: Vec<(NaiveDate, bool)>,
+}
+
+/// The years built into the binary.
+const SHIPPED: [(&str, &str); 9] = [
+    (
+        "assets/holidays-cn/2018.json",
+        include_str!("../assets/holidays-cn/2018.json"),
+    ),
+    (
+        "assets/holidays-cn/2019.json",
+        include_str!("../assets/holidays-cn/2019.json"),
+    ),
+    (
+        "assets/holidays-cn/2020.json",
+        include_str!("../assets/holidays-cn/2020.json"),
+    ),
+    (
+        "assets/holidays-cn/2021.json",
+        include_str!("../assets/holidays-cn/2021.json"),
+    ),
+    (
+        "assets/holidays-cn/2022.json",
+        include_str!("../assets/holidays-cn/2022.json"),
+    ),
+    (
+        "assets/holidays-cn/2023.json",
+        include_str!("../assets/holidays-cn/2023.json"),
+    ),
+    (
+        "assets/holidays-cn/2024.json",
+        include_str!("../assets/holidays-cn/2024.json"),
+    ),
+    (
+        "assets/holidays-cn/2025.json",
+        include_str!("../assets/holidays-cn/2025.json"),
+    ),
+    (
+        "assets/holidays-cn/2026.json",
+        include_str!("../assets/holidays-cn/2026.json"),
+    ),
+];
+
+static SHIPPED_CALENDAR: OnceLock<Calendar> = OnceLock::new();
+
+/// Working days and holidays of the years whose data is loaded.
+#[derive(Debug, Clone, Default)]
+pub struct Calendar {
+    years: BTreeMap<i32, YearData>,
+    /// Every listed date of every loaded year: date → is a working day.
+    overrides: HashMap<NaiveDate, bool>,
+}
+
+impl Calendar {
+    /// The calendar of the years built into the binary (2018–2026), parsed once.
+    ///
+    /// To add a year published later, clone it and call [`Calendar::add_year_json`] or
+    /// [`Calendar::add_dir`].
+    pub fn shipped() -> &'static Calendar {
+        SHIPPED_CALENDAR.get_or_init(|| {
+            let mut calendar = Calendar::default();
+            let batch: Vec<(String, &str)> = SHIPPED
+                .iter()
+                .map(|(name, text)| ((*name).to_owned(), *text))
+                .collect();
+            // The embedded data is checked by the tests of this module.
+            calendar
+                .add_batch(batch)
+                .unwrap_or_else(|e| panic!("built-in holiday data is invalid: {e}"));
+            calendar
+        })
+    }
+
+    /// A calendar of the given year files (their JSON text), e.g. read from a database or a
+    /// configuration store. A year given twice is an error.
+    pub fn from_json_files(texts: &[&str]) -> Result<Calendar, CalendarError> {
+        let mut calendar = Calendar::default();
+        let batch = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| (format!("JSON text #{}", i + 1), *text))
+            .collect();
+        calendar.add_batch(batch)?;
+        Ok(calendar)
+    }
+
+    /// Adds one year file (its JSON text). A year already loaded is replaced by the new data
+    /// (a corrected or later notice). On error the calendar is left unchanged.
+    pub fn add_year_json(&mut self, text: &str) -> Result<(), CalendarError> {
+        self.add_batch(vec![("JSON text".to_owned(), text)])
+    }
+
+    /// A calendar of every `*.json` file of a directory.
+    pub fn load_dir(dir: impl AsRef<Path>) -> Result<Calendar, CalendarError> {
+        let mut calendar = Calendar::default();
+        calendar.add_dir(dir)?;
+        Ok(calendar)
+    }
+
+    /// Adds every `*.json` file of a directory (an override folder): the years it holds
+    /// replace the same years already loaded; a year given twice in the directory is an
+    /// error. On error the calendar is left unchanged.
+    pub fn add_dir(&mut self, dir: impl AsRef<Path>) -> Result<(), CalendarError> {
+        let dir = dir.as_ref();
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CalendarError::Io { path, source }
+        };
+        let mut paths = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let path = entry.map_err(io(dir))?.path();
+            let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            if is_json && path.is_file() {
+                paths.push(path);
+            }
+        }
+        paths.sort();
+        let mut texts = Vec::with_capacity(paths.len());
+        for path in &paths {
+            texts.push((
+                path.display().to_string(),
+                std::fs::read_to_string(path).map_err(io(path))?,
+            ));
+        }
+        self.add_batch(
+            texts
+                .iter()
+                .map(|(origin, text)| (origin.clone(), text.as_str()))
+                .collect(),
+        )
+    }
+
+    /// Parses and checks a batch of year files, then replaces the years they hold, all or
+    /// nothing.
+    fn add_batch(&mut self, batch: Vec<(String, &str)>) -> Result<(), CalendarError> {
+        let mut years = self.years.clone();
+        let mut in_batch = Vec::with_capacity(batch.len());
+        for (origin, text) in batch {
+            let (year, data) = parse_year(origin, text)?;
+            if in_batch.contains(&year) {
+                return Err(CalendarError::DuplicateYear {
+                    origin: data.origin,
+                    year,
+                });
+            }
+            in_batch.push(year);
+            years.insert(year, data);
+        }
+        let overrides = merge_overrides(&years)?;
+        self.years = years;
+        self.overrides = overrides;
+        Ok(())
+    }
+
+    /// The years for which data is loaded, ascending (there may be gaps).
+    pub fn known_years(&self) -> Vec<i32> {
+        self.years.keys().copied().collect()
+    }
+
+    /// The first to the last loaded year, if any is loaded (check [`Calendar::covers`] for
+    /// gaps).
+    pub fn year_range(&self) -> Option<RangeInclusive<i32>> {
+        Some(*self.years.keys().next()?..=*self.years.keys().next_back()?)
+    }
+
+    /// Whether data for `year` is loaded.
+    pub fn covers(&self, year: i32) -> bool {
+        self.years.contains_key(&year)
+    }
+
+    /// Whether `d` is a working day: a listed make-up working day, or a Monday to Friday
+    /// that is not a listed holiday.
+    pub fn is_working_day(&self, d: NaiveDate) -> Result<bool, CalendarError> {
+        if !self.covers(d.year()) {
+            return Err(CalendarError::YearNotCovered(d.year()));
+        }
+        Ok(match self.overrides.get(&d) {
+            Some(&working) => working,
+            None => !matches!(d.weekday(), Weekday::Sat | Weekday::Sun),
+        })
+    }
+
+    /// The date on which a time limit of `days` working days that is triggered on `from`
+    /// (the day an application is accepted, a notice served, …) runs out.
+    ///
+    /// Counting rule: the day of the triggering event is not counted, counting starts the day
+    /// after `from` (the rule commonly applied to periods, cf. Civil Code art. 201: 开始的当日
+    /// 不计入，自下一日开始计算); only working days count (weekends and statutory holidays do
+    /// not, make-up working days do). The result is the `days`-th working day after `from`,
+    /// so it is always a working day when `days > 0`, whatever kind of day `from` is.
+    /// `days = 0` returns `from` itself.
+    ///
+    /// Errors with [`CalendarError::YearNotCovered`] if counting reaches a year without data.
+    pub fn add_working_days(&self, from: NaiveDate, days: u32) -> Result<NaiveDate, CalendarError> {
+        self.add_working_days_with_pauses(from, days, &[])
+    }
+
+    /// As [`Calendar::add_working_days`], with the clock stopped during pauses (补正、听证、
+    /// 检验检测、专家评审 and other periods not counted in the time limit).
+    ///
+    /// A pause `(start, end)` stops the clock on the day after `start` and restarts it on the
+    /// day after `end`: the days `start + 1 ..= end` do not count, `start` and `end + 1`
+    /// count normally (if they are working days). `end == start` is an empty pause;
+    /// `end < start` is [`CalendarError::InvalidPause`]. Pauses may be given in any order and
+    /// may overlap; their union is taken. Pauses (or parts) before `from` have no effect.
+    pub fn add_working_days_with_pauses(
+        &self,
+        from: NaiveDate,
+        days: u32,
+        pauses: &[(NaiveDate, NaiveDate)],
+    ) -> Result<NaiveDate, CalendarError> {
+        let paused = merge_pauses(pauses)?;
+        let mut d = from;
+        let mut counted = 0u32;
+        let mut next_pause = 0usize;
+        while counted < days {
+            d = next_day(d)?;
+            while next_pause < paused.len() && paused[next_pause].1 < d {
+                next_pause += 1;
+            }
+            if let Some(&(first, last)) = paused.get(next_pause) {
+                if first <= d {
+                    // Skip the whole pause: jump to its last day.
+                    d = last;
+                    continue;
+                }
+            }
+            if self.is_working_day(d)? {
+                counted += 1;
+            }
+        }
+        Ok(d)
+    }
+
+    /// The number of working days in `(from, to]`: after `from`, up to and including `to`.
+    /// 0 if `to <= from`. The inverse of [`Calendar::add_working_days`]:
+    /// `working_days_between(from, add_working_days(from, n)) == n`.
+    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> Result<i64, CalendarError> {
+        let mut count = 0i64;
+        let mut d = from;
+        while d < to {
+            d = next_day(d)?;
+            if self.is_working_day(d)? {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    /// Working days left on `today` until the time limit that runs out on `due`, for SLA
+    /// lights ([`light`]).
+    ///
+    /// - `due >= today`: the working days in `(today, due]`; 0 on the due date itself (and on
+    ///   a non-working day just before a due date with no working day in between).
+    /// - `due < today` (overdue): minus the working days in `(due, today]`, and at least -1,
+    ///   so a case is overdue (negative, red) from the day after `due` even when that day is
+    ///   a weekend or holiday.
+    pub fn remaining_working_days(&self, today: NaiveDate, due: NaiveDate) -> Result<i64, CalendarError> {
+        if due >= today {
+            self.working_days_between(today, due)
+        } else {
+            Ok(-self.working_days_between(due, today)?.max(1))
+        }
+    }
+}
+
+/// The traffic light of a time limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SlaLight {
+    /// More than 3 working days left.
+    Green,
+    /// 0 to 3 working days left (0: due today).
+    Yellow,
+    /// Overdue.
+    Red,
+}
+
+/// The light for a number of remaining working days ([`Calendar::remaining_working_days`]):
+/// red when negative (overdue), yellow from 0 to 3, green above.
+pub fn light(remaining: i64) -> SlaLight {
+    match remaining {
+        r if r < 0 => SlaLight::Red,
+        0..=3 => SlaLight::Yellow,
+        _ => SlaLight::Green,
+    }
+}
+
+fn next_day(d: NaiveDate) -> Result<NaiveDate, CalendarError> {
+    d.succ_opt()
+        .ok_or(CalendarError::YearNotCovered(d.year().saturating_add(1)))
+}
+
+fn parse_year(origin: String, text: &str) -> Result<(i32, YearData), CalendarError> {
+    let file: YearFile = match serde_json::from_str(text) {
+        Ok(file) => file,
+        Err(source) => return Err(CalendarError::Json { origin, source }),
+    };
+    let year = file.year;
+    let mut entries = Vec::with_capacity(file.days.len());
+    for day in file.days {
+        let date = match NaiveDate::parse_from_str(&day.date, "%Y-%m-%d") {
+            Ok(date) if day.date.len() == 10 => date,
+            _ => {
+                return Err(CalendarError::BadDate {
+                    origin,
+                    year,
+                    value: day.date,
+                })
+            }
+        };
+        if date.year() != year && date.year() != year.saturating_sub(1) {
+            return Err(CalendarError::DateOutsideYear { origin, year, date });
+        }
+        entries.push((date, !day.is_off_day));
+    }
+    Ok((year, YearData { origin, entries }))
+}
+
+/// All listed dates of all years; a date listed with different meanings is an error.
+fn merge_overrides(years: &BTreeMap<i32, YearData>) -> Result<HashMap<NaiveDate, bool>, CalendarError> {
+    let mut merged: HashMap<NaiveDate, (bool, i32)> = HashMap::new();
+    for (&year, data) in years {
+        for &(date, working) in &data.entries {
+            match merged.get(&date) {
+                Some(&(other, other_year)) if other != working => {
+                    return Err(CalendarError::ConflictingDate {
+                        origin: data.origin.clone(),
+                        year,
+                        date,
+                        other_year,
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    merged.insert(date, (working, year));
+                }
+            }
+        }
+    }
+    Ok(merged
+        .into_iter()
+        .map(|(date, (working, _))| (date, working))
+        .collect())
+}
+
+/// The paused days of each pause as `(first, last)` inclusive, sorted, overlapping and
+/// adjacent ranges merged.
+fn merge_pauses(pauses: &[(NaiveDate, NaiveDate)]) -> Result<Vec<(NaiveDate, NaiveDate)>, CalendarError> {
+    let mut ranges = Vec::with_capacity(pauses.len());
+    for &(start, end) in pauses {
+        if end < start {
+            return Err(CalendarError::InvalidPause { start, end });
+        }
+        // end > start implies start < NaiveDate::MAX, so the day after exists.
+        if let (true, Some(first)) = (end > start, start.succ_opt()) {
+            ranges.push((first, end));
+        }
+    }
+    ranges.sort();
+    let mut merged: Vec<(NaiveDate, NaiveDate)> = Vec::with_capacity(ranges.len());
+    for (first, last) in ranges {
+        match merged.last_mut() {
+            Some(prev) if prev.1.succ_opt().is_some_and(|after| first <= after) => {
+                prev.1 = prev.1.max(last);
+            }
+            _ => merged.push((first, last)),
+        }
+    }
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|e| panic!("bad test date {s}: {e}"))
+    }
+
+    fn cal() -> &'static Calendar {
+        Calendar::shipped()
+    }
+
+    /// (from, days, expected): each worked out by hand from assets/holidays-cn/*.json.
+    /// Counting starts the day after `from`; the expected date is the `days`-th working day.
+    const ADD_CASES: &[(&str, u32, &str, &str)] = &[
+        // ---- Spring Festival 2024: 2-10..2-17 off; Sun 2-4 and Sun 2-18 make-up working days.
+        ("2024-02-08", 1, "2024-02-09", "Thu → Fri 2-9, an ordinary working day"),
+        ("2024-02-08", 2, "2024-02-18", "Fri 2-9 (1); 2-10..2-17 off; make-up Sun 2-18 (2)"),
+        ("2024-02-08", 3, "2024-02-19", "2-9 (1), Sun 2-18 (2), Mon 2-19 (3)"),
+        ("2024-02-02", 1, "2024-02-04", "Fri → Sat 2-3 off; Sun 2-4 is a make-up working day"),
+        ("2024-02-09", 1, "2024-02-18", "last day before the holiday → first make-up day after it"),
+        ("2024-02-12", 1, "2024-02-18", "start date is itself a holiday (Mon 2-12, 初三)"),
+        ("2024-02-05", 5, "2024-02-18", "2-6,7,8,9 (4); holiday; Sun 2-18 (5)"),
+        // ---- Spring Festival 2025: 1-28..2-4 off; Sun 1-26 and Sat 2-8 make-up.
+        ("2025-01-24", 1, "2025-01-26", "Fri → Sat 1-25 off; Sun 1-26 make-up"),
+        ("2025-01-24", 2, "2025-01-27", "Sun 1-26 (1), Mon 1-27 (2)"),
+        ("2025-01-24", 3, "2025-02-05", "1-26, 1-27; 1-28..2-4 off; Wed 2-5 (3)"),
+        ("2025-01-27", 4, "2025-02-08", "2-5, 2-6, 2-7, make-up Sat 2-8 (4)"),
+        ("2025-01-27", 5, "2025-02-10", "… Sat 2-8 (4); Sun 2-9 off; Mon 2-10 (5)"),
+        ("2025-01-29", 1, "2025-02-05", "start date is 春节 itself → first day back"),
+        // ---- Spring Festival 2026: 2-15..2-23 off (9 days); Sat 2-14 and Sat 2-28 make-up.
+        ("2026-02-13", 1, "2026-02-14", "Fri → make-up Sat 2-14"),
+        ("2026-02-13", 2, "2026-02-24", "Sat 2-14 (1); 2-15..2-23 off; Tue 2-24 (2)"),
+        ("2026-02-14", 1, "2026-02-24", "from a make-up Saturday → Tue after the holiday"),
+        ("2026-02-24", 4, "2026-02-28", "2-25, 2-26, 2-27, make-up Sat 2-28 (4)"),
+        ("2026-02-24", 5, "2026-03-02", "… Sat 2-28 (4); Sun 3-1 off; Mon 3-2 (5)"),
+        ("2026-02-10", 10, "2026-03-02", "2-11,12,13,14(Sat) = 4; 2-24..2-28(Sat) = 9; Mon 3-2 = 10"),
+        // ---- Spring Festival 2020, extended (COVID) to 2-2; Sun 1-19 make-up.
+        ("2020-01-17", 1, "2020-01-19", "Fri → Sat 1-18 off; Sun 1-19 make-up"),
+        ("2020-01-23", 1, "2020-02-03", "1-24..2-2 off (extended); Mon 2-3"),
+        // ---- National Day + Mid-Autumn 2023: 9-29..10-6 off; Sat 10-7 and Sun 10-8 make-up.
+        ("2023-09-27", 1, "2023-09-28", "Wed → Thu"),
+        ("2023-09-28", 1, "2023-10-07", "9-29..10-6 off; make-up Sat 10-7"),
+        ("2023-09-28", 2, "2023-10-08", "Sat 10-7 (1), make-up Sun 10-8 (2)"),
+        ("2023-09-28", 3, "2023-10-09", "10-7, 10-8, Mon 10-9"),
+        ("2023-09-30", 1, "2023-10-07", "start date a holiday Saturday → Sat 10-7"),
+        // ---- Mid-Autumn 2024: 9-15..9-17 off, Sat 9-14 make-up.
+        // ---- National Day 2024: 10-1..10-7 off, Sun 9-29 and Sat 10-12 make-up.
+        ("2024-09-13", 1, "2024-09-14", "Fri → make-up Sat 9-14"),
+        ("2024-09-13", 2, "2024-09-18", "Sat 9-14 (1); 9-15..9-17 off; Wed 9-18 (2)"),
+        ("2024-09-27", 1, "2024-09-29", "Fri → Sat 9-28 off; Sun 9-29 make-up"),
+        ("2024-09-27", 2, "2024-09-30", "Sun 9-29, Mon 9-30"),
+        ("2024-09-27", 3, "2024-10-08", "9-29, 9-30; 10-1..10-7 off; Tue 10-8"),
+        ("2024-09-30", 5, "2024-10-12", "10-8,9,10,11 (4), make-up Sat 10-12 (5)"),
+        (
+            "2024-09-20",
+            20,
+            "2024-10-23",
+            "9-23..27 (5), Sun 9-29 (6), 9-30 (7), 10-8..11 (11), Sat 10-12 (12), 10-14..18 (17), 10-21..23 (20)",
+        ),
+        // ---- National Day + Mid-Autumn 2025: 10-1..10-8 off; Sun 9-28 and Sat 10-11 make-up.
+        ("2025-09-26", 1, "2025-09-28", "Fri → Sat 9-27 off; Sun 9-28 make-up"),
+        ("2025-09-26", 3, "2025-09-30", "9-28, 9-29, 9-30"),
+        ("2025-09-30", 1, "2025-10-09", "10-1..10-8 off; Thu 10-9"),
+        ("2025-09-30", 3, "2025-10-11", "10-9, 10-10, make-up Sat 10-11"),
+        ("2025-10-01", 4, "2025-10-13", "from 国庆 itself: 10-9, 10-10, Sat 10-11; Sun 10-12 off; Mon 10-13"),
+        // ---- Qingming.
+        ("2024-04-03", 1, "2024-04-07", "2024: 4-4..4-6 off; make-up Sun 4-7"),
+        ("2024-04-03", 2, "2024-04-08", "Sun 4-7, Mon 4-8"),
+        ("2025-04-03", 1, "2025-04-07", "2025: 4-4 (Fri)..4-6 off, no make-up day; Mon 4-7"),
+        ("2026-04-03", 1, "2026-04-07", "2026: 4-4..4-6 (Mon) off, no make-up day; Tue 4-7"),
+        // ---- Labour Day.
+        ("2024-04-26", 1, "2024-04-28", "2024: Fri → Sat 4-27 off; Sun 4-28 make-up"),
+        ("2024-04-26", 3, "2024-04-30", "Sun 4-28, 4-29, 4-30"),
+        ("2024-04-30", 1, "2024-05-06", "5-1..5-5 off; Mon 5-6"),
+        ("2024-04-30", 6, "2024-05-11", "5-6..5-10 (5), make-up Sat 5-11 (6)"),
+        ("2025-04-30", 1, "2025-05-06", "2025: 5-1..5-5 off; Tue 5-6"),
+        ("2023-04-28", 1, "2023-05-04", "2023: 4-29..5-3 off; Thu 5-4"),
+        ("2023-04-28", 3, "2023-05-06", "5-4, 5-5, make-up Sat 5-6"),
+        ("2026-05-08", 1, "2026-05-09", "2026: Fri → make-up Sat 5-9"),
+        // ---- Dragon Boat.
+        ("2024-06-07", 1, "2024-06-11", "2024: Sat 6-8, Sun 6-9 weekend, Mon 6-10 端午; Tue 6-11"),
+        ("2023-06-21", 1, "2023-06-25", "2023: 6-22..6-24 off; make-up Sun 6-25"),
+        ("2025-05-30", 1, "2025-06-03", "2025: 5-31..6-2 off; Tue 6-3"),
+        // ---- Year boundaries.
+        ("2023-12-29", 1, "2024-01-02", "Fri → Sat 12-30, Sun 12-31, 元旦 Mon 1-1; Tue 1-2"),
+        ("2023-12-29", 5, "2024-01-08", "1-2..1-5 (4); weekend; Mon 1-8 (5)"),
+        ("2025-12-31", 1, "2026-01-04", "元旦 2026: 1-1..1-3 off; make-up Sun 1-4"),
+        ("2025-12-31", 2, "2026-01-05", "Sun 1-4, Mon 1-5"),
+        ("2018-12-28", 1, "2018-12-29", "Sat 2018-12-29 is a make-up day, listed in 2019.json"),
+        ("2018-12-28", 2, "2019-01-02", "Sat 12-29 (1); 12-30, Mon 12-31, 1-1 off; Wed 1-2 (2)"),
+        ("2026-12-30", 1, "2026-12-31", "last known working day"),
+        // ---- Weekend start, days = 0, plain weeks.
+        ("2024-03-09", 1, "2024-03-11", "start on a Saturday → Mon"),
+        ("2024-03-10", 1, "2024-03-11", "start on a Sunday → Mon"),
+        ("2024-02-12", 0, "2024-02-12", "days = 0 returns from, even a holiday"),
+        ("2024-03-06", 0, "2024-03-06", "days = 0 returns from"),
+        ("2024-03-04", 20, "2024-04-01", "3-5..8 (4), 11..15 (9), 18..22 (14), 25..29 (19), Mon 4-1 (20)"),
+    ];
+
+    /// (date, is a working day, why), by hand from the JSON files.
+    const DAY_CASES: &[(&str, bool, &str)] = &[
+        ("2024-02-04", true, "Sunday, 春节 make-up working day"),
+        ("2024-02-18", true, "Sunday, 春节 make-up working day"),
+        ("2024-02-10", false, "Saturday listed as 春节 holiday"),
+        ("2024-02-15", false, "Thursday, 春节 holiday"),
+        ("2024-02-19", true, "Monday after the holiday"),
+        ("2024-02-24", false, "plain Saturday"),
+        ("2024-03-06", true, "plain Wednesday"),
+        ("2025-01-26", true, "Sunday, 春节 make-up"),
+        ("2025-02-08", true, "Saturday, 春节 make-up"),
+        ("2025-02-04", false, "Tuesday, last day of 春节 2025"),
+        ("2026-01-04", true, "Sunday, 元旦 make-up"),
+        ("2026-02-14", true, "Saturday, 春节 make-up"),
+        ("2026-02-28", true, "Saturday, 春节 make-up"),
+        ("2026-02-23", false, "Monday, ninth day of 春节 2026"),
+        ("2023-09-29", false, "Friday, 中秋节"),
+        ("2023-10-07", true, "Saturday, 国庆 make-up"),
+        ("2023-10-08", true, "Sunday, 国庆 make-up"),
+        ("2025-10-08", false, "Wednesday, eighth day of 国庆/中秋 2025"),
+        ("2025-10-11", true, "Saturday, 国庆 make-up"),
+        ("2026-09-20", true, "Sunday, 国庆 make-up (three weeks before)"),
+        ("2026-09-25", false, "Friday, 中秋节 2026"),
+        ("2024-06-10", false, "Monday, 端午节"),
+        (
+            "2018-12-29",
+            true,
+            "Saturday, make-up day listed only in 2019.json",
+        ),
+        (
+            "2018-12-31",
+            false,
+            "Monday, 元旦 holiday listed only in 2019.json",
+        ),
+        ("2022-12-31", false, "Saturday, listed as 元旦 in 2023.json"),
+        (
+            "2020-02-03",
+            true,
+            "Monday listed with isOffDay=false in 2020.json (end of the extension)",
+        ),
+        ("2020-01-31", false, "Friday, 春节 extended (COVID)"),
+        ("2026-12-31", true, "Thursday, last day of the data"),
+    ];
+
+    #[test]
+    fn calendar_hand_checked_add_working_days() {
+        for &(from, days, expected, why) in ADD_CASES {
+            let got = cal().add_working_days(d(from), days);
+            assert_eq!(
+                got.ok(),
+                Some(d(expected)),
+                "{from} + {days} working days ({why})"
+            );
+        }
+    }
+
+    #[test]
+    fn calendar_hand_checked_working_days() {
+        for &(day, expected, why) in DAY_CASES {
+            let got = cal().is_working_day(d(day));
+            assert_eq!(got.ok(), Some(expected), "{day} ({why})");
+        }
+    }
+
+    #[test]
+    fn calendar_hand_cases_count_back() {
+        // The hand cases read backwards: between(from, result) == days.
+        for &(from, days, expected, why) in ADD_CASES {
+            let got = cal().working_days_between(d(from), d(expected));
+            assert_eq!(got.ok(), Some(i64::from(days)), "{from}..{expected} ({why})");
+        }
+    }
+
+    #[test]
+    fn calendar_shipped_years() {
+        assert_eq!(cal().known_years(), (2018..=2026).collect::<Vec<_>>());
+        assert_eq!(cal().year_range(), Some(2018..=2026));
+        assert!(cal().covers(2026));
+        assert!(!cal().covers(2027));
+        // Every embedded file parses alone too.
+        for (name, text) in SHIPPED {
+            assert!(Calendar::from_json_files(&[text]).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn calendar_years_without_data_are_errors() {
+        let c = cal();
+        assert!(matches!(
+            c.is_working_day(d("2027-01-04")),
+            Err(CalendarError::YearNotCovered(2027))
+        ));
+        assert!(matches!(
+            c.is_working_day(d("2017-12-29")),
+            Err(CalendarError::YearNotCovered(2017))
+        ));
+        // 2026-12-31 (Thu) is the 1st working day; the 2nd would be in 2027.
+        assert!(matches!(
+            c.add_working_days(d("2026-12-30"), 2),
+            Err(CalendarError::YearNotCovered(2027))
+        ));
+        assert!(matches!(
+            c.add_working_days(d("2026-06-01"), 400),
+            Err(CalendarError::YearNotCovered(2027))
+        ));
+        assert!(matches!(
+            c.working_days_between(d("2026-12-01"), d("2027-01-05")),
+            Err(CalendarError::YearNotCovered(2027))
+        ));
+        assert!(matches!(
+            c.remaining_working_days(d("2026-12-30"), d("2027-01-06")),
+            Err(CalendarError::YearNotCovered(2027))
+        ));
+        let msg = CalendarError::YearNotCovered(2027).to_string();
+        assert!(msg.contains("2027") && msg.contains("not covered"), "{msg}");
+    }
+
+    #[test]
+    fn calendar_working_days_between() {
+        let c = cal();
+        let between = |a: &str, b: &str| c.working_days_between(d(a), d(b)).ok();
+        // 2-9, Sun 2-18, 2-19.
+        assert_eq!(between("2024-02-08", "2024-02-19"), Some(3));
+        assert_eq!(between("2024-02-19", "2024-02-08"), Some(0), "to before from");
+        assert_eq!(between("2024-02-19", "2024-02-19"), Some(0), "empty interval");
+        assert_eq!(between("2025-10-01", "2025-10-08"), Some(0), "inside 国庆 2025");
+        // (from, to]: from is not counted, to is.
+        assert_eq!(between("2024-03-05", "2024-03-06"), Some(1));
+        // Whole years: 365/366 days − 104 weekend days − statutory holidays
+        // (11 days in 2024; 13 from 2025 on); make-up days only move rest days around.
+        assert_eq!(between("2023-12-31", "2024-12-31"), Some(366 - 104 - 11));
+        assert_eq!(between("2024-12-31", "2025-12-31"), Some(365 - 104 - 13));
+        assert_eq!(between("2025-12-31", "2026-12-31"), Some(365 - 104 - 13));
+    }
+
+    #[test]
+    fn calendar_remaining_working_days_and_lights() {
+        let c = cal();
+        let left = |today: &str, due: &str| c.remaining_working_days(d(today), d(due)).ok();
+        // Sun 9-29, Mon 9-30, Tue 10-8.
+        assert_eq!(left("2024-09-27", "2024-10-08"), Some(3));
+        assert_eq!(left("2024-10-08", "2024-10-08"), Some(0), "due today");
+        // 3-5, 3-6, 3-7, 3-8, 3-11.
+        assert_eq!(left("2024-03-04", "2024-03-11"), Some(5));
+        // 3-8, 3-11, 3-12 / 3-7, 3-8, 3-11, 3-12.
+        assert_eq!(left("2024-03-07", "2024-03-12"), Some(3));
+        assert_eq!(left("2024-03-06", "2024-03-12"), Some(4));
+        // Overdue: due Mon 9-30, today Wed 10-9: 10-8 and 10-9 are past due.
+        assert_eq!(left("2024-10-09", "2024-09-30"), Some(-2));
+        // Overdue during 国庆 (no working day past due yet): still overdue.
+        assert_eq!(left("2024-10-05", "2024-09-30"), Some(-1));
+        // Friday due, Saturday today: overdue.
+        assert_eq!(left("2024-03-09", "2024-03-08"), Some(-1));
+
+        assert_eq!(light(-100), SlaLight::Red);
+        assert_eq!(light(-1), SlaLight::Red);
+        assert_eq!(light(0), SlaLight::Yellow);
+        assert_eq!(light(1), SlaLight::Yellow);
+        assert_eq!(light(3), SlaLight::Yellow);
+        assert_eq!(light(4), SlaLight::Green);
+        assert_eq!(light(1000), SlaLight::Green);
+        assert_eq!(left("2024-10-09", "2024-09-30").map(light), Some(SlaLight::Red));
+        assert_eq!(
+            left("2024-09-27", "2024-10-08").map(light),
+            Some(SlaLight::Yellow)
+        );
+        assert_eq!(left("2024-03-04", "2024-03-11").map(light), Some(SlaLight::Green));
+    }
+
+    #[test]
+    fn calendar_pauses() {
+        let c = cal();
+        let add = |from: &str, days: u32, pauses: &[(&str, &str)]| {
+            let pauses: Vec<_> = pauses.iter().map(|&(a, b)| (d(a), d(b))).collect();
+            c.add_working_days_with_pauses(d(from), days, &pauses).ok()
+        };
+        // No pause: 3-5, 6, 7, 8, 11.
+        assert_eq!(add("2024-03-04", 5, &[]), Some(d("2024-03-11")));
+        // One pause (3-5, 3-7): 3-6 and 3-7 do not count.
+        // 3-5 (1), 3-8 (2), 3-11 (3), 3-12 (4), 3-13 (5).
+        assert_eq!(
+            add("2024-03-04", 5, &[("2024-03-05", "2024-03-07")]),
+            Some(d("2024-03-13"))
+        );
+        // Two overlapping pauses, given out of order: paused 3-6..3-7 ∪ 3-7..3-11 = 3-6..3-11.
+        // 3-5 (1), 3-12 (2), 3-13 (3), 3-14 (4), 3-15 (5).
+        assert_eq!(
+            add(
+                "2024-03-04",
+                5,
+                &[("2024-03-06", "2024-03-11"), ("2024-03-05", "2024-03-07")]
+            ),
+            Some(d("2024-03-15"))
+        );
+        // Adjacent pauses behave as one: (3-5, 3-6) + (3-6, 3-7) = (3-5, 3-7).
+        assert_eq!(
+            add(
+                "2024-03-04",
+                5,
+                &[("2024-03-05", "2024-03-06"), ("2024-03-06", "2024-03-07")]
+            ),
+            Some(d("2024-03-13"))
+        );
+        // A pause over 国庆 2024 (9-27, 10-10): paused 9-28..10-10, in which Sun 9-29, 9-30,
+        // 10-8, 10-9, 10-10 are working days. Without the pause the 20th day is 10-23; five
+        // working days later: 10-24, 10-25, 10-28, 10-29, 10-30.
+        assert_eq!(
+            add("2024-09-20", 20, &[("2024-09-27", "2024-10-10")]),
+            Some(d("2024-10-30"))
+        );
+        // A pause only over holidays changes nothing: (9-30, 10-7) pauses 10-1..10-7.
+        assert_eq!(
+            add("2024-09-20", 20, &[("2024-09-30", "2024-10-07")]),
+            Some(d("2024-10-23"))
+        );
+        // A pause wholly before `from` has no effect.
+        assert_eq!(
+            add("2024-03-04", 5, &[("2024-02-01", "2024-02-20")]),
+            Some(d("2024-03-11"))
+        );
+        // A pause running over `from`: paused 3-2..3-6; 3-7 (1), 3-8 (2), 3-11, 3-12, 3-13 (5).
+        assert_eq!(
+            add("2024-03-04", 5, &[("2024-03-01", "2024-03-06")]),
+            Some(d("2024-03-13"))
+        );
+        // An empty pause (end == start).
+        assert_eq!(
+            add("2024-03-04", 5, &[("2024-03-05", "2024-03-05")]),
+            Some(d("2024-03-11"))
+        );
+        // days = 0 with a pause.
+        assert_eq!(
+            add("2024-03-04", 0, &[("2024-03-01", "2024-03-06")]),
+            Some(d("2024-03-04"))
+        );
+        // A pause whose end is before its start.
+        assert!(matches!(
+            c.add_working_days_with_pauses(d("2024-03-04"), 5, &[(d("2024-03-07"), d("2024-03-05"))]),
+            Err(CalendarError::InvalidPause { .. })
+        ));
+        // A pause running into a year without data: the clock restarts in 2027.
+        assert!(matches!(
+            c.add_working_days_with_pauses(d("2026-12-01"), 1, &[(d("2026-11-30"), d("2027-01-10"))]),
+            Err(CalendarError::YearNotCovered(2027))
+        ));
+    }
+
+    const Y2027: &str = r#"{"year": 2027, "days": [
+        {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+        {"name": "春节", "date": "2027-02-06", "isOffDay": false}
+    ]}"#;
+
+    #[test]
+    fn calendar_a_new_year_loads_at_run_time() {
+        let mut c = cal().clone();
+        c.add_year_json(Y2027).expect("2027 loads");
+        assert_eq!(c.known_years(), (2018..=2027).collect::<Vec<_>>());
+        assert_eq!(c.is_working_day(d("2027-01-01")).ok(), Some(false));
+        assert_eq!(c.is_working_day(d("2027-01-04")).ok(), Some(true), "plain Monday");
+        assert_eq!(
+            c.is_working_day(d("2027-02-06")).ok(),
+            Some(true),
+            "make-up Saturday"
+        );
+        // Thu 12-31, then Fri 1-1 off, weekend: Mon 1-4.
+        assert_eq!(c.add_working_days(d("2026-12-30"), 2).ok(), Some(d("2027-01-04")));
+        // The shipped calendar itself is unchanged.
+        assert!(cal().is_working_day(d("2027-01-04")).is_err());
+
+        let c = Calendar::from_json_files(&[Y2027]).expect("alone");
+        assert_eq!(c.known_years(), vec![2027]);
+        assert!(matches!(
+            c.is_working_day(d("2026-12-31")),
+            Err(CalendarError::YearNotCovered(2026))
+        ));
+
+        // A later notice for a year replaces it.
+        let mut c = cal().clone();
+        c.add_year_json(r#"{"year": 2026, "days": []}"#).expect("replace");
+        assert_eq!(c.is_working_day(d("2026-10-01")).ok(), Some(true));
+        assert_eq!(c.is_working_day(d("2025-10-01")).ok(), Some(false));
+    }
+
+    #[test]
+    fn calendar_cross_year_entries_need_the_next_file() {
+        // 2018-12-29 (Sat) is a working day only because the 2019 notice says so.
+        let only_2018 = Calendar::from_json_files(&[SHIPPED[0].1]).expect("2018");
+        assert_eq!(only_2018.is_working_day(d("2018-12-29")).ok(), Some(false));
+        assert_eq!(cal().is_working_day(d("2018-12-29")).ok(), Some(true));
+    }
+
+    #[test]
+    fn calendar_bad_data_is_a_typed_error() {
+        let err = Calendar::from_json_files(&[Y2027, "{not json"]).expect_err("bad JSON");
+        assert!(matches!(err, CalendarError::Json { .. }));
+        assert!(err.to_string().contains("JSON text #2"), "{err}");
+
+        let err = Calendar::from_json_files(&[
+            r#"{"year": 2027, "days": [{"date": "2027-02-30", "isOffDay": true}]}"#,
+        ])
+        .expect_err("bad date");
+        assert!(matches!(err, CalendarError::BadDate { year: 2027, .. }));
+        assert!(err.to_string().contains("2027-02-30"), "{err}");
+
+        let err = Calendar::from_json_files(&[
+            r#"{"year": 2027, "days": [{"date": "2025-05-01", "isOffDay": true}]}"#,
+        ])
+        .expect_err("outside");
+        assert!(
+            matches!(err, CalendarError::DateOutsideYear { year: 2027, .. }),
+            "{err}"
+        );
+
+        let err = Calendar::from_json_files(&[Y2027, Y2027]).expect_err("twice");
+        assert!(
+            matches!(err, CalendarError::DuplicateYear { year: 2027, .. }),
+            "{err}"
+        );
+
+        // The 2027 notice cannot make 2026-10-01 (a holiday in 2026.json) a working day.
+        let mut c = cal().clone();
+        let err = c
+            .add_year_json(r#"{"year": 2027, "days": [{"date": "2026-10-01", "isOffDay": false}]}"#)
+            .expect_err("conflict");
+        assert!(
+            matches!(
+                err,
+                CalendarError::ConflictingDate {
+                    year: 2027,
+                    other_year: 2026,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(!c.covers(2027), "a failed load changes nothing");
+        assert!(matches!(
+            Calendar::from_json_files(&[r#"{"year": 2027}"#]),
+            Err(CalendarError::Json { .. })
+        ));
+    }
+
+    #[test]
+    fn calendar_load_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("2027.json"), Y2027).expect("write");
+        std::fs::write(dir.path().join("README.md"), "not data").expect("write");
+        let c = Calendar::load_dir(dir.path()).expect("load");
+        assert_eq!(c.known_years(), vec![2027]);
+
+        let mut shipped = cal().clone();
+        shipped.add_dir(dir.path()).expect("override folder");
+        assert_eq!(shipped.known_years(), (2018..=2027).collect::<Vec<_>>());
+
+        std::fs::write(dir.path().join("2028.json"), "{").expect("write");
+        let err = Calendar::load_dir(dir.path()).expect_err("bad file");
+        assert!(err.to_string().contains("2028.json"), "{err}");
+
+        let err = Calendar::load_dir(dir.path().join("missing")).expect_err("no dir");
+        assert!(matches!(err, CalendarError::Io { .. }), "{err}");
+    }
+
+    /// Dates from 2018-01-01 to 2026-09-30, far enough from the end of the data that 60
+    /// working days stay within 2026.
+    fn a_date() -> impl Strategy<Value = NaiveDate> {
+        let first = d("2018-01-01");
+        let span = (d("2026-09-30") - first).num_days();
+        (0..=span).prop_map(move |n| first + chrono::Duration::days(n))
+    }
+
+    proptest! {
+        #[test]
+        fn calendar_adding_then_counting_gives_back_n(from in a_date(), n in 0u32..=60) {
+            let c = cal();
+            let due = c.add_working_days(from, n).expect("within the data");
+            prop_assert_eq!(c.working_days_between(from, due).expect("within the data"), i64::from(n));
+            if n > 0 {
+                prop_assert!(due > from);
+                prop_assert!(c.is_working_day(due).expect("within the data"));
+                // The first such day: one day earlier there was one working day fewer.
+                let before = due.pred_opt().expect("not the first date");
+                prop_assert_eq!(c.working_days_between(from, before).expect("within"), i64::from(n) - 1);
+            } else {
+                prop_assert_eq!(due, from);
+            }
+            prop_assert_eq!(c.add_working_days_with_pauses(from, n, &[]).expect("within"), due);
+        }
+
+        #[test]
+        fn calendar_adding_is_additive(from in a_date(), a in 0u32..=30, b in 0u32..=30) {
+            let c = cal();
+            let at_once = c.add_working_days(from, a + b).expect("within the data");
+            let in_two = c.add_working_days(c.add_working_days(from, a).expect("within"), b).expect("within");
+            prop_assert_eq!(at_once, in_two);
+        }
+
+        #[test]
+        fn calendar_pause_order_does_not_matter(
+            from in a_date(),
+            n in 1u32..=30,
+            p in proptest::collection::vec((0i64..30, 0i64..10), 0..4),
+        ) {
+            let c = cal();
+            let pauses: Vec<_> = p
+                .iter()
+                .map(|&(s, len)| (from + chrono::Duration::days(s), from + chrono::Duration::days(s + len)))
+                .collect();
+            let mut reversed = pauses.clone();
+            reversed.reverse();
+            let a = c.add_working_days_with_pauses(from, n, &pauses).expect("within");
+            let b = c.add_working_days_with_pauses(from, n, &reversed).expect("within");
+            prop_assert_eq!(a, b);
+            // Pauses never make a time limit shorter, and the result is a working day.
+            prop_assert!(a >= c.add_working_days(from, n).expect("within"));
+            prop_assert!(c.is_working_day(a).expect("within"));
+        }
+    }
+}
