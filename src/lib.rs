@@ -2,6 +2,7 @@
 //! administrative service centre. See ARCHITECTURE.md for which module may call which.
 
 pub mod auth;
+pub mod calendar;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
@@ -12,3 +13,4 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod workflow;
