@@ -120,6 +120,7 @@ async fn run(label: &str, database_url: Option<String>) {
     settings.database_url = database_url.map(Secret::new);
     settings.log_level = "warn".into();
     settings.db_pool_size = 16;
+    onething::telemetry::init(settings.log, &settings.log_level);
     let app = Application::build(&settings).expect("app");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

@@ -163,7 +163,7 @@ pub fn normalize(field: &FieldDef, raw: &Value, today: NaiveDate) -> Result<Valu
                 return bad("invalid_money", format!("{label}应为金额，最多两位小数"));
             };
             if field.min.is_some_and(|m| cents < m * 100) || field.max.is_some_and(|m| cents > m * 100) {
-                return bad("out_of_range", range_message(label, field.min, field.max, "元"));
+                return bad("out_of_range", range_message(label, field.min, field.max, ""));
             }
             Ok(Value::String(format!("{}.{:02}", cents / 100, cents % 100)))
         }

@@ -297,9 +297,11 @@ pub fn retry_on_conflict<T, E: MaybeLockConflict>(
     let mut attempt = 0u64;
     loop {
         match f(conn) {
-            Err(e) if e.is_lock_conflict() && attempt < 20 => {
+            Err(e) if e.is_lock_conflict() && attempt < 50 => {
                 attempt += 1;
-                std::thread::sleep(Duration::from_millis(2 * attempt + (attempt * 7919) % 5));
+                // Spread the retries of colliding transactions apart.
+                let jitter = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=attempt * 4);
+                std::thread::sleep(Duration::from_millis(attempt.min(20) * 2 + jitter));
             }
             other => return other,
         }

@@ -124,22 +124,53 @@ pub fn begin_idempotent(
     hash: &str,
     now: NaiveDateTime,
 ) -> Result<Begin, DbError> {
+    retry_on_conflict(conn, |conn| begin_once(conn, account, key, hash, now))
+}
+
+/// Tries to take the key first (a write, so that SQLite holds the write lock from the
+/// start instead of upgrading a read lock), then looks at who holds it.
+fn begin_once(
+    conn: &mut DbConn,
+    account: i64,
+    key: &str,
+    hash: &str,
+    now: NaiveDateTime,
+) -> Result<Begin, DbError> {
     conn.transaction(|conn| {
-        let existing: Option<IdempotencyRow> = idempotency_keys::table
+        // A savepoint: a failed insert must not abort the PostgreSQL transaction.
+        let inserted = conn.transaction(|c| {
+            diesel::insert_into(idempotency_keys::table)
+                .values((
+                    idempotency_keys::account_id.eq(account),
+                    idempotency_keys::key.eq(key),
+                    idempotency_keys::request_hash.eq(hash),
+                    idempotency_keys::state.eq("in_flight"),
+                    idempotency_keys::created_at.eq(now),
+                ))
+                .execute(c)
+        });
+        match inserted {
+            Ok(_) => return Ok(Begin::New),
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let existing: IdempotencyRow = idempotency_keys::table
             .find((account, key))
             .select(IdempotencyRow::as_select())
-            .first(conn)
-            .optional()?;
+            .first(conn)?;
         match existing {
-            Some(r) if r.request_hash != hash => Ok(Begin::Mismatch),
-            Some(IdempotencyRow {
+            r if r.request_hash != hash => Ok(Begin::Mismatch),
+            IdempotencyRow {
                 state,
                 response_status: Some(status),
                 response_body: Some(body),
                 ..
-            }) if state == "done" => Ok(Begin::Replay { status, body }),
-            Some(r) if now - r.created_at < IN_FLIGHT_TIMEOUT => Ok(Begin::InFlight),
-            Some(_) => {
+            } if state == "done" => Ok(Begin::Replay { status, body }),
+            r if now - r.created_at < IN_FLIGHT_TIMEOUT => Ok(Begin::InFlight),
+            _ => {
                 diesel::update(idempotency_keys::table.find((account, key)))
                     .set((
                         idempotency_keys::state.eq("in_flight"),
@@ -147,26 +178,6 @@ pub fn begin_idempotent(
                     ))
                     .execute(conn)?;
                 Ok(Begin::New)
-            }
-            None => {
-                let inserted = diesel::insert_into(idempotency_keys::table)
-                    .values((
-                        idempotency_keys::account_id.eq(account),
-                        idempotency_keys::key.eq(key),
-                        idempotency_keys::request_hash.eq(hash),
-                        idempotency_keys::state.eq("in_flight"),
-                        idempotency_keys::created_at.eq(now),
-                    ))
-                    .execute(conn);
-                match inserted {
-                    Ok(_) => Ok(Begin::New),
-                    // A concurrent request inserted the same key first.
-                    Err(diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation,
-                        _,
-                    )) => Ok(Begin::InFlight),
-                    Err(e) => Err(e.into()),
-                }
             }
         }
     })

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api;
 pub mod api_apply;
 pub mod api_auth;
+pub mod api_calendar;
 pub mod applications;
 pub mod auth;
 pub mod error;
@@ -77,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(api::configure)
             .configure(api_auth::configure)
             .configure(api_apply::configure)
+            .configure(api_calendar::configure)
             .default_service(web::to(api_not_found)),
     )
     .configure(pages::configure)

@@ -29,16 +29,26 @@ pub fn sample(field: &Value) -> Value {
         }),
         "enum" => field["options"][0]["value"].clone(),
         "integer" => json!(field["min"].as_i64().unwrap_or(1).max(1)),
-        "money" => json!("100.00"),
+        "money" => json!(format!("{}.00", field["max"].as_i64().unwrap_or(100).min(100))),
         "address" => json!({"region": "350112", "detail": "吴航街道郑和中路99号"}),
         "boolean" => json!(true),
         _ => json!("测试内容"),
     }
 }
 
-/// Answers every shown question with its first option, then fills every field and uploads
-/// one PDF for every required material.
+/// Answers every shown question with its first option (or, where that leaves nothing to
+/// apply for, its last), then fills every field and uploads one PDF for every required
+/// material.
 pub async fn complete_application(app: &TestApp, token: &str, bundle: &str) -> Value {
+    for pick_last in [false, true] {
+        if let Some(body) = try_complete(app, token, bundle, pick_last).await {
+            return body;
+        }
+    }
+    panic!("{bundle}: no choice of answers leaves an item to apply for");
+}
+
+async fn try_complete(app: &TestApp, token: &str, bundle: &str, pick_last: bool) -> Option<Value> {
     let mut answers = serde_json::Map::new();
     let form = loop {
         let (status, form) = app
@@ -59,12 +69,18 @@ pub async fn complete_application(app: &TestApp, token: &str, bundle: &str) -> V
             break form;
         }
         if open.is_empty() {
-            panic!("{bundle}: the first options leave nothing to apply for");
+            return None;
         }
         for q in open {
+            let options = q["options"].as_array().expect("options");
+            let choice = if pick_last {
+                options.last()
+            } else {
+                options.first()
+            };
             answers.insert(
                 q["code"].as_str().expect("code").to_owned(),
-                q["options"][0]["value"].clone(),
+                choice.expect("an option")["value"].clone(),
             );
         }
     };
@@ -84,7 +100,7 @@ pub async fn complete_application(app: &TestApp, token: &str, bundle: &str) -> V
         let id = upload(app, token, PDF, "材料.pdf").await.1["id"].clone();
         materials.insert(m["code"].as_str().expect("code").to_owned(), json!([id]));
     }
-    json!({"bundle": bundle, "answers": answers, "data": data, "materials": materials})
+    Some(json!({"bundle": bundle, "answers": answers, "data": data, "materials": materials}))
 }
 
 pub async fn upload(app: &TestApp, token: &str, bytes: &[u8], name: &str) -> (u16, Value) {
@@ -427,4 +443,28 @@ both_backends!(concurrent_submissions_all_succeed_with_distinct_receipts, |app| 
     receipts.sort();
     receipts.dedup();
     assert_eq!(receipts.len(), 12, "distinct receipt numbers");
+});
+
+both_backends!(every_bundle_of_the_catalogue_can_be_applied_for_online, |app| {
+    app.register_citizen().await;
+    let citizen = app.login(CITIZEN_PHONE, PASSWORD).await;
+    app.register_enterprise().await;
+    let enterprise = app.login(crate::helpers::ENTERPRISE_USCC, PASSWORD).await;
+    let (_, list) = app.get_json("/api/v1/bundles?per_page=200").await;
+    let bundles = list["items"].as_array().expect("bundles");
+    for (n, b) in bundles.iter().enumerate() {
+        let code = b["code"].as_str().expect("code");
+        let token = if b["audience"] == "enterprise" {
+            &enterprise
+        } else {
+            &citizen
+        };
+        let body = complete_application(&app, token, code).await;
+        let (status, resp) = submit(&app, token, Some(&format!("all-{n}")), &body).await;
+        assert_eq!(status, 201, "{code}: {resp}");
+        assert!(
+            !resp["sub_cases"].as_array().is_none_or(Vec::is_empty),
+            "{code}: no sub-case"
+        );
+    }
 });

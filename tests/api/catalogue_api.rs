@@ -290,3 +290,30 @@ pub fn has_chinese(s: &str) -> bool {
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+both_backends!(the_public_calendar_adds_working_days_over_holidays, |app| {
+    // 2025-09-30 + 1 working day: National Day and Mid-Autumn run 10-01..10-08; 10-09 works.
+    let (status, body) = app
+        .get_json("/api/v1/calendar/add-working-days?from=2025-09-30&days=1")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["date"], "2025-10-09");
+    // 2026-02-13 (Friday) + 1: Spring Festival 02-15..02-23, make-up Saturday 02-14 is a working day.
+    let (_, body) = app
+        .get_json("/api/v1/calendar/add-working-days?from=2026-02-13&days=1")
+        .await;
+    assert_eq!(body["date"], "2026-02-14");
+    let (status, body) = app
+        .get_json("/api/v1/calendar/add-working-days?from=2026-12-30&days=5")
+        .await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (422, Some("beyond_calendar")),
+        "{body}"
+    );
+    let (status, body) = app
+        .get_json("/api/v1/calendar/add-working-days?from=2026-13-01&days=x")
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(2));
+});
