@@ -213,6 +213,8 @@ diesel::table! {
         version -> Integer,
         submitted_at -> Timestamp,
         updated_at -> Timestamp,
+        workflow -> Text,
+        due_date -> Nullable<Text>,
     }
 }
 
@@ -263,6 +265,30 @@ diesel::joinable!(case_materials -> uploads (upload_id));
 diesel::joinable!(cases -> bundles (bundle_code));
 diesel::joinable!(sub_cases -> items (item_code));
 
+diesel::table! {
+    case_events (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        at -> Timestamp,
+        actor_role -> Text,
+        action -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        case_id -> BigInt,
+        at -> Timestamp,
+        body -> Text,
+        read -> Bool,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     departments,
     field_definitions,
@@ -283,4 +309,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_materials,
     idempotency_keys,
     receipt_counters,
+    case_events,
+    messages,
 );

@@ -238,6 +238,8 @@ pub struct CaseRow {
     pub version: i32,
     pub submitted_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub workflow: String,
+    pub due_date: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -382,6 +382,19 @@ pub async fn submit(
                         updated_at: now.naive_utc(),
                     };
                     let written = store::insert_case(c, &case, subs.clone(), &links)?;
+                    let wf = crate::workflow::Case::new(
+                        written
+                            .1
+                            .iter()
+                            .map(|s| (s.id, s.department_code.clone()))
+                            .collect(),
+                        crate::workflow::Channel::parse(&case.channel)
+                            .unwrap_or(crate::workflow::Channel::Online),
+                        crate::workflow::DeadlineKind::JointLicensing,
+                        case.submitted_at,
+                    )
+                    .map_err(|e| DbError::Corrupt(e.to_string()))?;
+                    crate::store::cases::set_workflow(c, written.0.id, &wf)?;
                     audit::record(
                         c,
                         &AuditEvent {

@@ -41,6 +41,10 @@ pub enum ApiError {
     Unauthorized { code: &'static str, message: String },
     #[error("forbidden")]
     Forbidden(String),
+    #[error("precondition required")]
+    PreconditionRequired,
+    #[error("precondition failed")]
+    PreconditionFailed { current: Option<u32> },
     #[error("payload too large")]
     PayloadTooLarge(String),
     #[error("too many requests")]
@@ -68,6 +72,8 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,6 +89,16 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(m) => ("forbidden", m, None),
             ApiError::TooManyRequests { message, .. } => ("too_many_requests", message, None),
             ApiError::PayloadTooLarge(m) => ("payload_too_large", m, None),
+            ApiError::PreconditionRequired => (
+                "if_match_required",
+                "请在 If-Match 请求头中带上您所看到的办件版本（ETag），以免覆盖他人的操作",
+                None,
+            ),
+            ApiError::PreconditionFailed { .. } => (
+                "version_conflict",
+                "该办件已被他人更新，请刷新后查看最新状态再操作",
+                None,
+            ),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 ("internal_error", "服务器内部错误，请稍后再试", None)
@@ -91,6 +107,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let ApiError::TooManyRequests { retry_after, .. } = self {
             response.insert_header(("Retry-After", retry_after.to_string()));
+        }
+        if let ApiError::PreconditionFailed { current: Some(v) } = self {
+            response.insert_header(("ETag", format!("\"{v}\"")));
         }
         response.json(Body {
             code,

@@ -6,8 +6,10 @@ pub mod api;
 pub mod api_apply;
 pub mod api_auth;
 pub mod api_calendar;
+pub mod api_cases;
 pub mod applications;
 pub mod auth;
+pub mod cases;
 pub mod error;
 pub mod pages;
 pub mod pages_apply;
@@ -79,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(api_auth::configure)
             .configure(api_apply::configure)
             .configure(api_calendar::configure)
+            .configure(api_cases::configure)
             .default_service(web::to(api_not_found)),
     )
     .configure(pages::configure)

@@ -100,6 +100,11 @@ pub fn form_message(e: &ApiError) -> (StatusCode, String, Vec<FieldError>) {
         | ApiError::NotFound(message)
         | ApiError::PayloadTooLarge(message) => (e.status_code(), message.clone(), vec![]),
         ApiError::InvalidQuery(errs) => (StatusCode::BAD_REQUEST, "请求有误。".into(), errs.clone()),
+        ApiError::PreconditionRequired | ApiError::PreconditionFailed { .. } => (
+            e.status_code(),
+            "该办件已被他人更新，请刷新后再操作。".into(),
+            vec![],
+        ),
         ApiError::Internal(err) => {
             tracing::error!(error = %err, "account operation failed");
             (

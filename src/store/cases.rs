@@ -1,0 +1,193 @@
+//! The workflow state of cases: loading a case with its state machine, saving a transition
+//! under optimistic concurrency (the version the actor saw), the timeline and messages.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::applications::{CaseRow, SubCaseRow};
+use crate::db::schema::{case_events, cases, messages, sub_cases};
+use crate::db::{DbConn, DbError};
+use crate::workflow;
+
+fn corrupt(e: impl std::fmt::Display) -> DbError {
+    DbError::Corrupt(e.to_string())
+}
+
+/// The state machine's view of a stored case.
+pub fn workflow_of(row: &CaseRow, subs: &[SubCaseRow]) -> Result<workflow::Case, DbError> {
+    if !row.workflow.is_empty() {
+        return serde_json::from_str(&row.workflow).map_err(corrupt);
+    }
+    let channel = workflow::Channel::parse(&row.channel).unwrap_or(workflow::Channel::Online);
+    workflow::Case::new(
+        subs.iter().map(|s| (s.id, s.department_code.clone())).collect(),
+        channel,
+        workflow::DeadlineKind::JointLicensing,
+        row.submitted_at,
+    )
+    .map_err(corrupt)
+}
+
+pub fn set_workflow(conn: &mut DbConn, case_id: i64, wf: &workflow::Case) -> Result<(), DbError> {
+    diesel::update(cases::table.find(case_id))
+        .set(cases::workflow.eq(serde_json::to_string(wf).map_err(corrupt)?))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn load(
+    conn: &mut DbConn,
+    receipt: &str,
+) -> Result<Option<(CaseRow, Vec<SubCaseRow>, workflow::Case)>, DbError> {
+    let Some((row, subs)) = super::applications::case_by_receipt(conn, receipt)? else {
+        return Ok(None);
+    };
+    let wf = workflow_of(&row, &subs)?;
+    Ok(Some((row, subs, wf)))
+}
+
+pub fn receipt_of_sub_case(conn: &mut DbConn, sub_case: i64) -> Result<Option<String>, DbError> {
+    Ok(sub_cases::table
+        .inner_join(cases::table)
+        .filter(sub_cases::id.eq(sub_case))
+        .select(cases::receipt_no)
+        .first(conn)
+        .optional()?)
+}
+
+/// Saves a transition if the case still has the version the actor saw; returns false when
+/// another actor changed it first. The new events go to the append-only timeline and the
+/// messages to the applicant, in the same transaction.
+pub fn save_transition(
+    conn: &mut DbConn,
+    row: &CaseRow,
+    seen_version: u32,
+    new: &workflow::Case,
+    due_date: Option<String>,
+    message: Option<String>,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let json = serde_json::to_string(new).map_err(corrupt)?;
+    conn.transaction(|conn| {
+        let updated = diesel::update(
+            cases::table
+                .filter(cases::id.eq(row.id))
+                .filter(cases::version.eq(seen_version as i32)),
+        )
+        .set((
+            cases::status.eq(new.status.as_str()),
+            cases::version.eq(new.version as i32),
+            cases::trips.eq(new.trips as i32),
+            cases::workflow.eq(&json),
+            cases::due_date.eq(&due_date),
+            cases::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        for s in &new.sub_cases {
+            diesel::update(sub_cases::table.find(s.id))
+                .set((
+                    sub_cases::status.eq(s.status.as_str()),
+                    sub_cases::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        let known: i64 = case_events::table
+            .filter(case_events::case_id.eq(row.id))
+            .count()
+            .get_result(conn)?;
+        for e in new.events.iter().skip(known as usize) {
+            diesel::insert_into(case_events::table)
+                .values((
+                    case_events::case_id.eq(row.id),
+                    case_events::at.eq(e.at),
+                    case_events::actor_role.eq(&e.actor_label),
+                    case_events::action.eq(&e.action),
+                    case_events::from_status.eq(e.from.as_str()),
+                    case_events::to_status.eq(e.to.as_str()),
+                    case_events::detail.eq(&e.detail),
+                ))
+                .execute(conn)?;
+        }
+        if let Some(body) = message {
+            diesel::insert_into(messages::table)
+                .values((
+                    messages::account_id.eq(row.account_id),
+                    messages::case_id.eq(row.id),
+                    messages::at.eq(now),
+                    messages::body.eq(body),
+                    messages::read.eq(false),
+                ))
+                .execute(conn)?;
+        }
+        Ok(true)
+    })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = case_events)]
+pub struct EventRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub at: NaiveDateTime,
+    pub actor_role: String,
+    pub action: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub detail: String,
+}
+
+pub fn timeline(conn: &mut DbConn, case_id: i64) -> Result<Vec<EventRow>, DbError> {
+    Ok(case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .order(case_events::id)
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub case_id: i64,
+    pub at: NaiveDateTime,
+    pub body: String,
+    pub read: bool,
+}
+
+pub fn messages_of(conn: &mut DbConn, account: i64) -> Result<Vec<MessageRow>, DbError> {
+    Ok(messages::table
+        .filter(messages::account_id.eq(account))
+        .order(messages::id.desc())
+        .limit(200)
+        .select(MessageRow::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    pub status: Option<String>,
+    pub bundle: Option<String>,
+    pub channel: Option<String>,
+}
+
+/// The window's queue, oldest first.
+pub fn queue(conn: &mut DbConn, f: &QueueFilter, limit: i64) -> Result<Vec<CaseRow>, DbError> {
+    let mut q = cases::table.into_boxed();
+    if let Some(s) = &f.status {
+        q = q.filter(cases::status.eq(s.clone()));
+    }
+    if let Some(b) = &f.bundle {
+        q = q.filter(cases::bundle_code.eq(b.clone()));
+    }
+    if let Some(c) = &f.channel {
+        q = q.filter(cases::channel.eq(c.clone()));
+    }
+    Ok(q.order((cases::submitted_at, cases::id))
+        .limit(limit)
+        .select(CaseRow::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,431 @@
+//! Intake and handling API: the window's queue and actions, department decisions, the
+//! applicant's resubmission, timelines and messages. Every action needs `If-Match`.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::applications as apply;
+use super::auth::{client_address, AnyUser, Applicant, Authed, StaffOnly};
+use super::cases::{etag, if_match, summary, transition};
+use super::error::{ApiError, FieldError};
+use super::AppState;
+use crate::auth::Role;
+use crate::store::cases::{self as store, QueueFilter};
+use crate::workflow::{Command, DeliveryMethod, SupplementItem};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(queue)
+        .service(case_detail)
+        .service(accept)
+        .service(supplement)
+        .service(refuse)
+        .service(deliver)
+        .service(extend)
+        .service(archive)
+        .service(decide)
+        .service(resubmit)
+        .service(my_messages);
+}
+
+fn parse<T: serde::de::DeserializeOwned + Default>(raw: &web::Bytes) -> Result<T, ApiError> {
+    if raw.is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(raw).map_err(|e| ApiError::BadRequest {
+        code: "invalid_json",
+        message: format!("请求体不是有效的 JSON：{e}"),
+    })
+}
+
+#[derive(Default, Deserialize)]
+struct QueueQuery {
+    status: Option<String>,
+    light: Option<String>,
+    bundle: Option<String>,
+    channel: Option<String>,
+}
+
+#[get("/cases")]
+async fn queue(
+    state: web::Data<AppState>,
+    user: Authed<StaffOnly>,
+    q: web::Query<QueueQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if user.role == Role::PolicyEditor {
+        return Err(ApiError::Forbidden("政策编辑无权查看办件".into()));
+    }
+    let non_empty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let mut errors = Vec::new();
+    let status = non_empty(&q.status);
+    if let Some(s) = &status {
+        if crate::workflow::CaseStatus::parse(s).is_none() {
+            errors.push(FieldError::new(
+                "status",
+                "invalid_choice",
+                "status 不是有效的办件状态",
+            ));
+        }
+    }
+    let light = non_empty(&q.light);
+    if light
+        .as_deref()
+        .is_some_and(|l| !["green", "yellow", "red"].contains(&l))
+    {
+        errors.push(FieldError::new(
+            "light",
+            "invalid_choice",
+            "light 只能是 green、yellow 或 red",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::InvalidQuery(errors));
+    }
+    let filter = QueueFilter {
+        status,
+        bundle: non_empty(&q.bundle),
+        channel: non_empty(&q.channel),
+    };
+    let rows = state.db.run(move |c| store::queue(c, &filter, 1000)).await?;
+    let department = user.department.clone();
+    let reviewer = user.role == Role::Reviewer;
+    let mut items = Vec::new();
+    for row in rows {
+        if reviewer {
+            let receipt = row.receipt_no.clone();
+            let subs = state
+                .db
+                .run(move |c| crate::store::applications::case_by_receipt(c, &receipt))
+                .await?
+                .map(|(_, s)| s)
+                .unwrap_or_default();
+            if !subs
+                .iter()
+                .any(|s| Some(&s.department_code) == department.as_ref())
+            {
+                continue;
+            }
+        }
+        let s = summary(&row);
+        if light.as_deref().is_some_and(|l| s.light != Some(l)) {
+            continue;
+        }
+        items.push(s);
+    }
+    let total = items.len() as i64;
+    Ok(HttpResponse::Ok().json(crate::store::Page {
+        items,
+        total,
+        page: 1,
+        per_page: total.max(1),
+    }))
+}
+
+#[get("/cases/{receipt_no}")]
+async fn case_detail(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<AnyUser>,
+    receipt: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = apply::case_view(&state, &user, &receipt, &client_address(&req)).await?;
+    let lookup = receipt.clone();
+    let (row, _, wf) = state
+        .db
+        .run(move |c| store::load(c, &lookup))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
+    let case_id = row.id;
+    let timeline = state.db.run(move |c| store::timeline(c, case_id)).await?;
+    let s = summary(&row);
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(wf.version)))
+        .json(serde_json::json!({
+            "case": view,
+            "version": wf.version,
+            "status": wf.status,
+            "trips": wf.trips,
+            "due_date": s.due_date,
+            "light": s.light,
+            "open_notice": wf.open_notice,
+            "pauses": wf.pauses,
+            "extension": wf.extension,
+            "sub_cases": wf.sub_cases,
+            "timeline": timeline,
+        })))
+}
+
+async fn respond(
+    state: &AppState,
+    user: &CurrentUserRef<'_>,
+    receipt: &str,
+    seen: u32,
+    cmd: Command,
+) -> Result<HttpResponse, ApiError> {
+    let (row, wf, due) = transition(state, user.0, receipt, seen, cmd).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(wf.version)))
+        .json(serde_json::json!({
+            "receipt_no": row.receipt_no,
+            "status": wf.status,
+            "status_label": wf.status.label(),
+            "version": wf.version,
+            "trips": wf.trips,
+            "due_date": due,
+            "sub_cases": wf.sub_cases,
+            "last_event": wf.events.last(),
+        })))
+}
+
+struct CurrentUserRef<'a>(&'a super::auth::CurrentUser);
+
+fn window_or_admin(user: &super::auth::CurrentUser) -> Result<(), ApiError> {
+    if matches!(user.role, Role::Window | Role::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("只有综窗人员或管理员可以执行此操作".into()))
+    }
+}
+
+#[post("/cases/{receipt_no}/accept")]
+async fn accept(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<StaffOnly>,
+    receipt: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    window_or_admin(&user)?;
+    let seen = if_match(&req)?;
+    respond(&state, &CurrentUserRef(&user), &receipt, seen, Command::Accept).await
+}
+
+#[derive(Default, Deserialize)]
+struct SupplementBody {
+    #[serde(default)]
+    items: Vec<SupplementInput>,
+}
+
+#[derive(Default, Deserialize)]
+struct SupplementInput {
+    target: Option<String>,
+    reason: Option<String>,
+    department: Option<String>,
+}
+
+#[post("/cases/{receipt_no}/supplement")]
+async fn supplement(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<StaffOnly>,
+    receipt: web::Path<String>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    window_or_admin(&user)?;
+    let seen = if_match(&req)?;
+    let body: SupplementBody = parse(&raw)?;
+    let items = body
+        .items
+        .into_iter()
+        .map(|i| SupplementItem {
+            target: i.target.unwrap_or_default().trim().to_owned(),
+            reason: i.reason.unwrap_or_default().trim().to_owned(),
+            department: i.department.filter(|d| !d.trim().is_empty()),
+        })
+        .collect();
+    respond(
+        &state,
+        &CurrentUserRef(&user),
+        &receipt,
+        seen,
+        Command::RequestSupplement { items },
+    )
+    .await
+}
+
+#[derive(Default, Deserialize)]
+struct ReasonBody {
+    reason: Option<String>,
+}
+
+#[post("/cases/{receipt_no}/refuse")]
+async fn refuse(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<StaffOnly>,
+    receipt: web::Path<String>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    window_or_admin(&user)?;
+    let seen = if_match(&req)?;
+    let body: ReasonBody = parse(&raw)?;
+    let reason = body.reason.unwrap_or_default().trim().to_owned();
+    respond(
+        &state,
+        &CurrentUserRef(&user),
+        &receipt,
+        seen,
+        Command::Refuse { reason },
+    )
+    .await
+}
+
+#[derive(Default, Deserialize)]
+struct DeliverBody {
+    method: Option<String>,
+    tracking_no: Option<String>,
+}
+
+#[post("/cases/{receipt_no}/deliver")]
+async fn deliver(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<StaffOnly>,
+    receipt: web::Path<String>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    window_or_admin(&user)?;
+    let seen = if_match(&req)?;
+    let body: DeliverBody = parse(&raw)?;
+    let method = match body.method.as_deref().unwrap_or("") {
+        "mail" => DeliveryMethod::Mail {
+            tracking_no: body.tracking_no.unwrap_or_default().trim().to_owned(),
+        },
+        "e_certificate" => DeliveryMethod::ECertificate,
+        "pickup" => DeliveryMethod::Pickup,
+        _ => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "method",
+                "invalid_choice",
+                "送达方式 method 应为 mail（邮寄）、e_certificate（电子证照）或 pickup（窗口领取）",
+            )]))
+        }
+    };
+    respond(
+        &state,
+        &CurrentUserRef(&user),
+        &receipt,
+        seen,
+        Command::Deliver { method },
+    )
+    .await
+}
+
+#[derive(Default, Deserialize)]
+struct ExtendBody {
+    working_days: Option<u32>,
+    reason: Option<String>,
+}
+
+#[post("/cases/{receipt_no}/extend")]
+async fn extend(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<StaffOnly>,
+    receipt: web::Path<String>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let seen = if_match(&req)?;
+    let body: ExtendBody = parse(&raw)?;
+    let cmd = Command::Extend {
+        working_days: body.working_days.unwrap_or(0),
+        reason: body.reason.unwrap_or_default().trim().to_owned(),
+    };
+    respond(&state, &CurrentUserRef(&user), &receipt, seen, cmd).await
+}
+
+#[post("/cases/{receipt_no}/archive")]
+async fn archive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<StaffOnly>,
+    receipt: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    window_or_admin(&user)?;
+    let seen = if_match(&req)?;
+    respond(&state, &CurrentUserRef(&user), &receipt, seen, Command::Archive).await
+}
+
+#[derive(Default, Deserialize)]
+struct DecideBody {
+    decision: Option<String>,
+    opinion: Option<String>,
+    result: Option<String>,
+}
+
+#[post("/sub-cases/{id}/decide")]
+async fn decide(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<StaffOnly>,
+    id: web::Path<i64>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let seen = if_match(&req)?;
+    let body: DecideBody = parse(&raw)?;
+    let approve = match body.decision.as_deref() {
+        Some("approve") => true,
+        Some("deny") => false,
+        _ => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "decision",
+                "invalid_choice",
+                "decision 应为 approve（同意）或 deny（不予批准）",
+            )]))
+        }
+    };
+    let sub_case = id.into_inner();
+    let receipt = state
+        .db
+        .run(move |c| store::receipt_of_sub_case(c, sub_case))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("未找到该子件".into()))?;
+    let cmd = Command::Decide {
+        sub_case,
+        approve,
+        opinion: body.opinion.unwrap_or_default().trim().to_owned(),
+        result: body.result.filter(|r| !r.trim().is_empty()),
+    };
+    respond(&state, &CurrentUserRef(&user), &receipt, seen, cmd).await
+}
+
+#[derive(Default, Deserialize)]
+struct ResubmitBody {
+    #[serde(default)]
+    corrected: Vec<String>,
+    #[serde(default)]
+    in_person: bool,
+}
+
+#[post("/applications/{receipt_no}/resubmit")]
+async fn resubmit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<Applicant>,
+    receipt: web::Path<String>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let seen = if_match(&req)?;
+    let body: ResubmitBody = parse(&raw)?;
+    let cmd = Command::Resubmit {
+        corrected: body.corrected,
+        in_person: body.in_person,
+    };
+    respond(&state, &CurrentUserRef(&user), &receipt, seen, cmd).await
+}
+
+#[get("/messages")]
+async fn my_messages(state: web::Data<AppState>, user: Authed<Applicant>) -> Result<HttpResponse, ApiError> {
+    let id = user.id;
+    let items = state.db.run(move |c| store::messages_of(c, id)).await?;
+    let total = items.len() as i64;
+    Ok(HttpResponse::Ok().json(crate::store::Page {
+        items,
+        total,
+        page: 1,
+        per_page: total.max(1),
+    }))
+}

@@ -1,0 +1,195 @@
+//! One-window intake and department handling over the case workflow: every transition
+//! names the case version its actor saw (`If-Match` with the case's ETag), runs through
+//! the pure state machine, and is saved only if nobody changed the case meanwhile.
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use chrono::Utc;
+use serde::Serialize;
+
+use super::auth::CurrentUser;
+use super::error::{ApiError, FieldError};
+use super::AppState;
+use crate::auth::Role;
+use crate::calendar::{light, Calendar, SlaLight};
+use crate::store::applications::CaseRow;
+use crate::store::cases as store;
+use crate::workflow::{self, Actor, Command, TransitionError};
+
+/// The strong ETag of a case version.
+pub fn etag(version: u32) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version named by `If-Match`: missing is 428, unreadable is 412.
+pub fn if_match(req: &HttpRequest) -> Result<u32, ApiError> {
+    let raw = req
+        .headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::PreconditionRequired)?;
+    raw.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<u32>()
+        .map_err(|_| ApiError::PreconditionFailed { current: None })
+}
+
+fn actor_for(user: &CurrentUser, row: &CaseRow) -> Result<Actor, ApiError> {
+    match user.role {
+        Role::Window => Ok(Actor::Window),
+        Role::Admin => Ok(Actor::Admin),
+        Role::Reviewer => Ok(Actor::Reviewer {
+            department: user.department.clone().unwrap_or_default(),
+        }),
+        Role::Citizen | Role::Enterprise if row.account_id == user.id => Ok(Actor::Applicant),
+        _ => Err(ApiError::NotFound(format!(
+            "未找到受理编号为 {} 的办件",
+            row.receipt_no
+        ))),
+    }
+}
+
+fn transition_error(e: TransitionError, current: u32) -> ApiError {
+    match e.code() {
+        "stale_version" => ApiError::PreconditionFailed {
+            current: Some(current),
+        },
+        "forbidden" => ApiError::Forbidden(e.message()),
+        "invalid" => ApiError::Validation(vec![FieldError::new(
+            e.field().unwrap_or("body"),
+            "invalid",
+            e.message(),
+        )]),
+        _ => ApiError::Conflict(vec![FieldError::new("status", e.code(), e.message())]),
+    }
+}
+
+/// Due date of a case: the bundle's promise in working days from acceptance, moved on by
+/// the working days spent waiting for 补正 and by an approved extension.
+pub fn due_date(wf: &workflow::Case, promised_days: u32) -> Option<chrono::NaiveDate> {
+    let accepted = wf.accepted_at?.date();
+    let pauses: Vec<(chrono::NaiveDate, chrono::NaiveDate)> = wf
+        .pauses
+        .iter()
+        .filter_map(|(start, end)| end.map(|e| (start.date(), e.date())))
+        .collect();
+    let extra = wf.extension.as_ref().map_or(0, |(d, _)| *d);
+    Calendar::shipped()
+        .add_working_days_with_pauses(accepted, promised_days + extra, &pauses)
+        .ok()
+}
+
+fn message_for(cmd: &Command, receipt: &str) -> Option<String> {
+    Some(match cmd {
+        Command::Accept => format!("您的申请 {receipt} 已受理，各部门正在并联办理。"),
+        Command::RequestSupplement { items } => format!(
+            "您的申请 {receipt} 需要补正以下 {} 项内容：{}。请在“我的办件”中一次性补正后重新提交。",
+            items.len(),
+            items
+                .iter()
+                .map(|i| format!("{}（{}）", i.target, i.reason))
+                .collect::<Vec<_>>()
+                .join("；")
+        ),
+        Command::Refuse { reason } => format!("您的申请 {receipt} 不予受理，理由：{reason}"),
+        Command::Deliver { .. } => format!("您的申请 {receipt} 办理结果已送达。"),
+        Command::Extend { working_days, reason } => {
+            format!("您的申请 {receipt} 办理时限延长 {working_days} 个工作日，理由：{reason}")
+        }
+        _ => return None,
+    })
+}
+
+/// Runs one command on a case as `user`, who saw `seen_version`.
+pub async fn transition(
+    state: &AppState,
+    user: &CurrentUser,
+    receipt: &str,
+    seen_version: u32,
+    cmd: Command,
+) -> Result<(CaseRow, workflow::Case, Option<String>), ApiError> {
+    let lookup = receipt.to_owned();
+    let (row, _, wf) = state
+        .db
+        .run(move |c| store::load(c, &lookup))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
+    let actor = actor_for(user, &row)?;
+    let now = Utc::now().naive_utc();
+    let message = message_for(&cmd, &row.receipt_no);
+    let next =
+        workflow::apply(&wf, &actor, cmd, now, seen_version).map_err(|e| transition_error(e, wf.version))?;
+    let promised = promised_days(state, &row.bundle_code).await?;
+    let due = due_date(&next, promised).map(|d| d.to_string());
+    let (saved_row, saved, saved_due) = (row.clone(), next.clone(), due.clone());
+    let ok = state
+        .db
+        .run(move |c| store::save_transition(c, &saved_row, seen_version, &saved, saved_due, message, now))
+        .await?;
+    if !ok {
+        let current = state
+            .db
+            .run({
+                let r = row.receipt_no.clone();
+                move |c| store::load(c, &r)
+            })
+            .await?
+            .map(|(_, _, w)| w.version);
+        return Err(ApiError::PreconditionFailed { current });
+    }
+    Ok((row, next, due))
+}
+
+async fn promised_days(state: &AppState, bundle: &str) -> Result<u32, ApiError> {
+    let (_, def, _) = super::applications::bundle_context(state, bundle).await?;
+    Ok(def.promised_time_limit_days.max(0) as u32)
+}
+
+/// A case as the staff console and its API show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseSummary {
+    pub receipt_no: String,
+    pub bundle: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub channel: String,
+    pub trips: i32,
+    pub version: i32,
+    pub submitted_at: chrono::NaiveDateTime,
+    pub due_date: Option<String>,
+    pub light: Option<&'static str>,
+}
+
+pub fn light_of(due: Option<&str>, today: chrono::NaiveDate, status: &str) -> Option<&'static str> {
+    let open = matches!(
+        status,
+        "submitted" | "accepted" | "in_progress" | "supplement_requested"
+    );
+    let due = chrono::NaiveDate::parse_from_str(due?, "%Y-%m-%d").ok()?;
+    if !open {
+        return None;
+    }
+    let remaining = Calendar::shipped().remaining_working_days(today, due).ok()?;
+    Some(match light(remaining) {
+        SlaLight::Green => "green",
+        SlaLight::Yellow => "yellow",
+        SlaLight::Red => "red",
+    })
+}
+
+pub fn summary(row: &CaseRow) -> CaseSummary {
+    let today = Utc::now().date_naive();
+    CaseSummary {
+        receipt_no: row.receipt_no.clone(),
+        bundle: row.bundle_code.clone(),
+        status_label: workflow::CaseStatus::parse(&row.status).map_or("处理中", |s| s.label()),
+        status: row.status.clone(),
+        channel: row.channel.clone(),
+        trips: row.trips,
+        version: row.version,
+        submitted_at: row.submitted_at,
+        light: light_of(row.due_date.as_deref(), today, &row.status),
+        due_date: row.due_date.clone(),
+    }
+}

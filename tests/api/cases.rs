@@ -1,0 +1,339 @@
+//! One-window intake and parallel department handling through the API, on both backends:
+//! the whole journey, version checks, the race of two clerks, and role isolation.
+
+use onething::auth::Role;
+use serde_json::{json, Value};
+
+use crate::applications::{complete_application, submit};
+use crate::both_backends;
+use crate::helpers::{TestApp, CITIZEN_PHONE, PASSWORD};
+
+async fn act(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    etag: Option<&str>,
+    body: Value,
+) -> (u16, Value, Option<String>) {
+    let mut req = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .bearer_auth(token)
+        .json(&body);
+    if let Some(e) = etag {
+        req = req.header("If-Match", e);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let tag = resp
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (status, resp.json().await.unwrap_or(Value::Null), tag)
+}
+
+async fn detail(app: &TestApp, token: &str, receipt: &str) -> (Value, String) {
+    let resp = app
+        .client
+        .get(format!("{}/api/v1/cases/{receipt}", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("detail");
+    assert_eq!(resp.status().as_u16(), 200);
+    let tag = resp
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("ETag")
+        .to_owned();
+    (resp.json().await.expect("json"), tag)
+}
+
+async fn submitted_case(app: &TestApp) -> (String, String, Value) {
+    app.register_citizen().await;
+    let citizen = app.login(CITIZEN_PHONE, PASSWORD).await;
+    let body = complete_application(app, &citizen, "newborn").await;
+    let (status, created) = submit(app, &citizen, Some("journey"), &body).await;
+    assert_eq!(status, 201, "{created}");
+    (
+        citizen,
+        created["receipt_no"].as_str().expect("receipt").to_owned(),
+        created,
+    )
+}
+
+both_backends!(
+    a_case_goes_from_submission_through_supplement_and_decisions_to_delivery,
+    |app| {
+        let (citizen, receipt, created) = submitted_case(&app).await;
+        let window = app.staff_token("clerk", Role::Window, None).await;
+        let (_, queue) = app.get_auth("/api/v1/cases?status=submitted", &window).await;
+        assert!(
+            queue["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .any(|c| c["receipt_no"] == receipt.as_str()),
+            "{queue}"
+        );
+
+        let path = format!("/api/v1/cases/{receipt}");
+        let (_, tag) = detail(&app, &window, &receipt).await;
+        let (status, body, _) = act(&app, &window, &format!("{path}/accept"), None, json!({})).await;
+        assert_eq!((status, body["code"].as_str()), (428, Some("if_match_required")));
+        let (status, body, _) = act(
+            &app,
+            &window,
+            &format!("{path}/accept"),
+            Some("\"99\""),
+            json!({}),
+        )
+        .await;
+        assert_eq!((status, body["code"].as_str()), (412, Some("version_conflict")));
+        let (status, body, tag) = act(&app, &window, &format!("{path}/accept"), Some(&tag), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "in_progress");
+        let (status, body, _) = act(
+            &app,
+            &window,
+            &format!("{path}/accept"),
+            tag.as_deref(),
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("conflict")),
+            "accepting twice is an illegal transition: {body}"
+        );
+
+        // One consolidated 补正 notice listing two parts, one for a department.
+        let dept = created["sub_cases"][0]["department"]
+            .as_str()
+            .expect("dept")
+            .to_owned();
+        let notice = json!({"items": [
+            {"target": "child_name", "reason": "与出生医学证明不一致", "department": dept},
+            {"target": "materials.birth-medical-certificate", "reason": "扫描件不清晰", "department": dept},
+        ]});
+        let (status, body, tag) = act(
+            &app,
+            &window,
+            &format!("{path}/supplement"),
+            tag.as_deref(),
+            notice,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "supplement_requested");
+        let (_, messages) = app.get_auth("/api/v1/messages", &citizen).await;
+        let text = messages["items"][0]["body"].as_str().unwrap_or("");
+        assert!(
+            text.contains("2 项") && text.contains("扫描件不清晰"),
+            "one notice listing all: {messages}"
+        );
+        let resubmit = format!("/api/v1/applications/{receipt}/resubmit");
+        let (status, body, _) = act(
+            &app,
+            &citizen,
+            &resubmit,
+            tag.as_deref(),
+            json!({"corrected": ["child_name"]}),
+        )
+        .await;
+        assert_eq!(status, 422, "every listed part must be corrected: {body}");
+        let (status, body, tag) = act(
+            &app,
+            &citizen,
+            &resubmit,
+            tag.as_deref(),
+            json!({"corrected": ["child_name", "materials.birth-medical-certificate"]}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (200, Some("in_progress")),
+            "{body}"
+        );
+
+        // Departments decide their own parts only.
+        let mut tag = tag;
+        let subs = body["sub_cases"].as_array().expect("subs").clone();
+        let outsider = app.staff_token("outsider", Role::Reviewer, Some("samr")).await;
+        let first = subs[0]["id"].as_i64().expect("id");
+        let (status, _, _) = act(
+            &app,
+            &outsider,
+            &format!("/api/v1/sub-cases/{first}/decide"),
+            tag.as_deref(),
+            json!({"decision": "approve", "opinion": "同意"}),
+        )
+        .await;
+        assert_eq!(status, 403, "a reviewer of another department cannot decide");
+        for (n, s) in subs.iter().enumerate() {
+            let dept = s["department"].as_str().expect("dept");
+            let reviewer = app
+                .staff_token(&format!("rev{n}"), Role::Reviewer, Some(dept))
+                .await;
+            let id = s["id"].as_i64().expect("id");
+            let (status, body, next) = act(
+                &app,
+                &reviewer,
+                &format!("/api/v1/sub-cases/{id}/decide"),
+                tag.as_deref(),
+                json!({"decision": "approve", "opinion": "材料齐全，同意", "result": format!("ZS{id}")}),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            tag = next;
+        }
+        let (case, _) = detail(&app, &window, &receipt).await;
+        assert_eq!(
+            case["status"], "completed",
+            "every part decided completes the case"
+        );
+        let (status, body, _) = act(
+            &app,
+            &window,
+            &format!("{path}/deliver"),
+            tag.as_deref(),
+            json!({"method": "mail"}),
+        )
+        .await;
+        assert_eq!(status, 422, "mail needs a tracking number: {body}");
+        let (status, body, _) = act(
+            &app,
+            &window,
+            &format!("{path}/deliver"),
+            tag.as_deref(),
+            json!({"method": "mail", "tracking_no": "SF1234567890"}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (200, Some("delivered")),
+            "{body}"
+        );
+        assert_eq!(
+            body["trips"], 0,
+            "online submission and mail delivery: zero trips"
+        );
+        let (case, _) = detail(&app, &citizen, &receipt).await;
+        let actions: Vec<&str> = case["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        for a in [
+            "submit",
+            "accept",
+            "dispatch",
+            "request_supplement",
+            "resubmit",
+            "approve",
+            "complete",
+            "deliver",
+        ] {
+            assert!(actions.contains(&a), "timeline lacks {a}: {actions:?}");
+        }
+        assert!(
+            case["timeline"]
+                .as_array()
+                .expect("timeline")
+                .iter()
+                .all(|e| !e["actor_role"].as_str().unwrap_or("").contains("clerk")),
+            "staff shown by role"
+        );
+    }
+);
+
+both_backends!(two_clerks_accepting_at_once_exactly_one_succeeds, |app| {
+    let (_, receipt, _) = submitted_case(&app).await;
+    let window = app.staff_token("clerk", Role::Window, None).await;
+    let (_, tag) = detail(&app, &window, &receipt).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, address, token, tag, receipt) = (
+            app.client.clone(),
+            app.address.clone(),
+            window.clone(),
+            tag.clone(),
+            receipt.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(format!("{address}/api/v1/cases/{receipt}/accept"))
+                .bearer_auth(token)
+                .header("If-Match", tag)
+                .send()
+                .await
+                .expect("accept")
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "exactly one accept wins: {statuses:?}"
+    );
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 412), "{statuses:?}");
+});
+
+both_backends!(pickup_at_the_window_counts_a_trip, |app| {
+    let (_, receipt, created) = submitted_case(&app).await;
+    let window = app.staff_token("clerk", Role::Window, None).await;
+    let (_, tag) = detail(&app, &window, &receipt).await;
+    let path = format!("/api/v1/cases/{receipt}");
+    let (_, _, mut tag) = act(&app, &window, &format!("{path}/accept"), Some(&tag), json!({})).await;
+    let admin = app.staff_token("boss", Role::Admin, None).await;
+    for s in created["sub_cases"].as_array().expect("subs") {
+        let id = s["id"].as_i64().expect("id");
+        let (status, body, next) = act(
+            &app,
+            &admin,
+            &format!("/api/v1/sub-cases/{id}/decide"),
+            tag.as_deref(),
+            json!({"decision": "approve", "opinion": "同意"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        tag = next;
+    }
+    let (status, body, _) = act(
+        &app,
+        &window,
+        &format!("{path}/deliver"),
+        tag.as_deref(),
+        json!({"method": "pickup"}),
+    )
+    .await;
+    assert_eq!((status, body["trips"].as_i64()), (200, Some(1)), "{body}");
+});
+
+both_backends!(case_actions_are_refused_to_the_wrong_roles, |app| {
+    let (citizen, receipt, _) = submitted_case(&app).await;
+    let window = app.staff_token("clerk", Role::Window, None).await;
+    let (_, tag) = detail(&app, &window, &receipt).await;
+    let (status, _, _) = act(
+        &app,
+        &citizen,
+        &format!("/api/v1/cases/{receipt}/accept"),
+        Some(&tag),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 403, "an applicant cannot accept");
+    let editor = app.staff_token("editor", Role::PolicyEditor, None).await;
+    assert_eq!(app.get_auth("/api/v1/cases", &editor).await.0, 403);
+    assert_eq!(app.get_auth("/api/v1/cases", &citizen).await.0, 403);
+    let (status, _) = app.get_json("/api/v1/cases").await;
+    assert_eq!(status, 401);
+});
