@@ -261,6 +261,8 @@ pub struct SubCaseSummary {
     pub department: String,
     pub department_name: String,
     pub status: String,
+    #[serde(default)]
+    pub status_label: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -441,6 +443,7 @@ fn sub_summaries(catalogue: &Catalogue, rows: &[store::SubCaseRow]) -> Vec<SubCa
                 .find(|d| d.code == s.department_code)
                 .map(|d| d.name.clone())
                 .unwrap_or_default(),
+            status_label: status_label(&s.status).to_owned(),
             status: s.status.clone(),
         })
         .collect()

@@ -14,6 +14,7 @@ pub mod error;
 pub mod pages;
 pub mod pages_apply;
 pub mod pages_auth;
+pub mod pages_staff;
 pub mod templates;
 
 use std::sync::Arc;
@@ -87,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(pages::configure)
     .configure(pages_auth::configure)
     .configure(pages_apply::configure)
+    .configure(pages_staff::configure)
     .default_service(web::to(page_not_found));
 }
 

@@ -41,6 +41,11 @@ const BUILT_IN: &[(&str, &str)] = &[
         "my_applications.html",
         include_str!("../../templates/my_applications.html"),
     ),
+    (
+        "staff_queue.html",
+        include_str!("../../templates/staff_queue.html"),
+    ),
+    ("staff_case.html", include_str!("../../templates/staff_case.html")),
 ];
 
 pub const SITE_CSS: &str = include_str!("../../templates/static/site.css");

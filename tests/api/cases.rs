@@ -337,3 +337,90 @@ both_backends!(case_actions_are_refused_to_the_wrong_roles, |app| {
     let (status, _) = app.get_json("/api/v1/cases").await;
     assert_eq!(status, 401);
 });
+
+both_backends!(the_window_console_lists_and_accepts_a_case, |app| {
+    let (_, receipt, _) = submitted_case(&app).await;
+    app.staff_token("clerk", Role::Window, None).await;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let login = client
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
+    let csrf = login
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf")
+        .to_owned();
+    let resp = client
+        .post(format!("{}/login", app.address))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "clerk"),
+            ("password", PASSWORD),
+            ("next", "/staff/cases"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status().as_u16(), 303);
+    let queue = client
+        .get(format!("{}/staff/cases", app.address))
+        .send()
+        .await
+        .expect("queue")
+        .text()
+        .await
+        .expect("html");
+    assert!(queue.contains(&receipt), "the queue lists the new case");
+    let page = client
+        .get(format!("{}/staff/cases/{receipt}", app.address))
+        .send()
+        .await
+        .expect("case")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("受理并分送") && page.contains("110101199003071233"),
+        "actions and the unmasked form"
+    );
+    let version = page
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("version")
+        .to_owned();
+    let resp = client
+        .post(format!("{}/staff/cases/{receipt}", app.address))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("version", version.as_str()),
+            ("action", "accept"),
+        ])
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(resp.status().as_u16(), 303);
+    // The same stale form again: refused, the page says why.
+    let resp = client
+        .post(format!("{}/staff/cases/{receipt}", app.address))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("version", version.as_str()),
+            ("action", "accept"),
+        ])
+        .send()
+        .await
+        .expect("accept again");
+    assert_eq!(resp.status().as_u16(), 412);
+    assert!(resp.text().await.expect("html").contains("已被他人更新"));
+});
