@@ -13,11 +13,9 @@ use serde_json::Value;
 
 use super::api_apply::{check_length, read_file_field};
 use super::applications::{self as apply, Draft};
-use super::auth::{
-    client_address, csrf_matches, csrf_token, require_csrf, AnyUser, Applicant, Authed, CurrentUser,
-};
+use super::auth::{client_address, csrf_matches, require_csrf, AnyUser, Applicant, Authed, CurrentUser};
 use super::error::{ApiError, PageError};
-use super::pages_auth::form_message;
+use super::pages_auth::{form_message, form_page as render, page_err};
 use super::AppState;
 use crate::catalogue::{BundleDef, Catalogue, FieldType};
 use crate::form::{self, FormData, MergedForm, Problem};
@@ -47,37 +45,6 @@ fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location.to_owned()))
         .finish()
-}
-
-fn page_err(state: &AppState, e: ApiError) -> PageError {
-    let (status, message, _) = form_message(&e);
-    let title = if status == StatusCode::NOT_FOUND {
-        "页面不存在"
-    } else {
-        "无法完成操作"
-    };
-    state.page_error(status, title, &message)
-}
-
-fn render(
-    state: &AppState,
-    req: &HttpRequest,
-    template: &str,
-    ctx: &mut tera::Context,
-    status: StatusCode,
-) -> Result<HttpResponse, PageError> {
-    let (token, cookie) = csrf_token(req);
-    ctx.insert("csrf_token", &token);
-    let mut resp = state.render(template, ctx)?;
-    *resp.status_mut() = status;
-    if let Some(c) = cookie {
-        let _ = resp.add_cookie(&c);
-    }
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(resp)
 }
 
 struct Ctx {

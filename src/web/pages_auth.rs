@@ -36,7 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Renders `template` with a CSRF token, setting the CSRF cookie when the browser has none.
-fn form_page(
+pub fn form_page(
     state: &AppState,
     req: &HttpRequest,
     template: &str,
@@ -61,6 +61,17 @@ fn form_page(
         header::HeaderValue::from_static("no-store"),
     );
     Ok(resp)
+}
+
+/// A failed operation as an error page.
+pub fn page_err(state: &AppState, e: ApiError) -> PageError {
+    let (status, message, _) = form_message(&e);
+    let title = if status == StatusCode::NOT_FOUND {
+        "页面不存在"
+    } else {
+        "无法完成操作"
+    };
+    state.page_error(status, title, &message)
 }
 
 fn field_errors(errors: &[FieldError]) -> HashMap<String, String> {

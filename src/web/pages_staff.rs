@@ -9,10 +9,10 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::applications as apply;
-use super::auth::{client_address, csrf_token, require_csrf, Authed, StaffOnly};
+use super::auth::{client_address, require_csrf, Authed, StaffOnly};
 use super::cases::{summary, transition};
-use super::error::{ApiError, PageError};
-use super::pages_auth::form_message;
+use super::error::PageError;
+use super::pages_auth::{form_message, form_page, page_err};
 use super::AppState;
 use crate::auth::Role;
 use crate::store::cases::{self as store, QueueFilter};
@@ -20,30 +20,6 @@ use crate::workflow::{Command, DeliveryMethod, SupplementItem};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(queue_page).service(case_page).service(case_action);
-}
-
-fn page_err(state: &AppState, e: ApiError) -> PageError {
-    let (status, message, _) = form_message(&e);
-    state.page_error(status, "无法完成操作", &message)
-}
-
-fn render(
-    state: &AppState,
-    req: &HttpRequest,
-    template: &str,
-    ctx: &mut tera::Context,
-) -> Result<HttpResponse, PageError> {
-    let (token, cookie) = csrf_token(req);
-    ctx.insert("csrf_token", &token);
-    let mut resp = state.render(template, ctx)?;
-    if let Some(c) = cookie {
-        let _ = resp.add_cookie(&c);
-    }
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(resp)
 }
 
 #[derive(Deserialize)]
@@ -109,7 +85,7 @@ async fn queue_page(
         .map(|s| (s.as_str(), s.label()))
         .collect();
     ctx.insert("statuses", &statuses);
-    render(&state, &req, "staff_queue.html", &mut ctx)
+    form_page(&state, &req, "staff_queue.html", &mut ctx, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -129,7 +105,7 @@ async fn case_page(
     if let Some(d) = &q.done {
         ctx.insert("notice", &format!("操作已完成：{d}"));
     }
-    render(&state, &req, "staff_case.html", &mut ctx)
+    form_page(&state, &req, "staff_case.html", &mut ctx, StatusCode::OK)
 }
 
 async fn case_context(
@@ -253,7 +229,7 @@ async fn case_action(
             let mut ctx = case_context(&state, &req, &user, &receipt).await?;
             let detail: Vec<String> = errors.into_iter().map(|e| e.message).collect();
             ctx.insert("message", &format!("{message}{}", detail.join("；")));
-            let mut resp = render(&state, &req, "staff_case.html", &mut ctx)?;
+            let mut resp = form_page(&state, &req, "staff_case.html", &mut ctx, StatusCode::OK)?;
             *resp.status_mut() = status;
             Ok(resp)
         }
