@@ -101,6 +101,11 @@ pub struct Settings {
     )]
     pub token_ttl_minutes: u32,
 
+    /// Folder of holiday-calendar year files (same format as `assets/holidays-cn/*.json`)
+    /// that add years or replace shipped ones, so a new year needs no new release.
+    #[arg(long, env = "ONETHING_HOLIDAYS_DIR", global = true)]
+    pub holidays_dir: Option<PathBuf>,
+
     /// Largest uploaded material, in MiB.
     #[arg(long, env = "ONETHING_MAX_UPLOAD_MB", default_value_t = 10, global = true)]
     pub max_upload_mb: u32,
@@ -132,6 +137,7 @@ impl Settings {
             data_key: None,
             token_ttl_minutes: 480,
             max_upload_mb: 10,
+            holidays_dir: None,
             meili_url: None,
             meili_key: None,
         }

@@ -11,6 +11,7 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::{Keys, TokenService, Vault};
+use crate::calendar::Calendar;
 use crate::catalogue::load_catalogue;
 use crate::config::Settings;
 use crate::db::{DatabaseTarget, Db};
@@ -53,6 +54,13 @@ impl Application {
         let keys = Keys::load(settings)?;
         let tokens = TokenService::new(&keys.jwt, settings.token_ttl_minutes);
         let vault = Vault::new(&keys.data);
+        let mut calendar = Calendar::shipped().clone();
+        if let Some(dir) = &settings.holidays_dir {
+            calendar
+                .add_dir(dir)
+                .with_context(|| format!("loading holiday years from {}", dir.display()))?;
+        }
+        tracing::info!(years = ?calendar.known_years(), "working-day calendar ready");
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -62,6 +70,7 @@ impl Application {
             tokens,
             vault,
             data_dir: settings.data_dir.clone(),
+            calendar: Arc::new(calendar),
             max_upload_bytes: settings.max_upload_mb as usize * 1024 * 1024,
         });
         let mut server = HttpServer::new(move || {

@@ -4,7 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 
 use super::error::{ApiError, FieldError};
-use crate::calendar::{Calendar, CalendarError};
+use crate::calendar::CalendarError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(add_working_days);
@@ -17,7 +17,10 @@ struct AddQuery {
 }
 
 #[get("/calendar/add-working-days")]
-async fn add_working_days(q: web::Query<AddQuery>) -> Result<HttpResponse, ApiError> {
+async fn add_working_days(
+    state: web::Data<super::AppState>,
+    q: web::Query<AddQuery>,
+) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let from = match q.from.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => {
@@ -54,7 +57,7 @@ async fn add_working_days(q: web::Query<AddQuery>) -> Result<HttpResponse, ApiEr
     let (Some(from), Some(days)) = (from, days) else {
         return Err(ApiError::InvalidQuery(errors));
     };
-    let calendar = Calendar::shipped();
+    let calendar = &state.calendar;
     match calendar.add_working_days(from, days) {
         Ok(date) => Ok(HttpResponse::Ok().json(serde_json::json!({
             "from": from,

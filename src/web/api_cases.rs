@@ -110,7 +110,7 @@ async fn queue(
                 continue;
             }
         }
-        let s = summary(&row);
+        let s = summary(&state.calendar, &row);
         if light.as_deref().is_some_and(|l| s.light != Some(l)) {
             continue;
         }
@@ -141,7 +141,7 @@ async fn case_detail(
         .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
     let case_id = row.id;
     let timeline = state.db.run(move |c| store::timeline(c, case_id)).await?;
-    let s = summary(&row);
+    let s = summary(&state.calendar, &row);
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(wf.version)))
         .json(serde_json::json!({

@@ -67,7 +67,7 @@ fn transition_error(e: TransitionError, current: u32) -> ApiError {
 
 /// Due date of a case: the bundle's promise in working days from acceptance, moved on by
 /// the working days spent waiting for 补正 and by an approved extension.
-pub fn due_date(wf: &workflow::Case, promised_days: u32) -> Option<chrono::NaiveDate> {
+pub fn due_date(calendar: &Calendar, wf: &workflow::Case, promised_days: u32) -> Option<chrono::NaiveDate> {
     let accepted = wf.accepted_at?.date();
     let pauses: Vec<(chrono::NaiveDate, chrono::NaiveDate)> = wf
         .pauses
@@ -75,7 +75,7 @@ pub fn due_date(wf: &workflow::Case, promised_days: u32) -> Option<chrono::Naive
         .filter_map(|(start, end)| end.map(|e| (start.date(), e.date())))
         .collect();
     let extra = wf.extension.as_ref().map_or(0, |(d, _)| *d);
-    Calendar::shipped()
+    calendar
         .add_working_days_with_pauses(accepted, promised_days + extra, &pauses)
         .ok()
 }
@@ -121,7 +121,7 @@ pub async fn transition(
     let next =
         workflow::apply(&wf, &actor, cmd, now, seen_version).map_err(|e| transition_error(e, wf.version))?;
     let promised = promised_days(state, &row.bundle_code).await?;
-    let due = due_date(&next, promised).map(|d| d.to_string());
+    let due = due_date(&state.calendar, &next, promised).map(|d| d.to_string());
     let (saved_row, saved, saved_due) = (row.clone(), next.clone(), due.clone());
     let ok = state
         .db
@@ -161,7 +161,12 @@ pub struct CaseSummary {
     pub light: Option<&'static str>,
 }
 
-pub fn light_of(due: Option<&str>, today: chrono::NaiveDate, status: &str) -> Option<&'static str> {
+pub fn light_of(
+    calendar: &Calendar,
+    due: Option<&str>,
+    today: chrono::NaiveDate,
+    status: &str,
+) -> Option<&'static str> {
     let open = matches!(
         status,
         "submitted" | "accepted" | "in_progress" | "supplement_requested"
@@ -170,7 +175,7 @@ pub fn light_of(due: Option<&str>, today: chrono::NaiveDate, status: &str) -> Op
     if !open {
         return None;
     }
-    let remaining = Calendar::shipped().remaining_working_days(today, due).ok()?;
+    let remaining = calendar.remaining_working_days(today, due).ok()?;
     Some(match light(remaining) {
         SlaLight::Green => "green",
         SlaLight::Yellow => "yellow",
@@ -178,7 +183,7 @@ pub fn light_of(due: Option<&str>, today: chrono::NaiveDate, status: &str) -> Op
     })
 }
 
-pub fn summary(row: &CaseRow) -> CaseSummary {
+pub fn summary(calendar: &Calendar, row: &CaseRow) -> CaseSummary {
     let today = Utc::now().date_naive();
     CaseSummary {
         receipt_no: row.receipt_no.clone(),
@@ -189,7 +194,7 @@ pub fn summary(row: &CaseRow) -> CaseSummary {
         trips: row.trips,
         version: row.version,
         submitted_at: row.submitted_at,
-        light: light_of(row.due_date.as_deref(), today, &row.status),
+        light: light_of(calendar, row.due_date.as_deref(), today, &row.status),
         due_date: row.due_date.clone(),
     }
 }

@@ -33,6 +33,8 @@ pub struct AppState {
     pub tokens: crate::auth::TokenService,
     pub vault: crate::auth::Vault,
     pub data_dir: std::path::PathBuf,
+    /// The shipped holiday calendar plus any years from `ONETHING_HOLIDAYS_DIR`.
+    pub calendar: Arc<crate::calendar::Calendar>,
     pub max_upload_bytes: usize,
 }
 

@@ -66,7 +66,7 @@ async fn queue_page(
                 continue;
             }
         }
-        let s = summary(&row);
+        let s = summary(&state.calendar, &row);
         if q.light
             .as_deref()
             .is_some_and(|l| !l.is_empty() && s.light != Some(l))
@@ -130,7 +130,7 @@ async fn case_context(
         .run(move |c| store::timeline(c, case_id))
         .await
         .map_err(|e| page_err(state, e.into()))?;
-    let s = summary(&row);
+    let s = summary(&state.calendar, &row);
     let mut ctx = tera::Context::new();
     ctx.insert("case", &view);
     ctx.insert("wf", &wf);

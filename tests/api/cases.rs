@@ -424,3 +424,35 @@ both_backends!(the_window_console_lists_and_accepts_a_case, |app| {
     assert_eq!(resp.status().as_u16(), 412);
     assert!(resp.text().await.expect("html").contains("已被他人更新"));
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_holiday_year_loads_from_the_configured_folder_without_a_release() {
+    use crate::helpers::{test_settings, Backend};
+    let Some((mut settings, _db, dir)) = test_settings(Backend::Sqlite) else {
+        return;
+    };
+    let folder = dir.path().join("holidays");
+    std::fs::create_dir_all(&folder).expect("folder");
+    std::fs::write(
+        folder.join("2027.json"),
+        r#"{"year": 2027, "days": [{"name": "元旦", "date": "2027-01-01", "isOffDay": true}]}"#,
+    )
+    .expect("year file");
+    settings.holidays_dir = Some(folder);
+    let app = onething::startup::Application::build(&settings).expect("app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    // 2026-12-31 is a Thursday; 2027-01-01 is a holiday and 01-02/03 a weekend.
+    let body: Value = reqwest::get(format!(
+        "{address}/api/v1/calendar/add-working-days?from=2026-12-31&days=1"
+    ))
+    .await
+    .expect("request")
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(body["date"], "2027-01-04", "{body}");
+    assert!(body["known_years"]
+        .as_array()
+        .is_some_and(|y| y.contains(&json!(2027))));
+}
