@@ -156,13 +156,20 @@ pub fn check_length(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
     }
 }
 
+/// Applicants upload their materials; window staff upload those handed in at the counter.
 #[post("/uploads")]
 async fn upload(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: Authed<Applicant>,
+    user: Authed<AnyUser>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, ApiError> {
+    if matches!(
+        user.role,
+        crate::auth::Role::Reviewer | crate::auth::Role::PolicyEditor
+    ) {
+        return Err(ApiError::Forbidden("该角色不能上传申请材料".into()));
+    }
     check_length(&req, state.max_upload_bytes)?;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(|e| ApiError::BadRequest {
@@ -224,6 +231,21 @@ async fn submit(
     user: Authed<Applicant>,
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(&req)?;
+    let body: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| ApiError::BadRequest {
+        code: "invalid_json",
+        message: format!("请求体不是有效的 JSON：{e}"),
+    })?;
+    let (status, text) = apply::submit_idempotent(&state, &user, user.id, &key, body, "online").await?;
+    Ok(HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::CREATED),
+    )
+    .content_type("application/json")
+    .body(text))
+}
+
+/// The `Idempotency-Key` header: required, at most 255 characters.
+pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
     let key = req
         .headers()
         .get("Idempotency-Key")
@@ -241,16 +263,7 @@ async fn submit(
             message: "Idempotency-Key 不能超过 255 个字符".into(),
         });
     }
-    let body: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| ApiError::BadRequest {
-        code: "invalid_json",
-        message: format!("请求体不是有效的 JSON：{e}"),
-    })?;
-    let (status, text) = apply::submit_idempotent(&state, &user, &key, body, "online").await?;
-    Ok(HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::CREATED),
-    )
-    .content_type("application/json")
-    .body(text))
+    Ok(key)
 }
 
 #[get("/applications")]

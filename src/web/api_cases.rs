@@ -24,7 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(archive)
         .service(decide)
         .service(resubmit)
-        .service(my_messages);
+        .service(my_messages)
+        .service(counter);
 }
 
 fn parse<T: serde::de::DeserializeOwned + Default>(raw: &web::Bytes) -> Result<T, ApiError> {
@@ -428,4 +429,88 @@ async fn my_messages(state: web::Data<AppState>, user: Authed<Applicant>) -> Res
         page: 1,
         per_page: total.max(1),
     }))
+}
+
+#[derive(Default, Deserialize)]
+struct CounterBody {
+    applicant: Option<super::accounts::RegisterInput>,
+    #[serde(flatten)]
+    application: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A walk-in application registered at the counter on the applicant's behalf: the
+/// applicant is found by ID number or USCC (or registered, to log in later by resetting
+/// the password at the counter); the case's channel is the window and it counts one trip.
+#[post("/cases/counter")]
+async fn counter(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<StaffOnly>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    if !matches!(user.role, Role::Window | Role::Admin) {
+        return Err(ApiError::Forbidden("只有综窗人员或管理员可以代为登记".into()));
+    }
+    let key = super::api_apply::idempotency_key(&req)?;
+    let body: CounterBody = parse(&raw)?;
+    let mut who = body.applicant.unwrap_or_default();
+    // Counter applicants get an unguessable password; they set their own at the counter.
+    let mut secret = [0u8; 18];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    who.password = Some(format!("C{}9", hex::encode(secret)));
+    let plain = super::accounts::validate_registration(&who).map_err(|errors| {
+        ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|mut e| {
+                    e.field = format!("applicant.{}", e.field);
+                    e
+                })
+                .collect(),
+        )
+    })?;
+    let applicant = existing_applicant(&state, &plain).await?;
+    let applicant = match applicant {
+        Some(id) => id,
+        None => {
+            super::accounts::register(&state, plain, client_address(&req))
+                .await?
+                .0
+        }
+    };
+    let (status, text) = apply::submit_idempotent(
+        &state,
+        &user,
+        applicant,
+        &key,
+        serde_json::Value::Object(body.application),
+        "window",
+    )
+    .await?;
+    Ok(HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::CREATED),
+    )
+    .content_type("application/json")
+    .body(text))
+}
+
+async fn existing_applicant(
+    state: &AppState,
+    plain: &super::accounts::NewAccountPlain,
+) -> Result<Option<i64>, ApiError> {
+    use crate::auth::PiiKind;
+    let (id_hash, uscc) = match plain {
+        super::accounts::NewAccountPlain::Citizen { id_number, .. } => (
+            Some(state.vault.lookup_hash(PiiKind::IdNumber, id_number.as_str())),
+            None,
+        ),
+        super::accounts::NewAccountPlain::Enterprise { uscc, .. } => (None, Some(uscc.as_str().to_owned())),
+    };
+    let found = state
+        .db
+        .run(move |c| {
+            crate::store::accounts::find_for_login(c, "", id_hash.as_deref(), None, uscc.as_deref())
+        })
+        .await?;
+    Ok(found.map(|a| a.id))
 }

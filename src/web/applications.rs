@@ -281,10 +281,13 @@ fn cst() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("valid offset")
 }
 
-/// Checks and writes one application. Every part is written in one transaction.
+/// Checks and writes one application of `applicant`, filed by `user` (the applicant online,
+/// a window clerk at the counter: the uploads must be the filer's). Every part is written
+/// in one transaction.
 pub async fn submit(
     state: &AppState,
     user: &CurrentUser,
+    applicant: i64,
     input: SubmitInput,
     channel: &str,
 ) -> Result<SubmitResult, ApiError> {
@@ -371,7 +374,7 @@ pub async fn submit(
                     let seq = store::next_receipt_sequence(c, &day)?;
                     let case = NewCase {
                         receipt_no: format!("CL{day}{seq:06}"),
-                        account_id: actor_id,
+                        account_id: applicant,
                         bundle_code: bundle_code.clone(),
                         bundle_version,
                         status: "submitted".into(),
@@ -459,6 +462,7 @@ pub fn request_hash(body: &Value) -> String {
 pub async fn submit_idempotent(
     state: &AppState,
     user: &CurrentUser,
+    applicant: i64,
     key: &str,
     body: Value,
     channel: &str,
@@ -489,7 +493,7 @@ pub async fn submit_idempotent(
     }
     let input: Result<SubmitInput, _> = serde_json::from_value(body);
     let outcome = match input {
-        Ok(input) => submit(state, user, input, channel).await,
+        Ok(input) => submit(state, user, applicant, input, channel).await,
         Err(e) => Err(ApiError::BadRequest {
             code: "invalid_json",
             message: format!("申请内容格式有误：{e}"),

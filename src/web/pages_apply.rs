@@ -608,7 +608,7 @@ async fn final_submit(
     let body = serde_json::json!({
         "bundle": c.bundle.code, "answers": c.draft.answers, "data": c.draft.data, "materials": c.draft.materials,
     });
-    match apply::submit_idempotent(&state, &user, &f.idempotency_key, body, "online").await {
+    match apply::submit_idempotent(&state, &user, user.id, &f.idempotency_key, body, "online").await {
         Ok((_, text)) => {
             let result: apply::SubmitResult = serde_json::from_str(&text)
                 .map_err(|e| ApiError::Internal(crate::db::DbError::Corrupt(e.to_string())))?;

@@ -456,3 +456,44 @@ async fn a_new_holiday_year_loads_from_the_configured_folder_without_a_release()
         .as_array()
         .is_some_and(|y| y.contains(&json!(2027))));
 }
+
+both_backends!(a_walk_in_application_at_the_counter_counts_one_trip, |app| {
+    let window = app.staff_token("clerk", Role::Window, None).await;
+    // The clerk fills the form for a citizen without an account, with the papers scanned.
+    let mut body = crate::applications::complete_application(&app, &window, "newborn").await;
+    body["applicant"] = json!({"kind": "citizen", "name": "陈阿婆", "id_number": "11010519491231002X", "phone": "13512345678"});
+    let (status, created, _) = act(&app, &window, "/api/v1/cases/counter", None, body.clone()).await;
+    assert_eq!(
+        (status, created["code"].as_str()),
+        (400, Some("idempotency_key_missing"))
+    );
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/cases/counter", app.address))
+        .bearer_auth(&window)
+        .header("Idempotency-Key", "walk-in-1")
+        .json(&body)
+        .send()
+        .await
+        .expect("counter");
+    assert_eq!(resp.status().as_u16(), 201);
+    let created: Value = resp.json().await.expect("json");
+    assert_eq!(created["channel"], "window");
+    let receipt = created["receipt_no"].as_str().expect("receipt");
+    let (case, _) = detail(&app, &window, receipt).await;
+    assert_eq!(case["trips"], 1, "a counter submission is one trip");
+    let mut bad = body.clone();
+    bad["applicant"]["id_number"] = json!("110105194912310021");
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/cases/counter", app.address))
+        .bearer_auth(&window)
+        .header("Idempotency-Key", "walk-in-2")
+        .json(&bad)
+        .send()
+        .await
+        .expect("counter");
+    assert_eq!(resp.status().as_u16(), 422);
+    let err: Value = resp.json().await.expect("json");
+    assert_eq!(err["errors"][0]["field"], "applicant.id_number", "{err}");
+});
