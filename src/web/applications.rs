@@ -553,7 +553,6 @@ pub struct CaseView {
     pub fields: Vec<ShownField>,
     pub materials: Vec<ShownMaterial>,
     pub sub_cases: Vec<ShownPart>,
-    pub masked: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -716,7 +715,6 @@ pub async fn case_view(
         data,
         materials,
         sub_cases: parts,
-        masked: false,
     })
 }
 
