@@ -133,13 +133,12 @@ async fn case_detail(
     user: Authed<AnyUser>,
     receipt: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = apply::case_view(&state, &user, &receipt, &client_address(&req)).await?;
-    let lookup = receipt.clone();
-    let (row, _, wf) = state
-        .db
-        .run(move |c| store::load(c, &lookup))
+    // Bringing the case up to date (deemed acceptance) is the same for every reader; who
+    // may see it is decided by case_view, which answers 404 to anyone else.
+    let (row, wf) = super::cases::load_current(&state, &receipt)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
+    let view = apply::case_view(&state, &user, &receipt, &client_address(&req)).await?;
     let case_id = row.id;
     let timeline = state.db.run(move |c| store::timeline(c, case_id)).await?;
     let s = summary(&state.calendar, &row);

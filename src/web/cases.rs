@@ -101,6 +101,53 @@ fn message_for(cmd: &Command, receipt: &str) -> Option<String> {
     })
 }
 
+/// The case behind a receipt number, brought up to date first: a case the window left for
+/// more than 5 working days with neither acceptance nor a 补正 notice is deemed accepted
+/// (行政许可法 Art. 32), recorded by the system as of its receipt.
+pub async fn load_current(
+    state: &AppState,
+    receipt: &str,
+) -> Result<Option<(CaseRow, workflow::Case)>, ApiError> {
+    let lookup = receipt.to_owned();
+    let Some((row, _, wf)) = state.db.run(move |c| store::load(c, &lookup)).await? else {
+        return Ok(None);
+    };
+    let today = Utc::now().date_naive();
+    let Ok(deadline) = state.calendar.add_working_days(row.submitted_at.date(), 5) else {
+        return Ok(Some((row, wf)));
+    };
+    if !workflow::deemed_accepted(&wf, today, deadline) {
+        return Ok(Some((row, wf)));
+    }
+    let now = Utc::now().naive_utc();
+    let next = workflow::apply(
+        &wf,
+        &Actor::System,
+        Command::DeemAccept { deadline },
+        now,
+        wf.version,
+    )
+    .map_err(|e| transition_error(e, wf.version))?;
+    let promised = promised_days(state, &row.bundle_code).await?;
+    let due = due_date(&state.calendar, &next, promised).map(|d| d.to_string());
+    let message = Some(format!(
+        "您的申请 {} 已依法视为受理，各部门正在并联办理。",
+        row.receipt_no
+    ));
+    let (saved_row, saved, seen) = (row.clone(), next.clone(), wf.version);
+    state
+        .db
+        .run(move |c| store::save_transition(c, &saved_row, seen, &saved, due, message, now))
+        .await?;
+    // Whether this request or a concurrent one recorded it, the stored case is current.
+    let lookup = receipt.to_owned();
+    Ok(state
+        .db
+        .run(move |c| store::load(c, &lookup))
+        .await?
+        .map(|(r, _, w)| (r, w)))
+}
+
 /// Runs one command on a case as `user`, who saw `seen_version`.
 pub async fn transition(
     state: &AppState,
@@ -109,10 +156,7 @@ pub async fn transition(
     seen_version: u32,
     cmd: Command,
 ) -> Result<(CaseRow, workflow::Case, Option<String>), ApiError> {
-    let lookup = receipt.to_owned();
-    let (row, _, wf) = state
-        .db
-        .run(move |c| store::load(c, &lookup))
+    let (row, wf) = load_current(state, receipt)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
     let actor = actor_for(user, &row)?;

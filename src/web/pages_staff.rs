@@ -114,16 +114,13 @@ async fn case_context(
     user: &super::auth::CurrentUser,
     receipt: &str,
 ) -> Result<tera::Context, PageError> {
+    let (row, wf) = super::cases::load_current(state, receipt)
+        .await
+        .map_err(|e| page_err(state, e))?
+        .ok_or_else(|| state.page_error(StatusCode::NOT_FOUND, "办件不存在", "没有找到这个受理编号。"))?;
     let view = apply::case_view(state, user, receipt, &client_address(req))
         .await
         .map_err(|e| page_err(state, e))?;
-    let lookup = receipt.to_owned();
-    let (row, _, wf) = state
-        .db
-        .run(move |c| store::load(c, &lookup))
-        .await
-        .map_err(|e| page_err(state, e.into()))?
-        .ok_or_else(|| state.page_error(StatusCode::NOT_FOUND, "办件不存在", "没有找到这个受理编号。"))?;
     let case_id = row.id;
     let timeline = state
         .db

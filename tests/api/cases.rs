@@ -497,3 +497,54 @@ both_backends!(a_walk_in_application_at_the_counter_counts_one_trip, |app| {
     let err: Value = resp.json().await.expect("json");
     assert_eq!(err["errors"][0]["field"], "applicant.id_number", "{err}");
 });
+
+both_backends!(
+    a_case_left_without_acceptance_or_notice_is_deemed_accepted,
+    |app| {
+        let (_, receipt, _) = submitted_case(&app).await;
+        // Back-date the submission to Monday 2026-11-02: five working days end on 11-09.
+        {
+            use diesel::prelude::*;
+            use onething::db::schema::cases;
+            let mut conn = app.db.get().expect("connection");
+            let submitted = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
+                .and_then(|d| d.and_hms_opt(9, 0, 0))
+                .expect("date");
+            let stored: String = cases::table
+                .filter(cases::receipt_no.eq(&receipt))
+                .select(cases::workflow)
+                .first(&mut *conn)
+                .expect("workflow");
+            let mut wf: Value = serde_json::from_str(&stored).expect("json");
+            wf["submitted_at"] = json!("2026-11-02T09:00:00");
+            wf["events"][0]["at"] = json!("2026-11-02T09:00:00");
+            diesel::update(cases::table.filter(cases::receipt_no.eq(&receipt)))
+                .set((
+                    cases::submitted_at.eq(submitted),
+                    cases::workflow.eq(wf.to_string()),
+                ))
+                .execute(&mut *conn)
+                .expect("back-date");
+        }
+        let window = app.staff_token("clerk", Role::Window, None).await;
+        let (case, tag) = detail(&app, &window, &receipt).await;
+        assert_eq!(
+            case["status"], "in_progress",
+            "deemed accepted and dispatched: {case}"
+        );
+        assert!(case["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .any(|e| e["action"] == "deemed_accept"));
+        let (status, _, _) = act(
+            &app,
+            &window,
+            &format!("/api/v1/cases/{receipt}/accept"),
+            Some(&tag),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 409, "nothing left to accept");
+    }
+);
