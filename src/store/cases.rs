@@ -191,3 +191,60 @@ pub fn queue(conn: &mut DbConn, f: &QueueFilter, limit: i64) -> Result<Vec<CaseR
         .select(CaseRow::as_select())
         .load(conn)?)
 }
+
+/// The corrected parts of a resubmitted case: the whole form data (encrypted), each
+/// sub-case's data and material links, and the replaced material links of the case.
+pub struct Corrections {
+    pub data_enc: String,
+    pub sub_cases: Vec<(i64, String, String)>,
+    pub materials: Vec<(String, Vec<String>)>,
+}
+
+/// Saves a resubmission: the transition and the corrected data in one transaction; false
+/// when the case changed since `seen_version`.
+#[allow(clippy::too_many_arguments)]
+pub fn save_resubmission(
+    conn: &mut DbConn,
+    row: &CaseRow,
+    seen_version: u32,
+    new: &workflow::Case,
+    due_date: Option<String>,
+    corrections: &Corrections,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    use crate::db::schema::case_materials;
+    conn.transaction(|conn| {
+        if !save_transition(conn, row, seen_version, new, due_date.clone(), None, now)? {
+            return Ok(false);
+        }
+        diesel::update(cases::table.find(row.id))
+            .set(cases::data_enc.eq(&corrections.data_enc))
+            .execute(conn)?;
+        for (id, data_enc, materials) in &corrections.sub_cases {
+            diesel::update(sub_cases::table.find(id))
+                .set((
+                    sub_cases::data_enc.eq(data_enc),
+                    sub_cases::materials.eq(materials),
+                ))
+                .execute(conn)?;
+        }
+        for (material, uploads) in &corrections.materials {
+            diesel::delete(
+                case_materials::table
+                    .filter(case_materials::case_id.eq(row.id))
+                    .filter(case_materials::material_code.eq(material)),
+            )
+            .execute(conn)?;
+            for upload in uploads {
+                diesel::insert_into(case_materials::table)
+                    .values((
+                        case_materials::case_id.eq(row.id),
+                        case_materials::material_code.eq(material),
+                        case_materials::upload_id.eq(upload),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Ok(true)
+    })
+}

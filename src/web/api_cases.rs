@@ -395,11 +395,14 @@ async fn decide(
 #[derive(Default, Deserialize)]
 struct ResubmitBody {
     #[serde(default)]
-    corrected: Vec<String>,
+    data: crate::form::FormData,
+    #[serde(default)]
+    materials: crate::form::MaterialLinks,
     #[serde(default)]
     in_person: bool,
 }
 
+/// The applicant's corrections after a 补正 notice: exactly the listed fields and materials.
 #[post("/applications/{receipt_no}/resubmit")]
 async fn resubmit(
     state: web::Data<AppState>,
@@ -410,11 +413,28 @@ async fn resubmit(
 ) -> Result<HttpResponse, ApiError> {
     let seen = if_match(&req)?;
     let body: ResubmitBody = parse(&raw)?;
-    let cmd = Command::Resubmit {
-        corrected: body.corrected,
-        in_person: body.in_person,
-    };
-    respond(&state, &CurrentUserRef(&user), &receipt, seen, cmd).await
+    let (row, wf, due) = super::cases::resubmit(
+        &state,
+        &user,
+        &receipt,
+        seen,
+        body.data,
+        body.materials,
+        body.in_person,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(wf.version)))
+        .json(serde_json::json!({
+            "receipt_no": row.receipt_no,
+            "status": wf.status,
+            "status_label": wf.status.label(),
+            "version": wf.version,
+            "trips": wf.trips,
+            "due_date": due,
+            "sub_cases": wf.sub_cases,
+            "last_event": wf.events.last(),
+        })))
 }
 
 #[get("/messages")]

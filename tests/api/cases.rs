@@ -140,22 +140,45 @@ both_backends!(
             &citizen,
             &resubmit,
             tag.as_deref(),
-            json!({"corrected": ["child_name"]}),
+            json!({"data": {"child_name": "林小满"}}),
         )
         .await;
         assert_eq!(status, 422, "every listed part must be corrected: {body}");
+        let (status, body, _) = act(
+            &app,
+            &citizen,
+            &resubmit,
+            tag.as_deref(),
+            json!({"data": {"child_name": "林小满", "mobile": "13900000000"}}),
+        )
+        .await;
+        assert!(
+            status == 422 && body.to_string().contains("not_requested"),
+            "only listed parts change: {body}"
+        );
+        let upload = crate::applications::upload(&app, &citizen, crate::applications::PDF, "清晰版.pdf")
+            .await
+            .1["id"]
+            .clone();
         let (status, body, tag) = act(
             &app,
             &citizen,
             &resubmit,
             tag.as_deref(),
-            json!({"corrected": ["child_name", "materials.birth-medical-certificate"]}),
+            json!({"data": {"child_name": "林小满"}, "materials": {"birth-medical-certificate": [upload]}}),
         )
         .await;
         assert_eq!(
             (status, body["status"].as_str()),
             (200, Some("in_progress")),
             "{body}"
+        );
+        let (_, mine) = app
+            .get_auth(&format!("/api/v1/applications/{receipt}"), &citizen)
+            .await;
+        assert_eq!(
+            mine["data"]["child_name"], "林小满",
+            "the correction reached the case"
         );
 
         // Departments decide their own parts only.
