@@ -167,7 +167,16 @@ async fn respond(
     cmd: Command,
 ) -> Result<HttpResponse, ApiError> {
     let (row, wf, due) = transition(state, user.0, receipt, seen, cmd).await?;
-    Ok(HttpResponse::Ok()
+    Ok(changed(&row, &wf, due))
+}
+
+/// The answer to a successful transition: the case's new state and its new ETag.
+fn changed(
+    row: &crate::store::applications::CaseRow,
+    wf: &crate::workflow::Case,
+    due: Option<String>,
+) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header(("ETag", etag(wf.version)))
         .json(serde_json::json!({
             "receipt_no": row.receipt_no,
@@ -178,7 +187,7 @@ async fn respond(
             "due_date": due,
             "sub_cases": wf.sub_cases,
             "last_event": wf.events.last(),
-        })))
+        }))
 }
 
 struct CurrentUserRef<'a>(&'a super::auth::CurrentUser);
@@ -423,18 +432,7 @@ async fn resubmit(
         body.in_person,
     )
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("ETag", etag(wf.version)))
-        .json(serde_json::json!({
-            "receipt_no": row.receipt_no,
-            "status": wf.status,
-            "status_label": wf.status.label(),
-            "version": wf.version,
-            "trips": wf.trips,
-            "due_date": due,
-            "sub_cases": wf.sub_cases,
-            "last_event": wf.events.last(),
-        })))
+    Ok(changed(&row, &wf, due))
 }
 
 #[get("/messages")]
