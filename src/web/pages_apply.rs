@@ -655,13 +655,15 @@ async fn receipt_page(
     let view = apply::case_view(&state, &user, &receipt, &client_address(&req))
         .await
         .map_err(|e| page_err(&state, e))?;
-    let info = req.connection_info();
-    let url = format!(
-        "{}://{}/applications/{}",
-        info.scheme(),
-        info.host(),
-        view.receipt_no
-    );
+    let url = {
+        let info = req.connection_info();
+        format!(
+            "{}://{}/applications/{}",
+            info.scheme(),
+            info.host(),
+            view.receipt_no
+        )
+    };
     let qr = qrcode::QrCode::new(url.as_bytes())
         .map(|code| {
             code.render::<qrcode::render::svg::Color>()
@@ -674,5 +676,27 @@ async fn receipt_page(
     ctx.insert("qr_svg", &qr);
     ctx.insert("status_url", &url);
     ctx.insert("is_new", &q.new.is_some());
+    // The case's progress as the applicant follows it: notice, extension, due date, events.
+    if let Some((row, wf)) = super::cases::load_current(&state, &receipt)
+        .await
+        .map_err(|e| page_err(&state, e))?
+    {
+        let steps: Vec<(String, &str, String)> = wf
+            .events
+            .iter()
+            .map(|e| {
+                (
+                    e.at.format("%Y-%m-%d %H:%M").to_string(),
+                    crate::workflow::action_label(&e.action),
+                    e.actor_label.clone(),
+                )
+            })
+            .collect();
+        ctx.insert("steps", &steps);
+        ctx.insert("notice", &wf.open_notice);
+        ctx.insert("extension", &wf.extension);
+        ctx.insert("due_date", &row.due_date);
+        ctx.insert("trips", &wf.trips);
+    }
     render(&state, &req, "receipt.html", &mut ctx, StatusCode::OK)
 }
