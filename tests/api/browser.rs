@@ -39,6 +39,9 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A test that fails mid-session leaves Chromium running after chromedriver is gone;
+        // its profile folder is this test's own, so it identifies exactly those processes.
+        let _ = Command::new("pkill").arg("-f").arg(self._profile.path()).status();
     }
 }
 
