@@ -63,6 +63,39 @@ pub struct NewAccount {
     pub updated_at: NaiveDateTime,
 }
 
+impl NewAccount {
+    /// An enabled account with only the fields every kind has; callers fill in the rest.
+    pub fn blank(
+        kind: &str,
+        role: Role,
+        display_name: String,
+        password_hash: String,
+        now: NaiveDateTime,
+    ) -> Self {
+        Self {
+            kind: kind.into(),
+            role: role.as_str().into(),
+            username: None,
+            display_name,
+            id_number_enc: None,
+            id_number_hash: None,
+            phone_enc: None,
+            phone_hash: None,
+            uscc: None,
+            legal_representative: None,
+            contact_name: None,
+            industry: None,
+            scale: None,
+            department_code: None,
+            password_hash,
+            disabled: false,
+            tokens_valid_after: now,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Which unique value is already taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Taken {

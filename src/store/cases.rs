@@ -169,6 +169,8 @@ pub fn messages_of(conn: &mut DbConn, account: i64) -> Result<Vec<MessageRow>, D
 
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {
+    /// Only cases with a part for this department (a reviewer's queue).
+    pub department: Option<String>,
     pub status: Option<String>,
     pub bundle: Option<String>,
     pub channel: Option<String>,
@@ -185,6 +187,15 @@ pub fn queue(conn: &mut DbConn, f: &QueueFilter, limit: i64) -> Result<Vec<CaseR
     }
     if let Some(c) = &f.channel {
         q = q.filter(cases::channel.eq(c.clone()));
+    }
+    if let Some(d) = &f.department {
+        q = q.filter(
+            cases::id.eq_any(
+                sub_cases::table
+                    .filter(sub_cases::department_code.eq(d.clone()))
+                    .select(sub_cases::case_id),
+            ),
+        );
     }
     Ok(q.order((cases::submitted_at, cases::id))
         .limit(limit)

@@ -199,26 +199,8 @@ pub async fn register(
     let vault = state.vault.clone();
     // Hash on the blocking pool: argon2 is deliberately slow.
     let new = tokio::task::spawn_blocking(move || {
-        let base = |kind: &str, role: Role, name: String, password: &str| NewAccount {
-            kind: kind.into(),
-            role: role.as_str().into(),
-            username: None,
-            display_name: name,
-            id_number_enc: None,
-            id_number_hash: None,
-            phone_enc: None,
-            phone_hash: None,
-            uscc: None,
-            legal_representative: None,
-            contact_name: None,
-            industry: None,
-            scale: None,
-            department_code: None,
-            password_hash: hash_password(password),
-            disabled: false,
-            tokens_valid_after: now,
-            created_at: now,
-            updated_at: now,
+        let base = |kind: &str, role: Role, name: String, password: &str| {
+            NewAccount::blank(kind, role, name, hash_password(password), now)
         };
         match plain {
             NewAccountPlain::Citizen {
@@ -666,25 +648,9 @@ pub fn staff_account(
     now: chrono::NaiveDateTime,
 ) -> NewAccount {
     NewAccount {
-        kind: "staff".into(),
-        role: role.as_str().into(),
         username: Some(username.to_owned()),
-        display_name: display.to_owned(),
-        id_number_enc: None,
-        id_number_hash: None,
-        phone_enc: None,
-        phone_hash: None,
-        uscc: None,
-        legal_representative: None,
-        contact_name: None,
-        industry: None,
-        scale: None,
         department_code: department,
-        password_hash,
-        disabled: false,
-        tokens_valid_after: now,
-        created_at: now,
-        updated_at: now,
+        ..NewAccount::blank("staff", role, display.to_owned(), password_hash, now)
     }
 }
 

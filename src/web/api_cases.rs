@@ -87,30 +87,14 @@ async fn queue(
         return Err(ApiError::InvalidQuery(errors));
     }
     let filter = QueueFilter {
+        department: user.department.clone().filter(|_| user.role == Role::Reviewer),
         status,
         bundle: non_empty(&q.bundle),
         channel: non_empty(&q.channel),
     };
     let rows = state.db.run(move |c| store::queue(c, &filter, 1000)).await?;
-    let department = user.department.clone();
-    let reviewer = user.role == Role::Reviewer;
     let mut items = Vec::new();
     for row in rows {
-        if reviewer {
-            let receipt = row.receipt_no.clone();
-            let subs = state
-                .db
-                .run(move |c| crate::store::applications::case_by_receipt(c, &receipt))
-                .await?
-                .map(|(_, s)| s)
-                .unwrap_or_default();
-            if !subs
-                .iter()
-                .any(|s| Some(&s.department_code) == department.as_ref())
-            {
-                continue;
-            }
-        }
         let s = summary(&state.calendar, &row);
         if light.as_deref().is_some_and(|l| s.light != Some(l)) {
             continue;
@@ -161,12 +145,12 @@ async fn case_detail(
 
 async fn respond(
     state: &AppState,
-    user: &CurrentUserRef<'_>,
+    user: &super::auth::CurrentUser,
     receipt: &str,
     seen: u32,
     cmd: Command,
 ) -> Result<HttpResponse, ApiError> {
-    let (row, wf, due) = transition(state, user.0, receipt, seen, cmd).await?;
+    let (row, wf, due) = transition(state, user, receipt, seen, cmd).await?;
     Ok(changed(&row, &wf, due))
 }
 
@@ -190,8 +174,6 @@ fn changed(
         }))
 }
 
-struct CurrentUserRef<'a>(&'a super::auth::CurrentUser);
-
 fn window_or_admin(user: &super::auth::CurrentUser) -> Result<(), ApiError> {
     if matches!(user.role, Role::Window | Role::Admin) {
         Ok(())
@@ -209,7 +191,7 @@ async fn accept(
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
     let seen = if_match(&req)?;
-    respond(&state, &CurrentUserRef(&user), &receipt, seen, Command::Accept).await
+    respond(&state, &user, &receipt, seen, Command::Accept).await
 }
 
 #[derive(Default, Deserialize)]
@@ -247,7 +229,7 @@ async fn supplement(
         .collect();
     respond(
         &state,
-        &CurrentUserRef(&user),
+        &user,
         &receipt,
         seen,
         Command::RequestSupplement { items },
@@ -272,14 +254,7 @@ async fn refuse(
     let seen = if_match(&req)?;
     let body: ReasonBody = parse(&raw)?;
     let reason = body.reason.unwrap_or_default().trim().to_owned();
-    respond(
-        &state,
-        &CurrentUserRef(&user),
-        &receipt,
-        seen,
-        Command::Refuse { reason },
-    )
-    .await
+    respond(&state, &user, &receipt, seen, Command::Refuse { reason }).await
 }
 
 #[derive(Default, Deserialize)]
@@ -313,14 +288,7 @@ async fn deliver(
             )]))
         }
     };
-    respond(
-        &state,
-        &CurrentUserRef(&user),
-        &receipt,
-        seen,
-        Command::Deliver { method },
-    )
-    .await
+    respond(&state, &user, &receipt, seen, Command::Deliver { method }).await
 }
 
 #[derive(Default, Deserialize)]
@@ -343,7 +311,7 @@ async fn extend(
         working_days: body.working_days.unwrap_or(0),
         reason: body.reason.unwrap_or_default().trim().to_owned(),
     };
-    respond(&state, &CurrentUserRef(&user), &receipt, seen, cmd).await
+    respond(&state, &user, &receipt, seen, cmd).await
 }
 
 #[post("/cases/{receipt_no}/archive")]
@@ -355,7 +323,7 @@ async fn archive(
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
     let seen = if_match(&req)?;
-    respond(&state, &CurrentUserRef(&user), &receipt, seen, Command::Archive).await
+    respond(&state, &user, &receipt, seen, Command::Archive).await
 }
 
 #[derive(Default, Deserialize)]
@@ -398,7 +366,7 @@ async fn decide(
         opinion: body.opinion.unwrap_or_default().trim().to_owned(),
         result: body.result.filter(|r| !r.trim().is_empty()),
     };
-    respond(&state, &CurrentUserRef(&user), &receipt, seen, cmd).await
+    respond(&state, &user, &receipt, seen, cmd).await
 }
 
 #[derive(Default, Deserialize)]

@@ -40,6 +40,7 @@ async fn queue_page(
     }
     let status = q.status.clone().filter(|s| !s.is_empty());
     let filter = QueueFilter {
+        department: user.department.clone().filter(|_| user.role == Role::Reviewer),
         status: status.clone(),
         ..Default::default()
     };
@@ -50,22 +51,6 @@ async fn queue_page(
         .map_err(|e| page_err(&state, e.into()))?;
     let mut items = Vec::new();
     for row in rows {
-        if user.role == Role::Reviewer {
-            let receipt = row.receipt_no.clone();
-            let subs = state
-                .db
-                .run(move |c| crate::store::applications::case_by_receipt(c, &receipt))
-                .await
-                .map_err(|e| page_err(&state, e.into()))?
-                .map(|(_, s)| s)
-                .unwrap_or_default();
-            if !subs
-                .iter()
-                .any(|s| Some(&s.department_code) == user.department.as_ref())
-            {
-                continue;
-            }
-        }
         let s = summary(&state.calendar, &row);
         if q.light
             .as_deref()

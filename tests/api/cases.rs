@@ -185,6 +185,15 @@ both_backends!(
         let mut tag = tag;
         let subs = body["sub_cases"].as_array().expect("subs").clone();
         let outsider = app.staff_token("outsider", Role::Reviewer, Some("samr")).await;
+        let (_, theirs) = app.get_auth("/api/v1/cases", &outsider).await;
+        assert!(
+            !theirs["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .any(|c| c["receipt_no"] == receipt.as_str()),
+            "a reviewer's queue holds only cases with a part for their department: {theirs}"
+        );
         let first = subs[0]["id"].as_i64().expect("id");
         let (status, _, _) = act(
             &app,
@@ -200,6 +209,15 @@ both_backends!(
             let reviewer = app
                 .staff_token(&format!("rev{n}"), Role::Reviewer, Some(dept))
                 .await;
+            let (_, queue) = app.get_auth("/api/v1/cases", &reviewer).await;
+            assert!(
+                queue["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .any(|c| c["receipt_no"] == receipt.as_str()),
+                "{queue}"
+            );
             let id = s["id"].as_i64().expect("id");
             let (status, body, next) = act(
                 &app,
