@@ -110,6 +110,11 @@ pub struct Settings {
     #[arg(long, env = "ONETHING_MAX_UPLOAD_MB", default_value_t = 10, global = true)]
     pub max_upload_mb: u32,
 
+    /// Seconds between sweeps that apply deemed acceptance (行政许可法 Art. 32) to cases
+    /// nobody acted on within five working days; 0 turns the sweep off.
+    #[arg(long, env = "ONETHING_SWEEP_SECONDS", default_value_t = 300, global = true)]
+    pub sweep_seconds: u64,
+
     /// Meilisearch address; when set, search uses Meilisearch instead of the embedded index.
     #[arg(long, env = "MEILI_URL", global = true)]
     pub meili_url: Option<String>,
@@ -137,6 +142,7 @@ impl Settings {
             data_key: None,
             token_ttl_minutes: 480,
             max_upload_mb: 10,
+            sweep_seconds: 300,
             holidays_dir: None,
             meili_url: None,
             meili_key: None,

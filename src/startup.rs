@@ -73,6 +73,12 @@ impl Application {
             calendar: Arc::new(calendar),
             max_upload_bytes: settings.max_upload_mb as usize * 1024 * 1024,
         });
+        if settings.sweep_seconds > 0 {
+            tokio::spawn(web::cases::sweep_loop(
+                state.clone(),
+                std::time::Duration::from_secs(settings.sweep_seconds),
+            ));
+        }
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(web::no_store_for_credentials))

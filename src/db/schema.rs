@@ -229,6 +229,7 @@ diesel::table! {
         materials -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        result_upload -> Nullable<Text>,
     }
 }
 
@@ -260,6 +261,7 @@ diesel::table! {
 }
 
 diesel::joinable!(sub_cases -> cases (case_id));
+diesel::joinable!(messages -> cases (case_id));
 diesel::joinable!(case_materials -> cases (case_id));
 diesel::joinable!(case_materials -> uploads (upload_id));
 diesel::joinable!(cases -> bundles (bundle_code));
@@ -289,6 +291,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    counter_sessions (clerk_id) {
+        clerk_id -> BigInt,
+        applicant_id -> BigInt,
+        started_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activation_codes (account_id) {
+        account_id -> BigInt,
+        code_hash -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     departments,
     field_definitions,
@@ -311,4 +329,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     receipt_counters,
     case_events,
     messages,
+    counter_sessions,
+    activation_codes,
 );

@@ -271,6 +271,8 @@ pub struct SubCaseRow {
     pub materials: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The upload holding the result document the department attached, if any.
+    pub result_upload: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

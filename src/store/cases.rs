@@ -167,6 +167,36 @@ pub fn messages_of(conn: &mut DbConn, account: i64) -> Result<Vec<MessageRow>, D
         .load(conn)?)
 }
 
+/// The applicant's messages, newest first, each with its case's receipt number.
+pub fn inbox(conn: &mut DbConn, account: i64) -> Result<Vec<(MessageRow, String)>, DbError> {
+    Ok(messages::table
+        .inner_join(cases::table)
+        .filter(messages::account_id.eq(account))
+        .order(messages::id.desc())
+        .limit(200)
+        .select((MessageRow::as_select(), cases::receipt_no))
+        .load(conn)?)
+}
+
+pub fn unread_count(conn: &mut DbConn, account: i64) -> Result<i64, DbError> {
+    Ok(messages::table
+        .filter(messages::account_id.eq(account))
+        .filter(messages::read.eq(false))
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn mark_read(conn: &mut DbConn, account: i64) -> Result<(), DbError> {
+    diesel::update(
+        messages::table
+            .filter(messages::account_id.eq(account))
+            .filter(messages::read.eq(false)),
+    )
+    .set(messages::read.eq(true))
+    .execute(conn)?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {
     /// Only cases with a part for this department (a reviewer's queue).
@@ -258,4 +288,36 @@ pub fn save_resubmission(
         }
         Ok(true)
     })
+}
+
+/// Links the result document a department attached to its decision on a sub-case.
+pub fn set_result_upload(conn: &mut DbConn, sub_case: i64, upload: &str) -> Result<(), DbError> {
+    diesel::update(sub_cases::table.find(sub_case))
+        .set(sub_cases::result_upload.eq(Some(upload)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The case a sub-case belongs to, with the sub-case.
+pub fn sub_case_with_case(
+    conn: &mut DbConn,
+    sub_case: i64,
+) -> Result<Option<(CaseRow, SubCaseRow)>, DbError> {
+    Ok(sub_cases::table
+        .find(sub_case)
+        .inner_join(cases::table)
+        .select((CaseRow::as_select(), SubCaseRow::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// Receipt numbers of cases still waiting for the window that were submitted before `cutoff`.
+pub fn submitted_before(conn: &mut DbConn, cutoff: NaiveDateTime) -> Result<Vec<String>, DbError> {
+    Ok(cases::table
+        .filter(cases::status.eq("submitted"))
+        .filter(cases::submitted_at.lt(cutoff))
+        .order(cases::id)
+        .limit(1000)
+        .select(cases::receipt_no)
+        .load(conn)?)
 }

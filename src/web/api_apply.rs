@@ -58,7 +58,7 @@ async fn merged_form(
     let merged = form::merge(&catalogue, &bundle, &body.answers);
     let prefill = match &user.0 {
         Some(u) if matches!(u.role, crate::auth::Role::Citizen | crate::auth::Role::Enterprise) => {
-            let all = apply::prefill(&state, u).await?;
+            let all = apply::prefill(&state, u.id).await?;
             let keys: Vec<&str> = merged
                 .sections
                 .iter()
@@ -156,7 +156,8 @@ pub fn check_length(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
     }
 }
 
-/// Applicants upload their materials; window staff upload those handed in at the counter.
+/// Applicants upload their materials, window staff those handed in at the counter, and
+/// reviewers the result documents of their decisions.
 #[post("/uploads")]
 async fn upload(
     state: web::Data<AppState>,
@@ -164,11 +165,8 @@ async fn upload(
     user: Authed<AnyUser>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    if matches!(
-        user.role,
-        crate::auth::Role::Reviewer | crate::auth::Role::PolicyEditor
-    ) {
-        return Err(ApiError::Forbidden("该角色不能上传申请材料".into()));
+    if user.role == crate::auth::Role::PolicyEditor {
+        return Err(ApiError::Forbidden("该角色不能上传办件文件".into()));
     }
     check_length(&req, state.max_upload_bytes)?;
     while let Some(field) = payload.next().await {

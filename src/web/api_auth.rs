@@ -14,6 +14,7 @@ use crate::store::audit::{self, AuditFilter};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(register)
         .service(login)
+        .service(activate)
         .service(logout)
         .service(change_password)
         .service(me)
@@ -83,6 +84,32 @@ async fn login(
             "expires_at": issued.expires_at.to_rfc3339(),
             "role": role,
         })))
+}
+
+#[derive(Default, Deserialize)]
+struct ActivateInput {
+    login: Option<String>,
+    code: Option<String>,
+    password: Option<String>,
+}
+
+/// An applicant registered at the counter sets a password with the printed activation code.
+#[post("/auth/activate")]
+async fn activate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: ActivateInput = body(&raw)?;
+    super::counter::activate(
+        &state,
+        input.login.as_deref().unwrap_or(""),
+        input.code.as_deref().unwrap_or(""),
+        input.password.as_deref().unwrap_or(""),
+        client_address(&req),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"activated": true})))
 }
 
 #[post("/auth/logout")]

@@ -25,7 +25,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(decide)
         .service(resubmit)
         .service(my_messages)
-        .service(counter);
+        .service(counter)
+        .service(result_document);
 }
 
 fn parse<T: serde::de::DeserializeOwned + Default>(raw: &web::Bytes) -> Result<T, ApiError> {
@@ -331,6 +332,8 @@ struct DecideBody {
     decision: Option<String>,
     opinion: Option<String>,
     result: Option<String>,
+    /// An upload of the deciding reviewer: the result document (批文, 证照 scan).
+    result_upload: Option<String>,
 }
 
 #[post("/sub-cases/{id}/decide")]
@@ -360,13 +363,51 @@ async fn decide(
         .run(move |c| store::receipt_of_sub_case(c, sub_case))
         .await?
         .ok_or_else(|| ApiError::NotFound("未找到该子件".into()))?;
-    let cmd = Command::Decide {
+    let (row, wf, due) = super::cases::decide(
+        &state,
+        &user,
+        &receipt,
+        seen,
         sub_case,
         approve,
-        opinion: body.opinion.unwrap_or_default().trim().to_owned(),
-        result: body.result.filter(|r| !r.trim().is_empty()),
-    };
-    respond(&state, &user, &receipt, seen, cmd).await
+        body.opinion.unwrap_or_default().trim().to_owned(),
+        body.result.filter(|r| !r.trim().is_empty()),
+        body.result_upload.filter(|r| !r.trim().is_empty()),
+    )
+    .await?;
+    Ok(changed(&row, &wf, due))
+}
+
+/// The result document a department attached to its decision: for the applicant and for
+/// the staff who may see the case.
+#[get("/sub-cases/{id}/result-document")]
+async fn result_document(
+    state: web::Data<AppState>,
+    user: Authed<AnyUser>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let sub_case = id.into_inner();
+    let not_found = || ApiError::NotFound("未找到该子件的结果文件".into());
+    let (case, part) = state
+        .db
+        .run(move |c| store::sub_case_with_case(c, sub_case))
+        .await?
+        .ok_or_else(not_found)?;
+    let allowed = case.account_id == user.id
+        || matches!(user.role, Role::Window | Role::Admin)
+        || (user.role == Role::Reviewer && user.department.as_deref() == Some(part.department_code.as_str()));
+    let upload_id = part.result_upload.filter(|_| allowed).ok_or_else(not_found)?;
+    let upload = state
+        .db
+        .run(move |c| crate::store::applications::get_upload(c, &upload_id))
+        .await?
+        .ok_or_else(not_found)?;
+    let bytes = apply::read_upload(&state, &upload).await?;
+    let name: String = url::form_urlencoded::byte_serialize(upload.file_name.as_bytes()).collect();
+    Ok(HttpResponse::Ok()
+        .content_type(upload.content_type.as_str())
+        .insert_header(("Content-Disposition", format!("inline; filename*=UTF-8''{name}")))
+        .body(bytes))
 }
 
 #[derive(Default, Deserialize)]
@@ -424,8 +465,8 @@ struct CounterBody {
 }
 
 /// A walk-in application registered at the counter on the applicant's behalf: the
-/// applicant is found by ID number or USCC (or registered, to log in later by resetting
-/// the password at the counter); the case's channel is the window and it counts one trip.
+/// applicant is found by ID number or USCC, or registered and handed a one-time
+/// `activation_code` to set a password; the case's channel is the window and it counts one trip.
 #[post("/cases/counter")]
 async fn counter(
     state: web::Data<AppState>,
@@ -438,31 +479,8 @@ async fn counter(
     }
     let key = super::api_apply::idempotency_key(&req)?;
     let body: CounterBody = parse(&raw)?;
-    let mut who = body.applicant.unwrap_or_default();
-    // Counter applicants get an unguessable password; they set their own at the counter.
-    let mut secret = [0u8; 18];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
-    who.password = Some(format!("C{}9", hex::encode(secret)));
-    let plain = super::accounts::validate_registration(&who).map_err(|errors| {
-        ApiError::Validation(
-            errors
-                .into_iter()
-                .map(|mut e| {
-                    e.field = format!("applicant.{}", e.field);
-                    e
-                })
-                .collect(),
-        )
-    })?;
-    let applicant = existing_applicant(&state, &plain).await?;
-    let applicant = match applicant {
-        Some(id) => id,
-        None => {
-            super::accounts::register(&state, plain, client_address(&req))
-                .await?
-                .0
-        }
-    };
+    let who = body.applicant.unwrap_or_default();
+    let (applicant, created) = super::counter::find_or_register(&state, who, client_address(&req)).await?;
     let (status, text) = apply::submit_idempotent(
         &state,
         &user,
@@ -472,30 +490,16 @@ async fn counter(
         "window",
     )
     .await?;
+    let mut result: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| ApiError::Internal(crate::db::DbError::Corrupt(e.to_string())))?;
+    // A new applicant gets a printed one-time code to set their password; a replayed
+    // request does not mint another.
+    if created && status == 201 {
+        let code = super::counter::issue_activation_code(&state, &user, applicant).await?;
+        result["activation_code"] = serde_json::Value::String(code);
+    }
     Ok(HttpResponse::build(
         actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::CREATED),
     )
-    .content_type("application/json")
-    .body(text))
-}
-
-async fn existing_applicant(
-    state: &AppState,
-    plain: &super::accounts::NewAccountPlain,
-) -> Result<Option<i64>, ApiError> {
-    use crate::auth::PiiKind;
-    let (id_hash, uscc) = match plain {
-        super::accounts::NewAccountPlain::Citizen { id_number, .. } => (
-            Some(state.vault.lookup_hash(PiiKind::IdNumber, id_number.as_str())),
-            None,
-        ),
-        super::accounts::NewAccountPlain::Enterprise { uscc, .. } => (None, Some(uscc.as_str().to_owned())),
-    };
-    let found = state
-        .db
-        .run(move |c| {
-            crate::store::accounts::find_for_login(c, "", id_hash.as_deref(), None, uscc.as_deref())
-        })
-        .await?;
-    Ok(found.map(|a| a.id))
+    .json(result))
 }

@@ -48,8 +48,8 @@ pub async fn bundle_context(state: &AppState, code: &str) -> Result<(i32, Bundle
 }
 
 /// Values the account already holds, by dictionary key.
-pub async fn prefill(state: &AppState, user: &CurrentUser) -> Result<FormData, ApiError> {
-    let id = user.id;
+pub async fn prefill(state: &AppState, account: i64) -> Result<FormData, ApiError> {
+    let id = account;
     let Some(a) = state.db.run(move |c| accounts::get(c, id)).await? else {
         return Ok(FormData::new());
     };
@@ -263,6 +263,9 @@ pub struct SubCaseSummary {
     pub status: String,
     #[serde(default)]
     pub status_label: String,
+    /// Whether the department attached a result document (批文, 证照) to its decision.
+    #[serde(default)]
+    pub result_document: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -448,6 +451,7 @@ fn sub_summaries(catalogue: &Catalogue, rows: &[store::SubCaseRow]) -> Vec<SubCa
                 .unwrap_or_default(),
             status_label: status_label(&s.status).to_owned(),
             status: s.status.clone(),
+            result_document: s.result_upload.is_some(),
         })
         .collect()
 }

@@ -185,6 +185,81 @@ pub async fn transition(
     Ok((row, next, due))
 }
 
+/// A department's decision on its part, with an optional result document: an upload of
+/// the deciding reviewer, linked to the part once the decision is saved.
+#[allow(clippy::too_many_arguments)]
+pub async fn decide(
+    state: &AppState,
+    user: &CurrentUser,
+    receipt: &str,
+    seen_version: u32,
+    sub_case: i64,
+    approve: bool,
+    opinion: String,
+    result: Option<String>,
+    document: Option<String>,
+) -> Result<(CaseRow, workflow::Case, Option<String>), ApiError> {
+    if let Some(doc) = document.clone() {
+        let owner = user.id;
+        let found = state
+            .db
+            .run(move |c| crate::store::applications::uploads_of(c, owner, std::slice::from_ref(&doc)))
+            .await?;
+        if found.is_empty() {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "result_upload",
+                "unknown_upload",
+                "结果文件不存在，或不是您上传的文件",
+            )]));
+        }
+    }
+    let cmd = Command::Decide {
+        sub_case,
+        approve,
+        opinion,
+        result,
+    };
+    let outcome = transition(state, user, receipt, seen_version, cmd).await?;
+    if let Some(doc) = document {
+        state
+            .db
+            .run(move |c| store::set_result_upload(c, sub_case, &doc))
+            .await?;
+    }
+    Ok(outcome)
+}
+
+/// Applies deemed acceptance to every case the window left untouched past the legal
+/// window, so that queues, clocks and the applicant's messages are right even for cases
+/// nobody opens. Returns how many cases it accepted.
+pub async fn sweep_deemed_acceptance(state: &AppState) -> Result<usize, ApiError> {
+    // Five working days are at least five calendar days: older cases are the candidates.
+    let cutoff = Utc::now().naive_utc() - chrono::Duration::days(5);
+    let receipts = state.db.run(move |c| store::submitted_before(c, cutoff)).await?;
+    let mut accepted = 0;
+    for receipt in receipts {
+        if let Some((row, _)) = load_current(state, &receipt).await? {
+            if row.status != "submitted" {
+                accepted += 1;
+            }
+        }
+    }
+    Ok(accepted)
+}
+
+/// Runs [`sweep_deemed_acceptance`] every `every` until the server stops.
+pub async fn sweep_loop(state: actix_web::web::Data<AppState>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        match sweep_deemed_acceptance(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(cases = n, "deemed acceptance applied"),
+            Err(e) => tracing::warn!(error = %e, "deemed-acceptance sweep failed"),
+        }
+    }
+}
+
 async fn promised_days(state: &AppState, bundle: &str) -> Result<u32, ApiError> {
     let (_, def, _) = super::applications::bundle_context(state, bundle).await?;
     Ok(def.promised_time_limit_days.max(0) as u32)

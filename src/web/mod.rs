@@ -10,10 +10,13 @@ pub mod api_cases;
 pub mod applications;
 pub mod auth;
 pub mod cases;
+pub mod counter;
 pub mod error;
 pub mod pages;
 pub mod pages_apply;
 pub mod pages_auth;
+pub mod pages_case;
+pub mod pages_counter;
 pub mod pages_staff;
 pub mod templates;
 
@@ -91,6 +94,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(pages_auth::configure)
     .configure(pages_apply::configure)
     .configure(pages_staff::configure)
+    .configure(pages_counter::configure)
+    .configure(pages_case::configure)
     .default_service(web::to(page_not_found));
 }
 

@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use super::api_apply::{check_length, read_file_field};
 use super::applications::{self as apply, Draft};
-use super::auth::{client_address, csrf_matches, require_csrf, AnyUser, Applicant, Authed, CurrentUser};
+use super::auth::{csrf_matches, require_csrf, AnyUser, Applicant, Authed, CurrentUser};
+use super::counter::{filer, Filer};
 use super::error::{ApiError, PageError};
 use super::pages_auth::{form_message, form_page as render, page_err};
 use super::AppState;
@@ -29,7 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(review_page)
         .service(final_submit)
         .service(my_applications)
-        .service(receipt_page)
         .service(form_js);
 }
 
@@ -51,9 +51,13 @@ struct Ctx {
     bundle: BundleDef,
     catalogue: Catalogue,
     draft: Draft,
+    filer: Filer,
 }
 
+/// The bundle, the catalogue and the draft of the person filling the form (the applicant,
+/// or a window clerk filing at the counter for the applicant of their counter session).
 async fn context(state: &AppState, user: &CurrentUser, code: &str) -> Result<Ctx, PageError> {
+    let filer = filer(state, user).await.map_err(|e| page_err(state, e))?;
     let (_, bundle, catalogue) = apply::bundle_context(state, code)
         .await
         .map_err(|e| page_err(state, e))?;
@@ -64,6 +68,7 @@ async fn context(state: &AppState, user: &CurrentUser, code: &str) -> Result<Ctx
         bundle,
         catalogue,
         draft,
+        filer,
     })
 }
 
@@ -73,6 +78,7 @@ fn base_ctx(c: &Ctx) -> tera::Context {
         "bundle",
         &serde_json::json!({"code": c.bundle.code, "name": c.bundle.name, "summary": c.bundle.summary}),
     );
+    ctx.insert("on_behalf_of", &c.filer.on_behalf_of);
     ctx
 }
 
@@ -80,7 +86,7 @@ fn base_ctx(c: &Ctx) -> tera::Context {
 async fn questions_page(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: Authed<Applicant>,
+    user: Authed<AnyUser>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let c = context(&state, &user, &code).await?;
@@ -99,7 +105,7 @@ async fn questions_page(
 async fn answers_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: Authed<Applicant>,
+    user: Authed<AnyUser>,
     code: web::Path<String>,
     body: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -203,7 +209,7 @@ async fn form_ctx(
             .iter()
             .find_map(|k| errors.get(k).cloned())
     };
-    let prefill = apply::prefill(state, user)
+    let prefill = apply::prefill(state, c.filer.applicant)
         .await
         .map_err(|e| page_err(state, e))?;
     let sections: Vec<SectionCtx> = merged
@@ -305,7 +311,7 @@ struct SavedQuery {
 async fn form_page(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: Authed<Applicant>,
+    user: Authed<AnyUser>,
     code: web::Path<String>,
     q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, PageError> {
@@ -319,6 +325,88 @@ async fn form_page(
         ctx.insert("notice", "草稿已保存。您可以随时在任何设备上登录后继续填写。");
     }
     render(&state, &req, "apply_form.html", &mut ctx, StatusCode::OK)
+}
+
+/// A posted multipart form: its text inputs, the files stored as uploads of the poster
+/// (`material__<code>` fields whose code `accept`s), and the first upload problem.
+pub struct PostedForm {
+    pub inputs: HashMap<String, String>,
+    pub files: Vec<(String, String)>,
+    pub upload_error: Option<String>,
+}
+
+pub async fn read_posted_form(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &CurrentUser,
+    payload: &mut Multipart,
+    accept: &dyn Fn(&str) -> bool,
+) -> Result<PostedForm, actix_web::Error> {
+    let mut posted = PostedForm {
+        inputs: HashMap::new(),
+        files: Vec::new(),
+        upload_error: None,
+    };
+    let mut csrf_ok = false;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|e| ApiError::BadRequest {
+            code: "invalid_multipart",
+            message: format!("表单内容格式有误：{e}"),
+        })?;
+        let name = field.name().unwrap_or("").to_owned();
+        if let Some(material) = name.strip_prefix("material__") {
+            // Files are stored only after the form has proved where it comes from.
+            if !csrf_ok {
+                require_csrf(req, "")?;
+            }
+            let file_name = field
+                .content_disposition()
+                .and_then(|d| d.get_filename())
+                .unwrap_or("")
+                .to_owned();
+            let bytes = match read_file_field(&mut field, state.max_upload_bytes).await {
+                Ok(b) => b,
+                Err(e) => {
+                    posted.upload_error = Some(form_message(&e).1);
+                    continue;
+                }
+            };
+            if bytes.is_empty() || !accept(material) {
+                continue;
+            }
+            match apply::store_upload(state, user, bytes, &file_name).await {
+                Ok(row) => posted.files.push((material.to_owned(), row.id)),
+                Err(e) => posted.upload_error = Some(format!("{}：{}", file_name, form_message(&e).1)),
+            }
+        } else {
+            let mut text = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(|e| ApiError::BadRequest {
+                    code: "invalid_multipart",
+                    message: format!("表单内容格式有误：{e}"),
+                })?;
+                if text.len() + chunk.len() > 64 * 1024 {
+                    return Err(ApiError::PayloadTooLarge("表单内容过长".into()).into());
+                }
+                text.extend_from_slice(&chunk);
+            }
+            let value = String::from_utf8_lossy(&text).into_owned();
+            if name == "csrf_token" {
+                require_csrf(req, &value)?;
+                csrf_ok = true;
+            }
+            posted.inputs.insert(name, value);
+        }
+    }
+    if !csrf_ok
+        || !csrf_matches(
+            req,
+            posted.inputs.get("csrf_token").map(String::as_str).unwrap_or(""),
+        )
+    {
+        require_csrf(req, "")?;
+    }
+    Ok(posted)
 }
 
 /// Text values of the merged form's fields from the posted inputs.
@@ -364,74 +452,19 @@ fn data_from_inputs(
 async fn form_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: Authed<Applicant>,
+    user: Authed<AnyUser>,
     code: web::Path<String>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, actix_web::Error> {
     check_length(&req, state.max_upload_bytes * 4)?;
     let mut c = context(&state, &user, &code).await?;
     let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
-    let mut inputs: HashMap<String, String> = HashMap::new();
-    let mut csrf_ok = false;
-    let mut upload_error: Option<String> = None;
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(|e| ApiError::BadRequest {
-            code: "invalid_multipart",
-            message: format!("表单内容格式有误：{e}"),
-        })?;
-        let name = field.name().unwrap_or("").to_owned();
-        if let Some(material) = name.strip_prefix("material__") {
-            // Files are stored only after the form has proved where it comes from.
-            if !csrf_ok {
-                require_csrf(&req, "")?;
-            }
-            let file_name = field
-                .content_disposition()
-                .and_then(|d| d.get_filename())
-                .unwrap_or("")
-                .to_owned();
-            let bytes = match read_file_field(&mut field, state.max_upload_bytes).await {
-                Ok(b) => b,
-                Err(e) => {
-                    upload_error = Some(form_message(&e).1);
-                    continue;
-                }
-            };
-            if bytes.is_empty() || !merged.materials.iter().any(|m| m.code == material) {
-                continue;
-            }
-            match apply::store_upload(&state, &user, bytes, &file_name).await {
-                Ok(row) => c
-                    .draft
-                    .materials
-                    .entry(material.to_owned())
-                    .or_default()
-                    .push(row.id),
-                Err(e) => upload_error = Some(format!("{}：{}", file_name, form_message(&e).1)),
-            }
-        } else {
-            let mut text = Vec::new();
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(|e| ApiError::BadRequest {
-                    code: "invalid_multipart",
-                    message: format!("表单内容格式有误：{e}"),
-                })?;
-                if text.len() + chunk.len() > 64 * 1024 {
-                    return Err(ApiError::PayloadTooLarge("表单内容过长".into()).into());
-                }
-                text.extend_from_slice(&chunk);
-            }
-            let value = String::from_utf8_lossy(&text).into_owned();
-            if name == "csrf_token" {
-                require_csrf(&req, &value)?;
-                csrf_ok = true;
-            }
-            inputs.insert(name, value);
-        }
+    let known = |m: &str| merged.materials.iter().any(|x| x.code == m);
+    let posted = read_posted_form(&state, &req, &user, &mut payload, &known).await?;
+    for (material, upload) in posted.files {
+        c.draft.materials.entry(material).or_default().push(upload);
     }
-    if !csrf_ok || !csrf_matches(&req, inputs.get("csrf_token").map(String::as_str).unwrap_or("")) {
-        require_csrf(&req, "")?;
-    }
+    let (inputs, upload_error) = (posted.inputs, posted.upload_error);
     for (k, _) in inputs
         .iter()
         .filter(|(k, v)| k.starts_with("remove__") && v.as_str() == "true")
@@ -500,7 +533,7 @@ struct ReviewPart {
 async fn review_page(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: Authed<Applicant>,
+    user: Authed<AnyUser>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let c = context(&state, &user, &code).await?;
@@ -599,7 +632,7 @@ struct SubmitForm {
 async fn final_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: Authed<Applicant>,
+    user: Authed<AnyUser>,
     code: web::Path<String>,
     f: web::Form<SubmitForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -608,7 +641,8 @@ async fn final_submit(
     let body = serde_json::json!({
         "bundle": c.bundle.code, "answers": c.draft.answers, "data": c.draft.data, "materials": c.draft.materials,
     });
-    match apply::submit_idempotent(&state, &user, user.id, &f.idempotency_key, body, "online").await {
+    let (applicant, channel) = (c.filer.applicant, c.filer.channel);
+    match apply::submit_idempotent(&state, &user, applicant, &f.idempotency_key, body, channel).await {
         Ok((_, text)) => {
             let result: apply::SubmitResult = serde_json::from_str(&text)
                 .map_err(|e| ApiError::Internal(crate::db::DbError::Corrupt(e.to_string())))?;
@@ -618,6 +652,13 @@ async fn final_submit(
                 .run(move |conn| store::delete_draft(conn, id, &bundle))
                 .await
                 .map_err(ApiError::from)?;
+            if c.filer.on_behalf_of.is_some() {
+                let done: String = url::form_urlencoded::byte_serialize("窗口代为登记".as_bytes()).collect();
+                return Ok(see_other(&format!(
+                    "/staff/cases/{}?done={done}",
+                    result.receipt_no
+                )));
+            }
             Ok(see_other(&format!("/applications/{}?new=1", result.receipt_no)))
         }
         Err(ApiError::Validation(_)) => Ok(see_other(&format!("/apply/{}/form", c.bundle.code))),
@@ -637,66 +678,4 @@ async fn my_applications(
     let mut ctx = tera::Context::new();
     ctx.insert("cases", &list);
     render(&state, &req, "my_applications.html", &mut ctx, StatusCode::OK)
-}
-
-#[derive(Deserialize)]
-struct NewQuery {
-    new: Option<String>,
-}
-
-#[get("/applications/{receipt_no}")]
-async fn receipt_page(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: Authed<AnyUser>,
-    receipt: web::Path<String>,
-    q: web::Query<NewQuery>,
-) -> Result<HttpResponse, PageError> {
-    let view = apply::case_view(&state, &user, &receipt, &client_address(&req))
-        .await
-        .map_err(|e| page_err(&state, e))?;
-    let url = {
-        let info = req.connection_info();
-        format!(
-            "{}://{}/applications/{}",
-            info.scheme(),
-            info.host(),
-            view.receipt_no
-        )
-    };
-    let qr = qrcode::QrCode::new(url.as_bytes())
-        .map(|code| {
-            code.render::<qrcode::render::svg::Color>()
-                .min_dimensions(160, 160)
-                .build()
-        })
-        .unwrap_or_default();
-    let mut ctx = tera::Context::new();
-    ctx.insert("case", &view);
-    ctx.insert("qr_svg", &qr);
-    ctx.insert("status_url", &url);
-    ctx.insert("is_new", &q.new.is_some());
-    // The case's progress as the applicant follows it: notice, extension, due date, events.
-    if let Some((row, wf)) = super::cases::load_current(&state, &receipt)
-        .await
-        .map_err(|e| page_err(&state, e))?
-    {
-        let steps: Vec<(String, &str, String)> = wf
-            .events
-            .iter()
-            .map(|e| {
-                (
-                    e.at.format("%Y-%m-%d %H:%M").to_string(),
-                    crate::workflow::action_label(&e.action),
-                    e.actor_label.clone(),
-                )
-            })
-            .collect();
-        ctx.insert("steps", &steps);
-        ctx.insert("notice", &wf.open_notice);
-        ctx.insert("extension", &wf.extension);
-        ctx.insert("due_date", &row.due_date);
-        ctx.insert("trips", &wf.trips);
-    }
-    render(&state, &req, "receipt.html", &mut ctx, StatusCode::OK)
 }

@@ -74,7 +74,7 @@ pub fn page_err(state: &AppState, e: ApiError) -> PageError {
     state.page_error(status, title, &message)
 }
 
-fn field_errors(errors: &[FieldError]) -> HashMap<String, String> {
+pub(super) fn field_errors(errors: &[FieldError]) -> HashMap<String, String> {
     let mut map = HashMap::new();
     for e in errors {
         map.entry(e.field.clone()).or_insert_with(|| e.message.clone());
@@ -190,7 +190,7 @@ struct KindQuery {
     kind: Option<String>,
 }
 
-fn register_context(kind: &str) -> tera::Context {
+pub(super) fn register_context(kind: &str) -> tera::Context {
     let mut ctx = tera::Context::new();
     ctx.insert(
         "kind",

@@ -19,13 +19,43 @@ use crate::store::cases::{self as store, QueueFilter};
 use crate::workflow::{Command, DeliveryMethod, SupplementItem};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(queue_page).service(case_page).service(case_action);
+    cfg.service(queue_page)
+        .service(case_page)
+        .service(case_action)
+        .service(decide_action)
+        .service(console_js);
+}
+
+#[get("/static/console.js")]
+async fn console_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(super::templates::CONSOLE_JS)
 }
 
 #[derive(Deserialize)]
 struct QueueQuery {
     status: Option<String>,
     light: Option<String>,
+    bundle: Option<String>,
+    channel: Option<String>,
+    /// Only cases waiting at least this many calendar days since submission.
+    age: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct QueueRow {
+    #[serde(flatten)]
+    case: super::cases::CaseSummary,
+    bundle_name: String,
+}
+
+fn non_empty(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 #[get("/staff/cases")]
@@ -38,32 +68,63 @@ async fn queue_page(
     if user.role == Role::PolicyEditor {
         return Err(state.page_error(StatusCode::FORBIDDEN, "没有访问权限", "政策编辑无权查看办件。"));
     }
-    let status = q.status.clone().filter(|s| !s.is_empty());
+    let status = non_empty(&q.status);
+    let light = non_empty(&q.light);
+    let bundle = non_empty(&q.bundle);
+    let channel = non_empty(&q.channel).filter(|c| c == "window" || c == "online");
+    let age: Option<i64> = non_empty(&q.age).and_then(|a| a.parse().ok()).filter(|a| *a > 0);
     let filter = QueueFilter {
         department: user.department.clone().filter(|_| user.role == Role::Reviewer),
         status: status.clone(),
-        ..Default::default()
+        bundle: bundle.clone(),
+        channel: channel.clone(),
     };
-    let rows = state
+    let (rows, bundles) = state
         .db
-        .run(move |c| store::queue(c, &filter, 500))
+        .run(move |c| {
+            let rows = store::queue(c, &filter, 500)?;
+            let bundles = crate::store::catalogue::list_bundles(
+                c,
+                &Default::default(),
+                crate::store::Paging {
+                    page: 1,
+                    per_page: crate::store::Paging::MAX_PER_PAGE,
+                },
+            )?;
+            Ok::<_, crate::db::DbError>((rows, bundles.items))
+        })
         .await
         .map_err(|e| page_err(&state, e.into()))?;
-    let mut items = Vec::new();
-    for row in rows {
-        let s = summary(&state.calendar, &row);
-        if q.light
-            .as_deref()
-            .is_some_and(|l| !l.is_empty() && s.light != Some(l))
-        {
-            continue;
-        }
-        items.push(s);
-    }
+    let now = chrono::Utc::now().naive_utc();
+    let all: Vec<_> = rows
+        .iter()
+        .filter(|r| age.is_none_or(|a| (now - r.submitted_at).num_days() >= a))
+        .map(|r| summary(&state.calendar, r))
+        .collect();
+    let overdue = all.iter().filter(|s| s.light == Some("red")).count();
+    let due_soon = all.iter().filter(|s| s.light == Some("yellow")).count();
+    let names: HashMap<&str, &str> = bundles
+        .iter()
+        .map(|b| (b.code.as_str(), b.name.as_str()))
+        .collect();
+    let items: Vec<QueueRow> = all
+        .into_iter()
+        .filter(|s| light.as_deref().is_none_or(|l| s.light == Some(l)))
+        .map(|case| QueueRow {
+            bundle_name: names.get(case.bundle.as_str()).unwrap_or(&"").to_string(),
+            case,
+        })
+        .collect();
     let mut ctx = tera::Context::new();
     ctx.insert("cases", &items);
+    ctx.insert("bundles", &bundles);
     ctx.insert("status", &status);
-    ctx.insert("light", &q.light);
+    ctx.insert("light", &light);
+    ctx.insert("bundle", &bundle);
+    ctx.insert("channel", &channel);
+    ctx.insert("age", &age);
+    ctx.insert("overdue", &overdue);
+    ctx.insert("due_soon", &due_soon);
     ctx.insert("role", user.role.as_str());
     let statuses: Vec<(&str, &str)> = crate::workflow::CaseStatus::ALL
         .iter()
@@ -183,15 +244,6 @@ async fn case_action(
             };
             (Command::Deliver { method }, "送达")
         }
-        "decide" => (
-            Command::Decide {
-                sub_case: text("sub_case").parse().unwrap_or(-1),
-                approve: text("decision") == "approve",
-                opinion: text("opinion"),
-                result: Some(text("result")).filter(|r| !r.is_empty()),
-            },
-            "审批决定",
-        ),
         "archive" => (Command::Archive, "归档"),
         _ => {
             return Err(state
@@ -199,7 +251,20 @@ async fn case_action(
                 .into())
         }
     };
-    match transition(&state, &user, &receipt, form.version, cmd).await {
+    let outcome = transition(&state, &user, &receipt, form.version, cmd).await;
+    after_action(&state, &req, &user, &receipt, label, outcome).await
+}
+
+/// Back to the case page: with a notice when the action succeeded, else with the reason.
+async fn after_action<T>(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &super::auth::CurrentUser,
+    receipt: &str,
+    label: &str,
+    outcome: Result<T, crate::web::error::ApiError>,
+) -> Result<HttpResponse, actix_web::Error> {
+    match outcome {
         Ok(_) => {
             let done: String = url::form_urlencoded::byte_serialize(label.as_bytes()).collect();
             Ok(HttpResponse::SeeOther()
@@ -208,12 +273,54 @@ async fn case_action(
         }
         Err(e) => {
             let (status, message, errors) = form_message(&e);
-            let mut ctx = case_context(&state, &req, &user, &receipt).await?;
+            let mut ctx = case_context(state, req, user, receipt).await?;
             let detail: Vec<String> = errors.into_iter().map(|e| e.message).collect();
             ctx.insert("message", &format!("{message}{}", detail.join("；")));
-            let mut resp = form_page(&state, &req, "staff_case.html", &mut ctx, StatusCode::OK)?;
+            let mut resp = form_page(state, req, "staff_case.html", &mut ctx, StatusCode::OK)?;
             *resp.status_mut() = status;
             Ok(resp)
         }
     }
+}
+
+/// A department's decision from the case page, with an optional result document (a scan
+/// of the 批文 or 证照), stored as the reviewer's upload and linked to the part.
+#[post("/staff/cases/{receipt_no}/decide")]
+async fn decide_action(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<StaffOnly>,
+    receipt: web::Path<String>,
+    mut payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, actix_web::Error> {
+    super::api_apply::check_length(&req, state.max_upload_bytes * 2)?;
+    let posted =
+        super::pages_apply::read_posted_form(&state, &req, &user, &mut payload, &|m| m == "result").await?;
+    let text = |k: &str| {
+        posted
+            .inputs
+            .get(k)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let outcome = match posted.upload_error {
+        Some(message) => Err(crate::web::error::ApiError::Validation(vec![
+            crate::web::error::FieldError::new("result_upload", "upload_failed", message),
+        ])),
+        None => {
+            super::cases::decide(
+                &state,
+                &user,
+                &receipt,
+                text("version").parse().unwrap_or(0),
+                text("sub_case").parse().unwrap_or(-1),
+                text("decision") == "approve",
+                text("opinion"),
+                Some(text("result")).filter(|r| !r.is_empty()),
+                posted.files.into_iter().next().map(|(_, id)| id),
+            )
+            .await
+        }
+    };
+    after_action(&state, &req, &user, &receipt, "审批决定", outcome).await
 }

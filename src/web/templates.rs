@@ -46,10 +46,18 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../templates/staff_queue.html"),
     ),
     ("staff_case.html", include_str!("../../templates/staff_case.html")),
+    ("counter.html", include_str!("../../templates/counter.html")),
+    ("activate.html", include_str!("../../templates/activate.html")),
+    (
+        "certificate.html",
+        include_str!("../../templates/certificate.html"),
+    ),
+    ("inbox.html", include_str!("../../templates/inbox.html")),
 ];
 
 pub const SITE_CSS: &str = include_str!("../../templates/static/site.css");
 pub const FORM_JS: &str = include_str!("../../templates/static/form.js");
+pub const CONSOLE_JS: &str = include_str!("../../templates/static/console.js");
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {

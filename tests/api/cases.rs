@@ -8,7 +8,7 @@ use crate::applications::{complete_application, submit};
 use crate::both_backends;
 use crate::helpers::{TestApp, CITIZEN_PHONE, PASSWORD};
 
-async fn act(
+pub async fn act(
     app: &TestApp,
     token: &str,
     path: &str,
@@ -33,7 +33,7 @@ async fn act(
     (status, resp.json().await.unwrap_or(Value::Null), tag)
 }
 
-async fn detail(app: &TestApp, token: &str, receipt: &str) -> (Value, String) {
+pub async fn detail(app: &TestApp, token: &str, receipt: &str) -> (Value, String) {
     let resp = app
         .client
         .get(format!("{}/api/v1/cases/{receipt}", app.address))
@@ -51,7 +51,7 @@ async fn detail(app: &TestApp, token: &str, receipt: &str) -> (Value, String) {
     (resp.json().await.expect("json"), tag)
 }
 
-async fn submitted_case(app: &TestApp) -> (String, String, Value) {
+pub async fn submitted_case(app: &TestApp) -> (String, String, Value) {
     app.register_citizen().await;
     let citizen = app.login(CITIZEN_PHONE, PASSWORD).await;
     let body = complete_application(app, &citizen, "newborn").await;
@@ -543,30 +543,7 @@ both_backends!(
     a_case_left_without_acceptance_or_notice_is_deemed_accepted,
     |app| {
         let (_, receipt, _) = submitted_case(&app).await;
-        // Back-date the submission to Monday 2026-11-02: five working days end on 11-09.
-        {
-            use diesel::prelude::*;
-            use onething::db::schema::cases;
-            let mut conn = app.db.get().expect("connection");
-            let submitted = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
-                .and_then(|d| d.and_hms_opt(9, 0, 0))
-                .expect("date");
-            let stored: String = cases::table
-                .filter(cases::receipt_no.eq(&receipt))
-                .select(cases::workflow)
-                .first(&mut *conn)
-                .expect("workflow");
-            let mut wf: Value = serde_json::from_str(&stored).expect("json");
-            wf["submitted_at"] = json!("2026-11-02T09:00:00");
-            wf["events"][0]["at"] = json!("2026-11-02T09:00:00");
-            diesel::update(cases::table.filter(cases::receipt_no.eq(&receipt)))
-                .set((
-                    cases::submitted_at.eq(submitted),
-                    cases::workflow.eq(wf.to_string()),
-                ))
-                .execute(&mut *conn)
-                .expect("back-date");
-        }
+        back_date(&app, &receipt);
         let window = app.staff_token("clerk", Role::Window, None).await;
         let (case, tag) = detail(&app, &window, &receipt).await;
         assert_eq!(
@@ -589,3 +566,28 @@ both_backends!(
         assert_eq!(status, 409, "nothing left to accept");
     }
 );
+
+/// Back-dates a case's submission to Monday 2026-11-02: five working days end on 11-09.
+pub fn back_date(app: &TestApp, receipt: &str) {
+    use diesel::prelude::*;
+    use onething::db::schema::cases;
+    let mut conn = app.db.get().expect("connection");
+    let submitted = chrono::NaiveDate::from_ymd_opt(2026, 11, 2)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .expect("date");
+    let stored: String = cases::table
+        .filter(cases::receipt_no.eq(receipt))
+        .select(cases::workflow)
+        .first(&mut *conn)
+        .expect("workflow");
+    let mut wf: Value = serde_json::from_str(&stored).expect("json");
+    wf["submitted_at"] = json!("2026-11-02T09:00:00");
+    wf["events"][0]["at"] = json!("2026-11-02T09:00:00");
+    diesel::update(cases::table.filter(cases::receipt_no.eq(receipt)))
+        .set((
+            cases::submitted_at.eq(submitted),
+            cases::workflow.eq(wf.to_string()),
+        ))
+        .execute(&mut *conn)
+        .expect("back-date");
+}

@@ -261,6 +261,11 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/uploads/{id}",
         "/applications",
         "/applications/{receipt_no}",
+        "/calendar/add-working-days",
+        "/cases",
+        "/cases/{receipt_no}",
+        "/messages",
+        "/sub-cases/{id}/result-document",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "OpenAPI lacks GET {path}");
     }
@@ -275,6 +280,16 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/bundles/{code}/form",
         "/uploads",
         "/applications",
+        "/auth/activate",
+        "/cases/counter",
+        "/cases/{receipt_no}/accept",
+        "/cases/{receipt_no}/supplement",
+        "/cases/{receipt_no}/refuse",
+        "/cases/{receipt_no}/deliver",
+        "/cases/{receipt_no}/extend",
+        "/cases/{receipt_no}/archive",
+        "/sub-cases/{id}/decide",
+        "/applications/{receipt_no}/resubmit",
     ] {
         assert!(
             doc["paths"][path]["post"].is_object(),

@@ -108,9 +108,15 @@ pub fn test_settings(backend: Backend) -> Option<(Settings, TestDatabase, TempDi
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// A server whose settings the test adjusts first.
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Option<TestApp> {
     // Errors the server logs appear in a failing test's output.
     onething::telemetry::init(onething::config::LogFormat::Text, "error");
-    let (settings, db, dir) = test_settings(backend)?;
+    let (mut settings, db, dir) = test_settings(backend)?;
+    tweak(&mut settings);
     let app = Application::build(&settings).expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let app_db = app.db().clone();
@@ -269,6 +275,30 @@ impl TestApp {
 /// `name::postgres`.
 #[macro_export]
 macro_rules! both_backends {
+    ($name:ident, settings: $tweak:expr, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let Some($app) =
+                    $crate::helpers::spawn_app_with($crate::helpers::Backend::Sqlite, $tweak).await
+                else {
+                    return;
+                };
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) =
+                    $crate::helpers::spawn_app_with($crate::helpers::Backend::Postgres, $tweak).await
+                else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
     ($name:ident, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]

@@ -9,6 +9,7 @@ mod browser;
 mod cases;
 mod catalogue_api;
 mod cli;
+mod counter;
 mod loader;
 mod migrations;
 mod pages;
