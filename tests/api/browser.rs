@@ -236,10 +236,12 @@ async fn apply(c: &Client, app: &TestApp, bundle: &str, pdf: &std::path::Path) -
         "{bundle}: the review shows the split"
     );
     click(c, "form[action$='/submit'] button[type=submit]").await;
-    assert!(
-        path(c).await.starts_with("/applications/CL"),
-        "{bundle}: receipt page"
-    );
+    let at = path(c).await;
+    if let Some(receipt) = at.strip_prefix("/staff/cases/") {
+        // Filed at the counter: the clerk lands on the case, ready to accept it.
+        return receipt.to_owned();
+    }
+    assert!(at.starts_with("/applications/CL"), "{bundle}: receipt page");
     let receipt = c
         .find(Locator::Id("receipt-no"))
         .await
@@ -254,6 +256,32 @@ async fn apply(c: &Client, app: &TestApp, bundle: &str, pdf: &std::path::Path) -
         "{bundle}: QR code and next steps"
     );
     receipt
+}
+
+async fn log_in(c: &Client, app: &TestApp, username: &str, password: &str) {
+    c.goto(&format!("{}/login", app.address))
+        .await
+        .expect("login page");
+    fill(c, "username", username).await;
+    fill(c, "password", password).await;
+    click(c, "form[action='/login'] button[type=submit]").await;
+    assert_eq!(path(c).await, "/account", "{username} logged in");
+}
+
+async fn log_out(c: &Client, app: &TestApp) {
+    c.goto(&format!("{}/account", app.address))
+        .await
+        .expect("account");
+    click(c, "form[action='/logout'] button[type=submit]").await;
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .expect("text")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,5 +337,155 @@ async fn citizen_and_enterprise_apply_end_to_end_in_a_browser() {
     assert_eq!(path(&c).await, "/account", "enterprise registered");
     let receipt = apply(&c, &app, "open-restaurant", &pdf).await;
     assert!(receipt.starts_with("CL"));
+    c.close().await.expect("close");
+}
+
+/// The staff journey in the browser: a walk-in registered at the counter, accepted, one
+/// 补正 round answered by the applicant online after activating the account, parallel
+/// department decisions with a result document, e-certificate delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await.expect("app");
+    let dir = tempfile::tempdir().expect("dir");
+    let pdf = dir.path().join("材料.pdf");
+    std::fs::write(&pdf, PDF).expect("pdf");
+    let password = "Secret2026pass";
+    let window = app.staff_token("clerk", onething::auth::Role::Window, None).await;
+
+    // The clerk verifies the walk-in, prints the activation code and files the form.
+    log_in(&c, &app, "clerk", password).await;
+    c.goto(&format!("{}/staff/counter", app.address))
+        .await
+        .expect("counter");
+    fill(&c, "name", "陈阿婆").await;
+    fill(&c, "id_number", "11010519491231002X").await;
+    fill(&c, "phone", "13512345678").await;
+    click(&c, "button[value=start]").await;
+    let code = text_of(&c, ".print-slip .code").await;
+    assert_eq!(code.len(), 11, "activation code {code}");
+    let receipt = apply(&c, &app, "newborn", &pdf).await;
+    assert!(receipt.starts_with("CL"), "{receipt}");
+    let page = c.source().await.expect("source");
+    assert!(
+        page.contains("窗口　到现场 1 次"),
+        "a counter submission is one trip"
+    );
+    click(&c, "button[accesskey=a]").await;
+    fill(&c, "items", "child_name | 与出生医学证明不一致").await;
+    fill(&c, "department", "health").await;
+    click(&c, "form textarea[name=items] ~ button[type=submit]").await;
+    assert!(
+        c.source().await.expect("source").contains("待补正"),
+        "the notice is recorded"
+    );
+    log_out(&c, &app).await;
+
+    // The applicant activates the account, reads the notice and corrects online.
+    c.goto(&format!("{}/activate", app.address))
+        .await
+        .expect("activate");
+    fill(&c, "login", "11010519491231002X").await;
+    fill(&c, "code", &code).await;
+    fill(&c, "password", password).await;
+    click(&c, "form[action='/activate'] button[type=submit]").await;
+    assert!(c.source().await.expect("source").contains("密码已设置"));
+    log_in(&c, &app, "11010519491231002X", password).await;
+    c.goto(&format!("{}/messages", app.address)).await.expect("inbox");
+    assert!(
+        c.source().await.expect("source").contains("补正"),
+        "the notice reached the inbox"
+    );
+    c.goto(&format!("{}/applications/{receipt}", app.address))
+        .await
+        .expect("receipt");
+    fill(&c, "field__child_name", "林小满").await;
+    click(&c, "form[action$='/resubmit'] button[type=submit]").await;
+    assert!(
+        c.current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .ends_with("?resubmitted=1"),
+        "{}",
+        c.source().await.unwrap_or_default()
+    );
+    log_out(&c, &app).await;
+
+    // Each department decides its own parts; the first attaches the result document.
+    let (_, case) = app.get_auth(&format!("/api/v1/cases/{receipt}"), &window).await;
+    let mut departments: Vec<String> = case["sub_cases"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .filter_map(|s| s["department"].as_str().map(str::to_owned))
+        .collect();
+    departments.sort();
+    departments.dedup();
+    for (n, dept) in departments.iter().enumerate() {
+        let name = format!("reviewer{n}");
+        app.staff_token(&name, onething::auth::Role::Reviewer, Some(dept))
+            .await;
+        log_in(&c, &app, &name, password).await;
+        for _ in 0..10 {
+            c.goto(&format!("{}/staff/cases/{receipt}", app.address))
+                .await
+                .expect("case");
+            if c.find(Locator::Css("form[action$='/decide']")).await.is_err() {
+                break;
+            }
+            fill(&c, "opinion", "材料齐全，同意").await;
+            fill(&c, "result", &format!("ZS-{dept}")).await;
+            if n == 0 {
+                c.find(Locator::Css("form[action$='/decide'] input[type=file]"))
+                    .await
+                    .expect("file input")
+                    .send_keys(&pdf.display().to_string())
+                    .await
+                    .expect("choose file");
+            }
+            click(&c, "form[action$='/decide'] button[type=submit]").await;
+            let page = c.source().await.expect("source");
+            let alert = page
+                .split("role=\"alert\">")
+                .nth(1)
+                .and_then(|t| t.split('<').next())
+                .unwrap_or("");
+            assert!(page.contains("操作已完成"), "{dept}: decision not saved: {alert}");
+        }
+        log_out(&c, &app).await;
+    }
+
+    // Completed: the clerk delivers by e-certificate; the applicant opens it.
+    log_in(&c, &app, "clerk", password).await;
+    c.goto(&format!("{}/staff/cases/{receipt}", app.address))
+        .await
+        .expect("case");
+    assert!(
+        c.source().await.expect("source").contains("已办结"),
+        "every part decided completes the case"
+    );
+    click(&c, "select[name=method] ~ button[type=submit]").await;
+    log_out(&c, &app).await;
+    log_in(&c, &app, "11010519491231002X", password).await;
+    c.goto(&format!("{}/applications/{receipt}", app.address))
+        .await
+        .expect("receipt");
+    let page = c.source().await.expect("source");
+    assert!(page.contains("结果文件"), "the result document is offered");
+    click(&c, "a[href*='/certificates/']").await;
+    let page = c.source().await.expect("source");
+    assert!(
+        page.contains("证照编号") && page.contains("ZS-"),
+        "the e-certificate shows its number"
+    );
+    let (_, case) = app.get_auth(&format!("/api/v1/cases/{receipt}"), &window).await;
+    assert_eq!(
+        (case["status"].as_str(), case["trips"].as_i64()),
+        (Some("delivered"), Some(1)),
+        "one trip: the counter submission"
+    );
     c.close().await.expect("close");
 }
