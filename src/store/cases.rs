@@ -321,3 +321,12 @@ pub fn submitted_before(conn: &mut DbConn, cutoff: NaiveDateTime) -> Result<Vec<
         .select(cases::receipt_no)
         .load(conn)?)
 }
+
+/// The parts of a case: (sub-case id, item code).
+pub fn parts_of(conn: &mut DbConn, case_id: i64) -> Result<Vec<(i64, String)>, DbError> {
+    Ok(sub_cases::table
+        .filter(sub_cases::case_id.eq(case_id))
+        .order(sub_cases::id)
+        .select((sub_cases::id, sub_cases::item_code))
+        .load(conn)?)
+}

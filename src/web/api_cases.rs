@@ -127,10 +127,12 @@ async fn case_detail(
     let case_id = row.id;
     let timeline = state.db.run(move |c| store::timeline(c, case_id)).await?;
     let s = summary(&state.calendar, &row);
+    let parts = super::cases::part_dues(&state, &row, &wf).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(wf.version)))
         .json(serde_json::json!({
             "case": view,
+            "part_dues": parts,
             "version": wf.version,
             "status": wf.status,
             "trips": wf.trips,

@@ -4,6 +4,8 @@
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::Utc;
 use serde::Serialize;
 
@@ -67,7 +69,14 @@ fn transition_error(e: TransitionError, current: u32) -> ApiError {
 
 /// Due date of a case: the bundle's promise in working days from acceptance, moved on by
 /// the working days spent waiting for 补正 and by an approved extension.
-pub fn due_date(calendar: &Calendar, wf: &workflow::Case, promised_days: u32) -> Option<chrono::NaiveDate> {
+/// The due dates of a case's parts, each from its item's promised time limit counted in
+/// working days from acceptance, plus the extension, with the 补正 pauses left out; the
+/// case is due when its latest part is. None before acceptance.
+pub fn due_dates(
+    calendar: &Calendar,
+    wf: &workflow::Case,
+    promised: &HashMap<i64, u32>,
+) -> Option<(chrono::NaiveDate, BTreeMap<i64, chrono::NaiveDate>)> {
     let accepted = wf.accepted_at?.date();
     let pauses: Vec<(chrono::NaiveDate, chrono::NaiveDate)> = wf
         .pauses
@@ -75,9 +84,76 @@ pub fn due_date(calendar: &Calendar, wf: &workflow::Case, promised_days: u32) ->
         .filter_map(|(start, end)| end.map(|e| (start.date(), e.date())))
         .collect();
     let extra = wf.extension.as_ref().map_or(0, |(d, _)| *d);
-    calendar
-        .add_working_days_with_pauses(accepted, promised_days + extra, &pauses)
-        .ok()
+    let mut parts = BTreeMap::new();
+    for s in &wf.sub_cases {
+        let days = promised.get(&s.id).copied().unwrap_or(0) + extra;
+        let due = calendar
+            .add_working_days_with_pauses(accepted, days, &pauses)
+            .ok()?;
+        parts.insert(s.id, due);
+    }
+    let latest = parts.values().max().copied()?;
+    Some((latest, parts))
+}
+
+/// The case's due date as stored beside it (the latest part's).
+pub fn due_date(calendar: &Calendar, wf: &workflow::Case, promised: &HashMap<i64, u32>) -> Option<String> {
+    due_dates(calendar, wf, promised).map(|(d, _)| d.to_string())
+}
+
+/// The promised time limit of each part of the case, from its item's guide.
+pub async fn promised_days(state: &AppState, row: &CaseRow) -> Result<HashMap<i64, u32>, ApiError> {
+    let (_, _, catalogue) = super::applications::bundle_context(state, &row.bundle_code).await?;
+    let case_id = row.id;
+    let parts = state.db.run(move |c| store::parts_of(c, case_id)).await?;
+    Ok(parts
+        .into_iter()
+        .map(|(id, item)| {
+            let days = catalogue
+                .items
+                .get(&item)
+                .map_or(0, |i| i.promised_time_limit_days.max(0) as u32);
+            (id, days)
+        })
+        .collect())
+}
+
+/// Each part's due date and SLA light, for the consoles and the API.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartDue {
+    pub id: i64,
+    pub due_date: String,
+    pub light: Option<&'static str>,
+}
+
+pub async fn part_dues(
+    state: &AppState,
+    row: &CaseRow,
+    wf: &workflow::Case,
+) -> Result<Vec<PartDue>, ApiError> {
+    let promised = promised_days(state, row).await?;
+    let today = Utc::now().date_naive();
+    let Some((_, parts)) = due_dates(&state.calendar, wf, &promised) else {
+        return Ok(Vec::new());
+    };
+    Ok(wf
+        .sub_cases
+        .iter()
+        .filter_map(|s| {
+            let due = parts.get(&s.id)?.to_string();
+            // A decided part has nothing left to be late for.
+            let status = if s.status == workflow::SubStatus::Pending {
+                row.status.as_str()
+            } else {
+                "completed"
+            };
+            Some(PartDue {
+                id: s.id,
+                light: light_of(&state.calendar, Some(&due), today, status),
+                due_date: due,
+            })
+        })
+        .collect())
 }
 
 fn message_for(cmd: &Command, receipt: &str) -> Option<String> {
@@ -128,8 +204,8 @@ pub async fn load_current(
         wf.version,
     )
     .map_err(|e| transition_error(e, wf.version))?;
-    let promised = promised_days(state, &row.bundle_code).await?;
-    let due = due_date(&state.calendar, &next, promised).map(|d| d.to_string());
+    let promised = promised_days(state, &row).await?;
+    let due = due_date(&state.calendar, &next, &promised);
     let message = Some(format!(
         "您的申请 {} 已依法视为受理，各部门正在并联办理。",
         row.receipt_no
@@ -164,8 +240,8 @@ pub async fn transition(
     let message = message_for(&cmd, &row.receipt_no);
     let next =
         workflow::apply(&wf, &actor, cmd, now, seen_version).map_err(|e| transition_error(e, wf.version))?;
-    let promised = promised_days(state, &row.bundle_code).await?;
-    let due = due_date(&state.calendar, &next, promised).map(|d| d.to_string());
+    let promised = promised_days(state, &row).await?;
+    let due = due_date(&state.calendar, &next, &promised);
     let (saved_row, saved, saved_due) = (row.clone(), next.clone(), due.clone());
     let ok = state
         .db
@@ -258,11 +334,6 @@ pub async fn sweep_loop(state: actix_web::web::Data<AppState>, every: std::time:
             Err(e) => tracing::warn!(error = %e, "deemed-acceptance sweep failed"),
         }
     }
-}
-
-async fn promised_days(state: &AppState, bundle: &str) -> Result<u32, ApiError> {
-    let (_, def, _) = super::applications::bundle_context(state, bundle).await?;
-    Ok(def.promised_time_limit_days.max(0) as u32)
 }
 
 /// A case as the staff console and its API show it.
@@ -471,8 +542,8 @@ pub async fn resubmit(
         sub_cases: sub_updates,
         materials: materials.into_iter().collect(),
     };
-    let promised = promised_days(state, &row.bundle_code).await?;
-    let due = due_date(&state.calendar, &next, promised).map(|d| d.to_string());
+    let promised = promised_days(state, &row).await?;
+    let due = due_date(&state.calendar, &next, &promised);
     let (saved_row, saved, saved_due) = (row.clone(), next.clone(), due.clone());
     let ok = state
         .db

@@ -174,7 +174,11 @@ async fn case_context(
         .await
         .map_err(|e| page_err(state, e.into()))?;
     let s = summary(&state.calendar, &row);
+    let parts = super::cases::part_dues(state, &row, &wf)
+        .await
+        .map_err(|e| page_err(state, e))?;
     let mut ctx = tera::Context::new();
+    ctx.insert("part_dues", &parts);
     ctx.insert("case", &view);
     ctx.insert("wf", &wf);
     ctx.insert("status_label", wf.status.label());

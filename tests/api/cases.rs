@@ -591,3 +591,54 @@ pub fn back_date(app: &TestApp, receipt: &str) {
         .execute(&mut *conn)
         .expect("back-date");
 }
+
+both_backends!(
+    each_part_is_due_by_its_items_promise_and_the_case_by_its_latest_part,
+    |app| {
+        let (_, receipt, _) = submitted_case(&app).await;
+        let window = app.staff_token("clerk", Role::Window, None).await;
+        let (case, tag) = detail(&app, &window, &receipt).await;
+        assert!(
+            case["part_dues"].as_array().is_some_and(Vec::is_empty),
+            "nothing is due before acceptance: {}",
+            case["part_dues"]
+        );
+        let (status, _, _) = act(
+            &app,
+            &window,
+            &format!("/api/v1/cases/{receipt}/accept"),
+            Some(&tag),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (case, _) = detail(&app, &window, &receipt).await;
+        let today = chrono::Utc::now().date_naive().to_string();
+        let mut latest = String::new();
+        for part in case["case"]["sub_cases"].as_array().expect("parts") {
+            let item = part["item"].as_str().expect("item");
+            let (_, def) = app.get_json(&format!("/api/v1/items/{item}")).await;
+            let days = def["promised_time_limit_days"].as_i64().expect("promise");
+            let (_, expected) = app
+                .get_json(&format!(
+                    "/api/v1/calendar/add-working-days?from={today}&days={days}"
+                ))
+                .await;
+            let expected = expected["date"].as_str().expect("date").to_owned();
+            let due = case["part_dues"]
+                .as_array()
+                .expect("dues")
+                .iter()
+                .find(|d| d["id"] == part["id"])
+                .and_then(|d| d["due_date"].as_str())
+                .unwrap_or_else(|| panic!("no due date for part {}", part["id"]));
+            assert_eq!(due, expected, "{item}: {days} working days from {today}");
+            latest = latest.max(expected);
+        }
+        assert_eq!(
+            case["due_date"].as_str(),
+            Some(latest.as_str()),
+            "the case is due with its latest part"
+        );
+    }
+);
