@@ -170,6 +170,8 @@ async fn receipt_context(
 struct ReceiptQuery {
     new: Option<String>,
     resubmitted: Option<String>,
+    /// Printed by the window as the acceptance notice (受理通知书).
+    notice: Option<String>,
 }
 
 #[get("/applications/{receipt_no}")]
@@ -182,6 +184,7 @@ async fn receipt_page(
 ) -> Result<HttpResponse, PageError> {
     let mut ctx = receipt_context(&state, &req, &user, &receipt).await?;
     ctx.insert("is_new", &q.new.is_some());
+    ctx.insert("acceptance_notice", &q.notice.is_some());
     if q.resubmitted.is_some() {
         ctx.insert("done", "补正材料已提交，办理时限恢复计算。");
     }

@@ -237,6 +237,17 @@ both_backends!(
         let (status, _, tag) = act(&app, &window, &format!("{path}/accept"), Some(&tag), json!({})).await;
         assert_eq!(status, 200);
         let mut tag = tag.expect("etag");
+        let (case, _) = detail(&app, &window, &receipt).await;
+        let due = case["due_date"]
+            .as_str()
+            .expect("due after acceptance")
+            .to_owned();
+        let (status, notice) = page_get(&app, &window, &format!("/applications/{receipt}?notice=1")).await;
+        assert_eq!(status, 200);
+        assert!(
+            notice.contains("受理通知书") && notice.contains(&due),
+            "the window prints the acceptance notice with the due date {due}"
+        );
 
         // Each department decides; the first attaches a result document.
         let subs = created["sub_cases"].as_array().expect("subs").clone();
