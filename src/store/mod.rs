@@ -6,6 +6,8 @@ pub mod applications;
 pub mod audit;
 pub mod cases;
 pub mod catalogue;
+pub mod metrics;
+pub mod ratings;
 pub mod rows;
 pub mod throttle;
 

@@ -7,10 +7,12 @@ pub mod api_apply;
 pub mod api_auth;
 pub mod api_calendar;
 pub mod api_cases;
+pub mod api_metrics;
 pub mod applications;
 pub mod auth;
 pub mod cases;
 pub mod error;
+pub mod metrics;
 pub mod pages;
 pub mod pages_apply;
 pub mod pages_auth;
@@ -85,6 +87,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(api_apply::configure)
             .configure(api_calendar::configure)
             .configure(api_cases::configure)
+            .configure(api_metrics::configure)
             .default_service(web::to(api_not_found)),
     )
     .configure(pages::configure)

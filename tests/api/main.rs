@@ -10,6 +10,7 @@ mod cases;
 mod catalogue_api;
 mod cli;
 mod loader;
+mod metrics;
 mod migrations;
 mod pages;
 mod storage;
