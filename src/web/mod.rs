@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod pages;
 pub mod pages_apply;
 pub mod pages_auth;
+pub mod pages_dashboard;
 pub mod pages_staff;
 pub mod templates;
 
@@ -94,6 +95,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(pages_auth::configure)
     .configure(pages_apply::configure)
     .configure(pages_staff::configure)
+    .configure(pages_dashboard::configure)
     .default_service(web::to(page_not_found));
 }
 

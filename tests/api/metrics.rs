@@ -366,3 +366,88 @@ both_backends!(every_dashboard_table_exports_as_csv_and_xlsx, |app| {
     let text = resp.text().await.expect("body");
     assert!(text.contains("办事指南承诺跑动次数"), "{text}");
 });
+
+/// A cookie-keeping client logged in through the login page, and its CSRF token.
+pub async fn page_login(app: &TestApp, username: &str, password: &str) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let login = client
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
+    let csrf = login
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf")
+        .to_owned();
+    let resp = client
+        .post(format!("{}/login", app.address))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+            ("next", "/account"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status().as_u16(), 303, "login of {username}");
+    (client, csrf)
+}
+
+both_backends!(
+    the_dashboards_show_figures_with_svg_charts_and_tables_without_script,
+    |app| {
+        let (_, created) = submitted_cases(&app, "newborn", 1).await;
+        finish_through_the_api(&app, &created[0], "e_certificate").await;
+        let (status, html) = app.get_html("/dashboard").await;
+        assert_eq!(status, 200, "{html}");
+        for needle in [
+            "高频事项“一趟不用跑”占比",
+            "<svg",
+            "100.0%",
+            "导出 Excel",
+            "办结办件：<strong>1</strong>",
+        ] {
+            assert!(html.contains(needle), "public dashboard lacks {needle}: {html}");
+        }
+        assert!(!html.contains("<script"), "no script on the page");
+        let (status, html) = app.get_html("/dashboard?from=2026-02-30").await;
+        assert_eq!(status, 400, "{html}");
+        assert!(html.contains("from 应为有效日期"), "{html}");
+
+        let resp = app.get("/staff/dashboard").await;
+        assert_eq!(
+            resp.url().path(),
+            "/login",
+            "the staff dashboard needs a staff login"
+        );
+        app.staff_token("analyst", Role::Window, None).await;
+        let (client, _) = page_login(&app, "analyst", PASSWORD).await;
+        let resp = client
+            .get(format!("{}/staff/dashboard", app.address))
+            .send()
+            .await
+            .expect("staff dashboard");
+        assert_eq!(resp.status().as_u16(), 200);
+        let html = resp.text().await.expect("html");
+        for needle in [
+            "按部门",
+            "按事项：实测跑动与办事指南承诺对照",
+            "相符",
+            "<svg",
+            "目标 60%",
+            "table=item",
+        ] {
+            assert!(html.contains(needle), "staff dashboard lacks {needle}: {html}");
+        }
+    }
+);
