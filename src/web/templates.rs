@@ -50,6 +50,8 @@ const BUILT_IN: &[(&str, &str)] = &[
         "dashboard_export.html",
         include_str!("../../templates/dashboard_export.html"),
     ),
+    ("rating.html", include_str!("../../templates/rating.html")),
+    ("follow_ups.html", include_str!("../../templates/follow_ups.html")),
     (
         "my_applications.html",
         include_str!("../../templates/my_applications.html"),

@@ -13,4 +13,5 @@ mod loader;
 mod metrics;
 mod migrations;
 mod pages;
+mod ratings;
 mod storage;
