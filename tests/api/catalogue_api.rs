@@ -261,6 +261,14 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/uploads/{id}",
         "/applications",
         "/applications/{receipt_no}",
+        "/metrics/overview",
+        "/metrics/overview/export",
+        "/metrics/zero-trip",
+        "/metrics/zero-trip/export",
+        "/cases/{receipt_no}/rating",
+        "/ratings/follow-ups",
+        "/ratings/follow-ups/{id}",
+        "/ratings/monthly",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "OpenAPI lacks GET {path}");
     }
@@ -275,6 +283,11 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/bundles/{code}/form",
         "/uploads",
         "/applications",
+        "/cases/{receipt_no}/rating",
+        "/ratings/follow-ups/{id}/visit",
+        "/ratings/follow-ups/{id}/resolve",
+        "/ratings/follow-ups/{id}/appeal",
+        "/ratings/follow-ups/{id}/appeal/review",
     ] {
         assert!(
             doc["paths"][path]["post"].is_object(),
