@@ -20,6 +20,7 @@
 //! - Handling time: working days from acceptance to the finish day, without the working
 //!   days spent waiting for 补正.
 
+pub mod demo;
 pub mod export;
 pub mod ratings;
 pub mod svg;

@@ -6,6 +6,7 @@ pub mod applications;
 pub mod audit;
 pub mod cases;
 pub mod catalogue;
+pub mod demo;
 pub mod metrics;
 pub mod ratings;
 pub mod rows;

@@ -451,3 +451,43 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    demo_data_writes_a_year_of_cases_whose_aggregates_equal_a_recount,
+    |app| {
+        let mut conn = app.db.get().expect("connection");
+        let now = Utc::now().naive_utc();
+        let mut reported = 0;
+        let written = onething::store::demo::generate_cases(&mut conn, 400, 11, 150, now, |n| reported += n)
+            .expect("demo data");
+        assert_eq!((written, reported), (400, 400));
+        let p = everything();
+        for (dim, hf) in [
+            (Dim::All, true),
+            (Dim::Department, true),
+            (Dim::Item, false),
+            (Dim::Channel, true),
+        ] {
+            let aggregate = store::as_recount(&store::parts_by(&mut conn, &p, dim, hf).expect("aggregate"));
+            let recount: Vec<_> = store::recount_parts(&mut conn, &p, dim, hf)
+                .expect("recount")
+                .into_iter()
+                .filter(|r| r.finished != 0)
+                .collect();
+            assert_eq!(aggregate, recount, "{dim:?} high-frequency-only={hf}");
+        }
+        let total = store::total(&store::cases_by(&mut conn, &p, Dim::All).expect("total"));
+        assert!(total.finished > 300, "most demo cases are finished: {total:?}");
+        drop(conn);
+        let from = (now - Duration::days(400)).date();
+        let (status, o) = app
+            .get_json(&format!("/api/v1/metrics/overview?from={from}"))
+            .await;
+        assert_eq!(status, 200, "{o}");
+        assert_eq!(o["finished_cases"].as_i64(), Some(total.finished), "{o}");
+        assert!(o["ratings"].as_i64().unwrap_or(0) > 50, "{o}");
+        // The demo account's cases behave like any other: a new real case gets a fresh id.
+        let (_, created) = submitted_cases(&app, "newborn", 1).await;
+        assert_eq!(created.len(), 1);
+    }
+);
