@@ -45,7 +45,9 @@ impl PgDatabase {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let mut conn = diesel::PgConnection::establish(&admin).ok()?;
         let name = format!("onething_bench_{}", std::process::id());
-        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).ok()?;
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .ok()?;
         let url = match admin.rsplit_once('/') {
             Some((base, _)) => format!("{base}/{name}"),
             None => return None,
@@ -57,7 +59,8 @@ impl PgDatabase {
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .execute(&mut conn);
         }
     }
 }
@@ -161,13 +164,18 @@ fn run(backend: &str, database_url: Option<String>, cases: u64, requests: u64) {
             total.zero_trip,
             total.finished
         );
-        assert_eq!(zero_trip["total_cases"].as_i64(), Some(total.finished), "aggregates equal the recount");
+        assert_eq!(
+            zero_trip["total_cases"].as_i64(),
+            Some(total.finished),
+            "aggregates equal the recount"
+        );
         assert_eq!(zero_trip["zero_trip_cases"].as_i64(), Some(total.zero_trip));
         for (dim, recount) in [Dim::Department, Dim::Item, Dim::Bundle, Dim::Channel]
             .into_iter()
             .zip(&recounted[1..])
         {
-            let aggregate = store::as_recount(&store::parts_by(&mut conn, &period, dim, true).expect("aggregate"));
+            let aggregate =
+                store::as_recount(&store::parts_by(&mut conn, &period, dim, true).expect("aggregate"));
             let recount: Vec<_> = recount.iter().filter(|r| r.finished != 0).cloned().collect();
             assert_eq!(aggregate, recount, "{dim:?} aggregates equal the recount");
         }

@@ -282,6 +282,26 @@ pub fn generate(
     Some(out)
 }
 
+/// `onething demo-data --cases N`: writes N generated cases with a progress bar.
+pub fn run_cli(settings: &crate::config::Settings, cases: u64, seed: u64) -> anyhow::Result<()> {
+    if cases == 0 {
+        println!("nothing to generate (use --cases N)");
+        return Ok(());
+    }
+    let db = crate::startup::prepare_database(settings)?;
+    let mut conn = db.get()?;
+    let bar = indicatif::ProgressBar::new(cases);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let now = chrono::Utc::now().naive_utc();
+    let written = crate::store::demo::generate_cases(&mut conn, cases, seed, 2000, now, |n| bar.inc(n))?;
+    bar.finish();
+    println!("{written} demonstration cases written on {}", db.backend().name());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use rand::rngs::StdRng;
@@ -331,24 +351,4 @@ mod tests {
             "rated {rated}, withdrawn {withdrawn}"
         );
     }
-}
-
-/// `onething demo-data --cases N`: writes N generated cases with a progress bar.
-pub fn run_cli(settings: &crate::config::Settings, cases: u64, seed: u64) -> anyhow::Result<()> {
-    if cases == 0 {
-        println!("nothing to generate (use --cases N)");
-        return Ok(());
-    }
-    let db = crate::startup::prepare_database(settings)?;
-    let mut conn = db.get()?;
-    let bar = indicatif::ProgressBar::new(cases);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let now = chrono::Utc::now().naive_utc();
-    let written = crate::store::demo::generate_cases(&mut conn, cases, seed, 2000, now, |n| bar.inc(n))?;
-    bar.finish();
-    println!("{written} demonstration cases written on {}", db.backend().name());
-    Ok(())
 }

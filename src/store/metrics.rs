@@ -195,7 +195,7 @@ fn counts_values(c: &Counts) -> [i64; 8] {
 /// Adds a delta to the stored tables: each row is created at zero if missing (race-free
 /// on both backends), then incremented in place.
 pub fn apply(conn: &mut DbConn, delta: &Delta) -> Result<(), DbError> {
-    let zeros = vec!["0"; 8].join(", ");
+    let zeros = ["0"; 8].join(", ");
     let cols = COUNT_COLUMNS.join(", ");
     let sets = COUNT_COLUMNS
         .iter()

@@ -49,7 +49,7 @@ fn random_command(rng: &mut StdRng, wf: &workflow::Case) -> (Actor, Command) {
         .collect();
     match rng.gen_range(0..10) {
         0 => (Actor::Window, Command::Accept),
-        1 | 2 | 3 if !pending.is_empty() => (
+        1..=3 if !pending.is_empty() => (
             Actor::Admin,
             Command::Decide {
                 sub_case: pending[rng.gen_range(0..pending.len())],
