@@ -345,7 +345,11 @@ pub fn missing_guide_elements(item: &crate::catalogue::ItemDef) -> Vec<&'static 
     need(item.legal_time_limit_days >= 0, "法定办结时限");
     need(item.promised_time_limit_days >= 0, "承诺办结时限");
     need(text(&item.fee), "收费标准");
-    need(text(&item.fee_basis), "收费依据");
+    // A free service has no fee basis to publish.
+    need(
+        item.fee.trim() == crate::catalogue::NO_FEE || text(&item.fee_basis),
+        "收费依据",
+    );
     need(text(&item.result), "办理结果");
     need(text(&item.place), "办理地点");
     need(text(&item.hours), "办理时间");

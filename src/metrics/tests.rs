@@ -298,3 +298,24 @@ proptest! {
         prop_assert_eq!(f.day, day("2026-03-05"));
     }
 }
+
+#[test]
+fn a_guide_counts_as_published_only_with_every_element() {
+    let forms = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms");
+    let cat = crate::catalogue::load_catalogue(&forms).expect("catalogue");
+    let mut item = cat.items.values().next().expect("an item").clone();
+    item.fee = crate::catalogue::NO_FEE.into();
+    item.fee_basis.clear();
+    assert!(
+        missing_guide_elements(&item).is_empty(),
+        "a free item needs no fee basis"
+    );
+    item.fee = "按规定收取工本费".into();
+    assert_eq!(missing_guide_elements(&item), vec!["收费依据"]);
+    item.consult_phone = " ".into();
+    item.process.clear();
+    assert_eq!(
+        missing_guide_elements(&item),
+        vec!["收费依据", "咨询电话", "办理流程"]
+    );
+}
