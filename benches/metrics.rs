@@ -88,9 +88,18 @@ fn run(backend: &str, database_url: Option<String>, cases: u64, requests: u64) {
     let db = prepare_database(&settings).expect("database");
     let now = chrono::Utc::now().naive_utc();
     let started = Instant::now();
+    let keys = onething::auth::Keys::load(&settings).expect("keys");
+    let empty_form = onething::auth::Vault::new(&keys.data).encrypt(onething::auth::PiiKind::Phone, "{}");
+    let run = onething::store::demo::DemoRun {
+        count: cases,
+        seed: 2026,
+        batch: 2000,
+        now,
+        empty_form: &empty_form,
+    };
     let written = {
         let mut conn = db.get().expect("connection");
-        onething::store::demo::generate_cases(&mut conn, cases, 2026, 2000, now, |_| {}).expect("demo data")
+        onething::store::demo::generate_cases(&mut conn, &run, |_| {}).expect("demo data")
     };
     let generation = started.elapsed();
     println!(

@@ -295,8 +295,16 @@ pub fn run_cli(settings: &crate::config::Settings, cases: u64, seed: u64) -> any
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {per_sec} eta {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let now = chrono::Utc::now().naive_utc();
-    let written = crate::store::demo::generate_cases(&mut conn, cases, seed, 2000, now, |n| bar.inc(n))?;
+    let keys = crate::auth::Keys::load(settings)?;
+    let empty_form = crate::auth::Vault::new(&keys.data).encrypt(crate::auth::PiiKind::Phone, "{}");
+    let run = crate::store::demo::DemoRun {
+        count: cases,
+        seed,
+        batch: 2000,
+        now: chrono::Utc::now().naive_utc(),
+        empty_form: &empty_form,
+    };
+    let written = crate::store::demo::generate_cases(&mut conn, &run, |n| bar.inc(n))?;
     bar.finish();
     println!("{written} demonstration cases written on {}", db.backend().name());
     Ok(())

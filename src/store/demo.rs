@@ -137,6 +137,7 @@ pub fn insert_batch(
     account: i64,
     bundles: &[DemoBundle],
     facts: &std::collections::HashMap<String, (bool, i32, i32)>,
+    empty_form: &str,
     batch: &[Numbered],
 ) -> Result<(), DbError> {
     let mut case_rows = Vec::with_capacity(batch.len());
@@ -163,7 +164,7 @@ pub fn insert_batch(
             cases::status.eq(c.status.as_str()),
             cases::channel.eq(c.channel.as_str()),
             cases::answers.eq("{}"),
-            cases::data_enc.eq(""),
+            cases::data_enc.eq(empty_form),
             cases::trips.eq(c.trips as i32),
             cases::version.eq(c.version as i32),
             cases::submitted_at.eq(c.submitted_at),
@@ -180,7 +181,7 @@ pub fn insert_batch(
                 sub_cases::item_code.eq(item.code.clone()),
                 sub_cases::department_code.eq(item.department.clone()),
                 sub_cases::status.eq(s.status.as_str()),
-                sub_cases::data_enc.eq(""),
+                sub_cases::data_enc.eq(empty_form),
                 sub_cases::materials.eq("{}"),
                 sub_cases::created_at.eq(c.submitted_at),
                 sub_cases::updated_at.eq(updated),
@@ -281,17 +282,26 @@ pub fn insert_batch(
     })
 }
 
-/// Generates and writes `count` cases submitted over the year before `now`, in batches of
-/// `batch` cases; `progress` is told how many cases each written batch held. Returns the
-/// number of cases written (a bundle without items yields none).
+/// How many cases to write and how.
+pub struct DemoRun<'a> {
+    pub count: u64,
+    pub seed: u64,
+    /// Cases per transaction.
+    pub batch: usize,
+    pub now: NaiveDateTime,
+    /// The encrypted empty form every demo case and part carries (no personal data).
+    pub empty_form: &'a str,
+}
+
+/// Generates and writes `run.count` cases submitted over the year before `run.now`, in
+/// batches; `progress` is told how many cases each written batch held. Returns the number
+/// of cases written (a bundle without items yields none).
 pub fn generate_cases(
     conn: &mut DbConn,
-    count: u64,
-    seed: u64,
-    batch: usize,
-    now: NaiveDateTime,
+    run: &DemoRun<'_>,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, DbError> {
+    let (count, seed, batch, now) = (run.count, run.seed, run.batch, run.now);
     use rand::{Rng, SeedableRng};
     let bundles = catalogue(conn)?;
     let facts = item_facts(conn)?;
@@ -325,14 +335,14 @@ pub fn generate_cases(
         });
         case_id += 1;
         if pending.len() >= batch {
-            insert_batch(conn, account, &bundles, &facts, &pending)?;
+            insert_batch(conn, account, &bundles, &facts, run.empty_form, &pending)?;
             written += pending.len() as u64;
             progress(pending.len() as u64);
             pending.clear();
         }
     }
     if !pending.is_empty() {
-        insert_batch(conn, account, &bundles, &facts, &pending)?;
+        insert_batch(conn, account, &bundles, &facts, run.empty_form, &pending)?;
         written += pending.len() as u64;
         progress(pending.len() as u64);
     }

@@ -458,8 +458,17 @@ both_backends!(
         let mut conn = app.db.get().expect("connection");
         let now = Utc::now().naive_utc();
         let mut reported = 0;
-        let written = onething::store::demo::generate_cases(&mut conn, 400, 11, 150, now, |n| reported += n)
-            .expect("demo data");
+        let keys = onething::auth::Keys::load(&app.settings).expect("keys");
+        let empty_form = onething::auth::Vault::new(&keys.data).encrypt(onething::auth::PiiKind::Phone, "{}");
+        let run = onething::store::demo::DemoRun {
+            count: 400,
+            seed: 11,
+            batch: 150,
+            now,
+            empty_form: &empty_form,
+        };
+        let written =
+            onething::store::demo::generate_cases(&mut conn, &run, |n| reported += n).expect("demo data");
         assert_eq!((written, reported), (400, 400));
         let p = everything();
         for (dim, hf) in [
@@ -486,7 +495,11 @@ both_backends!(
         assert_eq!(status, 200, "{o}");
         assert_eq!(o["finished_cases"].as_i64(), Some(total.finished), "{o}");
         assert!(o["ratings"].as_i64().unwrap_or(0) > 50, "{o}");
-        // The demo account's cases behave like any other: a new real case gets a fresh id.
+        // The demo cases open like any other in the staff console, and a new real case gets
+        // a fresh id after them.
+        let window = app.staff_token("clerk", Role::Window, None).await;
+        let (status, body) = app.get_auth("/api/v1/cases/DEMO0000000001", &window).await;
+        assert_eq!(status, 200, "{body}");
         let (_, created) = submitted_cases(&app, "newborn", 1).await;
         assert_eq!(created.len(), 1);
     }
