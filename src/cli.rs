@@ -42,6 +42,15 @@ pub enum Command {
         #[arg(long, env = "ONETHING_ADMIN_PASSWORD", hide_env_values = true)]
         password: Option<Secret>,
     },
+    /// Generate demonstration data for dashboards and benchmarks.
+    DemoData {
+        /// Cases to generate: a realistic year of submissions through the workflow.
+        #[arg(long, default_value_t = 0)]
+        cases: u64,
+        /// Seed of the random generator (the same seed gives the same data).
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -50,6 +59,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate => migrate(&cli.settings),
         Command::CheckForms => check_forms(&cli.settings),
         Command::CreateAdmin { username, password } => create_admin(&cli.settings, &username, password),
+        Command::DemoData { cases, seed } => crate::metrics::demo::run_cli(&cli.settings, cases, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod form;
 pub mod identity;
+pub mod metrics;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -292,6 +292,98 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_facts (case_id) {
+        case_id -> BigInt,
+        finished_at -> Timestamp,
+        day -> Text,
+        bundle_code -> Text,
+        channel -> Text,
+        trips -> Integer,
+        overdue -> Bool,
+        handling_days -> Nullable<Integer>,
+        promised_days -> Integer,
+        parts -> Text,
+    }
+}
+
+diesel::table! {
+    metric_cases (day, bundle_code, channel) {
+        day -> Text,
+        bundle_code -> Text,
+        channel -> Text,
+        finished -> BigInt,
+        zero_trip -> BigInt,
+        trips -> BigInt,
+        over_declared -> BigInt,
+        overdue -> BigInt,
+        handled -> BigInt,
+        handling_days -> BigInt,
+        promised_days -> BigInt,
+    }
+}
+
+diesel::table! {
+    metric_parts (day, bundle_code, item_code, department_code, channel, high_frequency) {
+        day -> Text,
+        bundle_code -> Text,
+        item_code -> Text,
+        department_code -> Text,
+        channel -> Text,
+        high_frequency -> Bool,
+        finished -> BigInt,
+        zero_trip -> BigInt,
+        trips -> BigInt,
+        over_declared -> BigInt,
+        overdue -> BigInt,
+        handled -> BigInt,
+        handling_days -> BigInt,
+        promised_days -> BigInt,
+    }
+}
+
+diesel::table! {
+    ratings (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        account_id -> BigInt,
+        level -> Integer,
+        comment -> Text,
+        day -> Text,
+        rated_at -> Timestamp,
+        excluded -> Bool,
+    }
+}
+
+diesel::table! {
+    rating_parts (rating_id, department_code) {
+        rating_id -> BigInt,
+        department_code -> Text,
+        level -> Integer,
+        day -> Text,
+    }
+}
+
+diesel::table! {
+    follow_ups (id) {
+        id -> BigInt,
+        rating_id -> BigInt,
+        case_id -> BigInt,
+        status -> Text,
+        opened_at -> Timestamp,
+        due_date -> Text,
+        visit_at -> Nullable<Timestamp>,
+        visit_note -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        appeal_reason -> Nullable<Text>,
+        appealed_at -> Nullable<Timestamp>,
+        review_note -> Nullable<Text>,
+        handled_by -> Text,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
     counter_sessions (clerk_id) {
         clerk_id -> BigInt,
         applicant_id -> BigInt,
@@ -329,6 +421,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     receipt_counters,
     case_events,
     messages,
+    case_facts,
+    metric_cases,
+    metric_parts,
+    ratings,
+    rating_parts,
+    follow_ups,
     counter_sessions,
     activation_codes,
 );

@@ -111,6 +111,7 @@ pub fn save_transition(
                 ))
                 .execute(conn)?;
         }
+        super::metrics::record_case(conn, row, new, due_date.as_deref())?;
         if let Some(body) = message {
             diesel::insert_into(messages::table)
                 .values((

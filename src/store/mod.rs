@@ -7,6 +7,9 @@ pub mod audit;
 pub mod cases;
 pub mod catalogue;
 pub mod counter;
+pub mod demo;
+pub mod metrics;
+pub mod ratings;
 pub mod rows;
 pub mod throttle;
 

@@ -7,17 +7,23 @@ pub mod api_apply;
 pub mod api_auth;
 pub mod api_calendar;
 pub mod api_cases;
+pub mod api_metrics;
+pub mod api_ratings;
 pub mod applications;
 pub mod auth;
 pub mod cases;
 pub mod counter;
 pub mod error;
+pub mod metrics;
 pub mod pages;
 pub mod pages_apply;
 pub mod pages_auth;
 pub mod pages_case;
 pub mod pages_counter;
+pub mod pages_dashboard;
+pub mod pages_ratings;
 pub mod pages_staff;
+pub mod ratings;
 pub mod templates;
 
 use std::sync::Arc;
@@ -88,6 +94,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(api_apply::configure)
             .configure(api_calendar::configure)
             .configure(api_cases::configure)
+            .configure(api_metrics::configure)
+            .configure(api_ratings::configure)
             .default_service(web::to(api_not_found)),
     )
     .configure(pages::configure)
@@ -96,6 +104,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(pages_staff::configure)
     .configure(pages_counter::configure)
     .configure(pages_case::configure)
+    .configure(pages_dashboard::configure)
+    .configure(pages_ratings::configure)
     .default_service(web::to(page_not_found));
 }
 

@@ -37,6 +37,21 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../templates/apply_review.html"),
     ),
     ("receipt.html", include_str!("../../templates/receipt.html")),
+    ("dashboard.html", include_str!("../../templates/dashboard.html")),
+    (
+        "staff_dashboard.html",
+        include_str!("../../templates/staff_dashboard.html"),
+    ),
+    (
+        "dashboard_share_table.html",
+        include_str!("../../templates/dashboard_share_table.html"),
+    ),
+    (
+        "dashboard_export.html",
+        include_str!("../../templates/dashboard_export.html"),
+    ),
+    ("rating.html", include_str!("../../templates/rating.html")),
+    ("follow_ups.html", include_str!("../../templates/follow_ups.html")),
     (
         "my_applications.html",
         include_str!("../../templates/my_applications.html"),

@@ -266,6 +266,14 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/cases/{receipt_no}",
         "/messages",
         "/sub-cases/{id}/result-document",
+        "/metrics/overview",
+        "/metrics/overview/export",
+        "/metrics/zero-trip",
+        "/metrics/zero-trip/export",
+        "/cases/{receipt_no}/rating",
+        "/ratings/follow-ups",
+        "/ratings/follow-ups/{id}",
+        "/ratings/monthly",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "OpenAPI lacks GET {path}");
     }
@@ -290,6 +298,11 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/cases/{receipt_no}/archive",
         "/sub-cases/{id}/decide",
         "/applications/{receipt_no}/resubmit",
+        "/cases/{receipt_no}/rating",
+        "/ratings/follow-ups/{id}/visit",
+        "/ratings/follow-ups/{id}/resolve",
+        "/ratings/follow-ups/{id}/appeal",
+        "/ratings/follow-ups/{id}/appeal/review",
     ] {
         assert!(
             doc["paths"][path]["post"].is_object(),

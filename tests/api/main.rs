@@ -11,6 +11,8 @@ mod catalogue_api;
 mod cli;
 mod counter;
 mod loader;
+mod metrics;
 mod migrations;
 mod pages;
+mod ratings;
 mod storage;
