@@ -9,6 +9,8 @@ pub mod config;
 pub mod db;
 pub mod form;
 pub mod identity;
+pub mod policy;
+pub mod search;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

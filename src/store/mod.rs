@@ -6,6 +6,7 @@ pub mod applications;
 pub mod audit;
 pub mod cases;
 pub mod catalogue;
+pub mod policies;
 pub mod rows;
 pub mod throttle;
 

@@ -7,6 +7,7 @@ pub mod api_apply;
 pub mod api_auth;
 pub mod api_calendar;
 pub mod api_cases;
+pub mod api_policies;
 pub mod applications;
 pub mod auth;
 pub mod cases;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod pages;
 pub mod pages_apply;
 pub mod pages_auth;
+pub mod pages_policies;
 pub mod pages_staff;
 pub mod templates;
 
@@ -36,6 +38,10 @@ pub struct AppState {
     /// The shipped holiday calendar plus any years from `ONETHING_HOLIDAYS_DIR`.
     pub calendar: Arc<crate::calendar::Calendar>,
     pub max_upload_bytes: usize,
+    /// The policy search engine and how it is kept in step with the database.
+    pub search: crate::search::follower::Search,
+    /// Policy imports started from the admin pages, with their progress.
+    pub imports: Arc<api_policies::ImportJobs>,
 }
 
 pub fn security_headers() -> DefaultHeaders {
@@ -85,12 +91,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(api_apply::configure)
             .configure(api_calendar::configure)
             .configure(api_cases::configure)
+            .configure(api_policies::configure)
             .default_service(web::to(api_not_found)),
     )
     .configure(pages::configure)
     .configure(pages_auth::configure)
     .configure(pages_apply::configure)
     .configure(pages_staff::configure)
+    .configure(pages_policies::configure)
     .default_service(web::to(page_not_found));
 }
 

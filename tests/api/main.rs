@@ -12,4 +12,6 @@ mod cli;
 mod loader;
 mod migrations;
 mod pages;
+mod policies;
+mod policy_search_contract;
 mod storage;

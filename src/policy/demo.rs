@@ -1,0 +1,1 @@
+//! Generator of synthetic policy libraries.
