@@ -1,4 +1,5 @@
-//! Command line: `onething [serve]`, `migrate`, `check-forms`. Every setting is also an
+//! Command line: `onething [serve]`, `migrate`, `check-forms`, `create-admin`,
+//! `import-policies`, `reindex`, `demo-data`. Every setting is also an
 //! environment variable; `onething --help` lists them.
 
 use std::process::ExitCode;
@@ -42,6 +43,22 @@ pub enum Command {
         #[arg(long, env = "ONETHING_ADMIN_PASSWORD", hide_env_values = true)]
         password: Option<Secret>,
     },
+    /// Import policies from a CSV or XLSX file (all rows or none), with a progress bar.
+    ImportPolicies {
+        /// The file; its extension (.csv or .xlsx) gives the format unless --format says.
+        file: std::path::PathBuf,
+        /// csv or xlsx.
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Rebuild the policy search index from the database, with a progress bar.
+    Reindex,
+    /// Fill the database with synthetic demonstration data.
+    DemoData {
+        /// How many synthetic policies to have (made from the seed library).
+        #[arg(long)]
+        policies: Option<usize>,
+    },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -50,6 +67,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate => migrate(&cli.settings),
         Command::CheckForms => check_forms(&cli.settings),
         Command::CreateAdmin { username, password } => create_admin(&cli.settings, &username, password),
+        Command::ImportPolicies { file, format } => {
+            crate::policy::commands::import(&cli.settings, &file, format.as_deref())
+        }
+        Command::Reindex => crate::policy::commands::reindex(&cli.settings),
+        Command::DemoData { policies } => demo_data(&cli.settings, policies),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,6 +93,13 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
         app.run_until_stopped().await?;
         Ok(())
     })
+}
+
+fn demo_data(settings: &Settings, policies: Option<usize>) -> anyhow::Result<()> {
+    if let Some(n) = policies {
+        crate::policy::demo::run(settings, n)?;
+    }
+    Ok(())
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 //! derived status, version diffs, eligibility matching, seed data, spreadsheet import and
 //! export, and the synthetic-library generator. Plain Rust without I/O except where named.
 
+pub mod commands;
 pub mod demo;
 pub mod diff;
 pub mod matching;

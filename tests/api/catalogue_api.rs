@@ -261,6 +261,10 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/uploads/{id}",
         "/applications",
         "/applications/{receipt_no}",
+        "/policies/{id}",
+        "/policies/{id}/versions",
+        "/policies/search",
+        "/policies/export",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "OpenAPI lacks GET {path}");
     }
@@ -275,12 +279,21 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/bundles/{code}/form",
         "/uploads",
         "/applications",
+        "/policies",
+        "/policies/{id}/publish",
+        "/policies/{id}/revoke",
+        "/policies/match",
+        "/policies/import",
     ] {
         assert!(
             doc["paths"][path]["post"].is_object(),
             "OpenAPI lacks POST {path}"
         );
     }
+    assert!(
+        doc["paths"]["/policies/{id}"]["put"].is_object(),
+        "OpenAPI lacks PUT /policies/{{id}}"
+    );
 });
 
 pub fn has_chinese(s: &str) -> bool {
