@@ -87,25 +87,26 @@ fn log_change(conn: &mut DbConn, policy_id: i64, at: NaiveDateTime) -> Result<()
     Ok(())
 }
 
-fn add_version(
-    conn: &mut DbConn,
-    id: i64,
+/// One row of the version history.
+struct NewVersion<'a> {
     version: i32,
     status: Status,
-    action: &str,
-    actor: &str,
-    content_json: &str,
+    action: &'a str,
+    actor: &'a str,
+    content_json: &'a str,
     at: NaiveDateTime,
-) -> Result<(), DbError> {
+}
+
+fn add_version(conn: &mut DbConn, id: i64, v: NewVersion<'_>) -> Result<(), DbError> {
     diesel::insert_into(policy_versions::table)
         .values((
             policy_versions::policy_id.eq(id),
-            policy_versions::version.eq(version),
-            policy_versions::status.eq(status.as_str()),
-            policy_versions::action.eq(action),
-            policy_versions::actor.eq(actor),
-            policy_versions::content.eq(content_json),
-            policy_versions::at.eq(at),
+            policy_versions::version.eq(v.version),
+            policy_versions::status.eq(v.status.as_str()),
+            policy_versions::action.eq(v.action),
+            policy_versions::actor.eq(v.actor),
+            policy_versions::content.eq(v.content_json),
+            policy_versions::at.eq(v.at),
         ))
         .execute(conn)?;
     Ok(())
@@ -151,7 +152,18 @@ pub fn insert(
         .filter(policies::key.eq(key))
         .select(policies::id)
         .first::<i64>(conn)?;
-    add_version(conn, id, 1, status, "create", actor, &json, now)?;
+    add_version(
+        conn,
+        id,
+        NewVersion {
+            version: 1,
+            status,
+            action: "create",
+            actor,
+            content_json: &json,
+            at: now,
+        },
+    )?;
     log_change(conn, id, now)?;
     Ok(id)
 }
@@ -206,7 +218,18 @@ fn write_version(
             policies::updated_at.eq(now),
         ))
         .execute(conn)?;
-    add_version(conn, row.id, version, status, action, actor, &json, now)?;
+    add_version(
+        conn,
+        row.id,
+        NewVersion {
+            version,
+            status,
+            action,
+            actor,
+            content_json: &json,
+            at: now,
+        },
+    )?;
     log_change(conn, row.id, now)?;
     Ok(Written::Updated)
 }

@@ -751,10 +751,8 @@ async fn admin_import_progress(
     })?;
     let percent = if job.finished {
         100
-    } else if job.total == 0 {
-        0
     } else {
-        job.done * 100 / job.total
+        (job.done * 100).checked_div(job.total).unwrap_or(0)
     };
     let mut ctx = tera::Context::new();
     ctx.insert("job", &job);

@@ -627,9 +627,7 @@ both_backends!(policy_pages_render_in_chinese, |app| {
     assert_eq!(status, 200);
     assert!(html.contains("为我匹配"));
     let (status, html) = app
-        .get_html(&format!(
-            "/policies/match?industry=6210&scale=micro&region=350112&employees=5"
-        ))
+        .get_html("/policies/match?industry=6210&scale=micro&region=350112&employees=5")
         .await;
     assert_eq!(status, 200);
     assert!(
