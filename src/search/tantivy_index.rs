@@ -19,7 +19,7 @@ use tantivy::schema::{
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
-use super::words::{analyzer, expand, tokens};
+use super::words::{analyzer, expand, query_tokens, tokens, FinestTokenizer};
 use super::{
     label_facets, query_words, Hit, IndexDoc, PolicyIndex, SearchError, SearchQuery, SearchResult, Sort, ALL,
 };
@@ -518,10 +518,13 @@ impl TantivyIndex {
         force.insert("false".into(), (total as u64).saturating_sub(in_force_n));
 
         let snippets = match &text {
-            Some(t) => Some((
-                SnippetGenerator::create(&searcher, t.as_ref(), f.text)?,
-                SnippetGenerator::create(&searcher, t.as_ref(), f.title)?,
-            )),
+            Some(_) => {
+                let toks = query_tokens(&q.q);
+                Some((
+                    snippet_generator(&searcher, &toks, f.text, 120)?,
+                    snippet_generator(&searcher, &toks, f.title, 400)?,
+                ))
+            }
             None => None,
         };
         let mut items = Vec::with_capacity(addresses.len());
@@ -560,6 +563,28 @@ impl TantivyIndex {
             facets: label_facets(raw),
         })
     }
+}
+
+/// A snippet generator over the finest tokens, weighting rarer terms higher.
+fn snippet_generator(
+    searcher: &tantivy::Searcher,
+    tokens: &[String],
+    field: Field,
+    max_chars: usize,
+) -> Result<SnippetGenerator, SearchError> {
+    let mut terms = BTreeMap::new();
+    for t in tokens {
+        let n = searcher.doc_freq(&Term::from_field_text(field, t))?;
+        if n > 0 {
+            terms.insert(t.clone(), 1.0 / (1.0 + n as f32));
+        }
+    }
+    Ok(SnippetGenerator::new(
+        terms,
+        tantivy::tokenizer::TextAnalyzer::from(FinestTokenizer),
+        field,
+        max_chars,
+    ))
 }
 
 /// HTML-escapes text shown inside a highlight.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, TextAnalyzer};
+use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer};
 
 use crate::policy::matching::industry_chain;
 
@@ -18,6 +18,83 @@ pub fn analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(64))
         .filter(LowerCaser)
         .build()
+}
+
+/// The finest non-nested tokens in text order, for highlighting: jieba's search mode also
+/// yields compounds overlapping their parts (在建工程 over 在建 and 工程), which the snippet
+/// generator cannot handle, so a token that contains another is left out.
+#[derive(Clone, Default)]
+pub struct FinestTokenizer;
+
+pub struct VecTokenStream {
+    tokens: Vec<Token>,
+    next: usize,
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        self.next += 1;
+        self.next <= self.tokens.len()
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.next - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+impl Tokenizer for FinestTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(text);
+        let mut all: Vec<Token> = Vec::new();
+        while let Some(t) = stream.next() {
+            all.push(t.clone());
+        }
+        all.sort_by(|a, b| {
+            a.offset_from
+                .cmp(&b.offset_from)
+                .then(b.offset_to.cmp(&a.offset_to))
+        });
+        all.dedup_by(|a, b| a.offset_from == b.offset_from && a.offset_to == b.offset_to);
+        let mut keep = vec![true; all.len()];
+        let mut min_end = usize::MAX;
+        for i in (0..all.len()).rev() {
+            if min_end <= all[i].offset_to {
+                keep[i] = false;
+            }
+            min_end = min_end.min(all[i].offset_to);
+        }
+        let tokens: Vec<Token> = all
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(t, k)| k.then_some(t))
+            .enumerate()
+            .map(|(i, mut t)| {
+                t.position = i;
+                t
+            })
+            .collect();
+        VecTokenStream { tokens, next: 0 }
+    }
+}
+
+/// Every token a search for `q` looks for (words, synonyms, industry names).
+pub fn query_tokens(q: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in super::query_words(q) {
+        for term in expand(&word.to_lowercase()).terms {
+            for t in tokens(&term) {
+                push(&mut out, &t);
+            }
+        }
+    }
+    out
 }
 
 /// The searchable tokens of a text (punctuation and spaces dropped), in order, deduplicated.
@@ -138,6 +215,25 @@ mod tests {
         assert!(t.contains(&"ai".to_owned()), "{t:?}");
         assert!(t.contains(&"python".to_owned()), "{t:?}");
         assert!(!t.iter().any(|x| x == "，"), "{t:?}");
+    }
+
+    #[test]
+    fn highlighting_tokens_are_ordered_and_never_nested() {
+        let mut t = FinestTokenizer;
+        let mut stream = t.token_stream("支持在建工程抵押，中华人民共和国");
+        let mut last = (0, 0);
+        let mut texts = Vec::new();
+        while let Some(tok) = stream.next() {
+            assert!(
+                tok.offset_from >= last.0 && tok.offset_to > last.1,
+                "{texts:?} then {}",
+                tok.text
+            );
+            last = (tok.offset_from, tok.offset_to);
+            texts.push(tok.text.clone());
+        }
+        assert!(texts.contains(&"工程".to_owned()), "{texts:?}");
+        assert!(!texts.contains(&"在建工程".to_owned()), "{texts:?}");
     }
 
     #[test]
