@@ -115,6 +115,7 @@ async fn search_page(
             let list = result.facets.get(key)?;
             let items: Vec<serde_json::Value> = list
                 .iter()
+                .filter(|f| f.value != crate::search::ALL)
                 .take(12)
                 .map(|f| {
                     serde_json::json!({"label": f.label, "count": f.count,
