@@ -15,7 +15,7 @@ use meilisearch_sdk::settings::Settings;
 use serde::{Deserialize, Serialize};
 
 use super::tantivy_index::escape;
-use super::words::engine_synonyms;
+use super::words::{engine_synonyms, tokens};
 use super::{label_facets, Hit, IndexDoc, PolicyIndex, SearchError, SearchQuery, SearchResult, Sort, ALL};
 use chrono::{Datelike, NaiveDate};
 
@@ -29,6 +29,10 @@ const FACETS: [&str; 5] = ["industry_sections", "scales", "regions", "issuers", 
 struct MeiliDoc {
     #[serde(flatten)]
     doc: IndexDoc,
+    /// The jieba search-mode words of title and text, space-separated, so that Meilisearch's
+    /// own segmentation also finds words inside compounds (工程 in 在建工程).
+    #[serde(default)]
+    terms: String,
     published_key: i64,
     eff_from_key: i64,
     eff_to_key: i64,
@@ -42,6 +46,7 @@ fn day(d: NaiveDate) -> i64 {
 impl From<IndexDoc> for MeiliDoc {
     fn from(doc: IndexDoc) -> Self {
         Self {
+            terms: tokens(&format!("{}\n{}", doc.title, doc.text)).join(" "),
             published_key: day(doc.published_on),
             eff_from_key: day(doc.effective_from),
             eff_to_key: doc.effective_to.map(day).unwrap_or(NO_DATE),
@@ -148,7 +153,7 @@ impl MeiliIndex {
         }
         let synonyms: HashMap<String, Vec<String>> = engine_synonyms().into_iter().collect();
         let settings = Settings::new()
-            .with_searchable_attributes(["title", "summary", "text", "doc_number", "issuer"])
+            .with_searchable_attributes(["title", "summary", "text", "terms", "doc_number", "issuer"])
             .with_filterable_attributes([
                 "industry_codes",
                 "industry_sections",
@@ -200,7 +205,7 @@ impl MeiliIndex {
             .with_offset(q.page.saturating_sub(1) * q.per_page)
             .with_limit(q.per_page)
             .with_facets(Selectors::Some(&FACETS))
-            .with_attributes_to_highlight(Selectors::Some(&["title"]))
+            .with_attributes_to_highlight(Selectors::Some(&["title", "text"]))
             .with_attributes_to_crop(Selectors::Some(&[("text", Some(60))]))
             .with_highlight_pre_tag(PRE)
             .with_highlight_post_tag(POST)

@@ -764,3 +764,82 @@ both_backends!(seeding_is_idempotent_and_a_broken_index_is_rebuilt, |app| {
         result.total
     );
 });
+
+both_backends!(
+    an_editor_imports_a_file_on_the_page_and_follows_its_progress,
+    |app| {
+        let token = editor(&app).await;
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let base: url::Url = app.address.parse().expect("url");
+        jar.add_cookie_str(&format!("onething_session={token}"), &base);
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let html = client
+            .get(format!("{}/admin/policies", app.address))
+            .send()
+            .await
+            .expect("admin page")
+            .text()
+            .await
+            .expect("html");
+        let csrf = html
+            .split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("csrf field")
+            .to_owned();
+        let csv = csv_of(&[[
+            "page-1",
+            "published",
+            "页面导入政策",
+            "长乐区工信局",
+            "2026-01-01",
+            "2026-01-01",
+            "摘要",
+            "页面导入检验词",
+        ]]);
+        let form = reqwest::multipart::Form::new().text("csrf_token", csrf).part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("policies.csv"),
+        );
+        let resp = client
+            .post(format!("{}/admin/policies/import", app.address))
+            .multipart(form)
+            .send()
+            .await
+            .expect("import");
+        assert_eq!(resp.status().as_u16(), 303, "{:?}", resp.text().await);
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .expect("location")
+            .to_owned();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let html = client
+                .get(format!("{}{location}", app.address))
+                .send()
+                .await
+                .expect("progress")
+                .text()
+                .await
+                .expect("html");
+            if html.contains("导入完成") {
+                assert!(html.contains("新增 1 条"), "{html}");
+                break;
+            }
+            assert!(
+                html.contains("http-equiv=\"refresh\""),
+                "an unfinished import refreshes itself: {html}"
+            );
+            assert!(Instant::now() < deadline, "the import did not finish within 10 s");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let r = search(&app, &format!("q={}", q("页面导入检验词"))).await;
+        assert_eq!(r["total"], 1, "{r}");
+    }
+);
