@@ -1,4 +1,5 @@
-//! Command line: `onething [serve]`, `migrate`, `check-forms`. Every setting is also an
+//! Command line: `onething [serve]`, `migrate`, `check-forms`, `create-admin`,
+//! `import-policies`, `reindex`, `demo-data`. Every setting is also an
 //! environment variable; `onething --help` lists them.
 
 use std::process::ExitCode;
@@ -42,12 +43,25 @@ pub enum Command {
         #[arg(long, env = "ONETHING_ADMIN_PASSWORD", hide_env_values = true)]
         password: Option<Secret>,
     },
-    /// Generate demonstration data for dashboards and benchmarks.
+    /// Import policies from a CSV or XLSX file (all rows or none), with a progress bar.
+    ImportPolicies {
+        /// The file; its extension (.csv or .xlsx) gives the format unless --format says.
+        file: std::path::PathBuf,
+        /// csv or xlsx.
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Rebuild the policy search index from the database, with a progress bar.
+    Reindex,
+    /// Fill the database with synthetic demonstration data, with progress bars.
     DemoData {
+        /// How many synthetic policies to have (made from the seed library).
+        #[arg(long)]
+        policies: Option<usize>,
         /// Cases to generate: a realistic year of submissions through the workflow.
-        #[arg(long, default_value_t = 0)]
-        cases: u64,
-        /// Seed of the random generator (the same seed gives the same data).
+        #[arg(long)]
+        cases: Option<u64>,
+        /// Seed of the random generator for cases (the same seed gives the same data).
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
@@ -59,7 +73,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate => migrate(&cli.settings),
         Command::CheckForms => check_forms(&cli.settings),
         Command::CreateAdmin { username, password } => create_admin(&cli.settings, &username, password),
-        Command::DemoData { cases, seed } => crate::metrics::demo::run_cli(&cli.settings, cases, seed),
+        Command::ImportPolicies { file, format } => {
+            crate::policy::commands::import(&cli.settings, &file, format.as_deref())
+        }
+        Command::Reindex => crate::policy::commands::reindex(&cli.settings),
+        Command::DemoData { policies, cases, seed } => demo_data(&cli.settings, policies, cases, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -81,6 +99,19 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
         app.run_until_stopped().await?;
         Ok(())
     })
+}
+
+fn demo_data(settings: &Settings, policies: Option<usize>, cases: Option<u64>, seed: u64) -> anyhow::Result<()> {
+    if policies.is_none() && cases.is_none() {
+        anyhow::bail!("say what to generate: --policies N and/or --cases N");
+    }
+    if let Some(n) = policies {
+        crate::policy::demo::run(settings, n)?;
+    }
+    if let Some(n) = cases {
+        crate::metrics::demo::run_cli(settings, n, seed)?;
+    }
+    Ok(())
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {

@@ -10,6 +10,8 @@ pub mod db;
 pub mod form;
 pub mod identity;
 pub mod metrics;
+pub mod policy;
+pub mod search;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

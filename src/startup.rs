@@ -15,6 +15,7 @@ use crate::calendar::Calendar;
 use crate::catalogue::load_catalogue;
 use crate::config::Settings;
 use crate::db::{DatabaseTarget, Db};
+use crate::search::follower::Search;
 use crate::store::catalogue::sync;
 use crate::web::{self, AppState};
 use actix_web::web::Data;
@@ -47,9 +48,28 @@ pub fn prepare_database(settings: &Settings) -> anyhow::Result<Db> {
     Ok(db)
 }
 
+/// Loads the policy seed library (idempotently, by key) and opens the search engine,
+/// rebuilding the embedded index when it is missing or unreadable.
+pub fn prepare_policies(settings: &Settings, db: &Db) -> anyhow::Result<Search> {
+    let entries = crate::policy::seed::shipped().map_err(anyhow::Error::msg)?;
+    let report = crate::store::policies::seed(&mut *db.get()?, &entries)?;
+    tracing::info!(
+        policies = entries.len(),
+        inserted = report.inserted,
+        updated = report.updated,
+        unchanged = report.unchanged,
+        "policy seed library loaded"
+    );
+    let search = Search::open(settings, db)?;
+    tracing::info!(engine = search.engine(), "policy search ready");
+    Ok(search)
+}
+
 impl Application {
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = prepare_database(settings)?;
+        let search = prepare_policies(settings, &db)?;
+        search.spawn_follower(db.clone());
         let templates = Arc::new(web::templates::load(settings.template_dir.as_deref())?);
         let keys = Keys::load(settings)?;
         let tokens = TokenService::new(&keys.jwt, settings.token_ttl_minutes);
@@ -72,6 +92,8 @@ impl Application {
             data_dir: settings.data_dir.clone(),
             calendar: Arc::new(calendar),
             max_upload_bytes: settings.max_upload_mb as usize * 1024 * 1024,
+            search,
+            imports: Arc::new(web::api_policies::ImportJobs::default()),
         });
         if settings.sweep_seconds > 0 {
             tokio::spawn(web::cases::sweep_loop(

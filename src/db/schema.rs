@@ -399,6 +399,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    policies (id) {
+        id -> BigInt,
+        key -> Text,
+        title -> Text,
+        doc_number -> Text,
+        issuer -> Text,
+        published_on -> Text,
+        effective_from -> Text,
+        effective_to -> Nullable<Text>,
+        apply_deadline -> Nullable<Text>,
+        status -> Text,
+        version -> Integer,
+        content -> Text,
+        content_hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    policy_versions (id) {
+        id -> BigInt,
+        policy_id -> BigInt,
+        version -> Integer,
+        status -> Text,
+        action -> Text,
+        actor -> Text,
+        content -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    policy_changes (id) {
+        id -> BigInt,
+        policy_id -> BigInt,
+        at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     departments,
     field_definitions,
@@ -429,4 +470,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     follow_ups,
     counter_sessions,
     activation_codes,
+    policies,
+    policy_versions,
+    policy_changes,
 );

@@ -10,6 +10,7 @@ pub mod counter;
 pub mod demo;
 pub mod metrics;
 pub mod ratings;
+pub mod policies;
 pub mod rows;
 pub mod throttle;
 

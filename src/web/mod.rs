@@ -9,6 +9,7 @@ pub mod api_calendar;
 pub mod api_cases;
 pub mod api_metrics;
 pub mod api_ratings;
+pub mod api_policies;
 pub mod applications;
 pub mod auth;
 pub mod cases;
@@ -22,6 +23,7 @@ pub mod pages_case;
 pub mod pages_counter;
 pub mod pages_dashboard;
 pub mod pages_ratings;
+pub mod pages_policies;
 pub mod pages_staff;
 pub mod ratings;
 pub mod templates;
@@ -45,6 +47,10 @@ pub struct AppState {
     /// The shipped holiday calendar plus any years from `ONETHING_HOLIDAYS_DIR`.
     pub calendar: Arc<crate::calendar::Calendar>,
     pub max_upload_bytes: usize,
+    /// The policy search engine and how it is kept in step with the database.
+    pub search: crate::search::follower::Search,
+    /// Policy imports started from the admin pages, with their progress.
+    pub imports: Arc<api_policies::ImportJobs>,
 }
 
 pub fn security_headers() -> DefaultHeaders {
@@ -96,6 +102,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(api_cases::configure)
             .configure(api_metrics::configure)
             .configure(api_ratings::configure)
+            .configure(api_policies::configure)
             .default_service(web::to(api_not_found)),
     )
     .configure(pages::configure)
@@ -106,6 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(pages_case::configure)
     .configure(pages_dashboard::configure)
     .configure(pages_ratings::configure)
+    .configure(pages_policies::configure)
     .default_service(web::to(page_not_found));
 }
 

@@ -68,6 +68,24 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../templates/certificate.html"),
     ),
     ("inbox.html", include_str!("../../templates/inbox.html")),
+    ("policies.html", include_str!("../../templates/policies.html")),
+    ("policy.html", include_str!("../../templates/policy.html")),
+    (
+        "policy_match.html",
+        include_str!("../../templates/policy_match.html"),
+    ),
+    (
+        "admin_policies.html",
+        include_str!("../../templates/admin_policies.html"),
+    ),
+    (
+        "admin_policy_form.html",
+        include_str!("../../templates/admin_policy_form.html"),
+    ),
+    (
+        "admin_policy_import.html",
+        include_str!("../../templates/admin_policy_import.html"),
+    ),
 ];
 
 pub const SITE_CSS: &str = include_str!("../../templates/static/site.css");

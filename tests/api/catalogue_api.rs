@@ -274,6 +274,10 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/ratings/follow-ups",
         "/ratings/follow-ups/{id}",
         "/ratings/monthly",
+        "/policies/{id}",
+        "/policies/{id}/versions",
+        "/policies/search",
+        "/policies/export",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "OpenAPI lacks GET {path}");
     }
@@ -303,12 +307,21 @@ both_backends!(openapi_document_describes_every_route, |app| {
         "/ratings/follow-ups/{id}/resolve",
         "/ratings/follow-ups/{id}/appeal",
         "/ratings/follow-ups/{id}/appeal/review",
+        "/policies",
+        "/policies/{id}/publish",
+        "/policies/{id}/revoke",
+        "/policies/match",
+        "/policies/import",
     ] {
         assert!(
             doc["paths"][path]["post"].is_object(),
             "OpenAPI lacks POST {path}"
         );
     }
+    assert!(
+        doc["paths"]["/policies/{id}"]["put"].is_object(),
+        "OpenAPI lacks PUT /policies/{{id}}"
+    );
 });
 
 pub fn has_chinese(s: &str) -> bool {

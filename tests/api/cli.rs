@@ -189,3 +189,56 @@ async fn personal_data_never_reaches_the_logs() {
         assert!(!logs.contains(secret), "{secret} appears in the logs");
     }
 }
+
+#[test]
+fn policy_commands_import_all_or_nothing_generate_demo_data_and_reindex() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        onething()
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--forms-dir")
+            .arg(repo_forms())
+            .args(["--log-level", "error"])
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let header = "key,status,title,issuer,published_on,effective_from,summary,body,benefits\n";
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!("{header}cli-1,published,政策一,长乐区财政局,2026-01-01,2026-01-01,摘要,正文,补助\ncli-2,published,政策二,长乐区财政局,2026-02-30,2026-01-01,摘要,正文,补助\n"),
+    )
+    .expect("write");
+    let out = run(&["import-policies", bad.to_str().expect("path")]);
+    assert!(!out.status.success(), "a file with a bad row is refused");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("第 3 行") && err.contains("nothing was imported"),
+        "{err}"
+    );
+
+    let good = dir.path().join("good.csv");
+    std::fs::write(
+        &good,
+        format!("{header}cli-1,published,政策一,长乐区财政局,2026-01-01,2026-01-01,摘要,正文,补助\n"),
+    )
+    .expect("write");
+    let out = run(&["import-policies", good.to_str().expect("path")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 inserted"));
+
+    let out = run(&["demo-data", "--policies", "30"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("30 synthetic policies added"));
+    let out = run(&["demo-data", "--policies", "30"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 synthetic policies added"),
+        "demo data is idempotent"
+    );
+    let out = run(&["reindex"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("policies indexed"));
+}

@@ -117,18 +117,34 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     onething::telemetry::init(onething::config::LogFormat::Text, "error");
     let (mut settings, db, dir) = test_settings(backend)?;
     tweak(&mut settings);
+    Some(spawn_app_from(settings, dir, db).await)
+}
+
+/// Starts a server for settings made by [`test_settings`], keeping its database and
+/// directory alive as long as the returned app.
+pub async fn spawn_app_from(settings: Settings, dir: TempDir, db: TestDatabase) -> TestApp {
     let app = Application::build(&settings).expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let app_db = app.db().clone();
     tokio::spawn(app.run_until_stopped());
-    Some(TestApp {
+    TestApp {
         address,
         db: app_db,
         client: reqwest::Client::new(),
         settings,
         _db: db,
         _dir: dir,
-    })
+    }
+}
+
+/// Starts one more server with the given settings (e.g. a second server on the same
+/// database with its own data directory); returns its address and database handle.
+pub async fn spawn_server(settings: &Settings) -> (String, onething::db::Db) {
+    let app = Application::build(settings).expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    (address, db)
 }
 
 /// Synthetic identities that pass the check characters (not real persons).

@@ -15,4 +15,6 @@ mod metrics;
 mod migrations;
 mod pages;
 mod ratings;
+mod policies;
+mod policy_search_contract;
 mod storage;

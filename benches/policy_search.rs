@@ -1,0 +1,225 @@
+//! Policy search over a generated library, in one run: how long indexing takes, how large
+//! the index is against the raw text, search latency in-process (the embedded tantivy
+//! index against a SQL `LIKE` over the same rows, with criterion and as p50/p99), and
+//! latency of `GET /api/v1/policies/search` over HTTP against `/healthz`.
+//!
+//! Run with `cargo bench --bench policy_search` (optionally `POLICY_BENCH_N=100000
+//! BENCH_SECONDS=10 BENCH_CONCURRENCY=16`; `DATABASE_URL` selects PostgreSQL).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use diesel::Connection;
+use onething::config::{Secret, Settings};
+use onething::search::tantivy_index::{index_dir, TantivyIndex};
+use onething::search::{PolicyIndex, SearchQuery};
+use onething::startup::{prepare_database, Application};
+use onething::store::policies as store;
+
+const QUERIES: [&str; 6] = [
+    "稳岗返还",
+    "研发费用",
+    "饭店",
+    "在建工程",
+    "小微企业 所得税",
+    "贴息",
+];
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "{name:<42} p50 {:>9.3} ms  p99 {:>9.3} ms  ({} samples)",
+        percentile(&samples, 0.5).as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        samples.len()
+    );
+}
+
+async fn load(client: &reqwest::Client, urls: &[String], concurrency: u64, seconds: u64) -> Vec<Duration> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for t in 0..concurrency {
+        let client = client.clone();
+        let urls = urls.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = t as usize;
+            while Instant::now() < deadline {
+                let url = &urls[i % urls.len()];
+                i += 1;
+                let start = Instant::now();
+                let resp = client.get(url).send().await.expect("request");
+                assert!(resp.status().is_success(), "{url}: {}", resp.status());
+                let _ = resp.bytes().await.expect("body");
+                latencies.push(start.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("task"));
+    }
+    all
+}
+
+fn main() {
+    let n = env_or("POLICY_BENCH_N", 20_000) as usize;
+    let seconds = env_or("BENCH_SECONDS", 5);
+    let concurrency = env_or("BENCH_CONCURRENCY", 16);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::with_data_dir(dir.path().join("data"));
+    settings.forms_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("forms");
+    settings.database_url = std::env::var("DATABASE_URL").ok().map(Secret::new);
+    settings.log_level = "warn".into();
+    onething::telemetry::init(settings.log, &settings.log_level);
+
+    let seeds = onething::policy::seed::shipped().expect("seed library");
+    let library = onething::policy::demo::generate(n, &seeds);
+    let raw_bytes: usize = library
+        .iter()
+        .map(|(_, _, c)| serde_json::to_string(c).map(|s| s.len()).unwrap_or(0))
+        .sum();
+    let db = prepare_database(&settings).expect("database");
+    let mut conn = db.get().expect("connection");
+    let started = Instant::now();
+    for chunk in library.chunks(1000) {
+        conn.transaction::<_, onething::db::DbError, _>(|c| {
+            for (key, status, content) in chunk {
+                store::insert(c, key, *status, content, "bench")?;
+            }
+            Ok(())
+        })
+        .expect("insert");
+    }
+    println!(
+        "inserted {n} policies into {} in {:.1} s",
+        db.backend().name(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let index_path = index_dir(&settings.data_dir);
+    let (index, _) = TantivyIndex::open_or_create(&index_path).expect("index");
+    let started = Instant::now();
+    let indexed = index.rebuild(&mut conn, &|_, _| {}).expect("rebuild");
+    println!(
+        "indexed {indexed} policies in {:.1} s; index {:.1} MiB for {:.1} MiB of raw policy text ({:.2}×)",
+        started.elapsed().as_secs_f64(),
+        dir_size(&index_path) as f64 / 1048576.0,
+        raw_bytes as f64 / 1048576.0,
+        dir_size(&index_path) as f64 / raw_bytes as f64
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let today = chrono::Local::now().date_naive();
+    let engine: Arc<dyn PolicyIndex> = Arc::new(index);
+    let search = |q: &str| {
+        runtime
+            .block_on(engine.search(SearchQuery::new(q, today)))
+            .expect("search")
+    };
+    for q in QUERIES {
+        println!("  {q}: {} hits", search(q).total);
+    }
+    let (mut tantivy, mut like) = (Vec::new(), Vec::new());
+    for round in 0..30 {
+        for q in QUERIES {
+            let start = Instant::now();
+            search(q);
+            tantivy.push(start.elapsed());
+            let word = q.split_whitespace().next().unwrap_or(q);
+            let start = Instant::now();
+            store::like_search(&mut conn, word, 20).expect("like");
+            like.push(start.elapsed());
+            let _ = round;
+        }
+    }
+    report("in-process tantivy (facets, highlights)", tantivy);
+    report("in-process SQL LIKE (ids only)", like);
+
+    let mut c = Criterion::default()
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5))
+        .configure_from_args();
+    let mut group = c.benchmark_group("policy_search");
+    group.bench_function("tantivy_query_mix", |b| {
+        b.iter(|| {
+            for q in QUERIES {
+                search(q);
+            }
+        })
+    });
+    group.bench_function("sql_like_query_mix", |b| {
+        b.iter(|| {
+            for q in QUERIES {
+                let word = q.split_whitespace().next().unwrap_or(q);
+                store::like_search(&mut conn, word, 20).expect("like");
+            }
+        })
+    });
+    group.finish();
+    drop(conn);
+    drop(engine);
+
+    runtime.block_on(async {
+        let app = Application::build(&settings).expect("application");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(concurrency as usize)
+            .build()
+            .expect("client");
+        let urls: Vec<String> = QUERIES
+            .iter()
+            .map(|q| {
+                let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+                format!("{base}/api/v1/policies/search?q={q}&in_force=true")
+            })
+            .collect();
+        let health = load(&client, &[format!("{base}/healthz")], concurrency, seconds).await;
+        let searches = load(&client, &urls, concurrency, seconds).await;
+        println!("over HTTP, {concurrency} concurrent clients, {seconds} s each:");
+        let rps = |v: &Vec<Duration>| v.len() as f64 / seconds as f64;
+        println!(
+            "  /healthz {:.0} req/s; search {:.0} req/s",
+            rps(&health),
+            rps(&searches)
+        );
+        report("  GET /healthz", health);
+        report("  GET /api/v1/policies/search", searches);
+    });
+}

@@ -1,0 +1,3 @@
+DROP TABLE policy_changes;
+DROP TABLE policy_versions;
+DROP TABLE policies;

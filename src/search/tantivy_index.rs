@@ -1,0 +1,649 @@
+//! The embedded engine: a tantivy index on disk under the data directory. Each commit
+//! carries, as its payload, the id of the last change-log entry it reflects, so a server
+//! that restarts (or shares the database with others) knows where to resume.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{Datelike, NaiveDate};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{
+    Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+    Value, STORED,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+use super::words::{analyzer, expand, query_tokens, tokens, FinestTokenizer};
+use super::{
+    label_facets, query_words, Hit, IndexDoc, PolicyIndex, SearchError, SearchQuery, SearchResult, Sort, ALL,
+};
+use crate::db::DbConn;
+use crate::policy::Status;
+use crate::store::policies as store;
+
+const TOKENIZER: &str = "jieba";
+const WRITER_HEAP: usize = 50_000_000;
+/// Change-log ids are handed out at insert but become visible at commit, so on PostgreSQL
+/// a lower id can appear after a higher one; entries this far behind the newest applied
+/// are read again (and skipped when already applied).
+const LOOKBACK: i64 = 1000;
+const BATCH: i64 = 2000;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    title: Field,
+    text: Field,
+    doc: Field,
+    facets: Field,
+    published: Field,
+    eff_from: Field,
+    eff_to: Field,
+    deadline: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text_opts = TextOptions::default().set_stored().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let num = NumericOptions::default().set_indexed().set_fast();
+    let fields = Fields {
+        id: b.add_i64_field(
+            "id",
+            NumericOptions::default().set_indexed().set_stored().set_fast(),
+        ),
+        title: b.add_text_field("title", text_opts.clone()),
+        text: b.add_text_field("text", text_opts),
+        doc: b.add_text_field("doc", STORED),
+        facets: b.add_facet_field("facets", FacetOptions::default()),
+        published: b.add_i64_field("published", num.clone()),
+        eff_from: b.add_i64_field("eff_from", num.clone()),
+        eff_to: b.add_i64_field("eff_to", num.clone()),
+        deadline: b.add_i64_field("deadline", num),
+    };
+    (b.build(), fields)
+}
+
+fn day(d: NaiveDate) -> i64 {
+    i64::from(d.num_days_from_ce())
+}
+
+fn facet(kind: &str, value: &str) -> Facet {
+    Facet::from_path([kind, value])
+}
+
+struct Follow {
+    /// Newest change-log id applied.
+    last: i64,
+    /// Applied ids in (last - LOOKBACK, last].
+    seen: BTreeSet<i64>,
+}
+
+struct Inner {
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    f: Fields,
+    follow: Mutex<Follow>,
+}
+
+/// The embedded index; cheap to clone.
+#[derive(Clone)]
+pub struct TantivyIndex {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Where the index of a data directory lives.
+pub fn index_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("policy-index")
+}
+
+impl TantivyIndex {
+    fn from_index(index: Index, f: Fields) -> Result<Self, SearchError> {
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer_with_num_threads(1, WRITER_HEAP)?;
+        let last = index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(0);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                reader,
+                writer: Mutex::new(writer),
+                f,
+                follow: Mutex::new(Follow {
+                    last,
+                    seen: BTreeSet::new(),
+                }),
+            }),
+        })
+    }
+
+    /// An index in memory (tests and benchmarks).
+    pub fn in_memory() -> Result<Self, SearchError> {
+        let (schema, f) = schema();
+        Self::from_index(Index::create_in_ram(schema), f)
+    }
+
+    /// Opens the index in `dir`; `Ok((index, false))` when it had to be created afresh
+    /// because it was missing, unreadable or of another schema (the caller rebuilds it).
+    pub fn open_or_create(dir: &Path) -> Result<(Self, bool), SearchError> {
+        let (schema, f) = schema();
+        let existing = Index::open_in_dir(dir)
+            .ok()
+            .filter(|i| i.schema() == schema)
+            .and_then(|i| Self::from_index(i, f).ok());
+        if let Some(index) = existing {
+            return Ok((index, true));
+        }
+        if dir.exists() {
+            tracing::warn!(dir = %dir.display(), "policy index unreadable or outdated; recreating it");
+            std::fs::remove_dir_all(dir).map_err(|e| SearchError::Index(e.to_string()))?;
+        }
+        std::fs::create_dir_all(dir).map_err(|e| SearchError::Index(e.to_string()))?;
+        let index = Index::create_in_dir(dir, schema)?;
+        Ok((Self::from_index(index, f)?, false))
+    }
+
+    /// The newest change-log id this index reflects.
+    pub fn last_applied(&self) -> i64 {
+        lock(&self.inner.follow).last
+    }
+
+    fn document(&self, d: &IndexDoc) -> TantivyDocument {
+        let f = self.inner.f;
+        let mut doc = TantivyDocument::default();
+        doc.add_i64(f.id, d.id);
+        doc.add_text(f.title, &d.title);
+        doc.add_text(f.text, &d.text);
+        let stored = IndexDoc {
+            text: String::new(),
+            ..d.clone()
+        };
+        doc.add_text(f.doc, serde_json::to_string(&stored).unwrap_or_default());
+        for c in &d.industry_codes {
+            doc.add_facet(f.facets, facet("industry_code", c));
+        }
+        for c in &d.industry_sections {
+            doc.add_facet(f.facets, facet("industry", c));
+        }
+        for s in &d.scales {
+            doc.add_facet(f.facets, facet("scale", s));
+        }
+        for r in &d.regions {
+            doc.add_facet(f.facets, facet("region", r));
+        }
+        for i in &d.issuers {
+            doc.add_facet(f.facets, facet("issuer", i));
+        }
+        doc.add_facet(f.facets, facet("status", d.status.as_str()));
+        doc.add_i64(f.published, day(d.published_on));
+        doc.add_i64(f.eff_from, day(d.effective_from));
+        doc.add_i64(f.eff_to, d.effective_to.map(day).unwrap_or(i64::MAX));
+        doc.add_i64(f.deadline, d.apply_deadline.map(day).unwrap_or(i64::MAX));
+        doc
+    }
+
+    fn commit(&self, writer: &mut IndexWriter, last: i64) -> Result<(), SearchError> {
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&last.to_string());
+        prepared.commit()?;
+        self.inner.reader.reload()?;
+        Ok(())
+    }
+
+    fn write(&self, upserts: &[IndexDoc], deletes: &[i64], last: Option<i64>) -> Result<(), SearchError> {
+        let mut writer = lock(&self.inner.writer);
+        let f = self.inner.f;
+        for id in deletes {
+            writer.delete_term(Term::from_field_i64(f.id, *id));
+        }
+        for d in upserts {
+            writer.delete_term(Term::from_field_i64(f.id, d.id));
+            writer.add_document(self.document(d))?;
+        }
+        let last = last.unwrap_or_else(|| self.last_applied());
+        self.commit(&mut writer, last)
+    }
+
+    /// Applies every change-log entry not yet applied; returns how many policies it touched.
+    pub fn catch_up(&self, conn: &mut DbConn) -> Result<usize, SearchError> {
+        let mut follow = lock(&self.inner.follow);
+        let mut touched = 0;
+        loop {
+            let floor = (follow.last - LOOKBACK).max(0);
+            let changes = store::changes_after(conn, floor, BATCH)?;
+            let fresh: Vec<(i64, i64)> = changes
+                .iter()
+                .copied()
+                .filter(|(id, _)| !follow.seen.contains(id))
+                .collect();
+            if fresh.is_empty() {
+                break;
+            }
+            let mut ids: Vec<i64> = fresh.iter().map(|(_, p)| *p).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let docs = store::index_docs(conn, &ids)?;
+            let (upserts, deletes): (Vec<_>, Vec<_>) = docs.into_iter().partition(|(_, d)| d.is_some());
+            let upserts: Vec<IndexDoc> = upserts.into_iter().filter_map(|(_, d)| d).collect();
+            let deletes: Vec<i64> = deletes.into_iter().map(|(id, _)| id).collect();
+            let newest = fresh
+                .iter()
+                .map(|(id, _)| *id)
+                .max()
+                .unwrap_or(follow.last)
+                .max(follow.last);
+            self.write(&upserts, &deletes, Some(newest))?;
+            touched += ids.len();
+            for (id, _) in &fresh {
+                follow.seen.insert(*id);
+            }
+            follow.last = newest;
+            let keep_from = newest - LOOKBACK;
+            follow.seen = follow.seen.split_off(&keep_from);
+            if (changes.len() as i64) < BATCH {
+                break;
+            }
+        }
+        Ok(touched)
+    }
+
+    /// Rebuilds the whole index from the database, reporting progress as (done, total).
+    pub fn rebuild(&self, conn: &mut DbConn, progress: &dyn Fn(u64, u64)) -> Result<u64, SearchError> {
+        let mut follow = lock(&self.inner.follow);
+        let last = store::last_change(conn)?;
+        let total = store::count(conn)? as u64;
+        let mut writer = lock(&self.inner.writer);
+        writer.delete_all_documents()?;
+        let (mut after, mut done, mut indexed) = (0i64, 0u64, 0u64);
+        loop {
+            let batch = store::batch_after(conn, after, BATCH)?;
+            let Some(tail) = batch.last() else {
+                break;
+            };
+            after = tail.id;
+            for r in &batch {
+                if let Some(d) = r.index_doc() {
+                    writer.add_document(self.document(&d))?;
+                    indexed += 1;
+                }
+            }
+            done += batch.len() as u64;
+            progress(done, total);
+        }
+        self.commit(&mut writer, last)?;
+        follow.last = last;
+        follow.seen = store::changes_after(conn, (last - LOOKBACK).max(0), LOOKBACK)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| *id <= last)
+            .collect();
+        Ok(indexed)
+    }
+
+    fn text_query(&self, q: &str) -> Option<Box<dyn Query>> {
+        let f = self.inner.f;
+        let mut groups: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for word in query_words(q) {
+            let e = expand(&word.to_lowercase());
+            let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for term in &e.terms {
+                for tok in tokens(term) {
+                    should.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(TermQuery::new(
+                                Term::from_field_text(f.title, &tok),
+                                IndexRecordOption::WithFreqs,
+                            )),
+                            3.0,
+                        )),
+                    ));
+                    should.push((
+                        Occur::Should,
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(f.text, &tok),
+                            IndexRecordOption::WithFreqs,
+                        )),
+                    ));
+                }
+            }
+            for code in &e.industry_codes {
+                should.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(
+                            Term::from_facet(f.facets, &facet("industry_code", code)),
+                            IndexRecordOption::Basic,
+                        )),
+                        2.0,
+                    )),
+                ));
+            }
+            if !should.is_empty() {
+                groups.push((Occur::Must, Box::new(BooleanQuery::new(should))));
+            }
+        }
+        (!groups.is_empty()).then(|| Box::new(BooleanQuery::new(groups)) as Box<dyn Query>)
+    }
+
+    fn facet_any(&self, kind: &str, values: &[String]) -> Box<dyn Query> {
+        let f = self.inner.f;
+        Box::new(BooleanQuery::new(
+            values
+                .iter()
+                .map(|v| {
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(
+                            Term::from_facet(f.facets, &facet(kind, v)),
+                            IndexRecordOption::Basic,
+                        )) as Box<dyn Query>,
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    fn range(&self, field: Field, lower: Bound<i64>, upper: Bound<i64>) -> Box<dyn Query> {
+        let term = |v| Term::from_field_i64(field, v);
+        Box::new(RangeQuery::new(lower.map(term), upper.map(term)))
+    }
+
+    fn in_force_query(&self, today: NaiveDate) -> Box<dyn Query> {
+        let f = self.inner.f;
+        let t = day(today);
+        Box::new(BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                self.facet_any("status", &[Status::Published.as_str().to_owned()]),
+            ),
+            (
+                Occur::Must,
+                self.range(f.eff_from, Bound::Unbounded, Bound::Included(t)),
+            ),
+            (
+                Occur::Must,
+                self.range(f.eff_to, Bound::Included(t), Bound::Unbounded),
+            ),
+        ]))
+    }
+
+    fn filters(&self, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)> {
+        let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some(industry) = &q.industry {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+                (
+                    Occur::Should,
+                    self.facet_any("industry_code", &q.industry_codes()),
+                ),
+                (Occur::Should, self.facet_any("industry_code", &[ALL.to_owned()])),
+            ];
+            if industry.len() == 1 {
+                clauses.push((
+                    Occur::Should,
+                    self.facet_any("industry", std::slice::from_ref(industry)),
+                ));
+            }
+            out.push((Occur::Must, Box::new(BooleanQuery::new(clauses))));
+        }
+        if let Some(scale) = q.scale {
+            out.push((
+                Occur::Must,
+                self.facet_any("scale", &[scale.as_str().to_owned(), ALL.to_owned()]),
+            ));
+        }
+        if q.region.is_some() {
+            out.push((Occur::Must, self.facet_any("region", &q.region_chain())));
+        }
+        if let Some(issuer) = &q.issuer {
+            out.push((
+                Occur::Must,
+                self.facet_any("issuer", std::slice::from_ref(issuer)),
+            ));
+        }
+        match q.in_force {
+            Some(true) => out.push((Occur::Must, self.in_force_query(q.today))),
+            Some(false) => {
+                out.push((Occur::Must, Box::new(AllQuery)));
+                out.push((Occur::MustNot, self.in_force_query(q.today)));
+            }
+            None => {}
+        }
+        out
+    }
+
+    fn search_sync(&self, q: &SearchQuery) -> Result<SearchResult, SearchError> {
+        let f = self.inner.f;
+        let searcher = self.inner.reader.searcher();
+        let text = self.text_query(&q.q);
+        let mut clauses = self.filters(q);
+        match &text {
+            Some(t) => clauses.push((Occur::Must, t.box_clone())),
+            None => clauses.push((Occur::Must, Box::new(AllQuery))),
+        }
+        let query: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
+        let offset = (q.page.saturating_sub(1)) * q.per_page;
+        let mut facets = FacetCollector::for_field("facets");
+        for root in ["/industry", "/scale", "/region", "/issuer", "/status"] {
+            facets.add_facet(root);
+        }
+        let sort = if text.is_none() && q.sort == Sort::Relevance {
+            Sort::Newest
+        } else {
+            q.sort
+        };
+        let (addresses, total, counts): (Vec<DocAddress>, usize, _) = match sort {
+            Sort::Relevance => {
+                let top = TopDocs::with_limit(q.per_page).and_offset(offset);
+                let (docs, total, counts) = searcher.search(query.as_ref(), &(top, Count, facets))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total, counts)
+            }
+            Sort::Newest | Sort::Deadline => {
+                let (field, order) = if sort == Sort::Newest {
+                    ("published", Order::Desc)
+                } else {
+                    ("deadline", Order::Asc)
+                };
+                let top = TopDocs::with_limit(q.per_page)
+                    .and_offset(offset)
+                    .order_by_fast_field::<i64>(field, order);
+                let (docs, total, counts) = searcher.search(query.as_ref(), &(top, Count, facets))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total, counts)
+            }
+        };
+
+        let mut raw: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
+        for (name, root) in [
+            ("industry", "/industry"),
+            ("scale", "/scale"),
+            ("region", "/region"),
+            ("issuer", "/issuer"),
+        ] {
+            let entry = raw.entry(name).or_default();
+            for (facet, count) in counts.get(root) {
+                if let Some(last) = facet.to_path().last() {
+                    entry.insert((*last).to_owned(), count);
+                }
+            }
+        }
+        let stored_status: BTreeMap<String, u64> = counts
+            .get("/status")
+            .filter_map(|(facet, n)| facet.to_path().last().map(|s| ((*s).to_owned(), n)))
+            .collect();
+        let t = day(q.today);
+        let count_with = |extra: Box<dyn Query>| -> Result<u64, SearchError> {
+            let q2 = BooleanQuery::new(vec![(Occur::Must, query.box_clone()), (Occur::Must, extra)]);
+            Ok(searcher.search(&q2, &Count)? as u64)
+        };
+        let expired = count_with(Box::new(BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                self.facet_any("status", &[Status::Published.as_str().to_owned()]),
+            ),
+            (
+                Occur::Must,
+                self.range(f.eff_to, Bound::Unbounded, Bound::Excluded(t)),
+            ),
+        ])))?;
+        let in_force_n = count_with(self.in_force_query(q.today))?;
+        let published = stored_status.get("published").copied().unwrap_or(0);
+        let status = raw.entry("status").or_default();
+        status.insert("published".into(), published.saturating_sub(expired));
+        status.insert("expired".into(), expired);
+        status.insert(
+            "revoked".into(),
+            stored_status.get("revoked").copied().unwrap_or(0),
+        );
+        let force = raw.entry("in_force").or_default();
+        force.insert("true".into(), in_force_n);
+        force.insert("false".into(), (total as u64).saturating_sub(in_force_n));
+
+        let snippets = match &text {
+            Some(_) => {
+                let toks = query_tokens(&q.q);
+                Some((
+                    snippet_generator(&searcher, &toks, f.text, 120)?,
+                    snippet_generator(&searcher, &toks, f.title, 400)?,
+                ))
+            }
+            None => None,
+        };
+        let mut items = Vec::with_capacity(addresses.len());
+        for addr in addresses {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let stored = doc
+                .get_first(f.doc)
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| SearchError::Index("a document lacks its stored data".into()))?;
+            let d: IndexDoc = serde_json::from_str(stored).map_err(|e| SearchError::Index(e.to_string()))?;
+            let (highlight, title_highlight) = match &snippets {
+                Some((body_gen, title_gen)) => {
+                    let mut body = body_gen.snippet_from_doc(&doc);
+                    body.set_snippet_prefix_postfix("<mark>", "</mark>");
+                    let mut title = title_gen.snippet_from_doc(&doc);
+                    title.set_snippet_prefix_postfix("<mark>", "</mark>");
+                    let title_html = if title.is_empty() || title.fragment().len() < d.title.len() {
+                        escape(&d.title)
+                    } else {
+                        title.to_html()
+                    };
+                    let body_html = if body.is_empty() {
+                        escape(&d.summary)
+                    } else {
+                        body.to_html()
+                    };
+                    (body_html, title_html)
+                }
+                None => (escape(&d.summary), escape(&d.title)),
+            };
+            items.push(Hit::from_doc(&d, q.today, highlight, title_highlight));
+        }
+        Ok(SearchResult {
+            items,
+            total: total as u64,
+            facets: label_facets(raw),
+        })
+    }
+}
+
+/// A snippet generator over the finest tokens, weighting rarer terms higher.
+fn snippet_generator(
+    searcher: &tantivy::Searcher,
+    tokens: &[String],
+    field: Field,
+    max_chars: usize,
+) -> Result<SnippetGenerator, SearchError> {
+    let mut terms = BTreeMap::new();
+    for t in tokens {
+        let n = searcher.doc_freq(&Term::from_field_text(field, t))?;
+        if n > 0 {
+            terms.insert(t.clone(), 1.0 / (1.0 + n as f32));
+        }
+    }
+    Ok(SnippetGenerator::new(
+        terms,
+        tantivy::tokenizer::TextAnalyzer::from(FinestTokenizer),
+        field,
+        max_chars,
+    ))
+}
+
+/// HTML-escapes text shown inside a highlight.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SearchError> + Send + 'static,
+) -> BoxFuture<'static, Result<T, SearchError>> {
+    async move {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| SearchError::Index(e.to_string()))?
+    }
+    .boxed()
+}
+
+impl PolicyIndex for TantivyIndex {
+    fn name(&self) -> &'static str {
+        "tantivy"
+    }
+
+    fn upsert(&self, docs: Vec<IndexDoc>) -> BoxFuture<'_, Result<(), SearchError>> {
+        let me = self.clone();
+        blocking(move || me.write(&docs, &[], None))
+    }
+
+    fn delete(&self, ids: Vec<i64>) -> BoxFuture<'_, Result<(), SearchError>> {
+        let me = self.clone();
+        blocking(move || me.write(&[], &ids, None))
+    }
+
+    fn search(&self, q: SearchQuery) -> BoxFuture<'_, Result<SearchResult, SearchError>> {
+        let me = self.clone();
+        blocking(move || me.search_sync(&q))
+    }
+
+    fn clear(&self) -> BoxFuture<'_, Result<(), SearchError>> {
+        let me = self.clone();
+        blocking(move || {
+            let mut writer = lock(&me.inner.writer);
+            writer.delete_all_documents()?;
+            me.commit(&mut writer, 0)?;
+            let mut follow = lock(&me.inner.follow);
+            follow.last = 0;
+            follow.seen.clear();
+            Ok(())
+        })
+    }
+}

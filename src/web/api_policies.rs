@@ -1,0 +1,861 @@
+//! The policy library's JSON API: management by administrators and policy editors
+//! (create, edit, publish, revoke, versions, spreadsheet import and export), public reading
+//! and search, and matching an enterprise profile against the policies in force.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::auth::{Authed, MaybeUser, Policy};
+use super::error::{ApiError, FieldError};
+use super::AppState;
+use crate::auth::Role;
+use crate::identity::{self, Scale};
+use crate::policy::diff::{diff, FieldChange};
+use crate::policy::matching::{evaluate, Outcome, Profile};
+use crate::policy::table::{self, Format, RowError};
+use crate::policy::{regions, validate, PolicyInput, Status, TAGS};
+use crate::search::{SearchError, SearchQuery, Sort};
+use crate::store::policies::{self as store, ImportReport, PolicyRecord, VersionRecord};
+
+/// Administrators and policy editors manage the library.
+pub struct PolicyEditors;
+impl Policy for PolicyEditors {
+    const ROLES: &'static [Role] = &[Role::Admin, Role::PolicyEditor];
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(search)
+        .service(match_profile)
+        .service(import)
+        .service(export)
+        .service(create)
+        .service(get_policy)
+        .service(update)
+        .service(publish)
+        .service(revoke)
+        .service(policy_versions);
+}
+
+pub fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+impl From<SearchError> for ApiError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Db(e) => ApiError::Internal(e),
+            SearchError::Index(m) => ApiError::Internal(crate::db::DbError::Corrupt(format!("search: {m}"))),
+        }
+    }
+}
+
+/// A policy as the API shows it: the content plus identity, state and derived status.
+pub fn view(r: &PolicyRecord, today: NaiveDate) -> serde_json::Value {
+    let mut v = serde_json::to_value(&r.content).unwrap_or_default();
+    let shown = r.shown_status(today);
+    let industries: Vec<serde_json::Value> = r
+        .content
+        .industries
+        .iter()
+        .map(|c| {
+            serde_json::json!({"code": c, "name": identity::industries().get(c).map(|i| i.name.as_str()).unwrap_or("")})
+        })
+        .collect();
+    let region_names: Vec<&str> = r
+        .content
+        .regions
+        .iter()
+        .filter_map(|c| regions::name(c))
+        .collect();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("id".into(), r.id.into());
+        m.insert("key".into(), r.key.clone().into());
+        m.insert("version".into(), r.version.into());
+        m.insert("status".into(), shown.as_str().into());
+        m.insert("status_label".into(), shown.label().into());
+        m.insert("in_force".into(), r.in_force(today).into());
+        m.insert("industry_names".into(), industries.into());
+        m.insert("region_names".into(), serde_json::json!(region_names));
+        m.insert(
+            "scale_labels".into(),
+            serde_json::json!(r.content.scales.iter().map(|s| s.label()).collect::<Vec<_>>()),
+        );
+        m.insert("updated_at".into(), serde_json::json!(r.updated_at));
+    }
+    v
+}
+
+fn is_editor(user: &MaybeUser) -> bool {
+    user.0
+        .as_ref()
+        .is_some_and(|u| PolicyEditors::ROLES.contains(&u.role))
+}
+
+fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::NotFound(format!("未找到编号为 {raw} 的政策")))
+}
+
+/// Reads a policy that this visitor may see (drafts only for editors).
+pub async fn load_visible(state: &AppState, raw_id: &str, editor: bool) -> Result<PolicyRecord, ApiError> {
+    let id = parse_id(raw_id)?;
+    let record = state
+        .db
+        .run(move |c| store::get(c, id).map_err(ApiError::from))
+        .await?
+        .filter(|r| editor || r.status != Status::Draft)
+        .ok_or_else(|| ApiError::NotFound(format!("未找到编号为 {raw_id} 的政策")))?;
+    Ok(record)
+}
+
+fn parse_input(body: &[u8]) -> Result<PolicyInput, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
+        code: "malformed_json",
+        message: format!("请求体不是有效的政策 JSON：{e}"),
+    })
+}
+
+async fn reindex(state: &AppState, id: i64) -> Result<(), ApiError> {
+    state.search.changed(&state.db, id).await.map_err(ApiError::from)
+}
+
+#[post("/policies")]
+async fn create(
+    state: web::Data<AppState>,
+    user: Authed<PolicyEditors>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input = parse_input(&body)?;
+    let content = validate(&input).map_err(ApiError::Validation)?;
+    let actor = user.label();
+    let record = state
+        .db
+        .run(move |c| {
+            let id = store::create(c, &store::new_key(), Status::Draft, &content, &actor)?;
+            store::get(c, id)
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound("新建的政策未找到".into()))?;
+    reindex(&state, record.id).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/policies/{}", record.id)))
+        .json(view(&record, today())))
+}
+
+#[get("/policies/{id}")]
+async fn get_policy(
+    state: web::Data<AppState>,
+    user: MaybeUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = load_visible(&state, &id, is_editor(&user)).await?;
+    Ok(HttpResponse::Ok().json(view(&record, today())))
+}
+
+#[put("/policies/{id}")]
+async fn update(
+    state: web::Data<AppState>,
+    user: Authed<PolicyEditors>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let content = validate(&parse_input(&body)?).map_err(ApiError::Validation)?;
+    let actor = user.label();
+    let record = state
+        .db
+        .run(move |c| match store::update(c, id, &content, &actor)? {
+            None => Ok(None),
+            Some(_) => store::get(c, id),
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("未找到编号为 {id} 的政策")))?;
+    reindex(&state, id).await?;
+    Ok(HttpResponse::Ok().json(view(&record, today())))
+}
+
+/// Publishes or revokes; returns the policy after the change.
+pub async fn change_status(
+    state: &AppState,
+    actor: String,
+    id: i64,
+    status: Status,
+) -> Result<PolicyRecord, ApiError> {
+    let record = state
+        .db
+        .run(move |c| {
+            let Some(current) = store::get(c, id)? else {
+                return Ok(Err(ApiError::NotFound(format!("未找到编号为 {id} 的政策"))));
+            };
+            if status == Status::Published && current.status == Status::Revoked {
+                return Ok(Err(ApiError::Conflict(vec![FieldError::new(
+                    "status",
+                    "revoked",
+                    "已废止的政策不能再次发布，请新建政策",
+                )])));
+            }
+            store::set_status(c, id, status, &actor)?;
+            Ok::<_, ApiError>(
+                store::get(c, id)?.ok_or_else(|| ApiError::NotFound(format!("未找到编号为 {id} 的政策"))),
+            )
+        })
+        .await??;
+    reindex(state, id).await?;
+    Ok(record)
+}
+
+#[post("/policies/{id}/publish")]
+async fn publish(
+    state: web::Data<AppState>,
+    user: Authed<PolicyEditors>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = change_status(&state, user.label(), parse_id(&id)?, Status::Published).await?;
+    Ok(HttpResponse::Ok().json(view(&record, today())))
+}
+
+#[post("/policies/{id}/revoke")]
+async fn revoke(
+    state: web::Data<AppState>,
+    user: Authed<PolicyEditors>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = change_status(&state, user.label(), parse_id(&id)?, Status::Revoked).await?;
+    Ok(HttpResponse::Ok().json(view(&record, today())))
+}
+
+/// One version with what changed from the one before.
+#[derive(Debug, Serialize)]
+pub struct VersionView {
+    pub version: i32,
+    pub status: Status,
+    pub action: String,
+    pub action_label: &'static str,
+    pub actor: String,
+    pub at: chrono::NaiveDateTime,
+    pub changes: Vec<FieldChange>,
+}
+
+fn action_label(action: &str) -> &'static str {
+    match action {
+        "create" => "新建",
+        "publish" => "发布",
+        "revoke" => "废止",
+        "unpublish" => "撤回",
+        _ => "修改",
+    }
+}
+
+/// The history, newest first, each version compared with the previous one.
+pub fn version_views(list: &[VersionRecord]) -> Vec<VersionView> {
+    let mut out: Vec<VersionView> = list
+        .iter()
+        .enumerate()
+        .map(|(i, v)| VersionView {
+            version: v.version,
+            status: v.status,
+            action: v.action.clone(),
+            action_label: action_label(&v.action),
+            actor: v.actor.clone(),
+            at: v.at,
+            changes: diff(i.checked_sub(1).map(|p| &list[p].content), &v.content),
+        })
+        .collect();
+    out.reverse();
+    out
+}
+
+#[get("/policies/{id}/versions")]
+async fn policy_versions(
+    state: web::Data<AppState>,
+    user: MaybeUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = load_visible(&state, &id, is_editor(&user)).await?;
+    let pid = record.id;
+    let list = state
+        .db
+        .run(move |c| store::versions(c, pid).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"items": version_views(&list), "total": list.len()})))
+}
+
+/// Search parameters as text, so that each bad one gets its own Chinese error.
+#[derive(Debug, Default, Deserialize, Serialize, Clone)]
+pub struct SearchParams {
+    pub q: Option<String>,
+    pub industry: Option<String>,
+    pub scale: Option<String>,
+    pub region: Option<String>,
+    pub issuer: Option<String>,
+    pub in_force: Option<String>,
+    pub sort: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+fn present(raw: &Option<String>) -> Option<&str> {
+    raw.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Checks search parameters; every bad one is reported.
+pub fn parse_search(p: &SearchParams, today: NaiveDate) -> Result<SearchQuery, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let q = present(&p.q).unwrap_or("");
+    if q.chars().count() > 100 {
+        errors.push(FieldError::new("q", "too_long", "搜索词不能超过 100 个字"));
+    }
+    let mut query = SearchQuery::new(q, today);
+    if let Some(code) = present(&p.industry) {
+        let code = code.to_ascii_uppercase();
+        match identity::industries().get(&code) {
+            Some(i) if i.level <= 2 => query.industry = Some(code),
+            _ => errors.push(FieldError::new(
+                "industry",
+                "unknown_industry",
+                "industry 应为 GB/T 4754-2017 的门类字母（如 H）或两位大类代码（如 62）",
+            )),
+        }
+    }
+    if let Some(s) = present(&p.scale) {
+        match Scale::parse(s) {
+            Ok(s) => query.scale = Some(s),
+            Err(e) => errors.push(FieldError::new("scale", e.code, e.message)),
+        }
+    }
+    if let Some(r) = present(&p.region) {
+        if regions::name(r).is_some() {
+            query.region = Some(r.to_owned());
+        } else {
+            errors.push(FieldError::new(
+                "region",
+                "unknown_region",
+                "region 应为地区表中的行政区划代码，如 350112（长乐区）",
+            ));
+        }
+    }
+    query.issuer = present(&p.issuer).map(str::to_owned);
+    match present(&p.in_force) {
+        None => {}
+        Some("true" | "1") => query.in_force = Some(true),
+        Some("false" | "0") => query.in_force = Some(false),
+        Some(_) => errors.push(FieldError::new(
+            "in_force",
+            "invalid_boolean",
+            "in_force 只能是 true 或 false",
+        )),
+    }
+    if let Some(s) = present(&p.sort) {
+        match Sort::parse(s) {
+            Some(s) => query.sort = s,
+            None => errors.push(FieldError::new(
+                "sort",
+                "invalid_choice",
+                "sort 只能是 relevance（相关度）、newest（最新发布）或 deadline（申报截止）",
+            )),
+        }
+    }
+    let mut number = |name: &str, raw: &Option<String>, max: usize| -> Option<usize> {
+        let s = present(raw)?;
+        match s.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Some(n),
+            _ => {
+                errors.push(FieldError::new(
+                    name,
+                    "out_of_range",
+                    format!("{name} 应为 1 到 {max} 之间的整数"),
+                ));
+                None
+            }
+        }
+    };
+    if let Some(n) = number("page", &p.page, 1000) {
+        query.page = n;
+    }
+    if let Some(n) = number("per_page", &p.per_page, 100) {
+        query.per_page = n;
+    }
+    if errors.is_empty() {
+        Ok(query)
+    } else {
+        Err(errors)
+    }
+}
+
+#[get("/policies/search")]
+async fn search(state: web::Data<AppState>, p: web::Query<SearchParams>) -> Result<HttpResponse, ApiError> {
+    let query = parse_search(&p, today()).map_err(ApiError::InvalidQuery)?;
+    let result = state.search.search(query).await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// A matching request as submitted.
+#[derive(Debug, Default, Deserialize, Serialize, Clone)]
+#[serde(default)]
+pub struct ProfileInput {
+    pub industry: Option<String>,
+    pub scale: Option<String>,
+    pub region: Option<String>,
+    pub founded_on: Option<String>,
+    pub employees: Option<serde_json::Value>,
+    pub revenue: Option<serde_json::Value>,
+    pub tags: Vec<String>,
+}
+
+fn number_of(v: &Option<serde_json::Value>) -> Option<Result<f64, ()>> {
+    match v {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
+        Some(serde_json::Value::String(s)) => Some(s.trim().parse::<f64>().map_err(|_| ())),
+        Some(v) => Some(v.as_f64().ok_or(())),
+    }
+}
+
+/// Checks an enterprise profile; every bad field is reported.
+pub fn parse_profile(p: &ProfileInput, today: NaiveDate) -> Result<Profile, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut profile = Profile::default();
+    if let Some(code) = present(&p.industry) {
+        match identity::parse_industry(code) {
+            Ok(i) => profile.industry = Some(i.code.clone()),
+            Err(e) => errors.push(FieldError::new("industry", e.code, e.message)),
+        }
+    }
+    if let Some(s) = present(&p.scale) {
+        match Scale::parse(s) {
+            Ok(s) => profile.scale = Some(s),
+            Err(e) => errors.push(FieldError::new("scale", e.code, e.message)),
+        }
+    }
+    if let Some(r) = present(&p.region) {
+        if regions::name(r).is_some() {
+            profile.region = Some(r.to_owned());
+        } else {
+            errors.push(FieldError::new(
+                "region",
+                "unknown_region",
+                "所在地区代码不在地区表中，如 350112（长乐区）",
+            ));
+        }
+    }
+    if let Some(d) = present(&p.founded_on) {
+        match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) if d <= today => profile.founded_on = Some(d),
+            Ok(_) => errors.push(FieldError::new("founded_on", "in_future", "成立日期不能晚于今天")),
+            Err(_) => errors.push(FieldError::new(
+                "founded_on",
+                "invalid_date",
+                "成立日期应为 YYYY-MM-DD 格式",
+            )),
+        }
+    }
+    match number_of(&p.employees) {
+        None => {}
+        Some(Ok(n)) if n >= 0.0 && n.fract() == 0.0 && n <= 10_000_000.0 => {
+            profile.employees = Some(n as u32)
+        }
+        Some(_) => errors.push(FieldError::new(
+            "employees",
+            "invalid_number",
+            "从业人数应为不小于 0 的整数",
+        )),
+    }
+    match number_of(&p.revenue) {
+        None => {}
+        Some(Ok(n)) if n >= 0.0 && n.is_finite() => profile.revenue = Some(n),
+        Some(_) => errors.push(FieldError::new(
+            "revenue",
+            "invalid_number",
+            "年营业收入（万元）应为不小于 0 的数字",
+        )),
+    }
+    for t in p.tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        if TAGS.contains(&t) {
+            if !profile.tags.iter().any(|x| x == t) {
+                profile.tags.push(t.to_owned());
+            }
+        } else {
+            errors.push(FieldError::new(
+                "tags",
+                "unknown_tag",
+                format!("企业标签“{t}”无效，可选：{}", TAGS.join("、")),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(profile)
+    } else {
+        Err(errors)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MatchResult {
+    pub qualified: Vec<serde_json::Value>,
+    pub nearly: Vec<serde_json::Value>,
+}
+
+fn brief(r: &PolicyRecord, today: NaiveDate) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("id".into(), r.id.into());
+    m.insert("title".into(), r.content.title.clone().into());
+    m.insert("doc_number".into(), r.content.doc_number.clone().into());
+    m.insert("issuer".into(), r.content.issuer.clone().into());
+    m.insert("published_on".into(), r.content.published_on.to_string().into());
+    m.insert("summary".into(), r.content.summary.clone().into());
+    m.insert("benefits".into(), r.content.benefits.clone().into());
+    m.insert("in_force".into(), r.in_force(today).into());
+    m.insert(
+        "apply_deadline".into(),
+        serde_json::json!(r.content.apply_deadline.map(|d| d.to_string())),
+    );
+    m
+}
+
+/// Every policy in force that the profile qualifies or nearly qualifies for.
+pub async fn run_match(state: &AppState, profile: Profile) -> Result<MatchResult, ApiError> {
+    let day = today();
+    let policies = state
+        .db
+        .run(move |c| store::in_force_on(c, day).map_err(ApiError::from))
+        .await?;
+    let mut result = MatchResult {
+        qualified: Vec::new(),
+        nearly: Vec::new(),
+    };
+    for p in &policies {
+        match evaluate(&p.content, &profile, day) {
+            Outcome::Qualified { reasons, to_confirm } => {
+                let mut m = brief(p, day);
+                m.insert("reasons".into(), serde_json::json!(reasons));
+                m.insert("to_confirm".into(), serde_json::json!(to_confirm));
+                result.qualified.push(m.into());
+            }
+            Outcome::Nearly {
+                missing,
+                reasons,
+                to_confirm,
+            } => {
+                let mut m = brief(p, day);
+                m.insert("missing".into(), missing.into());
+                m.insert("reasons".into(), serde_json::json!(reasons));
+                m.insert("to_confirm".into(), serde_json::json!(to_confirm));
+                result.nearly.push(m.into());
+            }
+            Outcome::No => {}
+        }
+    }
+    Ok(result)
+}
+
+#[post("/policies/match")]
+async fn match_profile(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let input: ProfileInput = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
+        code: "malformed_json",
+        message: format!("请求体不是有效的企业画像 JSON：{e}"),
+    })?;
+    let profile = parse_profile(&input, today()).map_err(ApiError::Validation)?;
+    Ok(HttpResponse::Ok().json(run_match(&state, profile).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FormatParam {
+    pub format: Option<String>,
+}
+
+/// The 422 answer to a file with bad rows: every row error, nothing written.
+pub fn row_errors_response(errors: &[RowError]) -> HttpResponse {
+    HttpResponse::UnprocessableEntity().json(serde_json::json!({
+        "code": "import_rejected",
+        "message": format!("文件中有 {} 处错误，未导入任何政策，请修改后重新导入", errors.len()),
+        "errors": errors,
+    }))
+}
+
+/// Reads an uploaded file: the `file` part of a multipart form, or the raw body.
+async fn read_upload(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<(Vec<u8>, Option<String>), ApiError> {
+    let too_large = || ApiError::PayloadTooLarge(format!("文件不能超过 {} MB", limit / 1024 / 1024));
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if is_multipart {
+        let mut form = Multipart::new(req.headers(), payload);
+        while let Some(field) = form.next().await {
+            let mut field = field.map_err(|e| ApiError::BadRequest {
+                code: "malformed_multipart",
+                message: format!("上传内容无法读取：{e}"),
+            })?;
+            if field.name() != Some("file") {
+                continue;
+            }
+            let filename = field
+                .content_disposition()
+                .and_then(|d| d.get_filename())
+                .map(str::to_owned);
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(|e| ApiError::BadRequest {
+                    code: "malformed_multipart",
+                    message: format!("上传内容无法读取：{e}"),
+                })?;
+                if bytes.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            return Ok((bytes, filename));
+        }
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "file",
+            "required",
+            "请选择要导入的 CSV 或 XLSX 文件（表单字段 file）",
+        )]));
+    }
+    let mut payload = payload;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest {
+            code: "malformed_body",
+            message: format!("请求体无法读取：{e}"),
+        })?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok((bytes, None))
+}
+
+/// The largest import file.
+pub const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
+
+pub fn choose_format(
+    explicit: Option<&str>,
+    filename: Option<&str>,
+    content_type: Option<&str>,
+) -> Result<Format, ApiError> {
+    let from_type = content_type.and_then(|t| {
+        if t.starts_with("text/csv") {
+            Some(Format::Csv)
+        } else if t.starts_with("application/vnd.openxmlformats-officedocument.spreadsheetml") {
+            Some(Format::Xlsx)
+        } else {
+            None
+        }
+    });
+    match explicit.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(f) => Format::parse(f).ok_or_else(|| {
+            ApiError::InvalidQuery(vec![FieldError::new(
+                "format",
+                "invalid_choice",
+                "format 只能是 csv 或 xlsx",
+            )])
+        }),
+        None => filename
+            .and_then(Format::from_filename)
+            .or(from_type)
+            .ok_or_else(|| {
+                ApiError::InvalidQuery(vec![FieldError::new(
+                    "format",
+                    "required",
+                    "请用 format=csv 或 format=xlsx 指明文件格式",
+                )])
+            }),
+    }
+}
+
+/// Parses and writes a whole file in one transaction, then updates search.
+pub async fn import_file(
+    state: &AppState,
+    format: Format,
+    bytes: Vec<u8>,
+    actor: String,
+    progress: Arc<dyn Fn(usize, usize) + Send + Sync>,
+) -> Result<Result<ImportReport, Vec<RowError>>, ApiError> {
+    let parse_progress = progress.clone();
+    let rows = match tokio::task::spawn_blocking(move || {
+        table::parse(format, &bytes, &|done, total| {
+            parse_progress(done / 2, total.max(1))
+        })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(crate::db::DbError::Join(e.to_string())))?
+    {
+        Ok(rows) => rows,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let report = state
+        .db
+        .run(move |c| {
+            store::import(c, &rows, &actor, &|done, total| {
+                progress(total.max(1) / 2 + done / 2, total.max(1))
+            })
+            .map_err(ApiError::from)
+        })
+        .await?;
+    state.search.bulk_changed(&state.db, report.ids.clone()).await?;
+    Ok(Ok(report))
+}
+
+#[post("/policies/import")]
+async fn import(
+    state: web::Data<AppState>,
+    user: Authed<PolicyEditors>,
+    req: HttpRequest,
+    q: web::Query<FormatParam>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (bytes, filename) = read_upload(&req, payload, IMPORT_LIMIT).await?;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let format = choose_format(q.format.as_deref(), filename.as_deref(), content_type)?;
+    match import_file(&state, format, bytes, user.label(), Arc::new(|_, _| {})).await? {
+        Ok(report) => Ok(HttpResponse::Ok().json(serde_json::json!({
+            "inserted": report.inserted,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+        }))),
+        Err(errors) => Ok(row_errors_response(&errors)),
+    }
+}
+
+/// Every policy as spreadsheet rows.
+pub async fn export_rows(state: &AppState) -> Result<Vec<Vec<String>>, ApiError> {
+    state
+        .db
+        .run(|c| {
+            let mut rows = Vec::new();
+            let mut after = 0;
+            loop {
+                let batch = store::batch_after(c, after, 2000)?;
+                let Some(last) = batch.last() else { break };
+                after = last.id;
+                rows.extend(batch.iter().map(|r| table::cells(&r.key, r.status, &r.content)));
+            }
+            Ok::<_, ApiError>(rows)
+        })
+        .await
+}
+
+#[get("/policies/export")]
+async fn export(
+    state: web::Data<AppState>,
+    _user: Authed<PolicyEditors>,
+    q: web::Query<FormatParam>,
+) -> Result<HttpResponse, ApiError> {
+    let format = choose_format(Some(q.format.as_deref().unwrap_or("csv")), None, None)?;
+    let rows = export_rows(&state).await?;
+    let failed = |e: String| ApiError::Internal(crate::db::DbError::Corrupt(format!("export: {e}")));
+    let (bytes, mime, ext) = match format {
+        Format::Csv => (
+            table::to_csv(&rows).map_err(failed)?,
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        Format::Xlsx => (
+            table::to_xlsx(&rows).map_err(failed)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"policies-{}.{ext}\"", today()),
+        ))
+        .body(bytes))
+}
+
+/// State of an import started from the admin pages.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportJob {
+    pub done: usize,
+    pub total: usize,
+    pub finished: bool,
+    pub report: Option<ImportReport>,
+    pub errors: Vec<RowError>,
+    pub failure: Option<String>,
+}
+
+/// Imports running or finished on this server (kept in memory; a restart forgets them).
+#[derive(Default)]
+pub struct ImportJobs {
+    next: AtomicU64,
+    jobs: Mutex<HashMap<u64, ImportJob>>,
+}
+
+impl ImportJobs {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, ImportJob>> {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn start(&self) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        self.lock().insert(
+            id,
+            ImportJob {
+                done: 0,
+                total: 0,
+                finished: false,
+                report: None,
+                errors: Vec::new(),
+                failure: None,
+            },
+        );
+        id
+    }
+
+    pub fn get(&self, id: u64) -> Option<ImportJob> {
+        self.lock().get(&id).cloned()
+    }
+
+    pub fn update(&self, id: u64, f: impl FnOnce(&mut ImportJob)) {
+        if let Some(job) = self.lock().get_mut(&id) {
+            f(job);
+        }
+    }
+}
+
+/// Starts an import in the background and returns its job id.
+pub fn spawn_import(state: web::Data<AppState>, format: Format, bytes: Vec<u8>, actor: String) -> u64 {
+    let id = state.imports.start();
+    let jobs = state.imports.clone();
+    let progress: Arc<dyn Fn(usize, usize) + Send + Sync> = Arc::new(move |done, total| {
+        jobs.update(id, |j| {
+            j.done = done;
+            j.total = total;
+        })
+    });
+    actix_web::rt::spawn(async move {
+        let outcome = import_file(&state, format, bytes, actor, progress).await;
+        state.imports.update(id, |j| {
+            j.finished = true;
+            j.done = j.total;
+            match outcome {
+                Ok(Ok(report)) => j.report = Some(report),
+                Ok(Err(errors)) => j.errors = errors,
+                Err(e) => j.failure = Some(e.to_string()),
+            }
+        });
+    });
+    id
+}
