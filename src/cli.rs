@@ -77,7 +77,11 @@ pub fn run(cli: Cli) -> ExitCode {
             crate::policy::commands::import(&cli.settings, &file, format.as_deref())
         }
         Command::Reindex => crate::policy::commands::reindex(&cli.settings),
-        Command::DemoData { policies, cases, seed } => demo_data(&cli.settings, policies, cases, seed),
+        Command::DemoData {
+            policies,
+            cases,
+            seed,
+        } => demo_data(&cli.settings, policies, cases, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,7 +105,12 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
     })
 }
 
-fn demo_data(settings: &Settings, policies: Option<usize>, cases: Option<u64>, seed: u64) -> anyhow::Result<()> {
+fn demo_data(
+    settings: &Settings,
+    policies: Option<usize>,
+    cases: Option<u64>,
+    seed: u64,
+) -> anyhow::Result<()> {
     if policies.is_none() && cases.is_none() {
         anyhow::bail!("say what to generate: --policies N and/or --cases N");
     }

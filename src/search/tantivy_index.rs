@@ -19,7 +19,7 @@ use tantivy::schema::{
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
-use super::words::{analyzer, expand, query_tokens, tokens, FinestTokenizer};
+use super::words::{analyzer, expand, query_tokens, term_tokens, FinestTokenizer};
 use super::{
     label_facets, query_words, Hit, IndexDoc, PolicyIndex, SearchError, SearchQuery, SearchResult, Sort, ALL,
 };
@@ -305,25 +305,34 @@ impl TantivyIndex {
         for word in query_words(q) {
             let e = expand(&word.to_lowercase());
             let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            // A term (the word or one of its synonyms) matches when all its words do;
+            // any one of the terms or the industries it names is enough.
             for term in &e.terms {
-                for tok in tokens(term) {
-                    should.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(
+                let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                for tok in term_tokens(term) {
+                    let either: Vec<(Occur, Box<dyn Query>)> = vec![
+                        (
+                            Occur::Should,
+                            Box::new(BoostQuery::new(
+                                Box::new(TermQuery::new(
+                                    Term::from_field_text(f.title, &tok),
+                                    IndexRecordOption::WithFreqs,
+                                )),
+                                3.0,
+                            )),
+                        ),
+                        (
+                            Occur::Should,
                             Box::new(TermQuery::new(
-                                Term::from_field_text(f.title, &tok),
+                                Term::from_field_text(f.text, &tok),
                                 IndexRecordOption::WithFreqs,
                             )),
-                            3.0,
-                        )),
-                    ));
-                    should.push((
-                        Occur::Should,
-                        Box::new(TermQuery::new(
-                            Term::from_field_text(f.text, &tok),
-                            IndexRecordOption::WithFreqs,
-                        )),
-                    ));
+                        ),
+                    ];
+                    all.push((Occur::Must, Box::new(BooleanQuery::new(either))));
+                }
+                if !all.is_empty() {
+                    should.push((Occur::Should, Box::new(BooleanQuery::new(all))));
                 }
             }
             for code in &e.industry_codes {

@@ -99,7 +99,21 @@ pub fn query_tokens(q: &str) -> Vec<String> {
 
 /// The searchable tokens of a text (punctuation and spaces dropped), in order, deduplicated.
 pub fn tokens(text: &str) -> Vec<String> {
-    let mut analyzer = analyzer();
+    collect_tokens(analyzer(), text)
+}
+
+/// The words a query term must all match: jieba's default (not search) mode, so that
+/// 小微企业 asks for 小微 and 企业 together (both indexed inside the compound) instead of
+/// anything with 企业, and 工程 still finds 在建工程, whose parts the index holds.
+pub fn term_tokens(term: &str) -> Vec<String> {
+    let analyzer = TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer::with_search_mode(false))
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .build();
+    collect_tokens(analyzer, term)
+}
+
+fn collect_tokens(mut analyzer: TextAnalyzer, text: &str) -> Vec<String> {
     let mut stream = analyzer.token_stream(text);
     let mut out: Vec<String> = Vec::new();
     while let Some(t) = stream.next() {

@@ -9,8 +9,8 @@ pub mod catalogue;
 pub mod counter;
 pub mod demo;
 pub mod metrics;
-pub mod ratings;
 pub mod policies;
+pub mod ratings;
 pub mod rows;
 pub mod throttle;
 

@@ -14,7 +14,7 @@ mod loader;
 mod metrics;
 mod migrations;
 mod pages;
-mod ratings;
 mod policies;
 mod policy_search_contract;
+mod ratings;
 mod storage;

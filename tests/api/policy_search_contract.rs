@@ -122,6 +122,13 @@ async fn contract(engine: &dyn PolicyIndex) {
         r.items[0].highlight
     );
 
+    let r = search(SearchQuery::new("高新技术企业", today())).await;
+    assert_eq!(
+        ids(&r),
+        vec![3],
+        "{name}: every word of a compound must match, not just 企业"
+    );
+
     let r = search(SearchQuery::new("饭店", today())).await;
     assert!(
         ids(&r).contains(&2),
