@@ -106,6 +106,10 @@ fn filter_of(q: &SearchQuery) -> Option<String> {
         Some(false) => parts.push(format!("NOT {}", in_force_filter(q.today))),
         None => {}
     }
+    // Sorting by the application deadline lists what can still be applied for.
+    if q.sort == Sort::Deadline {
+        parts.push(format!("deadline_key >= {}", day(q.today)));
+    }
     (!parts.is_empty()).then(|| parts.join(" AND "))
 }
 
@@ -163,6 +167,7 @@ impl MeiliIndex {
                 "status",
                 "eff_from_key",
                 "eff_to_key",
+                "deadline_key",
             ])
             .with_sortable_attributes(["published_key", "deadline_key"])
             .with_synonyms(synonyms);

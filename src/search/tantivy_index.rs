@@ -437,6 +437,18 @@ impl TantivyIndex {
             }
             None => {}
         }
+        // Sorting by the application deadline lists what can still be applied for, the
+        // soonest deadline first; a policy without a deadline comes last.
+        if q.sort == Sort::Deadline {
+            out.push((
+                Occur::Must,
+                self.range(
+                    self.inner.f.deadline,
+                    Bound::Included(day(q.today)),
+                    Bound::Unbounded,
+                ),
+            ));
+        }
         out
     }
 

@@ -154,7 +154,7 @@ async fn search_page(
     let sorts: Vec<serde_json::Value> = [
         ("relevance", "相关度"),
         ("newest", "最新发布"),
-        ("deadline", "申报截止"),
+        ("deadline", "可申报·截止最近"),
     ]
     .iter()
     .map(|(v, l)| {

@@ -216,6 +216,13 @@ async fn contract(engine: &dyn PolicyIndex) {
         vec![2, 1],
         "{name}: nearest application deadline first"
     );
+    let mut q = SearchQuery::new("", NaiveDate::from_ymd_opt(2026, 8, 15).expect("date"));
+    q.sort = Sort::Deadline;
+    let open = ids(&search(q).await);
+    assert!(
+        open.first() == Some(&1) && !open.contains(&2),
+        "{name}: by deadline, what can still be applied for, soonest first, no deadline last: {open:?}"
+    );
 
     engine.delete(vec![1]).await.expect("delete");
     assert!(
