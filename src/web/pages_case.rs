@@ -49,6 +49,23 @@ struct ResultLine {
     e_certificate: bool,
 }
 
+/// The case's status page address and its QR code as inline SVG of at least `size` pixels,
+/// printed on receipts and certificates so that anyone can check them.
+fn status_qr(req: &HttpRequest, receipt: &str, size: u32) -> (String, String) {
+    let url = {
+        let info = req.connection_info();
+        format!("{}://{}/applications/{receipt}", info.scheme(), info.host())
+    };
+    let qr = qrcode::QrCode::new(url.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color>()
+                .min_dimensions(size, size)
+                .build()
+        })
+        .unwrap_or_default();
+    (url, qr)
+}
+
 async fn receipt_context(
     state: &AppState,
     req: &HttpRequest,
@@ -58,22 +75,7 @@ async fn receipt_context(
     let view = apply::case_view(state, user, receipt, &client_address(req))
         .await
         .map_err(|e| page_err(state, e))?;
-    let url = {
-        let info = req.connection_info();
-        format!(
-            "{}://{}/applications/{}",
-            info.scheme(),
-            info.host(),
-            view.receipt_no
-        )
-    };
-    let qr = qrcode::QrCode::new(url.as_bytes())
-        .map(|code| {
-            code.render::<qrcode::render::svg::Color>()
-                .min_dimensions(160, 160)
-                .build()
-        })
-        .unwrap_or_default();
+    let (url, qr) = status_qr(req, &view.receipt_no, 160);
     let mut ctx = tera::Context::new();
     ctx.insert("qr_svg", &qr);
     ctx.insert("status_url", &url);
@@ -293,22 +295,7 @@ async fn certificate_page(
         .rev()
         .find(|e| e.action == "decide" || e.action == "deliver")
         .map(|e| e.at.date());
-    let url = {
-        let info = req.connection_info();
-        format!(
-            "{}://{}/applications/{}",
-            info.scheme(),
-            info.host(),
-            row.receipt_no
-        )
-    };
-    let qr = qrcode::QrCode::new(url.as_bytes())
-        .map(|code| {
-            code.render::<qrcode::render::svg::Color>()
-                .min_dimensions(120, 120)
-                .build()
-        })
-        .unwrap_or_default();
+    let (_, qr) = status_qr(&req, &row.receipt_no, 120);
     let holder = view
         .fields
         .iter()
