@@ -477,21 +477,27 @@ pub fn index_docs(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<(i64, Option<Ind
         .collect())
 }
 
-/// Ids of policies whose title or text contains `needle` (the SQL baseline the search
-/// benchmark compares against).
-pub fn like_search(conn: &mut DbConn, needle: &str, limit: i64) -> Result<Vec<i64>, DbError> {
+/// The first `limit` ids, newest first, and the number of all policies whose title or text
+/// contains `needle`: the SQL baseline the search benchmark compares against (a page and
+/// its total, as the search returns, without segmentation, synonyms or facets).
+pub fn like_search(conn: &mut DbConn, needle: &str, limit: i64) -> Result<(Vec<i64>, i64), DbError> {
     let pattern = format!("%{}%", needle.replace(['%', '_'], ""));
-    Ok(policies::table
-        .filter(policies::status.ne(Status::Draft.as_str()))
-        .filter(
-            policies::title
-                .like(pattern.clone())
-                .or(policies::content.like(pattern)),
-        )
+    let matching = || {
+        policies::table
+            .filter(policies::status.ne(Status::Draft.as_str()))
+            .filter(
+                policies::title
+                    .like(pattern.clone())
+                    .or(policies::content.like(pattern.clone())),
+            )
+    };
+    let ids = matching()
         .order(policies::published_on.desc())
         .limit(limit)
         .select(policies::id)
-        .load(conn)?)
+        .load(conn)?;
+    let total = matching().count().get_result(conn)?;
+    Ok((ids, total))
 }
 
 /// What seeding wrote.
