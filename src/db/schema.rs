@@ -342,6 +342,50 @@ diesel::table! {
 }
 
 diesel::table! {
+    metric_cases_months (month, bundle_code, channel) {
+        month -> Text,
+        bundle_code -> Text,
+        channel -> Text,
+        finished -> BigInt,
+        zero_trip -> BigInt,
+        trips -> BigInt,
+        over_declared -> BigInt,
+        overdue -> BigInt,
+        handled -> BigInt,
+        handling_days -> BigInt,
+        promised_days -> BigInt,
+    }
+}
+
+diesel::table! {
+    metric_parts_months (month, bundle_code, item_code, department_code, channel, high_frequency) {
+        month -> Text,
+        bundle_code -> Text,
+        item_code -> Text,
+        department_code -> Text,
+        channel -> Text,
+        high_frequency -> Bool,
+        finished -> BigInt,
+        zero_trip -> BigInt,
+        trips -> BigInt,
+        over_declared -> BigInt,
+        overdue -> BigInt,
+        handled -> BigInt,
+        handling_days -> BigInt,
+        promised_days -> BigInt,
+    }
+}
+
+diesel::table! {
+    metric_ratings (day, level, counted) {
+        day -> Text,
+        level -> Integer,
+        counted -> Bool,
+        ratings -> BigInt,
+    }
+}
+
+diesel::table! {
     ratings (id) {
         id -> BigInt,
         case_id -> BigInt,
@@ -464,7 +508,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     case_facts,
     metric_cases,
+    metric_cases_months,
     metric_parts,
+    metric_parts_months,
+    metric_ratings,
     ratings,
     rating_parts,
     follow_ups,

@@ -27,7 +27,7 @@ pub mod svg;
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
@@ -51,6 +51,74 @@ pub fn local_day(at: NaiveDateTime) -> NaiveDate {
 /// The UTC time at which a local date begins.
 pub fn day_start_utc(day: NaiveDate) -> NaiveDateTime {
     day.and_hms_opt(0, 0, 0).unwrap_or_default() - Duration::hours(8)
+}
+
+/// How a period `from..=to` is read from the aggregates: whole calendar months from the
+/// monthly rollup, and the days before the first and after the last whole month from the
+/// per-day rows. A year then reads twelve monthly rows per group and at most two partial
+/// months of daily rows, instead of 365 days of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spans {
+    /// Whole months `first..=last` as `YYYY-MM`, if the period covers any.
+    pub months: Option<(String, String)>,
+    /// Day ranges (inclusive) not covered by `months`; empty ranges are left out.
+    pub days: Vec<(NaiveDate, NaiveDate)>,
+}
+
+fn month_key(day: NaiveDate) -> String {
+    day.format("%Y-%m").to_string()
+}
+
+fn first_of_month(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+fn first_of_next_month(day: NaiveDate) -> NaiveDate {
+    let (y, m) = if day.month() == 12 {
+        (day.year() + 1, 1)
+    } else {
+        (day.year(), day.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(NaiveDate::MAX)
+}
+
+/// Splits `from..=to` into whole months and the days around them.
+pub fn spans(from: NaiveDate, to: NaiveDate) -> Spans {
+    if from > to {
+        return Spans {
+            months: None,
+            days: Vec::new(),
+        };
+    }
+    let start = if from.day() == 1 {
+        from
+    } else {
+        first_of_next_month(from)
+    };
+    // The first day after the last whole month.
+    let end = if to.succ_opt().is_none_or(|next| next.day() == 1) {
+        to.succ_opt().unwrap_or(NaiveDate::MAX)
+    } else {
+        first_of_month(to)
+    };
+    if start >= end {
+        return Spans {
+            months: None,
+            days: vec![(from, to)],
+        };
+    }
+    let last_month = end.pred_opt().unwrap_or(end);
+    let mut days = Vec::new();
+    if from < start {
+        days.push((from, start.pred_opt().unwrap_or(start)));
+    }
+    if end <= to {
+        days.push((end, to));
+    }
+    Spans {
+        months: Some((month_key(start), month_key(last_month))),
+        days,
+    }
 }
 
 /// One part of a case as counted when the case finished.

@@ -280,6 +280,38 @@ proptest! {
         prop_assert_eq!(tables, full);
     }
 
+    /// The months and days of a period's spans cover each day of the period exactly once,
+    /// and the months are whole.
+    #[test]
+    fn spans_cover_every_day_of_the_period_once(start in 0i64..2000, len in 0i64..800) {
+        let from = day("2024-01-01") + chrono::Duration::days(start);
+        let to = from + chrono::Duration::days(len);
+        let s = spans(from, to);
+        let mut covered: Vec<NaiveDate> = Vec::new();
+        if let Some((first, last)) = &s.months {
+            let mut d = NaiveDate::parse_from_str(&format!("{first}-01"), "%Y-%m-%d").expect("month");
+            prop_assert!(d >= from, "{first} starts before {from}");
+            while d.format("%Y-%m").to_string() <= *last {
+                covered.push(d);
+                d = d.succ_opt().expect("next day");
+            }
+            prop_assert!(d.pred_opt().expect("day") <= to, "{last} ends after {to}");
+            prop_assert_eq!(d.day(), 1, "{} is a whole month", last);
+        }
+        for (a, b) in &s.days {
+            prop_assert!(a <= b, "empty day range {a}..={b}");
+            let mut d = *a;
+            while d <= *b {
+                covered.push(d);
+                d = d.succ_opt().expect("next day");
+            }
+        }
+        covered.sort();
+        let expected: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
+        prop_assert_eq!(covered, expected);
+        prop_assert!(s.days.len() <= 2);
+    }
+
     /// Every workflow history yields a fact whose trips are the case's recorded trips and
     /// whose finish is the first `complete` event.
     #[test]
@@ -297,6 +329,27 @@ proptest! {
         prop_assert_eq!(f.trips as u32, u32::from(window) + visits + u32::from(pickup));
         prop_assert_eq!(f.day, day("2026-03-05"));
     }
+}
+
+#[test]
+fn a_period_reads_whole_months_from_the_rollup_and_the_edges_by_day() {
+    let s = spans(day("2026-01-15"), day("2026-04-10"));
+    assert_eq!(s.months, Some(("2026-02".into(), "2026-03".into())));
+    assert_eq!(
+        s.days,
+        vec![
+            (day("2026-01-15"), day("2026-01-31")),
+            (day("2026-04-01"), day("2026-04-10"))
+        ]
+    );
+    let year = spans(day("2025-01-01"), day("2025-12-31"));
+    assert_eq!(year.months, Some(("2025-01".into(), "2025-12".into())));
+    assert!(year.days.is_empty(), "{year:?}");
+    let within = spans(day("2026-02-03"), day("2026-02-27"));
+    assert_eq!(within.months, None);
+    assert_eq!(within.days, vec![(day("2026-02-03"), day("2026-02-27"))]);
+    let leap = spans(day("2024-02-01"), day("2024-02-29"));
+    assert_eq!(leap.months, Some(("2024-02".into(), "2024-02".into())));
 }
 
 #[test]

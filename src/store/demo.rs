@@ -145,6 +145,7 @@ pub fn insert_batch(
     let mut event_rows = Vec::new();
     let mut fact_rows = Vec::new();
     let mut rating_rows = Vec::new();
+    let mut rating_counts: std::collections::BTreeMap<(String, i32), i64> = Default::default();
     let mut rating_part_rows = Vec::new();
     let mut follow_up_rows = Vec::new();
     let mut delta = Delta::default();
@@ -232,6 +233,7 @@ pub fn insert_batch(
         }
         if let Some(r) = &d.rating {
             let day = metrics::local_day(r.at).to_string();
+            *rating_counts.entry((day.clone(), r.level.score())).or_default() += 1;
             rating_rows.push((
                 ratings::id.eq(n.rating_id),
                 ratings::case_id.eq(n.case_id),
@@ -278,6 +280,9 @@ pub fn insert_batch(
         insert_chunks!(conn, ratings::table, rating_rows, 2000);
         insert_chunks!(conn, rating_parts::table, rating_part_rows, 4000);
         insert_chunks!(conn, follow_ups::table, follow_up_rows, 1000);
+        for ((day, level), n) in &rating_counts {
+            super::ratings::count_ratings(conn, day, *level, true, *n)?;
+        }
         apply(conn, &delta)
     })
 }

@@ -1,10 +1,11 @@
-//! The KPI aggregates: kept exact inside every case transition (see [`record_case`]),
-//! read by the dashboard with small GROUP BY queries over per-day rows, and recounted from
-//! the primary data (cases, sub-cases, events) to check them.
+//! The KPI aggregates: kept exact inside every case transition (see [`record_case`]) as
+//! per-day rows and their monthly rollups, read by the dashboard with one small query per
+//! report (whole months from the rollups, the days around them from the per-day rows), and
+//! recounted from the primary data (cases, sub-cases, events) to check them.
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
 
@@ -12,7 +13,7 @@ use super::applications::CaseRow;
 use crate::calendar::Calendar;
 use crate::db::schema::{bundles, case_facts, items, sub_cases};
 use crate::db::{DbConn, DbError};
-use crate::metrics::{self, CaseFact, Counts, Delta, FactInputs, PartInfo};
+use crate::metrics::{self, CaseFact, CaseKey, Counts, Delta, FactInputs, PartInfo, PartKey};
 use crate::workflow;
 
 fn corrupt(e: impl std::fmt::Display) -> DbError {
@@ -192,37 +193,33 @@ fn counts_values(c: &Counts) -> [i64; 8] {
     ]
 }
 
-/// Adds a delta to the stored tables: each row is created at zero if missing (race-free
-/// on both backends), then incremented in place.
-pub fn apply(conn: &mut DbConn, delta: &Delta) -> Result<(), DbError> {
-    let zeros = ["0"; 8].join(", ");
+/// The SQL that adds counts to one aggregate row, creating it at zero if missing, in one
+/// statement (race-free on both backends).
+fn upsert_sql(conn: &DbConn, table: &str, keys: &[&str]) -> String {
+    let key_cols = keys.join(", ");
     let cols = COUNT_COLUMNS.join(", ");
-    let sets = COUNT_COLUMNS
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{c} = {c} + ${}", i + 1))
+    let params = (1..=keys.len() + COUNT_COLUMNS.len())
+        .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let ensure_case = numbered(
+    let sets = COUNT_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    numbered(
         conn,
         &format!(
-            "INSERT INTO metric_cases (day, bundle_code, channel, {cols}) VALUES ($1, $2, $3, {zeros}) \
-             ON CONFLICT DO NOTHING"
+            "INSERT INTO {table} ({key_cols}, {cols}) VALUES ({params}) \
+             ON CONFLICT ({key_cols}) DO UPDATE SET {sets}"
         ),
-    );
-    let update_case = numbered(
-        conn,
-        &format!("UPDATE metric_cases SET {sets} WHERE day = $9 AND bundle_code = $10 AND channel = $11"),
-    );
-    for (k, c) in &delta.cases {
-        let day = k.day.to_string();
-        diesel::sql_query(&ensure_case)
-            .bind::<Text, _>(&day)
-            .bind::<Text, _>(&k.bundle_code)
-            .bind::<Text, _>(&k.channel)
-            .execute(conn)?;
-        let v = counts_values(c);
-        diesel::sql_query(&update_case)
+    )
+}
+
+macro_rules! bind_counts {
+    ($query:expr, $c:expr) => {{
+        let v = counts_values($c);
+        $query
             .bind::<BigInt, _>(v[0])
             .bind::<BigInt, _>(v[1])
             .bind::<BigInt, _>(v[2])
@@ -231,61 +228,154 @@ pub fn apply(conn: &mut DbConn, delta: &Delta) -> Result<(), DbError> {
             .bind::<BigInt, _>(v[5])
             .bind::<BigInt, _>(v[6])
             .bind::<BigInt, _>(v[7])
-            .bind::<Text, _>(&day)
-            .bind::<Text, _>(&k.bundle_code)
-            .bind::<Text, _>(&k.channel)
-            .execute(conn)?;
+    }};
+}
+
+/// The per-day table and the monthly rollup of one kind of aggregate row.
+const CASE_TABLES: [(&str, &str); 2] = [("metric_cases", "day"), ("metric_cases_months", "month")];
+const PART_TABLES: [(&str, &str); 2] = [("metric_parts", "day"), ("metric_parts_months", "month")];
+
+/// The delta of the monthly rollups: each day's counts added to its month's.
+fn by_month_start<K: Ord + Clone>(
+    rows: &BTreeMap<K, Counts>,
+    rekey: impl Fn(&K) -> K,
+) -> BTreeMap<K, Counts> {
+    let mut months: BTreeMap<K, Counts> = BTreeMap::new();
+    for (k, c) in rows {
+        months.entry(rekey(k)).or_default().add(c, 1);
     }
-    let ensure_part = numbered(
-        conn,
-        &format!(
-            "INSERT INTO metric_parts (day, bundle_code, item_code, department_code, channel, \
-             high_frequency, {cols}) VALUES ($1, $2, $3, $4, $5, $6, {zeros}) ON CONFLICT DO NOTHING"
-        ),
-    );
-    let update_part = numbered(
-        conn,
-        &format!(
-            "UPDATE metric_parts SET {sets} WHERE day = $9 AND bundle_code = $10 AND item_code = $11 \
-             AND department_code = $12 AND channel = $13 AND high_frequency = $14"
-        ),
-    );
-    for (k, c) in &delta.parts {
-        let day = k.day.to_string();
-        diesel::sql_query(&ensure_part)
-            .bind::<Text, _>(&day)
-            .bind::<Text, _>(&k.bundle_code)
-            .bind::<Text, _>(&k.item_code)
-            .bind::<Text, _>(&k.department_code)
-            .bind::<Text, _>(&k.channel)
-            .bind::<Bool, _>(k.high_frequency)
+    months
+}
+
+fn month_start(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+/// Adds a delta to the per-day tables and to their monthly rollups, so that both always
+/// equal a recount.
+pub fn apply(conn: &mut DbConn, delta: &Delta) -> Result<(), DbError> {
+    let case_months = by_month_start(&delta.cases, |k| CaseKey {
+        day: month_start(k.day),
+        ..k.clone()
+    });
+    for ((table, period_col), rows) in CASE_TABLES.into_iter().zip([&delta.cases, &case_months]) {
+        let sql = upsert_sql(conn, table, &[period_col, "bundle_code", "channel"]);
+        for (k, c) in rows {
+            let period = period_text(period_col, k.day);
+            bind_counts!(
+                diesel::sql_query(&sql)
+                    .bind::<Text, _>(&period)
+                    .bind::<Text, _>(&k.bundle_code)
+                    .bind::<Text, _>(&k.channel),
+                c
+            )
             .execute(conn)?;
-        let v = counts_values(c);
-        diesel::sql_query(&update_part)
-            .bind::<BigInt, _>(v[0])
-            .bind::<BigInt, _>(v[1])
-            .bind::<BigInt, _>(v[2])
-            .bind::<BigInt, _>(v[3])
-            .bind::<BigInt, _>(v[4])
-            .bind::<BigInt, _>(v[5])
-            .bind::<BigInt, _>(v[6])
-            .bind::<BigInt, _>(v[7])
-            .bind::<Text, _>(&day)
-            .bind::<Text, _>(&k.bundle_code)
-            .bind::<Text, _>(&k.item_code)
-            .bind::<Text, _>(&k.department_code)
-            .bind::<Text, _>(&k.channel)
-            .bind::<Bool, _>(k.high_frequency)
+        }
+    }
+    let part_months = by_month_start(&delta.parts, |k| PartKey {
+        day: month_start(k.day),
+        ..k.clone()
+    });
+    for ((table, period_col), rows) in PART_TABLES.into_iter().zip([&delta.parts, &part_months]) {
+        let sql = upsert_sql(
+            conn,
+            table,
+            &[
+                period_col,
+                "bundle_code",
+                "item_code",
+                "department_code",
+                "channel",
+                "high_frequency",
+            ],
+        );
+        for (k, c) in rows {
+            let period = period_text(period_col, k.day);
+            bind_counts!(
+                diesel::sql_query(&sql)
+                    .bind::<Text, _>(&period)
+                    .bind::<Text, _>(&k.bundle_code)
+                    .bind::<Text, _>(&k.item_code)
+                    .bind::<Text, _>(&k.department_code)
+                    .bind::<Text, _>(&k.channel)
+                    .bind::<Bool, _>(k.high_frequency),
+                c
+            )
             .execute(conn)?;
+        }
     }
     Ok(())
 }
 
-/// One group of an aggregate query.
-#[derive(Debug, Clone, QueryableByName)]
+/// A day as `YYYY-MM-DD`, or its month as `YYYY-MM` for the rollups.
+fn period_text(period_col: &str, day: NaiveDate) -> String {
+    if period_col == "month" {
+        day.format("%Y-%m").to_string()
+    } else {
+        day.to_string()
+    }
+}
+
+/// One group of a KPI breakdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
-    #[diesel(sql_type = Text)]
     pub k: String,
+    pub finished: i64,
+    pub zero_trip: i64,
+    pub trips: i64,
+    pub over_declared: i64,
+    pub overdue: i64,
+    pub handled: i64,
+    pub handling_days: i64,
+    pub promised_days: i64,
+}
+
+impl Group {
+    fn new(k: String, c: &Counts) -> Self {
+        Self {
+            k,
+            finished: c.finished,
+            zero_trip: c.zero_trip,
+            trips: c.trips,
+            over_declared: c.over_declared,
+            overdue: c.overdue,
+            handled: c.handled,
+            handling_days: c.handling_days,
+            promised_days: c.promised_days,
+        }
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts {
+            finished: self.finished,
+            zero_trip: self.zero_trip,
+            trips: self.trips,
+            over_declared: self.over_declared,
+            overdue: self.overdue,
+            handled: self.handled,
+            handling_days: self.handling_days,
+            promised_days: self.promised_days,
+        }
+    }
+}
+
+/// The aggregates of one month and one (bundle, item, department, channel) combination
+/// within a period: what every breakdown of a report is summed from. Case cells have an
+/// empty item and department.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, QueryableByName)]
+pub struct Cell {
+    #[diesel(sql_type = Text)]
+    pub month: String,
+    #[diesel(sql_type = Text)]
+    pub bundle_code: String,
+    #[diesel(sql_type = Text)]
+    pub item_code: String,
+    #[diesel(sql_type = Text)]
+    pub department_code: String,
+    #[diesel(sql_type = Text)]
+    pub channel: String,
+    #[diesel(sql_type = Bool)]
+    pub high_frequency: bool,
     #[diesel(sql_type = BigInt)]
     pub finished: i64,
     #[diesel(sql_type = BigInt)]
@@ -304,7 +394,7 @@ pub struct Group {
     pub promised_days: i64,
 }
 
-impl Group {
+impl Cell {
     pub fn counts(&self) -> Counts {
         Counts {
             finished: self.finished,
@@ -315,6 +405,17 @@ impl Group {
             handled: self.handled,
             handling_days: self.handling_days,
             promised_days: self.promised_days,
+        }
+    }
+
+    fn key(&self, dim: Dim) -> &str {
+        match dim {
+            Dim::All => "all",
+            Dim::Month => &self.month,
+            Dim::Department => &self.department_code,
+            Dim::Item => &self.item_code,
+            Dim::Bundle => &self.bundle_code,
+            Dim::Channel => &self.channel,
         }
     }
 }
@@ -331,24 +432,12 @@ pub struct Period {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dim {
     All,
-    Day,
+    /// `YYYY-MM`.
+    Month,
     Department,
     Item,
     Bundle,
     Channel,
-}
-
-impl Dim {
-    fn column(self) -> Option<&'static str> {
-        match self {
-            Dim::All => None,
-            Dim::Day => Some("day"),
-            Dim::Department => Some("department_code"),
-            Dim::Item => Some("item_code"),
-            Dim::Bundle => Some("bundle_code"),
-            Dim::Channel => Some("channel"),
-        }
-    }
 }
 
 /// The key expression and the GROUP BY tail of a grouping column (PostgreSQL refuses to
@@ -368,49 +457,177 @@ fn sums() -> String {
         .join(", ")
 }
 
-/// Parts finished in the period (of high-frequency items only when `high_frequency_only`),
-/// grouped by `dim`.
+/// The bound ranges of a period: whole months from the rollup, then the days before and
+/// after them. A range that is not needed binds as `'1'..='0'`, which no date or month
+/// lies within, so that every query has the same shape.
+fn range_binds(period: &Period) -> [String; 6] {
+    let spans = metrics::spans(period.from, period.to);
+    let empty = || ("1".to_owned(), "0".to_owned());
+    let (m1, m2) = spans.months.unwrap_or_else(empty);
+    let mut days = spans
+        .days
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .chain(std::iter::repeat_with(empty));
+    let (h1, h2) = days.next().unwrap_or_else(empty);
+    let (t1, t2) = days.next().unwrap_or_else(empty);
+    [m1, m2, h1, h2, t1, t2]
+}
+
+/// The cells of a period read from `day_table` and its monthly rollup `month_table`:
+/// `keys` are the grouping columns besides the month, `filter` the condition every row
+/// must meet (it may use `$7` and `$8`).
+fn cells_sql(conn: &DbConn, day_table: &str, month_table: &str, keys: &str, filter: &str) -> String {
+    let cols = COUNT_COLUMNS.join(", ");
+    let days = |from: usize| {
+        format!(
+            "SELECT substr(day, 1, 7) AS month, {keys}, {cols} FROM {day_table} \
+             WHERE day >= ${from} AND day <= ${} AND {filter}",
+            from + 1
+        )
+    };
+    numbered(
+        conn,
+        &format!(
+            "SELECT month, {keys}, {} FROM (\
+             SELECT month, {keys}, {cols} FROM {month_table} WHERE month >= $1 AND month <= $2 AND {filter} \
+             UNION ALL {} UNION ALL {}) AS t GROUP BY month, {keys}",
+            sums(),
+            days(3),
+            days(5)
+        ),
+    )
+}
+
+/// The cells of the parts finished in the period (of high-frequency items only when
+/// `high_frequency_only`), optionally of one department.
+pub fn part_cells(
+    conn: &mut DbConn,
+    period: &Period,
+    high_frequency_only: bool,
+) -> Result<Vec<Cell>, DbError> {
+    let sql = cells_sql(
+        conn,
+        "metric_parts",
+        "metric_parts_months",
+        "bundle_code, item_code, department_code, channel, high_frequency",
+        "($7 = '' OR department_code = $7) AND (high_frequency OR $8 = FALSE)",
+    );
+    let [m1, m2, h1, h2, t1, t2] = range_binds(period);
+    Ok(diesel::sql_query(sql)
+        .bind::<Text, _>(m1)
+        .bind::<Text, _>(m2)
+        .bind::<Text, _>(h1)
+        .bind::<Text, _>(h2)
+        .bind::<Text, _>(t1)
+        .bind::<Text, _>(t2)
+        .bind::<Text, _>(period.department.clone().unwrap_or_default())
+        .bind::<Bool, _>(high_frequency_only)
+        .load(conn)?)
+}
+
+/// The cells of the cases finished in the period (every department's).
+pub fn case_cells(conn: &mut DbConn, period: &Period) -> Result<Vec<Cell>, DbError> {
+    let sql = cells_sql(
+        conn,
+        "metric_cases",
+        "metric_cases_months",
+        "bundle_code, channel",
+        "TRUE",
+    );
+    let [m1, m2, h1, h2, t1, t2] = range_binds(period);
+    let rows: Vec<CaseCell> = diesel::sql_query(sql)
+        .bind::<Text, _>(m1)
+        .bind::<Text, _>(m2)
+        .bind::<Text, _>(h1)
+        .bind::<Text, _>(h2)
+        .bind::<Text, _>(t1)
+        .bind::<Text, _>(t2)
+        .load(conn)?;
+    Ok(rows.into_iter().map(CaseCell::into_cell).collect())
+}
+
+/// A case cell as read (cases have no item, department or high-frequency flag).
+#[derive(QueryableByName)]
+struct CaseCell {
+    #[diesel(sql_type = Text)]
+    month: String,
+    #[diesel(sql_type = Text)]
+    bundle_code: String,
+    #[diesel(sql_type = Text)]
+    channel: String,
+    #[diesel(sql_type = BigInt)]
+    finished: i64,
+    #[diesel(sql_type = BigInt)]
+    zero_trip: i64,
+    #[diesel(sql_type = BigInt)]
+    trips: i64,
+    #[diesel(sql_type = BigInt)]
+    over_declared: i64,
+    #[diesel(sql_type = BigInt)]
+    overdue: i64,
+    #[diesel(sql_type = BigInt)]
+    handled: i64,
+    #[diesel(sql_type = BigInt)]
+    handling_days: i64,
+    #[diesel(sql_type = BigInt)]
+    promised_days: i64,
+}
+
+impl CaseCell {
+    fn into_cell(self) -> Cell {
+        Cell {
+            month: self.month,
+            bundle_code: self.bundle_code,
+            item_code: String::new(),
+            department_code: String::new(),
+            channel: self.channel,
+            high_frequency: false,
+            finished: self.finished,
+            zero_trip: self.zero_trip,
+            trips: self.trips,
+            over_declared: self.over_declared,
+            overdue: self.overdue,
+            handled: self.handled,
+            handling_days: self.handling_days,
+            promised_days: self.promised_days,
+        }
+    }
+}
+
+/// Cells summed by `dim`, in key order; `Dim::All` always yields its one group.
+pub fn group(cells: &[Cell], dim: Dim) -> Vec<Group> {
+    let mut groups: BTreeMap<&str, Counts> = BTreeMap::new();
+    if dim == Dim::All {
+        groups.insert("all", Counts::default());
+    }
+    for c in cells {
+        groups.entry(c.key(dim)).or_default().add(&c.counts(), 1);
+    }
+    groups
+        .into_iter()
+        .map(|(k, c)| Group::new(k.to_owned(), &c))
+        .collect()
+}
+
+/// Parts finished in the period grouped by `dim` (one query; reports that need several
+/// breakdowns read [`part_cells`] once and [`group`] it).
 pub fn parts_by(
     conn: &mut DbConn,
     period: &Period,
     dim: Dim,
     high_frequency_only: bool,
 ) -> Result<Vec<Group>, DbError> {
-    let (key, tail) = grouping(dim.column());
-    let sql = numbered(
-        conn,
-        &format!(
-            "SELECT {key} AS k, {} FROM metric_parts WHERE day >= $1 AND day <= $2 \
-             AND ($3 = '' OR department_code = $3) AND (high_frequency OR $4 = FALSE){tail}",
-            sums()
-        ),
-    );
-    Ok(diesel::sql_query(sql)
-        .bind::<Text, _>(period.from.to_string())
-        .bind::<Text, _>(period.to.to_string())
-        .bind::<Text, _>(period.department.clone().unwrap_or_default())
-        .bind::<Bool, _>(high_frequency_only)
-        .load(conn)?)
+    Ok(group(&part_cells(conn, period, high_frequency_only)?, dim))
 }
 
-/// Cases finished in the period, grouped by `dim` (Day, Bundle, Channel or All).
+/// Cases finished in the period grouped by `dim` (Department and Item group like All).
 pub fn cases_by(conn: &mut DbConn, period: &Period, dim: Dim) -> Result<Vec<Group>, DbError> {
-    let col = match dim {
-        Dim::Department | Dim::Item => None,
-        d => d.column(),
+    let dim = match dim {
+        Dim::Department | Dim::Item => Dim::All,
+        d => d,
     };
-    let (key, tail) = grouping(col);
-    let sql = numbered(
-        conn,
-        &format!(
-            "SELECT {key} AS k, {} FROM metric_cases WHERE day >= $1 AND day <= $2{tail}",
-            sums()
-        ),
-    );
-    Ok(diesel::sql_query(sql)
-        .bind::<Text, _>(period.from.to_string())
-        .bind::<Text, _>(period.to.to_string())
-        .load(conn)?)
+    Ok(group(&case_cells(conn, period)?, dim))
 }
 
 /// Totals over every group of a query.
@@ -420,6 +637,47 @@ pub fn total(groups: &[Group]) -> Counts {
         c.add(&g.counts(), 1);
     }
     c
+}
+
+/// Rollup cells as stored, and the same cells summed from the per-day rows.
+pub type StoredAndSummed = (Vec<Cell>, Vec<Cell>);
+
+/// The monthly rollups as stored beside the same rollups summed from the per-day rows,
+/// for cases and then for parts, without rows that count nothing: equal unless a write
+/// missed one of the tables.
+pub fn month_rollups(conn: &mut DbConn) -> Result<[StoredAndSummed; 2], DbError> {
+    let cols = COUNT_COLUMNS.join(", ");
+    let sums = sums();
+    let case_keys = "bundle_code, channel";
+    let part_keys = "bundle_code, item_code, department_code, channel, high_frequency";
+    let stored_cases: Vec<CaseCell> = diesel::sql_query(format!(
+        "SELECT month, {case_keys}, {cols} FROM metric_cases_months"
+    ))
+    .load(conn)?;
+    let summed_cases: Vec<CaseCell> = diesel::sql_query(format!(
+        "SELECT substr(day, 1, 7) AS month, {case_keys}, {sums} FROM metric_cases \
+         GROUP BY substr(day, 1, 7), {case_keys}"
+    ))
+    .load(conn)?;
+    let stored_parts: Vec<Cell> = diesel::sql_query(format!(
+        "SELECT month, {part_keys}, {cols} FROM metric_parts_months"
+    ))
+    .load(conn)?;
+    let summed_parts: Vec<Cell> = diesel::sql_query(format!(
+        "SELECT substr(day, 1, 7) AS month, {part_keys}, {sums} FROM metric_parts \
+         GROUP BY substr(day, 1, 7), {part_keys}"
+    ))
+    .load(conn)?;
+    fn tidy(cells: impl IntoIterator<Item = Cell>) -> Vec<Cell> {
+        let mut v: Vec<Cell> = cells.into_iter().filter(|c| !c.counts().is_zero()).collect();
+        v.sort();
+        v
+    }
+    let cases = |rows: Vec<CaseCell>| tidy(rows.into_iter().map(CaseCell::into_cell));
+    Ok([
+        (cases(stored_cases), cases(summed_cases)),
+        (tidy(stored_parts), tidy(summed_parts)),
+    ])
 }
 
 /// A recount group: finished parts or cases, zero-trip ones and trips, straight from the
@@ -442,7 +700,8 @@ const FINISHED: &str = "(SELECT case_id, MIN(at) AS fin FROM case_events \
 /// The zero-trip figures of finished parts grouped by `dim`, recounted with a plain GROUP
 /// BY over cases, their events, sub-cases and the catalogue's current high-frequency
 /// flags (the check of the aggregates, and the benchmark's baseline). Days are not
-/// recounted (the finish time is a timestamp here); `Dim::Day` counts like `Dim::All`.
+/// recounted (the finish time is a timestamp here); `Dim::Month` counts like `Dim::All`.
+/// Groups come in byte order of their keys, as the aggregates' do.
 pub fn recount_parts(
     conn: &mut DbConn,
     period: &Period,
@@ -450,7 +709,7 @@ pub fn recount_parts(
     high_frequency_only: bool,
 ) -> Result<Vec<Recount>, DbError> {
     let (key, tail) = grouping(match dim {
-        Dim::All | Dim::Day => None,
+        Dim::All | Dim::Month => None,
         Dim::Department => Some("s.department_code"),
         Dim::Item => Some("s.item_code"),
         Dim::Bundle => Some("c.bundle_code"),
@@ -473,7 +732,13 @@ pub fn recount_parts(
         .bind::<Timestamp, _>(metrics::day_start_utc(period.to + chrono::Duration::days(1)))
         .bind::<Text, _>(period.department.clone().unwrap_or_default())
         .bind::<Bool, _>(high_frequency_only)
-        .load(conn)?)
+        .load(conn)
+        .map(in_key_order)?)
+}
+
+fn in_key_order(mut rows: Vec<Recount>) -> Vec<Recount> {
+    rows.sort_by(|a, b| a.k.cmp(&b.k));
+    rows
 }
 
 /// Finished cases grouped by channel, recounted from cases and their events.
@@ -491,7 +756,8 @@ pub fn recount_cases_by_channel(conn: &mut DbConn, period: &Period) -> Result<Ve
     Ok(diesel::sql_query(sql)
         .bind::<Timestamp, _>(metrics::day_start_utc(period.from))
         .bind::<Timestamp, _>(metrics::day_start_utc(period.to + chrono::Duration::days(1)))
-        .load(conn)?)
+        .load(conn)
+        .map(in_key_order)?)
 }
 
 /// The aggregate groups in the recount's shape, for comparison.
@@ -506,16 +772,6 @@ pub fn as_recount(groups: &[Group]) -> Vec<Recount> {
             trips: g.trips,
         })
         .collect()
-}
-
-/// Monthly totals (`YYYY-MM`) from per-day groups.
-pub fn by_month(groups: &[Group]) -> BTreeMap<String, Counts> {
-    let mut months: BTreeMap<String, Counts> = BTreeMap::new();
-    for g in groups {
-        let month = g.k.get(..7).unwrap_or(&g.k).to_owned();
-        months.entry(month).or_default().add(&g.counts(), 1);
-    }
-    months
 }
 
 /// An active item as the KPIs need it.

@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Integer, Text};
 
 use super::metrics::Period;
 use crate::db::schema::{cases, follow_ups, rating_parts, ratings};
@@ -92,6 +92,7 @@ pub fn rate(conn: &mut DbConn, r: &NewRating) -> Result<Option<(RatingRow, Optio
                 ratings::excluded.eq(false),
             ))
             .execute(conn)?;
+        count_ratings(conn, &day, r.level.score(), true, 1).map_err(to_diesel)?;
         let rating: RatingRow = ratings::table
             .filter(ratings::case_id.eq(r.case_id))
             .select(RatingRow::as_select())
@@ -273,9 +274,17 @@ pub fn save_follow_up(
                 .execute(conn)?;
         }
         if change.exclude_rating {
-            diesel::update(ratings::table.find(current.rating_id))
-                .set(ratings::excluded.eq(true))
-                .execute(conn)?;
+            let (day, level, excluded): (String, i32, bool) = ratings::table
+                .find(current.rating_id)
+                .select((ratings::day, ratings::level, ratings::excluded))
+                .first(conn)?;
+            if !excluded {
+                diesel::update(ratings::table.find(current.rating_id))
+                    .set(ratings::excluded.eq(true))
+                    .execute(conn)?;
+                count_ratings(conn, &day, level, true, -1)?;
+                count_ratings(conn, &day, level, false, 1)?;
+            }
         }
         Ok(true)
     })
@@ -289,9 +298,80 @@ struct Pair {
     satisfied: i64,
 }
 
+/// Adds `n` ratings of `level` given on `day` to the daily counts the satisfaction rate
+/// reads (`counted`: not taken out by an upheld appeal); called in the transaction that
+/// writes the ratings, so the counts always equal a recount.
+pub fn count_ratings(conn: &mut DbConn, day: &str, level: i32, counted: bool, n: i64) -> Result<(), DbError> {
+    let sql = "INSERT INTO metric_ratings (day, level, counted, ratings) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (day, level, counted) DO UPDATE SET ratings = metric_ratings.ratings + excluded.ratings";
+    let sql = match conn {
+        DbConn::Postgresql(_) => sql.to_owned(),
+        DbConn::Sqlite(_) => sql.replace('$', "?"),
+    };
+    diesel::sql_query(sql)
+        .bind::<Text, _>(day)
+        .bind::<Integer, _>(level)
+        .bind::<Bool, _>(counted)
+        .bind::<BigInt, _>(n)
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Ratings in the period (an upheld appeal's rating excluded) and how many of them are
-/// 基本满意 or better.
+/// 基本满意 or better, from the daily counts.
 pub fn satisfaction(conn: &mut DbConn, period: &Period) -> Result<(i64, i64), DbError> {
+    let sql = "SELECT CAST(COALESCE(SUM(ratings), 0) AS BIGINT) AS total, \
+               CAST(COALESCE(SUM(CASE WHEN level >= 3 THEN ratings ELSE 0 END), 0) AS BIGINT) AS satisfied \
+               FROM metric_ratings WHERE day >= $1 AND day <= $2 AND counted = $3";
+    let sql = match conn {
+        DbConn::Postgresql(_) => sql.to_owned(),
+        DbConn::Sqlite(_) => sql.replace('$', "?"),
+    };
+    let p: Pair = diesel::sql_query(sql)
+        .bind::<Text, _>(period.from.to_string())
+        .bind::<Text, _>(period.to.to_string())
+        .bind::<Bool, _>(true)
+        .get_result(conn)?;
+    Ok((p.total, p.satisfied))
+}
+
+#[derive(QueryableByName)]
+struct MonthPair {
+    #[diesel(sql_type = Text)]
+    month: String,
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+    #[diesel(sql_type = BigInt)]
+    satisfied: i64,
+}
+
+/// [`satisfaction`] per month (`YYYY-MM`) of the period, for the trend.
+pub fn satisfaction_by_month(
+    conn: &mut DbConn,
+    period: &Period,
+) -> Result<std::collections::BTreeMap<String, (i64, i64)>, DbError> {
+    let sql = "SELECT substr(day, 1, 7) AS month, CAST(COALESCE(SUM(ratings), 0) AS BIGINT) AS total, \
+               CAST(COALESCE(SUM(CASE WHEN level >= 3 THEN ratings ELSE 0 END), 0) AS BIGINT) AS satisfied \
+               FROM metric_ratings WHERE day >= $1 AND day <= $2 AND counted = $3 GROUP BY substr(day, 1, 7)";
+    let sql = match conn {
+        DbConn::Postgresql(_) => sql.to_owned(),
+        DbConn::Sqlite(_) => sql.replace('$', "?"),
+    };
+    let rows: Vec<MonthPair> = diesel::sql_query(sql)
+        .bind::<Text, _>(period.from.to_string())
+        .bind::<Text, _>(period.to.to_string())
+        .bind::<Bool, _>(true)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.total > 0)
+        .map(|r| (r.month, (r.total, r.satisfied)))
+        .collect())
+}
+
+/// The same figures as [`satisfaction`] counted from the ratings themselves (the check of
+/// the daily counts).
+pub fn recount_satisfaction(conn: &mut DbConn, period: &Period) -> Result<(i64, i64), DbError> {
     let sql = match conn {
         DbConn::Postgresql(_) => {
             "SELECT COUNT(*) AS total, CAST(COALESCE(SUM(CASE WHEN level >= 3 THEN 1 ELSE 0 END), 0) AS BIGINT) \

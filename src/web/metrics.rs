@@ -153,26 +153,19 @@ fn rows(groups: &[Group], label: impl Fn(&str) -> String) -> Vec<ShareRow> {
         .collect()
 }
 
-fn month_rows(groups: &[Group]) -> Vec<ShareRow> {
-    store::by_month(groups)
-        .iter()
-        .filter(|(_, c)| c.finished > 0)
-        .map(|(m, c)| ShareRow::new(m, m.clone(), c))
-        .collect()
-}
-
 /// The zero-trip share of high-frequency items' parts in the period, with breakdowns.
 pub fn zero_trip_report(
     conn: &mut crate::db::DbConn,
     cat: &CatalogueFacts,
     period: &Period,
 ) -> Result<ZeroTripReport, crate::db::DbError> {
-    let total = store::total(&store::parts_by(conn, period, Dim::All, true)?);
-    let dept = store::parts_by(conn, period, Dim::Department, true)?;
-    let items = store::parts_by(conn, period, Dim::Item, true)?;
-    let bundles = store::parts_by(conn, period, Dim::Bundle, true)?;
-    let channels = store::parts_by(conn, period, Dim::Channel, true)?;
-    let days = store::parts_by(conn, period, Dim::Day, true)?;
+    let cells = store::part_cells(conn, period, true)?;
+    let total = store::total(&store::group(&cells, Dim::All));
+    let dept = store::group(&cells, Dim::Department);
+    let items = store::group(&cells, Dim::Item);
+    let bundles = store::group(&cells, Dim::Bundle);
+    let channels = store::group(&cells, Dim::Channel);
+    let months = store::group(&cells, Dim::Month);
     let name = |map: &std::collections::BTreeMap<String, String>, k: &str| {
         map.get(k).cloned().unwrap_or_else(|| k.to_owned())
     };
@@ -206,7 +199,7 @@ pub fn zero_trip_report(
         by_item,
         by_bundle: rows(&bundles, |k| name(&cat.bundles, k)),
         by_channel: rows(&channels, channel_label),
-        by_month: month_rows(&days),
+        by_month: rows(&months, str::to_owned),
     })
 }
 
@@ -276,6 +269,9 @@ pub struct MonthRow {
     pub zero_trip_rate: Option<f64>,
     pub overdue_rate: Option<f64>,
     pub average_handling_days: Option<f64>,
+    /// Ratings given in the month (an upheld appeal's excluded) and the satisfied share.
+    pub ratings: i64,
+    pub satisfaction_rate: Option<f64>,
 }
 
 pub fn overview(
@@ -283,13 +279,24 @@ pub fn overview(
     cat: &CatalogueFacts,
     period: &Period,
 ) -> Result<Overview, crate::db::DbError> {
-    let zero = store::total(&store::parts_by(conn, period, Dim::All, true)?);
-    let cases = store::total(&store::cases_by(conn, period, Dim::All)?);
-    let channels = store::cases_by(conn, period, Dim::Channel)?;
-    let days = store::cases_by(conn, period, Dim::Day)?;
-    let zero_days = store::parts_by(conn, period, Dim::Day, true)?;
-    let zero_months = store::by_month(&zero_days);
+    let parts = store::part_cells(conn, period, true)?;
+    let zero = store::total(&store::group(&parts, Dim::All));
+    let zero_months: std::collections::BTreeMap<String, Counts> = store::group(&parts, Dim::Month)
+        .into_iter()
+        .map(|g| (g.k.clone(), g.counts()))
+        .collect();
+    let case_cells = store::case_cells(conn, period)?;
+    let cases = store::total(&store::group(&case_cells, Dim::All));
+    let channels = store::group(&case_cells, Dim::Channel);
+    let months = store::group(&case_cells, Dim::Month);
     let (ratings, satisfied) = crate::store::ratings::satisfaction(conn, period)?;
+    let rating_months = crate::store::ratings::satisfaction_by_month(conn, period)?;
+    // A month with ratings but no finished case still shows in the trend.
+    let mut month_counts: std::collections::BTreeMap<String, Counts> =
+        months.iter().map(|g| (g.k.clone(), g.counts())).collect();
+    for m in rating_months.keys() {
+        month_counts.entry(m.clone()).or_default();
+    }
     let bundles = cat.bundles.len() as i64;
     let total_items = cat.items.len() as i64;
     let incomplete: Vec<IncompleteGuide> = cat
@@ -357,10 +364,14 @@ pub fn overview(
             satisfaction,
             satisfaction.map(|r| r >= metrics::SATISFACTION_TARGET),
         ),
-        months: store::by_month(&days)
+        months: month_counts
             .into_iter()
             .map(|(month, c)| MonthRow {
                 zero_trip_rate: zero_months.get(&month).and_then(Counts::zero_trip_rate),
+                ratings: rating_months.get(&month).map_or(0, |r| r.0),
+                satisfaction_rate: rating_months
+                    .get(&month)
+                    .and_then(|&(total, satisfied)| metrics::ratio(satisfied, total)),
                 month,
                 finished_cases: c.finished,
                 overdue_rate: c.overdue_rate(),
@@ -482,7 +493,15 @@ pub fn overview_table(o: &Overview, name: &str) -> Option<Table> {
         }),
         "months" => Some(Table {
             title: format!("逐月趋势 {period}"),
-            headers: vec!["月份", "办结件数", "零跑动占比", "超期率", "平均办理工作日"],
+            headers: vec![
+                "月份",
+                "办结件数",
+                "零跑动占比",
+                "超期率",
+                "平均办理工作日",
+                "评价数",
+                "满意率",
+            ],
             rows: o
                 .months
                 .iter()
@@ -493,6 +512,8 @@ pub fn overview_table(o: &Overview, name: &str) -> Option<Table> {
                         Cell::opt_rate(m.zero_trip_rate),
                         Cell::opt_rate(m.overdue_rate),
                         Cell::opt_float(m.average_handling_days),
+                        Cell::Int(m.ratings),
+                        Cell::opt_rate(m.satisfaction_rate),
                     ]
                 })
                 .collect(),

@@ -97,7 +97,16 @@ async fn public_dashboard(
             Some(metrics::ZERO_TRIP_TARGET),
         ),
     );
-    let months: Vec<[String; 4]> = o
+    let satisfaction: Vec<(String, Option<f64>)> = o
+        .months
+        .iter()
+        .map(|m| (m.month.clone(), m.satisfaction_rate))
+        .collect();
+    ctx.insert(
+        "satisfaction_svg",
+        &svg::share_line("逐月满意率", &satisfaction, Some(metrics::SATISFACTION_TARGET)),
+    );
+    let months: Vec<[String; 5]> = o
         .months
         .iter()
         .map(|m| {
@@ -106,6 +115,7 @@ async fn public_dashboard(
                 m.finished_cases.to_string(),
                 metrics::percent(m.zero_trip_rate),
                 metrics::percent(m.overdue_rate),
+                metrics::percent(m.satisfaction_rate),
             ]
         })
         .collect();

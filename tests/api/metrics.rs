@@ -124,28 +124,46 @@ both_backends!(
                 case_store::save_transition(&mut conn, &row, wf.version, &next, due, None, at).expect("save");
             assert!(saved, "seed {seed}: the version was current");
         }
-        let p = everything();
-        let finished = store::total(&store::cases_by(&mut conn, &p, Dim::All).expect("total")).finished;
+        let finished =
+            store::total(&store::cases_by(&mut conn, &everything(), Dim::All).expect("total")).finished;
         assert!(finished > 0, "seed {seed}: some case finished");
-        for (dim, hf) in [
-            (Dim::All, true),
-            (Dim::All, false),
-            (Dim::Department, true),
-            (Dim::Item, false),
-            (Dim::Bundle, true),
-            (Dim::Channel, false),
-        ] {
-            let aggregate = store::as_recount(&store::parts_by(&mut conn, &p, dim, hf).expect("aggregate"));
-            let recount = store::recount_parts(&mut conn, &p, dim, hf).expect("recount");
-            let recount: Vec<_> = recount.into_iter().filter(|r| r.finished != 0).collect();
+        // Everything, and a period that starts and ends mid-month, so that whole months
+        // come from the monthly rollups and the days around them from the per-day rows.
+        let today = Utc::now().date_naive();
+        let mid_month = Period {
+            from: today + Duration::days(17),
+            to: today + Duration::days(230),
+            department: None,
+        };
+        for p in [everything(), mid_month] {
+            for (dim, hf) in [
+                (Dim::All, true),
+                (Dim::All, false),
+                (Dim::Department, true),
+                (Dim::Item, false),
+                (Dim::Bundle, true),
+                (Dim::Channel, false),
+            ] {
+                let aggregate =
+                    store::as_recount(&store::parts_by(&mut conn, &p, dim, hf).expect("aggregate"));
+                let recount = store::recount_parts(&mut conn, &p, dim, hf).expect("recount");
+                let recount: Vec<_> = recount.into_iter().filter(|r| r.finished != 0).collect();
+                assert_eq!(
+                    aggregate, recount,
+                    "seed {seed}: {p:?} {dim:?} high-frequency-only={hf}"
+                );
+            }
+            let aggregate =
+                store::as_recount(&store::cases_by(&mut conn, &p, Dim::Channel).expect("aggregate"));
+            let recount = store::recount_cases_by_channel(&mut conn, &p).expect("recount");
+            assert_eq!(aggregate, recount, "seed {seed}: {p:?} cases by channel");
+        }
+        for (stored, summed) in store::month_rollups(&mut conn).expect("rollups") {
             assert_eq!(
-                aggregate, recount,
-                "seed {seed}: {dim:?} high-frequency-only={hf}"
+                stored, summed,
+                "seed {seed}: the monthly rollups equal the per-day rows summed"
             );
         }
-        let aggregate = store::as_recount(&store::cases_by(&mut conn, &p, Dim::Channel).expect("aggregate"));
-        let recount = store::recount_cases_by_channel(&mut conn, &p).expect("recount");
-        assert_eq!(aggregate, recount, "seed {seed}: cases by channel");
     }
 );
 
@@ -487,6 +505,18 @@ both_backends!(
         }
         let total = store::total(&store::cases_by(&mut conn, &p, Dim::All).expect("total"));
         assert!(total.finished > 300, "most demo cases are finished: {total:?}");
+        for (stored, summed) in store::month_rollups(&mut conn).expect("rollups") {
+            assert!(!stored.is_empty(), "the demo year fills the monthly rollups");
+            assert_eq!(
+                stored, summed,
+                "the monthly rollups equal the per-day rows summed"
+            );
+        }
+        assert_eq!(
+            onething::store::ratings::satisfaction(&mut conn, &p).expect("counts"),
+            onething::store::ratings::recount_satisfaction(&mut conn, &p).expect("recount"),
+            "the demo's daily rating counts equal a recount"
+        );
         drop(conn);
         let from = (now - Duration::days(400)).date();
         let (status, o) = app

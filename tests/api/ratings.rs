@@ -3,6 +3,7 @@
 //! satisfaction figures.
 
 use onething::auth::Role;
+use onething::store::ratings as ratings_store;
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -240,6 +241,34 @@ both_backends!(
             (Some(2), Some(2)),
             "an upheld appeal leaves the satisfaction rate: {o}"
         );
+        let months = o["months"].as_array().expect("months");
+        let rated: Vec<(i64, Option<f64>)> = months
+            .iter()
+            .filter(|m| m["ratings"].as_i64() != Some(0))
+            .map(|m| {
+                (
+                    m["ratings"].as_i64().unwrap_or(-1),
+                    m["satisfaction_rate"].as_f64(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rated,
+            vec![(2, Some(1.0))],
+            "the month's trend shows the counted ratings: {o}"
+        );
+        {
+            let mut conn = app.db.get().expect("connection");
+            let all = onething::store::metrics::Period {
+                from: chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("date"),
+                to: chrono::NaiveDate::from_ymd_opt(2100, 1, 1).expect("date"),
+                department: None,
+            };
+            let counted = ratings_store::satisfaction(&mut conn, &all).expect("counts");
+            let recounted = ratings_store::recount_satisfaction(&mut conn, &all).expect("recount");
+            assert_eq!(counted, recounted, "the daily rating counts equal a recount");
+            assert_eq!(counted.0, 2, "the excluded rating is not counted: {counted:?}");
+        }
         let (status, monthly) = app.get_auth("/api/v1/ratings/monthly", &admin).await;
         assert_eq!(status, 200, "{monthly}");
         let negative: i64 = monthly["items"]
