@@ -1,7 +1,8 @@
 //! End to end in headless Chromium (Debian's chromium and chromium-driver): a citizen and
 //! an enterprise each register, answer the situation questions, fill one merged form,
-//! upload the materials, review, submit and get a receipt. Skipped with a message where
-//! chromedriver is missing, except in CI, where it is required.
+//! upload the materials, review, submit and get a receipt; a walk-in case from the counter
+//! to its e-certificate; the rating loop from a 不满意 rating to the dashboard. Skipped
+//! with a message where chromedriver is missing, except in CI, where it is required.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -11,7 +12,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 use crate::applications::PDF;
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{spawn_app, Backend, TestApp, CITIZEN_PHONE, PASSWORD};
 
 fn chromedriver_path() -> Option<String> {
     let path = std::env::var("ONETHING_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
@@ -486,6 +487,76 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
         (case["status"].as_str(), case["trips"].as_i64()),
         (Some("delivered"), Some(1)),
         "one trip: the counter submission"
+    );
+    c.close().await.expect("close");
+}
+
+/// The 好差评 loop in the browser: the applicant rates two finished cases from their
+/// receipts, one 不满意; the clerk records the return visit and the outcome of the
+/// follow-up it opened; the public dashboard shows the satisfaction rate and its trend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dissatisfied_rating_is_followed_up_and_counted_in_a_browser() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await.expect("app");
+    let (_, created) = crate::metrics::submitted_cases(&app, "newborn", 2).await;
+    let mut receipts = Vec::new();
+    for case in &created {
+        crate::metrics::finish_through_the_api(&app, case, "e_certificate").await;
+        receipts.push(case["receipt_no"].as_str().expect("receipt").to_owned());
+    }
+
+    log_in(&c, &app, CITIZEN_PHONE, PASSWORD).await;
+    for (receipt, level, comment) in [
+        (&receipts[0], "dissatisfied", "材料要求写得不清楚"),
+        (&receipts[1], "very_satisfied", ""),
+    ] {
+        c.goto(&format!("{}/applications/{receipt}", app.address))
+            .await
+            .expect("receipt");
+        click(&c, &format!("a[href='/applications/{receipt}/rating']")).await;
+        c.find(Locator::Css(&format!("input[name=level][value={level}]")))
+            .await
+            .unwrap_or_else(|e| panic!("level {level}: {e}"))
+            .click()
+            .await
+            .expect("choose level");
+        fill(&c, "comment", comment).await;
+        click(&c, "form[action$='/rating'] button[type=submit]").await;
+        let page = c.source().await.expect("source");
+        assert!(page.contains("您已评价"), "{receipt}: rating not saved");
+    }
+    log_out(&c, &app).await;
+
+    app.staff_token("clerk", onething::auth::Role::Window, None).await;
+    log_in(&c, &app, "clerk", PASSWORD).await;
+    c.goto(&format!("{}/staff/follow-ups", app.address))
+        .await
+        .expect("follow-ups");
+    let page = c.source().await.expect("source");
+    assert!(
+        page.contains(&receipts[0]) && !page.contains(&receipts[1]),
+        "only the dissatisfied rating opens a follow-up"
+    );
+    fill(&c, "text", "已电话回访，申请人反映材料清单不清楚").await;
+    click(&c, "button[value=visit]").await;
+    fill(&c, "text", "已修订材料清单并向申请人说明").await;
+    click(&c, "button[value=resolve]").await;
+    let page = c.source().await.expect("source");
+    assert!(
+        page.contains("整改结果：已修订材料清单并向申请人说明"),
+        "the outcome is recorded"
+    );
+    log_out(&c, &app).await;
+
+    c.goto(&format!("{}/dashboard", app.address))
+        .await
+        .expect("dashboard");
+    let page = c.source().await.expect("source");
+    assert!(
+        page.contains("满意率（好差评）") && page.contains("50.0%") && page.contains("逐月满意率"),
+        "one of two ratings is satisfied, shown with its trend"
     );
     c.close().await.expect("close");
 }
