@@ -19,7 +19,9 @@ use crate::metrics::{self, Delta, FactInputs, PartInfo};
 pub fn catalogue(conn: &mut DbConn) -> Result<Vec<DemoBundle>, DbError> {
     let rows: Vec<(String, i32, i32)> = bundles::table
         .filter(bundles::active.eq(true))
-        .order(bundles::position)
+        // Positions tie; the code breaks ties so that one seed draws the same bundles on
+        // every backend.
+        .order((bundles::position, bundles::code))
         .select((bundles::code, bundles::version, bundles::promised_time_limit_days))
         .load(conn)?;
     let links: Vec<(String, String, String)> = bundle_items::table

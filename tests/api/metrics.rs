@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::applications::{complete_application, submit};
 use crate::both_backends;
-use crate::helpers::{TestApp, CITIZEN_PHONE, PASSWORD};
+use crate::helpers::{spawn_app, Backend, TestApp, CITIZEN_PHONE, PASSWORD};
 
 /// Submits `n` online cases of `bundle` as the citizen; returns the citizen's token and the
 /// created cases.
@@ -534,3 +534,43 @@ both_backends!(
         assert_eq!(created.len(), 1);
     }
 );
+
+/// One seed writes the same demonstration cases on either database, so that figures from
+/// demonstrations and benchmarks on the two compare.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_data_for_one_seed_is_the_same_on_both_backends() {
+    use diesel::prelude::*;
+    use onething::db::schema::cases;
+    let now = Utc::now().naive_utc();
+    let mut written = Vec::new();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app(backend).await else {
+            return;
+        };
+        let mut conn = app.db.get().expect("connection");
+        let keys = onething::auth::Keys::load(&app.settings).expect("keys");
+        let empty_form = onething::auth::Vault::new(&keys.data).encrypt(onething::auth::PiiKind::Phone, "{}");
+        let run = onething::store::demo::DemoRun {
+            count: 300,
+            seed: 7,
+            batch: 100,
+            now,
+            empty_form: &empty_form,
+        };
+        onething::store::demo::generate_cases(&mut conn, &run, |_| {}).expect("demo data");
+        let rows: Vec<(String, String, String, i32)> = cases::table
+            .order(cases::id)
+            .select((cases::bundle_code, cases::status, cases::channel, cases::trips))
+            .load(&mut conn)
+            .expect("cases");
+        written.push(rows);
+    }
+    let (sqlite, postgres) = (&written[0], &written[1]);
+    assert_eq!(sqlite.len(), postgres.len(), "cases written");
+    if let Some(i) = (0..sqlite.len()).find(|&i| sqlite[i] != postgres[i]) {
+        panic!(
+            "case {i} differs: SQLite wrote {:?}, PostgreSQL {:?}",
+            sqlite[i], postgres[i]
+        );
+    }
+}
