@@ -39,3 +39,12 @@ pub fn ensure_receipt_counter(conn: &mut DbConn, day: &str) -> Result<(), diesel
     diesel::sql_query(sql).bind::<Text, _>(day).execute(conn)?;
     Ok(())
 }
+
+/// SQL written with PostgreSQL's `$n` parameters, as the connection's backend reads it
+/// (SQLite numbers its parameters `?n`).
+pub fn numbered(conn: &DbConn, sql: &str) -> String {
+    match conn {
+        DbConn::Postgresql(_) => sql.to_owned(),
+        DbConn::Sqlite(_) => sql.replace('$', "?"),
+    }
+}

@@ -11,6 +11,7 @@ use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
 
 use super::applications::CaseRow;
 use crate::calendar::Calendar;
+use crate::db::dialect::numbered;
 use crate::db::schema::{bundles, case_facts, items, sub_cases};
 use crate::db::{DbConn, DbError};
 use crate::metrics::{self, CaseFact, CaseKey, Counts, Delta, FactInputs, PartInfo, PartKey};
@@ -18,15 +19,6 @@ use crate::workflow;
 
 fn corrupt(e: impl std::fmt::Display) -> DbError {
     DbError::Corrupt(e.to_string())
-}
-
-/// SQL written with PostgreSQL's `$n` parameters, as the connection's backend reads it
-/// (SQLite numbers its parameters `?n`).
-fn numbered(conn: &DbConn, sql: &str) -> String {
-    match conn {
-        DbConn::Postgresql(_) => sql.to_owned(),
-        DbConn::Sqlite(_) => sql.replace('$', "?"),
-    }
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -320,31 +312,31 @@ fn period_text(period_col: &str, day: NaiveDate) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     pub k: String,
+    pub counts: Counts,
+}
+
+/// The summed count columns of an aggregate query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, QueryableByName)]
+pub struct Sums {
+    #[diesel(sql_type = BigInt)]
     pub finished: i64,
+    #[diesel(sql_type = BigInt)]
     pub zero_trip: i64,
+    #[diesel(sql_type = BigInt)]
     pub trips: i64,
+    #[diesel(sql_type = BigInt)]
     pub over_declared: i64,
+    #[diesel(sql_type = BigInt)]
     pub overdue: i64,
+    #[diesel(sql_type = BigInt)]
     pub handled: i64,
+    #[diesel(sql_type = BigInt)]
     pub handling_days: i64,
+    #[diesel(sql_type = BigInt)]
     pub promised_days: i64,
 }
 
-impl Group {
-    fn new(k: String, c: &Counts) -> Self {
-        Self {
-            k,
-            finished: c.finished,
-            zero_trip: c.zero_trip,
-            trips: c.trips,
-            over_declared: c.over_declared,
-            overdue: c.overdue,
-            handled: c.handled,
-            handling_days: c.handling_days,
-            promised_days: c.promised_days,
-        }
-    }
-
+impl Sums {
     pub fn counts(&self) -> Counts {
         Counts {
             finished: self.finished,
@@ -376,36 +368,13 @@ pub struct Cell {
     pub channel: String,
     #[diesel(sql_type = Bool)]
     pub high_frequency: bool,
-    #[diesel(sql_type = BigInt)]
-    pub finished: i64,
-    #[diesel(sql_type = BigInt)]
-    pub zero_trip: i64,
-    #[diesel(sql_type = BigInt)]
-    pub trips: i64,
-    #[diesel(sql_type = BigInt)]
-    pub over_declared: i64,
-    #[diesel(sql_type = BigInt)]
-    pub overdue: i64,
-    #[diesel(sql_type = BigInt)]
-    pub handled: i64,
-    #[diesel(sql_type = BigInt)]
-    pub handling_days: i64,
-    #[diesel(sql_type = BigInt)]
-    pub promised_days: i64,
+    #[diesel(embed)]
+    pub sums: Sums,
 }
 
 impl Cell {
     pub fn counts(&self) -> Counts {
-        Counts {
-            finished: self.finished,
-            zero_trip: self.zero_trip,
-            trips: self.trips,
-            over_declared: self.over_declared,
-            overdue: self.overdue,
-            handled: self.handled,
-            handling_days: self.handling_days,
-            promised_days: self.promised_days,
-        }
+        self.sums.counts()
     }
 
     fn key(&self, dim: Dim) -> &str {
@@ -556,22 +525,8 @@ struct CaseCell {
     bundle_code: String,
     #[diesel(sql_type = Text)]
     channel: String,
-    #[diesel(sql_type = BigInt)]
-    finished: i64,
-    #[diesel(sql_type = BigInt)]
-    zero_trip: i64,
-    #[diesel(sql_type = BigInt)]
-    trips: i64,
-    #[diesel(sql_type = BigInt)]
-    over_declared: i64,
-    #[diesel(sql_type = BigInt)]
-    overdue: i64,
-    #[diesel(sql_type = BigInt)]
-    handled: i64,
-    #[diesel(sql_type = BigInt)]
-    handling_days: i64,
-    #[diesel(sql_type = BigInt)]
-    promised_days: i64,
+    #[diesel(embed)]
+    sums: Sums,
 }
 
 impl CaseCell {
@@ -583,14 +538,7 @@ impl CaseCell {
             department_code: String::new(),
             channel: self.channel,
             high_frequency: false,
-            finished: self.finished,
-            zero_trip: self.zero_trip,
-            trips: self.trips,
-            over_declared: self.over_declared,
-            overdue: self.overdue,
-            handled: self.handled,
-            handling_days: self.handling_days,
-            promised_days: self.promised_days,
+            sums: self.sums,
         }
     }
 }
@@ -606,7 +554,10 @@ pub fn group(cells: &[Cell], dim: Dim) -> Vec<Group> {
     }
     groups
         .into_iter()
-        .map(|(k, c)| Group::new(k.to_owned(), &c))
+        .map(|(k, counts)| Group {
+            k: k.to_owned(),
+            counts,
+        })
         .collect()
 }
 
@@ -634,7 +585,7 @@ pub fn cases_by(conn: &mut DbConn, period: &Period, dim: Dim) -> Result<Vec<Grou
 pub fn total(groups: &[Group]) -> Counts {
     let mut c = Counts::default();
     for g in groups {
-        c.add(&g.counts(), 1);
+        c.add(&g.counts, 1);
     }
     c
 }
@@ -646,28 +597,29 @@ pub type StoredAndSummed = (Vec<Cell>, Vec<Cell>);
 /// for cases and then for parts, without rows that count nothing: equal unless a write
 /// missed one of the tables.
 pub fn month_rollups(conn: &mut DbConn) -> Result<[StoredAndSummed; 2], DbError> {
-    let cols = COUNT_COLUMNS.join(", ");
-    let sums = sums();
-    let case_keys = "bundle_code, channel";
-    let part_keys = "bundle_code, item_code, department_code, channel, high_frequency";
-    let stored_cases: Vec<CaseCell> = diesel::sql_query(format!(
-        "SELECT month, {case_keys}, {cols} FROM metric_cases_months"
-    ))
-    .load(conn)?;
-    let summed_cases: Vec<CaseCell> = diesel::sql_query(format!(
-        "SELECT substr(day, 1, 7) AS month, {case_keys}, {sums} FROM metric_cases \
-         GROUP BY substr(day, 1, 7), {case_keys}"
-    ))
-    .load(conn)?;
-    let stored_parts: Vec<Cell> = diesel::sql_query(format!(
-        "SELECT month, {part_keys}, {cols} FROM metric_parts_months"
-    ))
-    .load(conn)?;
-    let summed_parts: Vec<Cell> = diesel::sql_query(format!(
-        "SELECT substr(day, 1, 7) AS month, {part_keys}, {sums} FROM metric_parts \
-         GROUP BY substr(day, 1, 7), {part_keys}"
-    ))
-    .load(conn)?;
+    // The rollup as stored, and the same rows summed from the day table.
+    let queries = |day_table: &str, keys: &str| {
+        (
+            format!(
+                "SELECT month, {keys}, {} FROM {day_table}_months",
+                COUNT_COLUMNS.join(", ")
+            ),
+            format!(
+                "SELECT substr(day, 1, 7) AS month, {keys}, {} FROM {day_table} \
+                 GROUP BY substr(day, 1, 7), {keys}",
+                sums()
+            ),
+        )
+    };
+    let (stored, summed) = queries("metric_cases", "bundle_code, channel");
+    let stored_cases: Vec<CaseCell> = diesel::sql_query(stored).load(conn)?;
+    let summed_cases: Vec<CaseCell> = diesel::sql_query(summed).load(conn)?;
+    let (stored, summed) = queries(
+        "metric_parts",
+        "bundle_code, item_code, department_code, channel, high_frequency",
+    );
+    let stored_parts: Vec<Cell> = diesel::sql_query(stored).load(conn)?;
+    let summed_parts: Vec<Cell> = diesel::sql_query(summed).load(conn)?;
     fn tidy(cells: impl IntoIterator<Item = Cell>) -> Vec<Cell> {
         let mut v: Vec<Cell> = cells.into_iter().filter(|c| !c.counts().is_zero()).collect();
         v.sort();
@@ -764,12 +716,12 @@ pub fn recount_cases_by_channel(conn: &mut DbConn, period: &Period) -> Result<Ve
 pub fn as_recount(groups: &[Group]) -> Vec<Recount> {
     groups
         .iter()
-        .filter(|g| g.finished != 0 || g.zero_trip != 0 || g.trips != 0)
+        .filter(|g| g.counts.finished != 0 || g.counts.zero_trip != 0 || g.counts.trips != 0)
         .map(|g| Recount {
             k: g.k.clone(),
-            finished: g.finished,
-            zero_trip: g.zero_trip,
-            trips: g.trips,
+            finished: g.counts.finished,
+            zero_trip: g.counts.zero_trip,
+            trips: g.counts.trips,
         })
         .collect()
 }

@@ -304,10 +304,7 @@ struct Pair {
 pub fn count_ratings(conn: &mut DbConn, day: &str, level: i32, counted: bool, n: i64) -> Result<(), DbError> {
     let sql = "INSERT INTO metric_ratings (day, level, counted, ratings) VALUES ($1, $2, $3, $4) \
                ON CONFLICT (day, level, counted) DO UPDATE SET ratings = metric_ratings.ratings + excluded.ratings";
-    let sql = match conn {
-        DbConn::Postgresql(_) => sql.to_owned(),
-        DbConn::Sqlite(_) => sql.replace('$', "?"),
-    };
+    let sql = crate::db::dialect::numbered(conn, sql);
     diesel::sql_query(sql)
         .bind::<Text, _>(day)
         .bind::<Integer, _>(level)
@@ -323,10 +320,7 @@ pub fn satisfaction(conn: &mut DbConn, period: &Period) -> Result<(i64, i64), Db
     let sql = "SELECT CAST(COALESCE(SUM(ratings), 0) AS BIGINT) AS total, \
                CAST(COALESCE(SUM(CASE WHEN level >= 3 THEN ratings ELSE 0 END), 0) AS BIGINT) AS satisfied \
                FROM metric_ratings WHERE day >= $1 AND day <= $2 AND counted = $3";
-    let sql = match conn {
-        DbConn::Postgresql(_) => sql.to_owned(),
-        DbConn::Sqlite(_) => sql.replace('$', "?"),
-    };
+    let sql = crate::db::dialect::numbered(conn, sql);
     let p: Pair = diesel::sql_query(sql)
         .bind::<Text, _>(period.from.to_string())
         .bind::<Text, _>(period.to.to_string())
@@ -353,10 +347,7 @@ pub fn satisfaction_by_month(
     let sql = "SELECT substr(day, 1, 7) AS month, CAST(COALESCE(SUM(ratings), 0) AS BIGINT) AS total, \
                CAST(COALESCE(SUM(CASE WHEN level >= 3 THEN ratings ELSE 0 END), 0) AS BIGINT) AS satisfied \
                FROM metric_ratings WHERE day >= $1 AND day <= $2 AND counted = $3 GROUP BY substr(day, 1, 7)";
-    let sql = match conn {
-        DbConn::Postgresql(_) => sql.to_owned(),
-        DbConn::Sqlite(_) => sql.replace('$', "?"),
-    };
+    let sql = crate::db::dialect::numbered(conn, sql);
     let rows: Vec<MonthPair> = diesel::sql_query(sql)
         .bind::<Text, _>(period.from.to_string())
         .bind::<Text, _>(period.to.to_string())
@@ -372,16 +363,11 @@ pub fn satisfaction_by_month(
 /// The same figures as [`satisfaction`] counted from the ratings themselves (the check of
 /// the daily counts).
 pub fn recount_satisfaction(conn: &mut DbConn, period: &Period) -> Result<(i64, i64), DbError> {
-    let sql = match conn {
-        DbConn::Postgresql(_) => {
-            "SELECT COUNT(*) AS total, CAST(COALESCE(SUM(CASE WHEN level >= 3 THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             AS satisfied FROM ratings WHERE day >= $1 AND day <= $2 AND excluded = $3"
-        }
-        DbConn::Sqlite(_) => {
-            "SELECT COUNT(*) AS total, CAST(COALESCE(SUM(CASE WHEN level >= 3 THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             AS satisfied FROM ratings WHERE day >= ?1 AND day <= ?2 AND excluded = ?3"
-        }
-    };
+    let sql = crate::db::dialect::numbered(
+        conn,
+        "SELECT COUNT(*) AS total, CAST(COALESCE(SUM(CASE WHEN level >= 3 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         AS satisfied FROM ratings WHERE day >= $1 AND day <= $2 AND excluded = $3",
+    );
     let p: Pair = diesel::sql_query(sql)
         .bind::<Text, _>(period.from.to_string())
         .bind::<Text, _>(period.to.to_string())
@@ -413,10 +399,7 @@ pub fn monthly_by_department(conn: &mut DbConn, period: &Period) -> Result<Vec<D
          FROM rating_parts p JOIN ratings r ON r.id = p.rating_id \
          WHERE p.day >= $1 AND p.day <= $2 AND r.excluded = $3 \
          GROUP BY SUBSTR(p.day, 1, 7), p.department_code ORDER BY month, department";
-    let sql = match conn {
-        DbConn::Postgresql(_) => sql.to_owned(),
-        DbConn::Sqlite(_) => sql.replace('$', "?"),
-    };
+    let sql = crate::db::dialect::numbered(conn, sql);
     Ok(diesel::sql_query(sql)
         .bind::<Text, _>(period.from.to_string())
         .bind::<Text, _>(period.to.to_string())

@@ -148,8 +148,8 @@ pub fn channel_label(code: &str) -> String {
 fn rows(groups: &[Group], label: impl Fn(&str) -> String) -> Vec<ShareRow> {
     groups
         .iter()
-        .filter(|g| g.finished > 0)
-        .map(|g| ShareRow::new(&g.k, label(&g.k), &g.counts()))
+        .filter(|g| g.counts.finished > 0)
+        .map(|g| ShareRow::new(&g.k, label(&g.k), &g.counts))
         .collect()
 }
 
@@ -171,9 +171,9 @@ pub fn zero_trip_report(
     };
     let by_item = items
         .iter()
-        .filter(|g| g.finished > 0)
+        .filter(|g| g.counts.finished > 0)
         .map(|g| {
-            let c = g.counts();
+            let c = g.counts;
             let item = cat.item(&g.k);
             ItemShareRow {
                 share: ShareRow::new(&g.k, item.map_or_else(|| g.k.clone(), |i| i.name.clone()), &c),
@@ -283,7 +283,7 @@ pub fn overview(
     let zero = store::total(&store::group(&parts, Dim::All));
     let zero_months: std::collections::BTreeMap<String, Counts> = store::group(&parts, Dim::Month)
         .into_iter()
-        .map(|g| (g.k.clone(), g.counts()))
+        .map(|g| (g.k.clone(), g.counts))
         .collect();
     let case_cells = store::case_cells(conn, period)?;
     let cases = store::total(&store::group(&case_cells, Dim::All));
@@ -293,7 +293,7 @@ pub fn overview(
     let rating_months = crate::store::ratings::satisfaction_by_month(conn, period)?;
     // A month with ratings but no finished case still shows in the trend.
     let mut month_counts: std::collections::BTreeMap<String, Counts> =
-        months.iter().map(|g| (g.k.clone(), g.counts())).collect();
+        months.iter().map(|g| (g.k.clone(), g.counts)).collect();
     for m in rating_months.keys() {
         month_counts.entry(m.clone()).or_default();
     }
@@ -348,12 +348,12 @@ pub fn overview(
         overdue_rate: cases.overdue_rate(),
         channels: channels
             .iter()
-            .filter(|g| g.finished > 0)
+            .filter(|g| g.counts.finished > 0)
             .map(|g| ChannelRow {
                 channel: g.k.clone(),
                 label: channel_label(&g.k),
-                cases: g.finished,
-                share: metrics::ratio(g.finished, cases.finished),
+                cases: g.counts.finished,
+                share: metrics::ratio(g.counts.finished, cases.finished),
             })
             .collect(),
         ratings,
