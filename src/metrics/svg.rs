@@ -3,21 +3,7 @@
 
 use std::fmt::Write;
 
-/// Escapes text for XML content and attributes.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use tera::escape_html as esc;
 
 /// A progress bar of `value` toward `target` (both in the same unit, `target` > 0); the
 /// bar is full at the target or beyond.

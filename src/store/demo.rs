@@ -219,19 +219,7 @@ pub fn insert_batch(
         if let Some(f) = metrics::case_fact(c, inputs, Calendar::shipped()) {
             let one = Delta::between(None, Some(&f));
             metrics::apply_delta(&mut delta, &one);
-            fact_rows.push((
-                case_facts::case_id.eq(f.case_id),
-                case_facts::finished_at.eq(f.finished_at),
-                case_facts::day.eq(f.day.to_string()),
-                case_facts::bundle_code.eq(f.bundle_code.clone()),
-                case_facts::channel.eq(f.channel.clone()),
-                case_facts::trips.eq(f.trips),
-                case_facts::overdue.eq(f.overdue),
-                case_facts::handling_days.eq(f.handling_days),
-                case_facts::promised_days.eq(f.promised_days),
-                case_facts::parts
-                    .eq(serde_json::to_string(&f.parts).map_err(|e| DbError::Corrupt(e.to_string()))?),
-            ));
+            fact_rows.push(super::metrics::FactRow::from_fact(&f)?);
         }
         if let Some(r) = &d.rating {
             let day = metrics::local_day(r.at).to_string();

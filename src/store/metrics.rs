@@ -23,7 +23,7 @@ fn corrupt(e: impl std::fmt::Display) -> DbError {
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = case_facts)]
-struct FactRow {
+pub(crate) struct FactRow {
     case_id: i64,
     finished_at: NaiveDateTime,
     day: String,
@@ -37,7 +37,7 @@ struct FactRow {
 }
 
 impl FactRow {
-    fn from_fact(f: &CaseFact) -> Result<Self, DbError> {
+    pub(crate) fn from_fact(f: &CaseFact) -> Result<Self, DbError> {
         Ok(Self {
             case_id: f.case_id,
             finished_at: f.finished_at,

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::applications::{complete_application, submit};
 use crate::both_backends;
-use crate::helpers::{TestApp, CITIZEN_PHONE, PASSWORD};
+use crate::helpers::{page_login, TestApp, CITIZEN_PHONE, PASSWORD};
 
 pub async fn act(
     app: &TestApp,
@@ -382,37 +382,7 @@ both_backends!(case_actions_are_refused_to_the_wrong_roles, |app| {
 both_backends!(the_window_console_lists_and_accepts_a_case, |app| {
     let (_, receipt, _) = submitted_case(&app).await;
     app.staff_token("clerk", Role::Window, None).await;
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let login = client
-        .get(format!("{}/login", app.address))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("html");
-    let csrf = login
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf")
-        .to_owned();
-    let resp = client
-        .post(format!("{}/login", app.address))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("username", "clerk"),
-            ("password", PASSWORD),
-            ("next", "/staff/cases"),
-        ])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(resp.status().as_u16(), 303);
+    let (client, csrf) = page_login(&app, "clerk", PASSWORD).await;
     let queue = client
         .get(format!("{}/staff/cases", app.address))
         .send()

@@ -336,3 +336,39 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// A cookie-keeping client logged in through the login page, and its CSRF token.
+pub async fn page_login(app: &TestApp, username: &str, password: &str) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let login = client
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
+    let csrf = login
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf")
+        .to_owned();
+    let resp = client
+        .post(format!("{}/login", app.address))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+            ("next", "/account"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status().as_u16(), 303, "login of {username}");
+    (client, csrf)
+}

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::applications::{complete_application, submit};
 use crate::both_backends;
-use crate::helpers::{spawn_app, Backend, TestApp, CITIZEN_PHONE, PASSWORD};
+use crate::helpers::{page_login, spawn_app, Backend, TestApp, CITIZEN_PHONE, PASSWORD};
 
 /// Submits `n` online cases of `bundle` as the citizen; returns the citizen's token and the
 /// created cases.
@@ -384,42 +384,6 @@ both_backends!(every_dashboard_table_exports_as_csv_and_xlsx, |app| {
     let text = resp.text().await.expect("body");
     assert!(text.contains("办事指南承诺跑动次数"), "{text}");
 });
-
-/// A cookie-keeping client logged in through the login page, and its CSRF token.
-pub async fn page_login(app: &TestApp, username: &str, password: &str) -> (reqwest::Client, String) {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let login = client
-        .get(format!("{}/login", app.address))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("html");
-    let csrf = login
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf")
-        .to_owned();
-    let resp = client
-        .post(format!("{}/login", app.address))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("username", username),
-            ("password", password),
-            ("next", "/account"),
-        ])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(resp.status().as_u16(), 303, "login of {username}");
-    (client, csrf)
-}
 
 both_backends!(
     the_dashboards_show_figures_with_svg_charts_and_tables_without_script,

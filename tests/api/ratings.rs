@@ -7,8 +7,9 @@ use onething::store::ratings as ratings_store;
 use serde_json::{json, Value};
 
 use crate::both_backends;
+use crate::helpers::page_login;
 use crate::helpers::{TestApp, CITIZEN_PHONE, ENTERPRISE_PHONE, PASSWORD};
-use crate::metrics::{finish_through_the_api, page_login, submitted_cases};
+use crate::metrics::{finish_through_the_api, submitted_cases};
 
 async fn rate(app: &TestApp, token: &str, receipt: &str, body: Value) -> (u16, Value) {
     app.post_json(&format!("/api/v1/cases/{receipt}/rating"), Some(token), body)
