@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::catalogue::{
     applicable_items, merge_materials, BundleDef, Catalogue, EnumOption, FieldDef, FieldType, ItemDef,
-    MergedMaterial, Question, Rule, Sensitivity,
+    MergedMaterial, Question, Rule, Sensitivity, Sex,
 };
 use crate::identity::{mask_id_number, mask_middle, mask_phone, IdNumber, Mobile, Uscc};
 
@@ -226,6 +226,17 @@ fn range_message(label: &str, min: Option<i64>, max: Option<i64>, unit: &str) ->
     }
 }
 
+/// The sex an ID number records (GB 11643): its 17th digit is odd for a man, even for a
+/// woman.
+pub fn sex_of_id(id: &IdNumber) -> Sex {
+    // The digit's parity is the parity of its ASCII code, b'0' being even.
+    if id.as_str().as_bytes().get(16).is_some_and(|d| d % 2 == 1) {
+        Sex::Male
+    } else {
+        Sex::Female
+    }
+}
+
 /// A field of a form: its definition, whether it is required, and the rules that apply.
 pub struct FormSpec<'a> {
     pub fields: Vec<(&'a FieldDef, bool)>,
@@ -267,6 +278,12 @@ pub fn validate(spec: &FormSpec<'_>, data: &FormData, today: NaiveDate) -> Resul
             },
         }
     }
+    let label = |k: &str| {
+        known
+            .get(k)
+            .map(|(f, _)| f.label.clone())
+            .unwrap_or_else(|| k.to_owned())
+    };
     for rule in &spec.rules {
         match rule {
             Rule::After { field, other } => {
@@ -276,12 +293,6 @@ pub fn validate(spec: &FormSpec<'_>, data: &FormData, today: NaiveDate) -> Resul
                 };
                 // Canonical dates compare correctly as text.
                 if a <= b {
-                    let label = |k: &str| {
-                        known
-                            .get(k)
-                            .map(|(f, _)| f.label.clone())
-                            .unwrap_or_else(|| k.to_owned())
-                    };
                     problems.push(Problem::new(
                         field.clone(),
                         "not_after",
@@ -316,6 +327,73 @@ pub fn validate(spec: &FormSpec<'_>, data: &FormData, today: NaiveDate) -> Resul
                         "required",
                         format!("{when_label}为“{option}”时，须填写{label}"),
                     ));
+                }
+            }
+            Rule::IdMatches {
+                id_field,
+                birth_date_field,
+                sex_field,
+            } => {
+                // Only values that passed their own checks are compared.
+                let Some(id) = clean
+                    .get(id_field)
+                    .and_then(Value::as_str)
+                    .and_then(|s| IdNumber::parse(s, today).ok())
+                else {
+                    continue;
+                };
+                let id_label = label(id_field);
+                let mut found = Vec::new();
+                if let Some(key) = birth_date_field {
+                    let given = clean
+                        .get(key)
+                        .and_then(Value::as_str)
+                        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+                    if let (Some(given), Some(encoded)) = (given, id.birth_date()) {
+                        if given != encoded {
+                            let message = format!(
+                                "“{id_label}”中的出生日期（{}）与“{}”（{}）不一致",
+                                encoded.format("%Y-%m-%d"),
+                                label(key),
+                                given.format("%Y-%m-%d")
+                            );
+                            for f in [id_field, key] {
+                                found.push(Problem::new(
+                                    f.clone(),
+                                    "id_birth_date_mismatch",
+                                    message.clone(),
+                                ));
+                            }
+                        }
+                    }
+                }
+                if let Some(key) = sex_field {
+                    let chosen = clean.get(key).and_then(Value::as_str).and_then(|v| {
+                        known
+                            .get(key.as_str())
+                            .and_then(|(f, _)| f.options.as_deref())
+                            .and_then(|options| options.iter().find(|o| o.value == v))
+                    });
+                    if let Some(option) = chosen {
+                        let encoded = sex_of_id(&id);
+                        if Sex::of_option(option).is_some_and(|s| s != encoded) {
+                            let message = format!(
+                                "“{id_label}”中的性别（{}）与“{}”（{}）不一致",
+                                encoded.label(),
+                                label(key),
+                                option.label
+                            );
+                            for f in [id_field, key] {
+                                found.push(Problem::new(f.clone(), "id_sex_mismatch", message.clone()));
+                            }
+                        }
+                    }
+                }
+                // Several items of a merged form may bind the same person's fields.
+                for p in found {
+                    if !problems.contains(&p) {
+                        problems.push(p);
+                    }
                 }
             }
         }
@@ -561,12 +639,18 @@ pub fn merged_spec<'a>(cat: &'a Catalogue, form: &MergedForm) -> FormSpec<'a> {
             }
         }
     }
-    let rules = form
+    // A rule that several items share is checked once.
+    let mut rules: Vec<&Rule> = Vec::new();
+    for rule in form
         .items
         .iter()
         .filter_map(|c| cat.items.get(c))
         .flat_map(|i| i.rules.iter())
-        .collect();
+    {
+        if !rules.contains(&rule) {
+            rules.push(rule);
+        }
+    }
     FormSpec { fields, rules }
 }
 

@@ -286,15 +286,73 @@ pub enum Rule {
         when_field: String,
         equals: String,
     },
+    /// The ID number in `id_field` agrees with the same person's birth date
+    /// (`birth_date_field`, a date: digits 7–14 of the number) and sex (`sex_field`, an
+    /// enum with a male and a female option: the parity of the 17th digit) when both values
+    /// are given. At least one of the two is named.
+    IdMatches {
+        id_field: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        birth_date_field: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sex_field: Option<String>,
+    },
 }
 
 impl Rule {
-    pub fn fields(&self) -> [&str; 2] {
+    /// The field keys the rule names.
+    pub fn fields(&self) -> Vec<&str> {
         match self {
-            Rule::After { field, other } => [field, other],
+            Rule::After { field, other } => vec![field.as_str(), other.as_str()],
             Rule::RequiredIf {
                 field, when_field, ..
-            } => [field, when_field],
+            } => vec![field.as_str(), when_field.as_str()],
+            Rule::IdMatches {
+                id_field,
+                birth_date_field,
+                sex_field,
+            } => {
+                let mut keys = vec![id_field.as_str()];
+                keys.extend(birth_date_field.as_deref());
+                keys.extend(sex_field.as_deref());
+                keys
+            }
+        }
+    }
+}
+
+/// A person's sex as a resident ID number records it (GB 11643: the 17th digit is odd for
+/// a man, even for a woman).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+impl Sex {
+    /// The sex an enum option stands for: the value `male` / `female` or the label 男 / 女
+    /// (男性 / 女性). An option whose value and label disagree stands for neither.
+    pub fn of_option(option: &EnumOption) -> Option<Self> {
+        let by_value = match option.value.trim() {
+            "male" => Some(Self::Male),
+            "female" => Some(Self::Female),
+            _ => None,
+        };
+        let by_label = match option.label.trim() {
+            "男" | "男性" => Some(Self::Male),
+            "女" | "女性" => Some(Self::Female),
+            _ => None,
+        };
+        match (by_value, by_label) {
+            (Some(v), Some(l)) if v != l => None,
+            (v, l) => v.or(l),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Male => "男",
+            Self::Female => "女",
         }
     }
 }

@@ -565,6 +565,65 @@ fn check_item(
                     }
                 }
             }
+            Rule::IdMatches {
+                id_field,
+                birth_date_field,
+                sex_field,
+            } => {
+                if birth_date_field.is_none() && sex_field.is_none() {
+                    c.err(
+                        src,
+                        entry,
+                        Some(id_field),
+                        "an `id_matches` rule needs birth_date_field, sex_field or both",
+                    );
+                }
+                if let Some(def) = fields.get(id_field) {
+                    if def.field_type != FieldType::IdNumber {
+                        c.err(
+                            src,
+                            entry,
+                            Some(id_field),
+                            format!(
+                                "an `id_matches` rule reads an ID number, but {id_field} is of type {}",
+                                def.field_type.as_str()
+                            ),
+                        );
+                    }
+                }
+                if let Some(key) = birth_date_field {
+                    if let Some(def) = fields.get(key) {
+                        if def.field_type != FieldType::Date {
+                            c.err(
+                                src,
+                                entry,
+                                Some(key),
+                                format!(
+                                    "an `id_matches` rule compares birth dates, but {key} is of type {}",
+                                    def.field_type.as_str()
+                                ),
+                            );
+                        }
+                    }
+                }
+                if let Some(key) = sex_field {
+                    if let Some(def) = fields.get(key) {
+                        let options = def.options.as_deref().unwrap_or(&[]);
+                        let has = |sex: Sex| options.iter().any(|o| Sex::of_option(o) == Some(sex));
+                        if def.field_type != FieldType::Enum || !has(Sex::Male) || !has(Sex::Female) {
+                            c.err(
+                                src,
+                                entry,
+                                Some(key),
+                                format!(
+                                    "an `id_matches` rule compares sex, but {key} is not an enum with a male and a \
+                                     female option (value male / female or label 男 / 女)"
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
         }
     }
     let mut seen = BTreeSet::new();
@@ -657,13 +716,29 @@ fn check_bundle(
         if !seen.insert(i) {
             c.err(src, entry, Some(i), format!("item {i} listed twice"));
         }
-        if !items.contains_key(i) {
-            c.err(
+        // Every item of a bundle applies under some answers (see `applicable_items`: an
+        // item named in an option's include_items applies when that option is chosen, any
+        // other applies unless a chosen option excludes it), so the bundle's one promise
+        // must cover the longest promise among all its items.
+        match items.get(i) {
+            None => c.err(
                 src,
                 entry,
                 Some(i),
                 format!("bundle item {i:?} does not exist in forms/items/"),
-            );
+            ),
+            Some(item) if item.promised_time_limit_days > bundle.promised_time_limit_days => c.err(
+                src,
+                entry,
+                Some(i),
+                format!(
+                    "the bundle promises {} working day(s), fewer than the {} promised by its item {i} ({}): \
+                     promised_time_limit_days of a bundle must be at least the longest promise of any item \
+                     the answers can include",
+                    bundle.promised_time_limit_days, item.promised_time_limit_days, item.name
+                ),
+            ),
+            Some(_) => {}
         }
     }
     let mut questions: HashMap<&str, BTreeSet<&str>> = HashMap::new();

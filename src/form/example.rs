@@ -4,8 +4,9 @@
 use chrono::{Duration, NaiveDate};
 use serde_json::{json, Value};
 
-use super::{FormData, MergedForm};
-use crate::catalogue::{Catalogue, FieldDef, FieldType, Rule};
+use super::{sex_of_id, FormData, MergedForm};
+use crate::catalogue::{Catalogue, FieldDef, FieldType, Rule, Sex};
+use crate::identity::IdNumber;
 
 /// A valid value of a field, varied by `seed`.
 pub fn example_value(f: &FieldDef, seed: u64) -> Value {
@@ -93,6 +94,48 @@ pub fn example_data(cat: &Catalogue, form: &MergedForm, seed: u64, keep: impl Fn
                         data.insert(field.clone(), example_value(def, seed));
                     }
                 }
+            }
+            // After the other rules, which may add the ID number.
+            Rule::IdMatches { .. } => {}
+        }
+    }
+    for rule in form
+        .items
+        .iter()
+        .filter_map(|i| cat.items.get(i))
+        .flat_map(|i| i.rules.iter())
+    {
+        let Rule::IdMatches {
+            id_field,
+            birth_date_field,
+            sex_field,
+        } = rule
+        else {
+            continue;
+        };
+        // The birth date and sex given are those the ID number records.
+        let Some(id) = data
+            .get(id_field)
+            .and_then(Value::as_str)
+            .and_then(|s| IdNumber::parse(s, NaiveDate::MAX).ok())
+        else {
+            continue;
+        };
+        if let (Some(key), Some(birth)) = (birth_date_field, id.birth_date()) {
+            if data.contains_key(key) {
+                data.insert(key.clone(), json!(birth.to_string()));
+            }
+        }
+        if let Some(key) = sex_field.as_ref().filter(|k| data.contains_key(k.as_str())) {
+            let sex = sex_of_id(&id);
+            let value = cat
+                .fields
+                .get(key)
+                .and_then(|d| d.options.as_deref())
+                .and_then(|o| o.iter().find(|o| Sex::of_option(o) == Some(sex)))
+                .map(|o| o.value.clone());
+            if let Some(value) = value {
+                data.insert(key.clone(), json!(value));
             }
         }
     }

@@ -203,6 +203,192 @@ fn cross_field_rules_apply() {
     assert_eq!(unknown[0].code, "unknown_field");
 }
 
+/// A person's ID number, birth date and sex, bound by an `id_matches` rule.
+fn identity_spec_fields() -> (FieldDef, FieldDef, FieldDef) {
+    let mut id = field("id_number", FieldType::IdNumber);
+    id.label = "公民身份号码".into();
+    let mut birth = field("birth_date", FieldType::Date);
+    birth.label = "出生日期".into();
+    let mut sex = field("gender", FieldType::Enum);
+    sex.label = "性别".into();
+    sex.options = Some(vec![
+        EnumOption {
+            value: "male".into(),
+            label: "男".into(),
+        },
+        EnumOption {
+            value: "female".into(),
+            label: "女".into(),
+        },
+    ]);
+    (id, birth, sex)
+}
+
+fn form_data(pairs: &[(&str, Value)]) -> FormData {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+}
+
+#[test]
+fn an_id_number_must_agree_with_the_birth_date_and_sex_given() {
+    let (id, birth, sex) = identity_spec_fields();
+    let rules = [Rule::IdMatches {
+        id_field: "id_number".into(),
+        birth_date_field: Some("birth_date".into()),
+        sex_field: Some("gender".into()),
+    }];
+    let spec = FormSpec {
+        fields: vec![(&id, true), (&birth, false), (&sex, false)],
+        rules: rules.iter().collect(),
+    };
+    // 110101199003071233: born 1990-03-07, 17th digit 3 (odd): a man.
+    let errs = validate(
+        &spec,
+        &form_data(&[
+            ("id_number", json!("110101199003071233")),
+            ("birth_date", json!("1990-03-08")),
+            ("gender", json!("male")),
+        ]),
+        today(),
+    )
+    .expect_err("the birth dates differ");
+    let fields: Vec<(&str, &str)> = errs.iter().map(|p| (p.field.as_str(), p.code)).collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("id_number", "id_birth_date_mismatch"),
+            ("birth_date", "id_birth_date_mismatch")
+        ]
+    );
+    assert_eq!(
+        errs[0].message,
+        "“公民身份号码”中的出生日期（1990-03-07）与“出生日期”（1990-03-08）不一致"
+    );
+
+    let errs = validate(
+        &spec,
+        &form_data(&[
+            ("id_number", json!("110101199003071233")),
+            ("birth_date", json!("1990-03-07")),
+            ("gender", json!("female")),
+        ]),
+        today(),
+    )
+    .expect_err("the sexes differ");
+    let fields: Vec<(&str, &str)> = errs.iter().map(|p| (p.field.as_str(), p.code)).collect();
+    assert_eq!(
+        fields,
+        vec![("id_number", "id_sex_mismatch"), ("gender", "id_sex_mismatch")]
+    );
+    assert_eq!(
+        errs[0].message,
+        "“公民身份号码”中的性别（男）与“性别”（女）不一致"
+    );
+
+    // Agreeing values pass, for a man and (17th digit 2, even) for a woman.
+    for (number, born, gender) in [
+        ("110101199003071233", "1990-03-07", "male"),
+        ("44030419851231002X", "1985-12-31", "female"),
+    ] {
+        let data = form_data(&[
+            ("id_number", json!(number)),
+            ("birth_date", json!(born)),
+            ("gender", json!(gender)),
+        ]);
+        assert!(
+            validate(&spec, &data, today()).is_ok(),
+            "{number} {born} {gender}"
+        );
+    }
+    // Nothing to compare when only the ID number is given, or when it is itself invalid.
+    assert!(validate(
+        &spec,
+        &form_data(&[("id_number", json!("110101199003071233"))]),
+        today()
+    )
+    .is_ok());
+    let errs = validate(
+        &spec,
+        &form_data(&[
+            ("id_number", json!("110105194912310021")),
+            ("birth_date", json!("1990-03-07")),
+        ]),
+        today(),
+    )
+    .expect_err("bad check digit");
+    assert_eq!(
+        errs.iter().map(|p| p.code).collect::<Vec<_>>(),
+        vec!["invalid_check_digit"]
+    );
+}
+
+#[test]
+fn a_merged_form_reports_an_id_mismatch_once_however_many_items_bind_it() {
+    let cat = shipped();
+    let (bundle, form) = cat
+        .bundles
+        .iter()
+        .find_map(|b| {
+            // Every question answered with an option that includes items.
+            let answers: HashMap<String, String> = b
+                .questions
+                .iter()
+                .filter_map(|q| {
+                    q.options
+                        .iter()
+                        .find(|o| !o.include_items.is_empty())
+                        .map(|o| (q.code.clone(), o.value.clone()))
+                })
+                .collect();
+            let form = merge(cat, b, &answers);
+            let binding = form
+                .items
+                .iter()
+                .filter(|i| {
+                    cat.items[*i].rules.iter().any(|r| {
+                        matches!(r, Rule::IdMatches { birth_date_field: Some(k), .. } if k == "birth_date")
+                    })
+                })
+                .count();
+            (binding >= 2).then_some((b, form))
+        })
+        .expect("a bundle whose items bind id_number to birth_date more than once");
+    let mut data = example_data(cat, &form, 1, |_| true);
+    assert!(
+        validate(&merged_spec(cat, &form), &data, today()).is_ok(),
+        "{}: example data agree",
+        bundle.code
+    );
+    let id = data
+        .get("id_number")
+        .and_then(Value::as_str)
+        .and_then(|s| crate::identity::IdNumber::parse(s, today()).ok())
+        .expect("an ID number");
+    let born = id.birth_date().expect("birth date");
+    let other = born.succ_opt().expect("next day");
+    data.insert("birth_date".into(), json!(other.to_string()));
+    let errs = validate(&merged_spec(cat, &form), &data, today()).expect_err("mismatch");
+    let fields: Vec<(&str, &str)> = errs.iter().map(|p| (p.field.as_str(), p.code)).collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("id_number", "id_birth_date_mismatch"),
+            ("birth_date", "id_birth_date_mismatch")
+        ],
+        "{}",
+        bundle.code
+    );
+    let id_label = &cat.fields["id_number"].label;
+    let birth_label = &cat.fields["birth_date"].label;
+    assert!(
+        errs[0].message.contains(id_label.as_str())
+            && errs[0].message.contains(birth_label.as_str())
+            && errs[0].message.contains(&born.to_string())
+            && errs[0].message.contains(&other.to_string()),
+        "{}",
+        errs[0].message
+    );
+}
+
 #[test]
 fn a_merged_form_asks_each_shared_field_once_and_is_deterministic() {
     let cat = shipped();

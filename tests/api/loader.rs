@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use onething::catalogue::{load_catalogue, Audience, FieldType};
+use onething::catalogue::{load_catalogue, Audience, FieldType, Rule};
 use tempfile::TempDir;
 
 use crate::helpers::repo_forms;
@@ -226,4 +226,100 @@ fn an_unknown_key_and_a_syntax_error_point_at_the_line() {
     let msg = break_file(&forms, &file, |t| format!("{t}\nthis is not toml\n"));
     let line = std::fs::read_to_string(&file).expect("read").lines().count();
     assert!(msg.contains(&format!("{}:{line}", name(&file))), "{msg}");
+}
+
+#[test]
+fn a_bundle_promising_fewer_days_than_one_of_its_items_is_refused() {
+    let cat = load_catalogue(&repo_forms()).unwrap_or_else(|e| panic!("{e}"));
+    let items = &cat.items;
+    let (bundle, item) = cat
+        .bundles
+        .iter()
+        .flat_map(|b| b.items.iter().map(move |i| (b, &items[i])))
+        .max_by_key(|(_, i)| i.promised_time_limit_days)
+        .expect("a bundle item");
+    let long = item.promised_time_limit_days;
+    assert!(long >= 1, "some item promises at least a day");
+    let short = long - 1;
+    let forms = copy_forms();
+    let file = forms.path().join("bundles").join(format!("{}.toml", bundle.code));
+    let msg = break_file(&forms, &file, |t| {
+        t.replacen(
+            &format!("promised_time_limit_days = {}\n", bundle.promised_time_limit_days),
+            &format!("promised_time_limit_days = {short}\n"),
+            1,
+        )
+    });
+    assert!(
+        msg.contains(&name(&file))
+            && msg.contains(&format!("bundle {}", bundle.code))
+            && msg.contains(&format!("promises {short} working day(s)"))
+            && msg.contains(&format!("the {long} promised by its item {}", item.code)),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_id_matches_rule_naming_a_missing_or_mistyped_field_is_refused() {
+    let cat = load_catalogue(&repo_forms()).unwrap_or_else(|e| panic!("{e}"));
+    let (code, id, birth, sex) = cat
+        .items
+        .values()
+        .find_map(|i| {
+            i.rules.iter().find_map(|r| match r {
+                Rule::IdMatches {
+                    id_field,
+                    birth_date_field: Some(b),
+                    sex_field: Some(s),
+                } => Some((i.code.clone(), id_field.clone(), b.clone(), s.clone())),
+                _ => None,
+            })
+        })
+        .expect("an item whose ID number is bound to a birth date and a sex");
+    let item_file = |forms: &TempDir| forms.path().join("items").join(format!("{code}.toml"));
+
+    let forms = copy_forms();
+    let file = item_file(&forms);
+    let msg = break_file(&forms, &file, |t| {
+        t.replacen(
+            &format!("birth_date_field = \"{birth}\""),
+            "birth_date_field = \"no_such_field\"",
+            1,
+        )
+    });
+    assert!(
+        msg.contains(&name(&file))
+            && msg.contains("no_such_field")
+            && msg.contains("not a field of this item"),
+        "{msg}"
+    );
+
+    let forms = copy_forms();
+    let file = item_file(&forms);
+    let msg = break_file(&forms, &file, |t| {
+        t.replacen(
+            &format!("id_field = \"{id}\""),
+            &format!("id_field = \"{birth}\""),
+            1,
+        )
+    });
+    assert!(
+        msg.contains(&name(&file))
+            && msg.contains(&format!("reads an ID number, but {birth} is of type date")),
+        "{msg}"
+    );
+
+    let forms = copy_forms();
+    let file = item_file(&forms);
+    let msg = break_file(&forms, &file, |t| {
+        t.replacen(
+            &format!("sex_field = \"{sex}\""),
+            &format!("sex_field = \"{birth}\""),
+            1,
+        )
+    });
+    assert!(
+        msg.contains(&name(&file)) && msg.contains(&format!("compares sex, but {birth} is not an enum")),
+        "{msg}"
+    );
 }
