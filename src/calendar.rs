@@ -1,15 +1,23 @@
 //! Working-day calendar (工作日) for statutory and promised time limits.
 //!
-//! The calendar is data: one JSON file a year in the format of the MIT-licensed holiday-cn
-//! dataset (`assets/holidays-cn/`, built into the binary), taken from the State Council
-//! General Office's annual notice on public holidays. Each file lists
+//! **Official years** are data: one JSON file a year in the format of the MIT-licensed
+//! holiday-cn dataset (`assets/holidays-cn/`, built into the binary), taken from the State
+//! Council General Office's annual notice on public holidays. Each file lists
 //! `{"name", "date": "YYYY-MM-DD", "isOffDay": bool}` days: `isOffDay = true` is a holiday,
 //! `false` a weekend day that is a make-up working day (调休上班). Every other day follows the
-//! week: Monday to Friday work, Saturday and Sunday off.
+//! week: Monday to Friday work, Saturday and Sunday off. A new year is loaded at run time as
+//! data ([`Calendar::add_year_json`], [`Calendar::add_dir`]), without a new release.
 //!
-//! A new year is loaded at run time as data ([`Calendar::add_year_json`],
-//! [`Calendar::add_dir`]), without a new release. A date in a year for which no file is
-//! loaded is an explicit error ([`CalendarError::YearNotCovered`]), never a guess.
+//! **Provisional years.** The statutory clock must run every day of the year, including the
+//! weeks between the end of a year and the notice for the next. A year from 2025 on for
+//! which no official data is loaded is derived from 《全国年节及纪念日放假办法》 as amended
+//! in 2024 ([`statutory_holidays`]): 元旦 1 day, 春节 4 days from 除夕 to 初三, 清明 1 day on
+//! the solar term, 劳动节 May 1–2, 端午 1 day, 中秋 1 day, 国庆 Oct 1–3; weekends are off and
+//! no make-up working day is guessed. Every date counted through such a year is
+//! *provisional* ([`Deadline::provisional`]): the notice usually bridges holidays to
+//! weekends, so the official date may differ. The lunisolar dates and the 清明 solar term
+//! come from `tyme4rs` (astronomical computation, any year up to 9999). A year before 2025
+//! without data is an explicit error ([`CalendarError::YearNotCovered`]), never a guess.
 //!
 //! A notice for year `Y` may also list the last days of December of `Y - 1` (the 2019 notice
 //! makes 2018-12-29 a working day and 2018-12-30/31 holidays), so those days are only right
@@ -20,10 +28,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+/// The first year whose holidays follow the 2024 amendment of 《全国年节及纪念日放假办法》;
+/// a later year without official data is derived from it.
+pub const STATUTORY_RULES_FROM: i32 = 2025;
+/// The last year the lunisolar computation covers.
+pub const LAST_YEAR: i32 = 9999;
 
 /// What can go wrong loading holiday data or counting working days.
 #[derive(Debug, thiserror::Error)]
@@ -80,17 +94,59 @@ pub enum CalendarError {
     /// A pause whose end lies before its start.
     #[error("pause from {start} to {end} ends before it starts")]
     InvalidPause { start: NaiveDate, end: NaiveDate },
+    /// The lunisolar computation of a provisional year failed.
+    #[error("the statutory holidays of {year} cannot be derived: {reason}")]
+    Derivation { year: i32, reason: String },
+}
+
+/// Whether a year's holidays come from the State Council's notice or are derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum YearSource {
+    /// From the official notice (shipped, a holiday folder, or entered by an administrator).
+    Official,
+    /// Derived from the statutory rules; the notice is not known yet.
+    Provisional,
+}
+
+/// A date a time limit runs out on, and whether it was counted through a provisional year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Deadline {
+    pub date: NaiveDate,
+    /// Counted through at least one year whose holidays are not yet officially published:
+    /// shown as 预计 and recomputed when the year's notice is entered.
+    pub provisional: bool,
+}
+
+/// One named day of a year's listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamedDay {
+    pub date: NaiveDate,
+    pub name: String,
+}
+
+/// What a year looks like to the calendar: its source, its holidays and its make-up days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct YearInfo {
+    pub year: i32,
+    pub source: YearSource,
+    /// Off days other than plain weekends (holidays, including those on a weekend).
+    pub off_days: Vec<NamedDay>,
+    /// Weekend days that are working days (调休上班); never guessed for a provisional year.
+    pub working_days: Vec<NamedDay>,
 }
 
 /// One year file as shipped by holiday-cn; other keys (`$schema`, `papers`, `name`) are ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct YearFile {
     year: i32,
     days: Vec<DayEntry>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct DayEntry {
+    #[serde(default)]
+    name: String,
     date: String,
     #[serde(rename = "isOffDay")]
     is_off_day: bool,
@@ -100,8 +156,8 @@ struct DayEntry {
 #[derive(Debug, Clone)]
 struct YearData {
     origin: String,
-    /// (date, is a working day)
-    entries: Vec<(NaiveDate, bool)>,
+    /// (date, is a working day, name)
+    entries: Vec<(NaiveDate, bool, String)>,
 }
 
 /// The years built into the binary.
@@ -255,32 +311,99 @@ impl Calendar {
         Ok(())
     }
 
-    /// The years for which data is loaded, ascending (there may be gaps).
+    /// The years for which official data is loaded, ascending (there may be gaps).
     pub fn known_years(&self) -> Vec<i32> {
         self.years.keys().copied().collect()
     }
 
-    /// The first to the last loaded year, if any is loaded (check [`Calendar::covers`] for
-    /// gaps).
+    /// The first to the last official year, if any is loaded (check [`Calendar::covers`]
+    /// for gaps).
     pub fn year_range(&self) -> Option<RangeInclusive<i32>> {
         Some(*self.years.keys().next()?..=*self.years.keys().next_back()?)
     }
 
-    /// Whether data for `year` is loaded.
+    /// Whether official data for `year` is loaded.
     pub fn covers(&self, year: i32) -> bool {
         self.years.contains_key(&year)
     }
 
-    /// Whether `d` is a working day: a listed make-up working day, or a Monday to Friday
-    /// that is not a listed holiday.
-    pub fn is_working_day(&self, d: NaiveDate) -> Result<bool, CalendarError> {
-        if !self.covers(d.year()) {
-            return Err(CalendarError::YearNotCovered(d.year()));
+    /// Where the holidays of `year` come from: official data, or the statutory rules for a
+    /// year from [`STATUTORY_RULES_FROM`] to [`LAST_YEAR`]; any other year is an error.
+    pub fn source_of(&self, year: i32) -> Result<YearSource, CalendarError> {
+        if self.covers(year) {
+            Ok(YearSource::Official)
+        } else if (STATUTORY_RULES_FROM..=LAST_YEAR).contains(&year) {
+            Ok(YearSource::Provisional)
+        } else {
+            Err(CalendarError::YearNotCovered(year))
         }
-        Ok(match self.overrides.get(&d) {
-            Some(&working) => working,
-            None => !matches!(d.weekday(), Weekday::Sat | Weekday::Sun),
+    }
+
+    /// Whether counting over `(from, to]` passes through a year without official data.
+    pub fn provisional_span(&self, from: NaiveDate, to: NaiveDate) -> bool {
+        let first = from.succ_opt().unwrap_or(from).year();
+        (first..=to.year()).any(|y| !self.covers(y))
+    }
+
+    /// Whether `d` is a working day: a listed make-up working day, or a Monday to Friday
+    /// that is not a listed holiday (in a provisional year: not a statutory holiday).
+    pub fn is_working_day(&self, d: NaiveDate) -> Result<bool, CalendarError> {
+        let source = self.source_of(d.year())?;
+        if let Some(&working) = self.overrides.get(&d) {
+            return Ok(working);
+        }
+        if source == YearSource::Provisional && statutory_holidays(d.year())?.iter().any(|h| h.date == d) {
+            return Ok(false);
+        }
+        Ok(!matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+    }
+
+    /// [`Calendar::add_working_days_with_pauses`] with whether the date is provisional.
+    pub fn deadline(
+        &self,
+        from: NaiveDate,
+        days: u32,
+        pauses: &[(NaiveDate, NaiveDate)],
+    ) -> Result<Deadline, CalendarError> {
+        let date = self.add_working_days_with_pauses(from, days, pauses)?;
+        Ok(Deadline {
+            date,
+            provisional: self.provisional_span(from, date),
         })
+    }
+
+    /// The holidays and make-up days of `year` as the calendar counts them.
+    pub fn year_info(&self, year: i32) -> Result<YearInfo, CalendarError> {
+        match self.source_of(year)? {
+            YearSource::Official => {
+                let data = self.years.get(&year).ok_or(CalendarError::YearNotCovered(year))?;
+                let named = |working: bool| {
+                    let mut days: Vec<NamedDay> = data
+                        .entries
+                        .iter()
+                        .filter(|e| e.1 == working)
+                        .map(|(date, _, name)| NamedDay {
+                            date: *date,
+                            name: name.clone(),
+                        })
+                        .collect();
+                    days.sort_by_key(|d| d.date);
+                    days
+                };
+                Ok(YearInfo {
+                    year,
+                    source: YearSource::Official,
+                    off_days: named(false),
+                    working_days: named(true),
+                })
+            }
+            YearSource::Provisional => Ok(YearInfo {
+                year,
+                source: YearSource::Provisional,
+                off_days: statutory_holidays(year)?.as_ref().clone(),
+                working_days: Vec::new(),
+            }),
+        }
     }
 
     /// The date on which a time limit of `days` working days that is triggered on `from`
@@ -388,6 +511,113 @@ pub fn light(remaining: i64) -> SlaLight {
     }
 }
 
+/// The statutory holidays of `year` under 《全国年节及纪念日放假办法》 as amended in 2024
+/// (in force from 2025): 13 days, without the bridging and make-up days a notice adds.
+/// Computed once per year and kept.
+pub fn statutory_holidays(year: i32) -> Result<Arc<Vec<NamedDay>>, CalendarError> {
+    static DERIVED: OnceLock<RwLock<HashMap<i32, Arc<Vec<NamedDay>>>>> = OnceLock::new();
+    let cache = DERIVED.get_or_init(Default::default);
+    if let Some(days) = cache
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&year)
+    {
+        return Ok(days.clone());
+    }
+    let days = Arc::new(derive_holidays(year)?);
+    cache
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(year, days.clone());
+    Ok(days)
+}
+
+fn derive_holidays(year: i32) -> Result<Vec<NamedDay>, CalendarError> {
+    use tyme4rs::tyme::lunar::LunarDay;
+    use tyme4rs::tyme::solar::{SolarDay, SolarTerm};
+
+    if !(STATUTORY_RULES_FROM..=LAST_YEAR).contains(&year) {
+        return Err(CalendarError::YearNotCovered(year));
+    }
+    let fail = |reason: String| CalendarError::Derivation { year, reason };
+    let solar = |d: SolarDay| {
+        let (y, m, day) = (d.get_year(), d.get_month(), d.get_day());
+        i32::try_from(y)
+            .ok()
+            .and_then(|y| NaiveDate::from_ymd_opt(y, u32::try_from(m).ok()?, u32::try_from(day).ok()?))
+            .ok_or_else(|| fail(format!("invalid solar day {y}-{m}-{day}")))
+    };
+    let lunar = |month: isize, day: usize| -> Result<NaiveDate, CalendarError> {
+        let d = LunarDay::new(year as isize, month, day).map_err(&fail)?;
+        solar(d.get_solar_day())
+    };
+    let ymd = |m: u32, d: u32| {
+        NaiveDate::from_ymd_opt(year, m, d).ok_or_else(|| fail(format!("invalid date {year}-{m}-{d}")))
+    };
+    let new_year = lunar(1, 1)?;
+    let eve = new_year
+        .pred_opt()
+        .ok_or_else(|| fail("no day before the lunar new year".into()))?;
+    let qingming = solar(
+        SolarTerm::new(year as isize, "清明")
+            .map_err(&fail)?
+            .get_solar_day(),
+    )?;
+    let mut days = vec![(ymd(1, 1)?, "元旦"), (eve, "春节")];
+    let mut d = new_year;
+    for _ in 0..3 {
+        days.push((d, "春节"));
+        d = d.succ_opt().ok_or_else(|| fail("calendar overflow".into()))?;
+    }
+    days.extend([
+        (qingming, "清明节"),
+        (ymd(5, 1)?, "劳动节"),
+        (ymd(5, 2)?, "劳动节"),
+        (lunar(5, 5)?, "端午节"),
+        (lunar(8, 15)?, "中秋节"),
+        (ymd(10, 1)?, "国庆节"),
+        (ymd(10, 2)?, "国庆节"),
+        (ymd(10, 3)?, "国庆节"),
+    ]);
+    if let Some((date, _)) = days.iter().find(|(d, _)| d.year() != year) {
+        return Err(fail(format!("derived holiday {date} lies outside the year")));
+    }
+    days.sort_by_key(|(d, _)| *d);
+    Ok(days
+        .into_iter()
+        .map(|(date, name)| NamedDay {
+            date,
+            name: name.to_owned(),
+        })
+        .collect())
+}
+
+/// A year file in the holiday-cn format from lists of off days and make-up working days,
+/// e.g. typed from the State Council notice into the administrator's form.
+pub fn year_file_json(year: i32, off_days: &[NamedDay], working_days: &[NamedDay]) -> String {
+    let mut days: Vec<DayEntry> = off_days
+        .iter()
+        .map(|d| (d, true))
+        .chain(working_days.iter().map(|d| (d, false)))
+        .map(|(d, off)| DayEntry {
+            name: d.name.clone(),
+            date: d.date.format("%Y-%m-%d").to_string(),
+            is_off_day: off,
+        })
+        .collect();
+    days.sort_by(|a, b| a.date.cmp(&b.date));
+    serde_json::to_string_pretty(&YearFile { year, days })
+        .unwrap_or_else(|e| unreachable!("a year file of plain strings serializes: {e}"))
+}
+
+/// Checks one year file on its own and against the calendar it would join; returns its
+/// year. Nothing is changed.
+pub fn check_year_json(calendar: &Calendar, text: &str) -> Result<i32, CalendarError> {
+    let (year, _) = parse_year("JSON text".to_owned(), text)?;
+    calendar.clone().add_year_json(text)?;
+    Ok(year)
+}
+
 fn next_day(d: NaiveDate) -> Result<NaiveDate, CalendarError> {
     d.succ_opt()
         .ok_or(CalendarError::YearNotCovered(d.year().saturating_add(1)))
@@ -414,7 +644,7 @@ fn parse_year(origin: String, text: &str) -> Result<(i32, YearData), CalendarErr
         if date.year() != year && date.year() != year.saturating_sub(1) {
             return Err(CalendarError::DateOutsideYear { origin, year, date });
         }
-        entries.push((date, !day.is_off_day));
+        entries.push((date, !day.is_off_day, day.name));
     }
     Ok((year, YearData { origin, entries }))
 }
@@ -423,7 +653,7 @@ fn parse_year(origin: String, text: &str) -> Result<(i32, YearData), CalendarErr
 fn merge_overrides(years: &BTreeMap<i32, YearData>) -> Result<HashMap<NaiveDate, bool>, CalendarError> {
     let mut merged: HashMap<NaiveDate, (bool, i32)> = HashMap::new();
     for (&year, data) in years {
-        for &(date, working) in &data.entries {
+        for &(date, working, _) in &data.entries {
             match merged.get(&date) {
                 Some(&(other, other_year)) if other != working => {
                     return Err(CalendarError::ConflictingDate {
@@ -659,35 +889,194 @@ mod tests {
     }
 
     #[test]
-    fn calendar_years_without_data_are_errors() {
+    fn calendar_years_before_the_rules_without_data_are_errors() {
         let c = cal();
-        assert!(matches!(
-            c.is_working_day(d("2027-01-04")),
-            Err(CalendarError::YearNotCovered(2027))
-        ));
         assert!(matches!(
             c.is_working_day(d("2017-12-29")),
             Err(CalendarError::YearNotCovered(2017))
         ));
-        // 2026-12-31 (Thu) is the 1st working day; the 2nd would be in 2027.
         assert!(matches!(
-            c.add_working_days(d("2026-12-30"), 2),
-            Err(CalendarError::YearNotCovered(2027))
+            c.add_working_days(d("2018-01-10"), 0)
+                .and_then(|_| c.working_days_between(d("2017-12-01"), d("2018-01-05"))),
+            Err(CalendarError::YearNotCovered(2017))
+        ));
+        let only_2026 = Calendar::from_json_files(&[SHIPPED[8].1]).expect("2026");
+        assert!(matches!(
+            only_2026.is_working_day(d("2024-12-31")),
+            Err(CalendarError::YearNotCovered(2024))
         ));
         assert!(matches!(
-            c.add_working_days(d("2026-06-01"), 400),
-            Err(CalendarError::YearNotCovered(2027))
+            c.is_working_day(d("9999-12-31"))
+                .and_then(|_| c.add_working_days(d("9999-12-30"), 5)),
+            Err(CalendarError::YearNotCovered(_))
         ));
+        let msg = CalendarError::YearNotCovered(2017).to_string();
+        assert!(msg.contains("2017") && msg.contains("not covered"), "{msg}");
+    }
+
+    #[test]
+    fn calendar_runs_on_past_the_official_years_provisionally() {
+        let c = cal();
+        assert_eq!(c.source_of(2026).ok(), Some(YearSource::Official));
+        assert_eq!(c.source_of(2027).ok(), Some(YearSource::Provisional));
+        assert_eq!(c.source_of(2035).ok(), Some(YearSource::Provisional));
+        // Thu 2026-12-31 (1); 元旦 Fri 2027-01-01; weekend; Mon 1-4 (2).
+        let due = c.deadline(d("2026-12-30"), 2, &[]).expect("runs into 2027");
+        assert_eq!(
+            due,
+            Deadline {
+                date: d("2027-01-04"),
+                provisional: true
+            }
+        );
+        // Counting that stays in 2026 is official even when the next year is not.
+        let due = c.deadline(d("2026-12-01"), 5, &[]).expect("2026");
+        assert_eq!(
+            due,
+            Deadline {
+                date: d("2026-12-08"),
+                provisional: false
+            }
+        );
+        assert!(c.working_days_between(d("2026-12-01"), d("2027-01-05")).is_ok());
+        assert_eq!(
+            c.remaining_working_days(d("2026-12-30"), d("2027-01-06")).ok(),
+            Some(4)
+        );
+        // 2027 Spring Festival: 除夕 Fri 2-5 to 初三 Mon 2-8 are off; no make-up day is guessed.
+        for day in ["2027-02-05", "2027-02-06", "2027-02-07", "2027-02-08"] {
+            assert_eq!(c.is_working_day(d(day)).ok(), Some(false), "{day} is 春节 2027");
+        }
+        assert_eq!(
+            c.is_working_day(d("2027-02-09")).ok(),
+            Some(true),
+            "Tue 初四 2027"
+        );
+        // Thu 2-4 + 1 working day: Fri 2-5 … Mon 2-8 off → Tue 2-9.
+        assert_eq!(
+            c.deadline(d("2027-02-04"), 1, &[]).ok(),
+            Some(Deadline {
+                date: d("2027-02-09"),
+                provisional: true
+            })
+        );
+        // A whole provisional year: 365 days − 104 weekend days − 13 statutory days, less
+        // those of the 13 that fall on a weekend anyway.
+        let info = c.year_info(2027).expect("2027");
+        let on_weekdays = info
+            .off_days
+            .iter()
+            .filter(|h| !matches!(h.date.weekday(), Weekday::Sat | Weekday::Sun))
+            .count() as i64;
+        assert_eq!(
+            c.working_days_between(d("2026-12-31"), d("2027-12-31")).ok(),
+            Some(365 - 104 - on_weekdays)
+        );
+    }
+
+    #[test]
+    fn calendar_lists_official_and_provisional_years() {
+        let c = cal();
+        let official = c.year_info(2026).expect("2026");
+        assert_eq!(official.source, YearSource::Official);
+        assert!(official
+            .off_days
+            .iter()
+            .any(|h| h.date == d("2026-10-01") && h.name.contains("国庆")));
+        assert!(official.working_days.iter().any(|h| h.date == d("2026-02-14")));
+        let provisional = c.year_info(2027).expect("2027");
+        assert_eq!(provisional.source, YearSource::Provisional);
+        assert_eq!(provisional.off_days.len(), 13);
+        assert!(provisional.working_days.is_empty(), "no make-up day is guessed");
         assert!(matches!(
-            c.working_days_between(d("2026-12-01"), d("2027-01-05")),
-            Err(CalendarError::YearNotCovered(2027))
+            c.year_info(2017),
+            Err(CalendarError::YearNotCovered(2017))
         ));
+    }
+
+    /// (year, date, name): dates of the 2027–2031 festivals from the published lunisolar
+    /// tables (正月初一, 清明, 端午, 中秋).
+    const DERIVED_FESTIVALS: &[(i32, &str, &str)] = &[
+        (2027, "2027-02-06", "春节"),
+        (2027, "2027-04-05", "清明节"),
+        (2027, "2027-06-09", "端午节"),
+        (2027, "2027-09-15", "中秋节"),
+        (2028, "2028-01-26", "春节"),
+        (2028, "2028-04-04", "清明节"),
+        (2028, "2028-05-28", "端午节"),
+        (2028, "2028-10-03", "中秋节"),
+        (2031, "2031-01-23", "春节"),
+        (2031, "2031-04-05", "清明节"),
+        (2031, "2031-06-24", "端午节"),
+        (2031, "2031-10-01", "中秋节"),
+    ];
+
+    #[test]
+    fn statutory_holidays_fall_on_the_published_festival_dates() {
+        for &(year, date, name) in DERIVED_FESTIVALS {
+            let days = statutory_holidays(year).expect("derivable");
+            assert!(
+                days.iter().any(|h| h.date == d(date) && h.name == name),
+                "{year}: expected {name} on {date}, derived {:?}",
+                days.iter()
+                    .map(|h| format!("{} {}", h.date, h.name))
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn statutory_holidays_are_off_days_of_the_official_years_under_the_same_rules() {
+        // 2025 and 2026 follow the 2024 amendment: every derived day is off in the notice.
+        for (year, text) in [(2025, SHIPPED[7].1), (2026, SHIPPED[8].1)] {
+            let official = Calendar::from_json_files(&[text]).expect("official");
+            for h in statutory_holidays(year).expect("derivable").iter() {
+                assert_eq!(
+                    official.is_working_day(h.date).ok(),
+                    Some(false),
+                    "{year}: derived {} {} is a working day in the official notice",
+                    h.date,
+                    h.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_year_file_made_from_lists_loads_and_is_checked() {
+        let off = [NamedDay {
+            date: d("2027-01-01"),
+            name: "元旦".into(),
+        }];
+        let work = [NamedDay {
+            date: d("2027-02-20"),
+            name: "春节".into(),
+        }];
+        let json = year_file_json(2027, &off, &work);
+        assert_eq!(check_year_json(cal(), &json).ok(), Some(2027));
+        let mut c = cal().clone();
+        c.add_year_json(&json).expect("loads");
+        assert_eq!(c.source_of(2027).ok(), Some(YearSource::Official));
+        assert_eq!(
+            c.is_working_day(d("2027-02-20")).ok(),
+            Some(true),
+            "make-up Saturday"
+        );
+        // Once official, the derived 春节 days are no longer assumed: the notice rules.
+        assert_eq!(c.is_working_day(d("2027-02-08")).ok(), Some(true));
+        assert!(!c.deadline(d("2027-02-04"), 1, &[]).expect("2027").provisional);
+        let clash = year_file_json(
+            2027,
+            &[NamedDay {
+                date: d("2026-02-14"),
+                name: "x".into(),
+            }],
+            &[],
+        );
         assert!(matches!(
-            c.remaining_working_days(d("2026-12-30"), d("2027-01-06")),
-            Err(CalendarError::YearNotCovered(2027))
+            check_year_json(cal(), &clash),
+            Err(CalendarError::ConflictingDate { .. })
         ));
-        let msg = CalendarError::YearNotCovered(2027).to_string();
-        assert!(msg.contains("2027") && msg.contains("not covered"), "{msg}");
     }
 
     #[test]
@@ -813,11 +1202,15 @@ mod tests {
             c.add_working_days_with_pauses(d("2024-03-04"), 5, &[(d("2024-03-07"), d("2024-03-05"))]),
             Err(CalendarError::InvalidPause { .. })
         ));
-        // A pause running into a year without data: the clock restarts in 2027.
-        assert!(matches!(
-            c.add_working_days_with_pauses(d("2026-12-01"), 1, &[(d("2026-11-30"), d("2027-01-10"))]),
-            Err(CalendarError::YearNotCovered(2027))
-        ));
+        // A pause running into a provisional year: the clock restarts on Mon 2027-01-11.
+        assert_eq!(
+            c.deadline(d("2026-12-01"), 1, &[(d("2026-11-30"), d("2027-01-10"))])
+                .ok(),
+            Some(Deadline {
+                date: d("2027-01-11"),
+                provisional: true
+            })
+        );
     }
 
     const Y2027: &str = r#"{"year": 2027, "days": [
@@ -839,14 +1232,14 @@ mod tests {
         );
         // Thu 12-31, then Fri 1-1 off, weekend: Mon 1-4.
         assert_eq!(c.add_working_days(d("2026-12-30"), 2).ok(), Some(d("2027-01-04")));
-        // The shipped calendar itself is unchanged.
-        assert!(cal().is_working_day(d("2027-01-04")).is_err());
+        // The shipped calendar itself is unchanged: 2027 stays provisional there.
+        assert_eq!(cal().source_of(2027).ok(), Some(YearSource::Provisional));
 
         let c = Calendar::from_json_files(&[Y2027]).expect("alone");
         assert_eq!(c.known_years(), vec![2027]);
         assert!(matches!(
-            c.is_working_day(d("2026-12-31")),
-            Err(CalendarError::YearNotCovered(2026))
+            c.is_working_day(d("2024-12-31")),
+            Err(CalendarError::YearNotCovered(2024))
         ));
 
         // A later notice for a year replaces it.
@@ -935,11 +1328,11 @@ mod tests {
         assert!(matches!(err, CalendarError::Io { .. }), "{err}");
     }
 
-    /// Dates from 2018-01-01 to 2026-09-30, far enough from the end of the data that 60
-    /// working days stay within 2026.
+    /// Dates from 2018-01-01 to 2035-09-30: the official years and the provisional ones
+    /// after them.
     fn a_date() -> impl Strategy<Value = NaiveDate> {
         let first = d("2018-01-01");
-        let span = (d("2026-09-30") - first).num_days();
+        let span = (d("2035-09-30") - first).num_days();
         (0..=span).prop_map(move |n| first + chrono::Duration::days(n))
     }
 

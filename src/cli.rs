@@ -185,7 +185,7 @@ fn create_admin(settings: &Settings, username: &str, password: Option<Secret>) -
     );
     let db = crate::db::Db::open(&DatabaseTarget::from_settings(settings)?, 1)?;
     let mut conn = db.get()?;
-    let now = chrono::Utc::now().naive_utc();
+    let now = crate::clock::Clock::now_utc(&crate::clock::SystemClock);
     let new = crate::web::accounts::staff_account(
         username,
         username,
@@ -204,6 +204,7 @@ fn create_admin(settings: &Settings, username: &str, password: Option<Secret>) -
     crate::store::audit::record(
         &mut conn,
         &crate::store::audit::AuditEvent {
+            at: now,
             actor_id: None,
             actor: "cli",
             action: "account_create",

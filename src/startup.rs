@@ -13,6 +13,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::{Keys, TokenService, Vault};
 use crate::calendar::Calendar;
 use crate::catalogue::load_catalogue;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{DatabaseTarget, Db};
 use crate::search::follower::Search;
@@ -66,7 +67,13 @@ pub fn prepare_policies(settings: &Settings, db: &Db) -> anyhow::Result<Search> 
 }
 
 impl Application {
+    /// The application on the machine's clock.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(crate::clock::SystemClock))
+    }
+
+    /// The application reading time from `clock` (tests put it on any day).
+    pub fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = prepare_database(settings)?;
         let search = prepare_policies(settings, &db)?;
         search.spawn_follower(db.clone());
@@ -80,7 +87,9 @@ impl Application {
                 .add_dir(dir)
                 .with_context(|| format!("loading holiday years from {}", dir.display()))?;
         }
-        tracing::info!(years = ?calendar.known_years(), "working-day calendar ready");
+        let calendars = Arc::new(crate::store::calendar::CalendarCache::new(calendar));
+        let current = calendars.current(&mut *db.get()?)?;
+        tracing::info!(official_years = ?current.known_years(), "working-day calendar ready");
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -90,7 +99,8 @@ impl Application {
             tokens,
             vault,
             data_dir: settings.data_dir.clone(),
-            calendar: Arc::new(calendar),
+            calendars,
+            clock,
             max_upload_bytes: settings.max_upload_mb as usize * 1024 * 1024,
             search,
             imports: Arc::new(web::api_policies::ImportJobs::default()),

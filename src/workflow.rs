@@ -336,6 +336,13 @@ pub enum Command {
     /// System: 行政许可法 Art. 32 — no acceptance and no notice by `deadline` (the fifth
     /// working day after receipt, computed by the caller) → accepted as of receipt.
     DeemAccept { deadline: NaiveDate },
+    /// System: the working-day calendar changed (an official holiday year was entered) and
+    /// moved the open case's due date; recorded in the timeline with the old and new date.
+    RecordDueChange {
+        from: Option<NaiveDate>,
+        to: NaiveDate,
+        reason: String,
+    },
 }
 
 impl Command {
@@ -355,6 +362,7 @@ impl Command {
             Self::Extend { .. } => "extend",
             Self::RecordVisit { .. } => "record_visit",
             Self::DeemAccept { .. } => "deemed_accept",
+            Self::RecordDueChange { .. } => "due_date_changed",
         }
     }
 
@@ -384,6 +392,7 @@ pub fn action_label(action: &str) -> &'static str {
         "extend" => "延长办理期限",
         "record_visit" => "登记到场",
         "deemed_accept" => "视为受理",
+        "due_date_changed" => "办结时限调整",
         _ => "办理",
     }
 }
@@ -1021,8 +1030,19 @@ pub fn apply(
             let detail = format!("{}，累计跑动 {} 次", reason.label(), next.trips);
             push(&mut next, at, &label, "record_visit", from, detail);
         }
+        Command::RecordDueChange {
+            from: old,
+            to,
+            reason,
+        } => {
+            let detail = match old {
+                Some(old) => format!("{reason}，办结时限由 {old} 调整为 {to}"),
+                None => format!("{reason}，办结时限为 {to}"),
+            };
+            push(&mut next, at, &label, "due_date_changed", from, detail);
+        }
         Command::DeemAccept { deadline } => {
-            if !deemed_accepted(case, at.date(), deadline) {
+            if !deemed_accepted(case, crate::clock::beijing_date(at), deadline) {
                 return Err(invalid(
                     "deadline",
                     format!("受理期限（{deadline}）尚未届满或已告知补正，不能视为受理"),
@@ -1035,7 +1055,7 @@ pub fn apply(
             let detail = format!(
                 "至 {deadline} 未受理也未一次性告知补正，依《行政许可法》第三十二条自收到申请材料之日\
                  （{}）起视为受理，分送 {} 个子件：{}",
-                case.submitted_at.date(),
+                crate::clock::beijing_date(case.submitted_at),
                 next.sub_cases.len(),
                 list_sub_cases(&next)
             );
@@ -1064,7 +1084,7 @@ fn role_may(cmd: &Command, actor: &Actor) -> bool {
         Command::IssueResult { .. } => matches!(actor, Actor::Reviewer { .. }),
         Command::Archive => matches!(actor, Actor::Window | Actor::Admin),
         Command::Extend { .. } => matches!(actor, Actor::Admin),
-        Command::DeemAccept { .. } => matches!(actor, Actor::System),
+        Command::DeemAccept { .. } | Command::RecordDueChange { .. } => matches!(actor, Actor::System),
     }
 }
 
@@ -1085,6 +1105,9 @@ fn allowed_from(cmd: &Command, case: &Case) -> bool {
         Command::Archive => matches!(s, Delivered | Refused),
         Command::Withdraw => matches!(s, Submitted | Accepted | SupplementRequested | InProgress),
         Command::RecordVisit { .. } => !s.is_terminal(),
+        Command::RecordDueChange { .. } => {
+            matches!(s, Submitted | Accepted | SupplementRequested | InProgress)
+        }
     }
 }
 
@@ -1941,7 +1964,13 @@ mod tests {
         let deem = Command::DeemAccept { deadline };
         let e = apply(&c, &Actor::Window, deem.clone(), at, 1).expect_err("not system");
         assert_eq!(e.code(), "forbidden");
-        let early = deadline.and_hms_opt(23, 0, 0).expect("time");
+        // 15:00 UTC is 23:00 Beijing time: still the deadline day where the centre is.
+        let early = deadline.and_hms_opt(15, 0, 0).expect("time");
+        let e = apply(&c, &Actor::System, deem.clone(), early, 1).expect_err("too early");
+        assert_eq!(e.field(), Some("deadline"));
+        // 16:30 UTC is already 00:30 the next day in Beijing: past the deadline.
+        let after_midnight_beijing = deadline.and_hms_opt(16, 30, 0).expect("time");
+        assert!(apply(&c, &Actor::System, deem.clone(), after_midnight_beijing, 1).is_ok());
         let e = apply(&c, &Actor::System, deem.clone(), early, 1).expect_err("too early");
         assert_eq!(e.field(), Some("deadline"));
         let d = apply(&c, &Actor::System, deem.clone(), at, 1).expect("deemed");
@@ -2334,10 +2363,11 @@ mod tests {
                 (Actor::Window, Command::RecordVisit { reason })
             }
             Op::DeemAccept { late } => {
+                let today = crate::clock::beijing_date(at);
                 let deadline = if *late {
-                    at.date().pred_opt().expect("date")
+                    today.pred_opt().expect("date")
                 } else {
-                    at.date()
+                    today
                 };
                 (Actor::System, Command::DeemAccept { deadline })
             }

@@ -128,7 +128,10 @@ impl TokenService {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        // Expiry is checked against the application's clock in `verify`, not the
+        // library's reading of the system time.
+        validation.validate_exp = false;
+        validation.leeway = 0;
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -161,10 +164,13 @@ impl TokenService {
         }
     }
 
-    pub fn verify(&self, token: &str) -> Option<Claims> {
+    /// The claims of a token signed by this service that has not expired at `now` (five
+    /// seconds of leeway for clocks of several servers).
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<Claims> {
         decode::<Claims>(token, &self.decoding, &self.validation)
             .ok()
             .map(|d| d.claims)
+            .filter(|c| c.exp.saturating_add(5) >= now.timestamp())
     }
 
     pub fn ttl(&self) -> Duration {
@@ -190,18 +196,23 @@ mod tests {
         let a = TokenService::new(&[1u8; 32], 60);
         let b = TokenService::new(&[2u8; 32], 60);
         let t = a.issue(42, Role::Admin, Utc::now());
-        let claims = a.verify(&t.token).expect("valid");
+        let now = Utc::now();
+        let claims = a.verify(&t.token, now).expect("valid");
         assert_eq!((claims.sub.as_str(), claims.role), ("42", Role::Admin));
-        assert!(b.verify(&t.token).is_none(), "another key");
+        assert!(b.verify(&t.token, now).is_none(), "another key");
         let mut tampered = t.token.clone();
         tampered.pop();
-        assert!(a.verify(&tampered).is_none(), "tampered signature");
+        assert!(a.verify(&tampered, now).is_none(), "tampered signature");
     }
 
     #[test]
     fn expired_tokens_are_rejected() {
         let s = TokenService::new(&[1u8; 32], 1);
-        let t = s.issue(1, Role::Citizen, Utc::now() - Duration::hours(2));
-        assert!(s.verify(&t.token).is_none());
+        let issued = Utc::now() - Duration::hours(2);
+        let t = s.issue(1, Role::Citizen, issued);
+        assert!(s.verify(&t.token, Utc::now()).is_none());
+        // Expiry follows the clock it is given, not the machine's.
+        assert!(s.verify(&t.token, issued + Duration::seconds(30)).is_some());
+        assert!(s.verify(&t.token, issued + Duration::seconds(66)).is_none());
     }
 }

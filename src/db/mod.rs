@@ -196,6 +196,9 @@ pub enum DbError {
     Corrupt(String),
     #[error("database task failed: {0}")]
     Join(String),
+    /// A deadline computed inside a transaction could not be counted.
+    #[error("working-day calendar: {0}")]
+    Calendar(#[from] crate::calendar::CalendarError),
 }
 
 /// Cheap-to-clone handle to the pool; the only way the web layer reaches the database.

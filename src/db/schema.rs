@@ -484,7 +484,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    calendar_years (id) {
+        id -> BigInt,
+        year -> Integer,
+        version -> Integer,
+        data -> Text,
+        source_note -> Text,
+        actor_id -> Nullable<BigInt>,
+        actor -> Text,
+        at -> Timestamp,
+        recomputed -> Integer,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    calendar_years,
     departments,
     field_definitions,
     materials,

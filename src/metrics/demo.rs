@@ -6,8 +6,9 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rand::Rng;
 
+use super::local_day;
 use super::ratings::{FollowUpStatus, Level, FOLLOW_UP_WORKING_DAYS};
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, CalendarError};
 use crate::workflow::{
     apply, Actor, Case, Channel, Command, DeadlineKind, DeliveryMethod, SupplementItem, VisitReason,
 };
@@ -55,17 +56,23 @@ pub struct DemoCase {
 
 /// The due date as the web layer computes it: the promise in working days from
 /// acceptance, moved by closed 补正 pauses and an extension.
-pub fn due_date(calendar: &Calendar, case: &Case, promised_days: i32) -> Option<NaiveDate> {
-    let accepted = case.accepted_at?.date();
+pub fn due_date(
+    calendar: &Calendar,
+    case: &Case,
+    promised_days: i32,
+) -> Result<Option<NaiveDate>, CalendarError> {
+    let Some(accepted) = case.accepted_at.map(local_day) else {
+        return Ok(None);
+    };
     let pauses: Vec<(NaiveDate, NaiveDate)> = case
         .pauses
         .iter()
-        .filter_map(|(s, e)| e.map(|e| (s.date(), e.date())))
+        .filter_map(|(s, e)| e.map(|e| (local_day(*s), local_day(e))))
         .collect();
     let extra = case.extension.as_ref().map_or(0, |(d, _)| *d);
     calendar
         .add_working_days_with_pauses(accepted, promised_days.max(0) as u32 + extra, &pauses)
-        .ok()
+        .map(Some)
 }
 
 fn hours(rng: &mut impl Rng, lo: i64, hi: i64) -> Duration {
@@ -81,19 +88,19 @@ pub fn generate(
     first_sub_case_id: i64,
     submitted: NaiveDateTime,
     now: NaiveDateTime,
-) -> Option<DemoCase> {
+) -> Result<Option<DemoCase>, CalendarError> {
     // A few popular bundles take most of the cases.
     let b = {
         let n = bundles.len();
         if n == 0 {
-            return None;
+            return Ok(None);
         }
         let skew: f64 = rng.gen::<f64>().powi(2);
         ((skew * n as f64) as usize).min(n - 1)
     };
     let bundle = &bundles[b];
     if bundle.items.is_empty() {
-        return None;
+        return Ok(None);
     }
     // The situation questions select some of the bundle's items: up to three here.
     let parts = rng.gen_range(1..=bundle.items.len().min(3));
@@ -113,7 +120,10 @@ pub fn generate(
         .enumerate()
         .map(|(k, &i)| (first_sub_case_id + k as i64, bundle.items[i].department.clone()))
         .collect();
-    let mut case = Case::new(subs, channel, DeadlineKind::JointLicensing, submitted).ok()?;
+    let Ok(mut case) = Case::new(subs, channel, DeadlineKind::JointLicensing, submitted) else {
+        // Only a bundle without departments fails here; it has no case to show.
+        return Ok(None);
+    };
     let mut at = submitted;
     let step = |case: &mut Case, at: NaiveDateTime, actor: Actor, cmd: Command| -> bool {
         if at > now {
@@ -128,14 +138,14 @@ pub fn generate(
         }
     };
     let finish = |case: Case, items: Vec<usize>| {
-        let due = due_date(calendar, &case, bundle.promised_days);
-        Some(DemoCase {
+        let due = due_date(calendar, &case, bundle.promised_days)?;
+        Ok(Some(DemoCase {
             case,
             bundle: b,
             items,
             due_date: due,
             rating: None,
-        })
+        }))
     };
     // Before acceptance: a 补正 notice for some, refusal or withdrawal for a few.
     let roll: f64 = rng.gen();
@@ -240,7 +250,9 @@ pub fn generate(
     if rng.gen_bool(0.5) {
         step(&mut case, at + Duration::days(7), Actor::Admin, Command::Archive);
     }
-    let mut out = finish(case, items)?;
+    let Some(mut out) = finish(case, items)? else {
+        return Ok(None);
+    };
     // About a third of applicants rate the service.
     if rng.gen_bool(0.35) {
         let rated = at + hours(rng, 1, 72);
@@ -252,10 +264,8 @@ pub fn generate(
                 950..985 => Level::Dissatisfied,
                 _ => Level::VeryDissatisfied,
             };
-            let follow_up = level.opens_follow_up().then(|| {
-                let due = calendar
-                    .add_working_days(rated.date(), FOLLOW_UP_WORKING_DAYS)
-                    .unwrap_or(rated.date() + Duration::days(7));
+            let follow_up = if level.opens_follow_up() {
+                let due = calendar.add_working_days(local_day(rated), FOLLOW_UP_WORKING_DAYS)?;
                 let visit = rated + hours(rng, 2, 48);
                 let resolved = visit + hours(rng, 24, 96);
                 let (status, visit_at, resolved_at) = if resolved <= now {
@@ -265,13 +275,15 @@ pub fn generate(
                 } else {
                     (FollowUpStatus::Open, None, None)
                 };
-                DemoFollowUp {
+                Some(DemoFollowUp {
                     status,
                     due,
                     visit_at,
                     resolved_at,
-                }
-            });
+                })
+            } else {
+                None
+            };
             out.rating = Some(DemoRating {
                 level,
                 at: rated,
@@ -279,7 +291,7 @@ pub fn generate(
             });
         }
     }
-    Some(out)
+    Ok(Some(out))
 }
 
 /// `onething demo-data --cases N`: writes N generated cases with a progress bar.
@@ -301,7 +313,7 @@ pub fn run_cli(settings: &crate::config::Settings, cases: u64, seed: u64) -> any
         count: cases,
         seed,
         batch: 2000,
-        now: chrono::Utc::now().naive_utc(),
+        now: crate::clock::Clock::now_utc(&crate::clock::SystemClock),
         empty_form: &empty_form,
     };
     let written = crate::store::demo::generate_cases(&mut conn, &run, |n| bar.inc(n))?;
@@ -341,7 +353,9 @@ mod tests {
         let (mut finished, mut zero, mut rated, mut withdrawn) = (0, 0, 0, 0);
         for n in 0..2000 {
             let at = start + Duration::hours(n * 4);
-            let c = generate(&mut rng, &bundles(), Calendar::shipped(), n * 10, at, now).expect("case");
+            let c = generate(&mut rng, &bundles(), Calendar::shipped(), n * 10, at, now)
+                .expect("the calendar counts every year")
+                .expect("case");
             c.case.check_invariants().expect("a state the machine can reach");
             assert_eq!(c.items.len(), c.case.sub_cases.len());
             if super::super::finished_at(&c.case).is_some() {

@@ -27,10 +27,10 @@ pub mod svg;
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, CalendarError};
 use crate::workflow::{self, CaseStatus};
 
 /// 一趟不用跑 share of high-frequency items: at least 60 %.
@@ -43,15 +43,7 @@ pub const GUIDE_TARGET: f64 = 1.0;
 /// line the dashboard draws.
 pub const SATISFACTION_TARGET: f64 = 0.95;
 
-/// The centre's local date of a UTC time (China Standard Time, no daylight saving).
-pub fn local_day(at: NaiveDateTime) -> NaiveDate {
-    (at + Duration::hours(8)).date()
-}
-
-/// The UTC time at which a local date begins.
-pub fn day_start_utc(day: NaiveDate) -> NaiveDateTime {
-    day.and_hms_opt(0, 0, 0).unwrap_or_default() - Duration::hours(8)
-}
+pub use crate::clock::{beijing_date as local_day, day_start_utc};
 
 /// How a period `from..=to` is read from the aggregates: whole calendar months from the
 /// monthly rollup, and the days before the first and after the last whole month from the
@@ -158,20 +150,22 @@ pub fn finished_at(case: &workflow::Case) -> Option<NaiveDateTime> {
 }
 
 /// Working days from acceptance to `finished`, without the working days paused for 补正;
-/// None when the calendar does not cover the dates.
-pub fn handling_days(case: &workflow::Case, finished: NaiveDateTime, calendar: &Calendar) -> Option<i32> {
-    let accepted = local_day(case.accepted_at?);
-    let total = calendar
-        .working_days_between(accepted, local_day(finished))
-        .ok()?;
+/// None for a case never accepted. A calendar failure is an error, never a missing figure.
+pub fn handling_days(
+    case: &workflow::Case,
+    finished: NaiveDateTime,
+    calendar: &Calendar,
+) -> Result<Option<i32>, CalendarError> {
+    let Some(accepted) = case.accepted_at.map(local_day) else {
+        return Ok(None);
+    };
+    let total = calendar.working_days_between(accepted, local_day(finished))?;
     let mut paused = 0;
     for (start, end) in &case.pauses {
         let end = end.unwrap_or(finished);
-        paused += calendar
-            .working_days_between(local_day(*start), local_day(end))
-            .ok()?;
+        paused += calendar.working_days_between(local_day(*start), local_day(end))?;
     }
-    i32::try_from((total - paused).max(0)).ok()
+    Ok(Some(i32::try_from((total - paused).max(0)).unwrap_or(i32::MAX)))
 }
 
 /// The catalogue facts a case's fact needs, read when it finishes.
@@ -184,14 +178,20 @@ pub struct FactInputs<'a> {
 }
 
 /// The fact of a case, or None while it is not finished.
-pub fn case_fact(case: &workflow::Case, inputs: FactInputs<'_>, calendar: &Calendar) -> Option<CaseFact> {
-    let finished = finished_at(case)?;
+pub fn case_fact(
+    case: &workflow::Case,
+    inputs: FactInputs<'_>,
+    calendar: &Calendar,
+) -> Result<Option<CaseFact>, CalendarError> {
+    let Some(finished) = finished_at(case) else {
+        return Ok(None);
+    };
     let day = local_day(finished);
     let overdue = inputs
         .due_date
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .is_some_and(|due| day > due);
-    Some(CaseFact {
+    Ok(Some(CaseFact {
         case_id: inputs.case_id,
         finished_at: finished,
         day,
@@ -199,10 +199,10 @@ pub fn case_fact(case: &workflow::Case, inputs: FactInputs<'_>, calendar: &Calen
         channel: case.channel.as_str().to_owned(),
         trips: i32::try_from(case.trips).unwrap_or(i32::MAX),
         overdue,
-        handling_days: handling_days(case, finished, calendar),
+        handling_days: handling_days(case, finished, calendar)?,
         promised_days: inputs.promised_days,
         parts: inputs.parts,
-    })
+    }))
 }
 
 /// Summable counts of one aggregate row.

@@ -86,7 +86,9 @@ fn a_case_finishes_on_the_local_day_of_its_complete_event() {
         "2026-03-30 02:00",
         "2026-03-31 17:00",
     );
-    let f = case_fact(&c, inputs(Some("2026-04-30")), Calendar::shipped()).expect("finished");
+    let f = case_fact(&c, inputs(Some("2026-04-30")), Calendar::shipped())
+        .expect("calendar")
+        .expect("finished");
     assert_eq!(f.day, day("2026-04-01"));
     assert_eq!(f.trips, 0);
     assert!(!f.overdue);
@@ -103,7 +105,9 @@ fn an_unfinished_or_withdrawn_case_has_no_fact() {
         at("2026-03-02 01:00"),
     )
     .expect("case");
-    assert!(case_fact(&c, inputs(None), Calendar::shipped()).is_none());
+    assert!(case_fact(&c, inputs(None), Calendar::shipped())
+        .expect("calendar")
+        .is_none());
     let w = apply(
         &c,
         &Actor::Applicant,
@@ -112,7 +116,9 @@ fn an_unfinished_or_withdrawn_case_has_no_fact() {
         1,
     )
     .expect("withdraw");
-    assert!(case_fact(&w, inputs(None), Calendar::shipped()).is_none());
+    assert!(case_fact(&w, inputs(None), Calendar::shipped())
+        .expect("calendar")
+        .is_none());
 }
 
 #[test]
@@ -123,7 +129,9 @@ fn finishing_after_the_due_date_is_overdue_and_pickup_adds_a_trip_in_place() {
         "2026-03-02 02:00",
         "2026-03-20 03:00",
     );
-    let f = case_fact(&c, inputs(Some("2026-03-19")), Calendar::shipped()).expect("finished");
+    let f = case_fact(&c, inputs(Some("2026-03-19")), Calendar::shipped())
+        .expect("calendar")
+        .expect("finished");
     assert!(f.overdue);
     assert_eq!(f.trips, 1);
     let d = apply(
@@ -136,7 +144,9 @@ fn finishing_after_the_due_date_is_overdue_and_pickup_adds_a_trip_in_place() {
         c.version,
     )
     .expect("deliver");
-    let g = case_fact(&d, inputs(Some("2026-03-19")), Calendar::shipped()).expect("finished");
+    let g = case_fact(&d, inputs(Some("2026-03-19")), Calendar::shipped())
+        .expect("calendar")
+        .expect("finished");
     assert_eq!((g.day, g.trips), (f.day, 2), "delivery keeps the finish day");
 }
 
@@ -324,7 +334,7 @@ proptest! {
         if pickup {
             c = apply(&c, &Actor::Window, Command::Deliver { method: DeliveryMethod::Pickup }, at("2026-03-07 03:00"), c.version).expect("deliver");
         }
-        let f = case_fact(&c, inputs(None), Calendar::shipped()).expect("finished");
+        let f = case_fact(&c, inputs(None), Calendar::shipped()).expect("calendar").expect("finished");
         prop_assert_eq!(f.trips as u32, c.trips);
         prop_assert_eq!(f.trips as u32, u32::from(window) + visits + u32::from(pickup));
         prop_assert_eq!(f.day, day("2026-03-05"));

@@ -1,7 +1,7 @@
 //! Accounts: creation with uniqueness checked per field, login lookup by keyed hash, and
 //! the security state (disabled, tokens revoked).
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::auth::Role;
@@ -235,8 +235,7 @@ pub fn list_staff(conn: &mut DbConn) -> Result<Vec<AccountRow>, DbError> {
         .load(conn)?)
 }
 
-pub fn set_disabled(conn: &mut DbConn, id: i64, disabled: bool) -> Result<bool, DbError> {
-    let now = Utc::now().naive_utc();
+pub fn set_disabled(conn: &mut DbConn, id: i64, disabled: bool, now: NaiveDateTime) -> Result<bool, DbError> {
     let n = diesel::update(accounts::table.find(id))
         .set((
             accounts::disabled.eq(disabled),
@@ -248,8 +247,12 @@ pub fn set_disabled(conn: &mut DbConn, id: i64, disabled: bool) -> Result<bool, 
 }
 
 /// Stores a new password hash and revokes every token issued before now.
-pub fn set_password(conn: &mut DbConn, id: i64, password_hash: &str) -> Result<(), DbError> {
-    let now = Utc::now().naive_utc();
+pub fn set_password(
+    conn: &mut DbConn,
+    id: i64,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
     diesel::update(accounts::table.find(id))
         .set((
             accounts::password_hash.eq(password_hash),
@@ -260,7 +263,12 @@ pub fn set_password(conn: &mut DbConn, id: i64, password_hash: &str) -> Result<(
     Ok(())
 }
 
-pub fn revoke_token(conn: &mut DbConn, jti: &str, expires_at: NaiveDateTime) -> Result<(), DbError> {
+pub fn revoke_token(
+    conn: &mut DbConn,
+    jti: &str,
+    expires_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
     let known = revoked_tokens::table
         .find(jti)
         .select(revoked_tokens::jti)
@@ -275,8 +283,7 @@ pub fn revoke_token(conn: &mut DbConn, jti: &str, expires_at: NaiveDateTime) -> 
             .execute(conn)?;
     }
     // Revocations of tokens that have expired anyway are no longer needed.
-    diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(Utc::now().naive_utc())))
-        .execute(conn)?;
+    diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now))).execute(conn)?;
     Ok(())
 }
 

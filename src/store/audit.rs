@@ -1,7 +1,7 @@
 //! The append-only audit log of security events. There is no update or delete here, and
 //! the database refuses both (a trigger in the migrations).
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Page, Paging};
@@ -26,6 +26,8 @@ pub struct AuditRow {
 /// the clear).
 #[derive(Debug, Clone)]
 pub struct AuditEvent<'a> {
+    /// When it happened, from the application's clock.
+    pub at: NaiveDateTime,
     pub actor_id: Option<i64>,
     pub actor: &'a str,
     pub action: &'a str,
@@ -38,7 +40,7 @@ pub struct AuditEvent<'a> {
 pub fn record(conn: &mut DbConn, e: &AuditEvent<'_>) -> Result<(), DbError> {
     diesel::insert_into(audit_log::table)
         .values((
-            audit_log::at.eq(Utc::now().naive_utc()),
+            audit_log::at.eq(e.at),
             audit_log::actor_id.eq(e.actor_id),
             audit_log::actor.eq(e.actor),
             audit_log::action.eq(e.action),

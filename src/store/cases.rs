@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::applications::{CaseRow, SubCaseRow};
+use crate::calendar::Calendar;
 use crate::db::schema::{case_events, cases, messages, sub_cases};
 use crate::db::{DbConn, DbError};
 use crate::workflow;
@@ -55,18 +56,31 @@ pub fn receipt_of_sub_case(conn: &mut DbConn, sub_case: i64) -> Result<Option<St
         .optional()?)
 }
 
+/// One transition to save: the case as the actor saw it, its new state, and what goes
+/// with it.
+pub struct Transition<'a> {
+    pub row: &'a CaseRow,
+    pub seen_version: u32,
+    pub new: &'a workflow::Case,
+    /// The due date of the new state (None before acceptance).
+    pub due_date: Option<String>,
+    /// A message to the applicant.
+    pub message: Option<String>,
+    pub now: NaiveDateTime,
+}
+
 /// Saves a transition if the case still has the version the actor saw; returns false when
 /// another actor changed it first. The new events go to the append-only timeline and the
 /// messages to the applicant, in the same transaction.
-pub fn save_transition(
-    conn: &mut DbConn,
-    row: &CaseRow,
-    seen_version: u32,
-    new: &workflow::Case,
-    due_date: Option<String>,
-    message: Option<String>,
-    now: NaiveDateTime,
-) -> Result<bool, DbError> {
+pub fn save_transition(conn: &mut DbConn, t: &Transition<'_>, calendar: &Calendar) -> Result<bool, DbError> {
+    let Transition {
+        row,
+        seen_version,
+        new,
+        ref due_date,
+        ref message,
+        now,
+    } = *t;
     let json = serde_json::to_string(new).map_err(corrupt)?;
     conn.transaction(|conn| {
         let updated = diesel::update(
@@ -79,7 +93,7 @@ pub fn save_transition(
             cases::version.eq(new.version as i32),
             cases::trips.eq(new.trips as i32),
             cases::workflow.eq(&json),
-            cases::due_date.eq(&due_date),
+            cases::due_date.eq(due_date),
             cases::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -111,7 +125,7 @@ pub fn save_transition(
                 ))
                 .execute(conn)?;
         }
-        super::metrics::record_case(conn, row, new, due_date.as_deref())?;
+        super::metrics::record_case(conn, row, new, due_date.as_deref(), calendar)?;
         if let Some(body) = message {
             diesel::insert_into(messages::table)
                 .values((
@@ -244,19 +258,16 @@ pub struct Corrections {
 
 /// Saves a resubmission: the transition and the corrected data in one transaction; false
 /// when the case changed since `seen_version`.
-#[allow(clippy::too_many_arguments)]
 pub fn save_resubmission(
     conn: &mut DbConn,
-    row: &CaseRow,
-    seen_version: u32,
-    new: &workflow::Case,
-    due_date: Option<String>,
+    t: &Transition<'_>,
     corrections: &Corrections,
-    now: NaiveDateTime,
+    calendar: &Calendar,
 ) -> Result<bool, DbError> {
     use crate::db::schema::case_materials;
+    let row = t.row;
     conn.transaction(|conn| {
-        if !save_transition(conn, row, seen_version, new, due_date.clone(), None, now)? {
+        if !save_transition(conn, t, calendar)? {
             return Ok(false);
         }
         diesel::update(cases::table.find(row.id))

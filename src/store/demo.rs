@@ -216,7 +216,7 @@ pub fn insert_batch(
             promised_days: bundle.promised_days,
             parts,
         };
-        if let Some(f) = metrics::case_fact(c, inputs, Calendar::shipped()) {
+        if let Some(f) = metrics::case_fact(c, inputs, Calendar::shipped())? {
             let one = Delta::between(None, Some(&f));
             metrics::apply_delta(&mut delta, &one);
             fact_rows.push(super::metrics::FactRow::from_fact(&f)?);
@@ -312,7 +312,7 @@ pub fn generate_cases(
         let base = start + chrono::Duration::seconds(span * n as i64 / count.max(1) as i64);
         let submitted = base + chrono::Duration::seconds(rng.gen_range(0..600));
         let Some(demo) =
-            crate::metrics::demo::generate(&mut rng, &bundles, Calendar::shipped(), sub_id, submitted, now)
+            crate::metrics::demo::generate(&mut rng, &bundles, Calendar::shipped(), sub_id, submitted, now)?
         else {
             continue;
         };

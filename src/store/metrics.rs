@@ -114,6 +114,7 @@ pub fn record_case(
     row: &CaseRow,
     new: &workflow::Case,
     due_date: Option<&str>,
+    calendar: &Calendar,
 ) -> Result<(), DbError> {
     let old = stored_fact(conn, row.id)?;
     if old.is_none() && metrics::finished_at(new).is_none() {
@@ -136,7 +137,7 @@ pub fn record_case(
         promised_days,
         parts,
     };
-    let new_fact = metrics::case_fact(new, inputs, Calendar::shipped());
+    let new_fact = metrics::case_fact(new, inputs, calendar)?;
     let delta = Delta::between(old.as_ref(), new_fact.as_ref());
     if delta.is_empty() {
         return Ok(());

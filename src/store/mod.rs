@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod applications;
 pub mod audit;
+pub mod calendar;
 pub mod cases;
 pub mod catalogue;
 pub mod counter;

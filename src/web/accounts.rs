@@ -2,7 +2,6 @@
 //! throttling, logout, password change, staff administration. Each one writes its audit
 //! entry.
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::auth::CurrentUser;
@@ -64,9 +63,11 @@ fn name_ok(errors: &mut Vec<FieldError>, field: &str, v: &str, label: &str) {
 }
 
 /// Parses a registration; every problem is reported against its field.
-pub fn validate_registration(input: &RegisterInput) -> Result<NewAccountPlain, Vec<FieldError>> {
+pub fn validate_registration(
+    input: &RegisterInput,
+    today: chrono::NaiveDate,
+) -> Result<NewAccountPlain, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let today = Utc::now().date_naive();
     let kind = text(&input.kind);
     let password = required(&mut errors, "password", &input.password, "密码")
         .and_then(|p| checked(&mut errors, "password", identity::check_password(p)).map(|_| p.to_owned()));
@@ -195,7 +196,7 @@ pub async fn register(
     plain: NewAccountPlain,
     address: String,
 ) -> Result<(i64, Role), ApiError> {
-    let now = Utc::now().naive_utc();
+    let now = state.now();
     let vault = state.vault.clone();
     // Hash on the blocking pool: argon2 is deliberately slow.
     let new = tokio::task::spawn_blocking(move || {
@@ -239,6 +240,7 @@ pub async fn register(
     .await
     .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
     let role = Role::parse(&new.role).unwrap_or(Role::Citizen);
+    let at = state.now();
     let id = state
         .db
         .run(move |c| {
@@ -246,6 +248,7 @@ pub async fn register(
             audit::record(
                 c,
                 &AuditEvent {
+                    at,
                     actor_id: Some(id),
                     actor: &format!("{}#{id}", role.as_str()),
                     action: "register",
@@ -293,7 +296,7 @@ pub async fn login(
         return Err(ApiError::Validation(errors));
     }
     let vault = state.vault.clone();
-    let today = Utc::now().date_naive();
+    let today = state.today();
     let id_hash = IdNumber::parse(&username, today)
         .ok()
         .map(|id| vault.lookup_hash(PiiKind::IdNumber, id.as_str()));
@@ -310,10 +313,10 @@ pub async fn login(
 
     let locked = {
         let (a, b) = (account_key.clone(), address_key.clone());
+        let now = state.now();
         state
             .db
             .run(move |c| {
-                let now = Utc::now().naive_utc();
                 Ok::<_, DbError>(throttle::locked_for(c, &a, now)?.max(throttle::locked_for(c, &b, now)?))
             })
             .await?
@@ -345,7 +348,7 @@ pub async fn login(
     match account {
         Some(a) if !a.disabled && a.role().is_some() => {
             let role = a.role().unwrap_or(Role::Citizen);
-            let issued = state.tokens.issue(a.id, role, Utc::now());
+            let issued = state.tokens.issue(a.id, role, state.clock.now());
             let key = account_key.clone();
             state.db.run(move |c| throttle::reset(c, &key)).await?;
             audit_event(
@@ -372,10 +375,10 @@ pub async fn login(
             Err(ApiError::Forbidden("该账号已停用，请联系管理员".into()))
         }
         None => {
+            let now = state.now();
             let lock = state
                 .db
                 .run(move |c| {
-                    let now = Utc::now().naive_utc();
                     let a = throttle::record_failure(c, &account_key, throttle::PER_ACCOUNT, now)?;
                     let b = throttle::record_failure(c, &address_key, throttle::PER_ADDRESS, now)?;
                     Ok::<_, DbError>(a.max(b))
@@ -433,12 +436,14 @@ pub async fn audit_detail(
     detail: String,
 ) -> Result<(), ApiError> {
     let (actor, target, address) = (actor.to_owned(), target.to_owned(), address.to_owned());
+    let at = state.now();
     state
         .db
         .run(move |c| {
             audit::record(
                 c,
                 &AuditEvent {
+                    at,
                     actor_id,
                     actor: &actor,
                     action,
@@ -454,10 +459,10 @@ pub async fn audit_detail(
 }
 
 pub async fn logout(state: &AppState, user: &CurrentUser, address: &str) -> Result<(), ApiError> {
-    let (jti, exp) = (user.jti.clone(), user.expires_at.naive_utc());
+    let (jti, exp, now) = (user.jti.clone(), user.expires_at.naive_utc(), state.now());
     state
         .db
-        .run(move |c| accounts::revoke_token(c, &jti, exp))
+        .run(move |c| accounts::revoke_token(c, &jti, exp, now))
         .await?;
     audit_event(state, Some(user.id), &user.label(), "logout", address, "success").await
 }
@@ -507,9 +512,10 @@ pub async fn change_password(
             "当前密码不正确",
         )]));
     };
+    let now = state.now();
     state
         .db
-        .run(move |c| accounts::set_password(c, id, &hash))
+        .run(move |c| accounts::set_password(c, id, &hash, now))
         .await?;
     audit_event(
         state,
@@ -627,7 +633,7 @@ pub async fn create_staff_account(
     role: Role,
     department: Option<String>,
 ) -> Result<i64, ApiError> {
-    let now = Utc::now().naive_utc();
+    let now = state.now();
     let pw = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
         .await
@@ -672,9 +678,10 @@ pub async fn set_disabled(
         Some(t) if t.kind == "staff" => {}
         _ => return Err(ApiError::NotFound("未找到该工作人员账号".into())),
     }
+    let now = state.now();
     state
         .db
-        .run(move |c| accounts::set_disabled(c, id, disabled))
+        .run(move |c| accounts::set_disabled(c, id, disabled, now))
         .await?;
     let action = if disabled {
         "account_disable"

@@ -119,7 +119,7 @@ async fn put_draft(
     }
     let version = apply::save_draft(&state, &user, &bundle, &draft).await?;
     Ok(HttpResponse::Ok()
-        .json(serde_json::json!({"version": version, "saved_at": chrono::Utc::now().to_rfc3339()})))
+        .json(serde_json::json!({"version": version, "saved_at": state.clock.now().with_timezone(&crate::clock::beijing_offset()).to_rfc3339()})))
 }
 
 /// Reads one multipart file field into memory, refusing more than `limit` bytes.

@@ -44,7 +44,7 @@ async fn register(
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: RegisterInput = body(&raw)?;
-    let plain = accounts::validate_registration(&input).map_err(ApiError::Validation)?;
+    let plain = accounts::validate_registration(&input, state.today()).map_err(ApiError::Validation)?;
     let (id, _) = accounts::register(&state, plain, client_address(&req)).await?;
     let account = state
         .db
@@ -242,7 +242,8 @@ pub fn audit_filter(q: &AuditQuery, errors: &mut Vec<FieldError>) -> (AuditFilte
     let date = |name: &str, raw: &Option<String>, errors: &mut Vec<FieldError>| {
         let v = raw.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
         match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-            Ok(d) => d.and_hms_opt(0, 0, 0),
+            // A day of the filter is a Beijing day; the log stores UTC.
+            Ok(d) => Some(crate::clock::day_start_utc(d)),
             Err(_) => {
                 errors.push(FieldError::new(
                     name,

@@ -94,9 +94,11 @@ async fn queue(
         channel: non_empty(&q.channel),
     };
     let rows = state.db.run(move |c| store::queue(c, &filter, 1000)).await?;
+    let calendar = state.calendar().await?;
+    let today = state.today();
     let mut items = Vec::new();
     for row in rows {
-        let s = summary(&state.calendar, &row);
+        let s = summary(&calendar, &row, today)?;
         if light.as_deref().is_some_and(|l| s.light != Some(l)) {
             continue;
         }
@@ -126,17 +128,18 @@ async fn case_detail(
     let view = apply::case_view(&state, &user, &receipt, &client_address(&req)).await?;
     let case_id = row.id;
     let timeline = state.db.run(move |c| store::timeline(c, case_id)).await?;
-    let s = summary(&state.calendar, &row);
-    let parts = super::cases::part_dues(&state, &row, &wf).await?;
+    let s = summary(&*state.calendar().await?, &row, state.today())?;
+    let dues = super::cases::case_dues(&state, &row, &wf).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(wf.version)))
         .json(serde_json::json!({
             "case": view,
-            "part_dues": parts,
+            "part_dues": dues.part_dues,
             "version": wf.version,
             "status": wf.status,
             "trips": wf.trips,
-            "due_date": s.due_date,
+            "due_date": dues.due_date.or(s.due_date),
+            "due_date_provisional": dues.due_date_provisional,
             "light": s.light,
             "open_notice": wf.open_notice,
             "pauses": wf.pauses,

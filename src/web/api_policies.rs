@@ -44,10 +44,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(policy_versions);
 }
 
-pub fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
-}
-
 impl From<SearchError> for ApiError {
     fn from(e: SearchError) -> Self {
         match e {
@@ -149,7 +145,7 @@ async fn create(
     reindex(&state, record.id).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/policies/{}", record.id)))
-        .json(view(&record, today())))
+        .json(view(&record, state.today())))
 }
 
 #[get("/policies/{id}")]
@@ -159,7 +155,7 @@ async fn get_policy(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let record = load_visible(&state, &id, is_editor(&user)).await?;
-    Ok(HttpResponse::Ok().json(view(&record, today())))
+    Ok(HttpResponse::Ok().json(view(&record, state.today())))
 }
 
 #[put("/policies/{id}")]
@@ -181,7 +177,7 @@ async fn update(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("未找到编号为 {id} 的政策")))?;
     reindex(&state, id).await?;
-    Ok(HttpResponse::Ok().json(view(&record, today())))
+    Ok(HttpResponse::Ok().json(view(&record, state.today())))
 }
 
 /// Publishes or revokes; returns the policy after the change.
@@ -221,7 +217,7 @@ async fn publish(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let record = change_status(&state, user.label(), parse_id(&id)?, Status::Published).await?;
-    Ok(HttpResponse::Ok().json(view(&record, today())))
+    Ok(HttpResponse::Ok().json(view(&record, state.today())))
 }
 
 #[post("/policies/{id}/revoke")]
@@ -231,7 +227,7 @@ async fn revoke(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let record = change_status(&state, user.label(), parse_id(&id)?, Status::Revoked).await?;
-    Ok(HttpResponse::Ok().json(view(&record, today())))
+    Ok(HttpResponse::Ok().json(view(&record, state.today())))
 }
 
 /// One version with what changed from the one before.
@@ -394,7 +390,7 @@ pub fn parse_search(p: &SearchParams, today: NaiveDate) -> Result<SearchQuery, V
 
 #[get("/policies/search")]
 async fn search(state: web::Data<AppState>, p: web::Query<SearchParams>) -> Result<HttpResponse, ApiError> {
-    let query = parse_search(&p, today()).map_err(ApiError::InvalidQuery)?;
+    let query = parse_search(&p, state.today()).map_err(ApiError::InvalidQuery)?;
     let result = state.search.search(query).await?;
     Ok(HttpResponse::Ok().json(result))
 }
@@ -524,7 +520,7 @@ fn brief(r: &PolicyRecord, today: NaiveDate) -> serde_json::Map<String, serde_js
 
 /// Every policy in force that the profile qualifies or nearly qualifies for.
 pub async fn run_match(state: &AppState, profile: Profile) -> Result<MatchResult, ApiError> {
-    let day = today();
+    let day = state.today();
     let policies = state
         .db
         .run(move |c| store::in_force_on(c, day).map_err(ApiError::from))
@@ -564,7 +560,7 @@ async fn match_profile(state: web::Data<AppState>, body: web::Bytes) -> Result<H
         code: "malformed_json",
         message: format!("请求体不是有效的企业画像 JSON：{e}"),
     })?;
-    let profile = parse_profile(&input, today()).map_err(ApiError::Validation)?;
+    let profile = parse_profile(&input, state.today()).map_err(ApiError::Validation)?;
     Ok(HttpResponse::Ok().json(run_match(&state, profile).await?))
 }
 
@@ -780,7 +776,7 @@ async fn export(
         .content_type(mime)
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"policies-{}.{ext}\"", today()),
+            format!("attachment; filename=\"policies-{}.{ext}\"", state.today()),
         ))
         .body(bytes))
 }

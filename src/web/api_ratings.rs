@@ -75,7 +75,7 @@ async fn follow_ups(
         .iter()
         .map(|f| {
             let mut v = serde_json::to_value(f).unwrap_or_default();
-            v["overdue"] = serde_json::Value::Bool(logic::is_overdue(f));
+            v["overdue"] = serde_json::Value::Bool(logic::is_overdue(f, state.today()));
             v
         })
         .collect();

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 
-use chrono::{FixedOffset, Utc};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -143,7 +142,7 @@ pub async fn save_draft(
         ),
         materials: serde_json::to_string(&draft.materials).map_err(json_err)?,
         version: 0,
-        updated_at: Utc::now().naive_utc(),
+        updated_at: state.now(),
     };
     Ok(state.db.run(move |c| store::save_draft(c, row)).await?)
 }
@@ -205,7 +204,7 @@ pub async fn store_upload(
         size,
         content_type: content_type.into(),
         file_name: if name.is_empty() { "材料".into() } else { name },
-        created_at: Utc::now().naive_utc(),
+        created_at: state.now(),
     };
     let insert = row.clone();
     state.db.run(move |c| store::insert_upload(c, &insert)).await?;
@@ -279,11 +278,6 @@ pub struct SubmitResult {
     pub sub_cases: Vec<SubCaseSummary>,
 }
 
-/// China Standard Time, in which receipt numbers are dated.
-fn cst() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("valid offset")
-}
-
 /// Checks and writes one application of `applicant`, filed by `user` (the applicant online,
 /// a window clerk at the counter: the uploads must be the filer's). Every part is written
 /// in one transaction.
@@ -303,7 +297,7 @@ pub async fn submit(
     };
     let (bundle_version, bundle, catalogue) = bundle_context(state, &code).await?;
     let merged = form::merge(&catalogue, &bundle, &input.answers);
-    let today = Utc::now().with_timezone(&cst()).date_naive();
+    let today = state.today();
     let clean = form::check_submission(
         &catalogue,
         &bundle,
@@ -338,8 +332,9 @@ pub async fn submit(
         return Err(ApiError::Validation(unknown));
     }
     let parts = form::split(&catalogue, &merged, &clean, &input.materials);
-    let now = Utc::now();
-    let day = now.with_timezone(&cst()).format("%Y%m%d").to_string();
+    let now = state.clock.now();
+    // Receipt numbers are dated by the Beijing business date.
+    let day = state.today().format("%Y%m%d").to_string();
     let data_enc = state
         .vault
         .encrypt(PiiKind::Phone, &serde_json::to_string(&clean).map_err(json_err)?);
@@ -406,6 +401,7 @@ pub async fn submit(
                     audit::record(
                         c,
                         &AuditEvent {
+                            at: now.naive_utc(),
                             actor_id: Some(actor_id),
                             actor: &actor,
                             action: "application_submit",
@@ -475,7 +471,10 @@ pub async fn submit_idempotent(
     let (account, k, h) = (user.id, key.to_owned(), hash.clone());
     let begin = state
         .db
-        .run(move |c| store::begin_idempotent(c, account, &k, &h, Utc::now().naive_utc()))
+        .run({
+            let now = state.now();
+            move |c| store::begin_idempotent(c, account, &k, &h, now)
+        })
         .await?;
     match begin {
         Begin::Replay { status, body } => return Ok((status as u16, body)),
@@ -686,12 +685,14 @@ pub async fn case_view(
             case.receipt_no.clone(),
             address.to_owned(),
         );
+        let at = state.now();
         state
             .db
             .run(move |c| {
                 audit::record(
                     c,
                     &AuditEvent {
+                        at,
                         actor_id: Some(actor_id),
                         actor: &actor,
                         action: "unmask",

@@ -194,7 +194,10 @@ async fn resolve(req: &HttpRequest) -> Result<Option<CurrentUser>, Refusal> {
         .app_data::<web::Data<AppState>>()
         .ok_or(Refusal::BadToken)?
         .clone();
-    let claims = state.tokens.verify(&token).ok_or(Refusal::BadToken)?;
+    let claims = state
+        .tokens
+        .verify(&token, state.clock.now())
+        .ok_or(Refusal::BadToken)?;
     let id: i64 = claims.sub.parse().map_err(|_| Refusal::BadToken)?;
     let jti = claims.jti.clone();
     let (account, revoked) = state
@@ -229,7 +232,7 @@ async fn resolve(req: &HttpRequest) -> Result<Option<CurrentUser>, Refusal> {
         display_name: account.display_name,
         department: account.department_code,
         jti: claims.jti,
-        expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now),
+        expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(|| state.clock.now()),
     }))
 }
 

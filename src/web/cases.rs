@@ -4,16 +4,17 @@
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use chrono::Utc;
 use serde::Serialize;
 
 use super::auth::CurrentUser;
 use super::error::{ApiError, FieldError};
 use super::AppState;
 use crate::auth::Role;
-use crate::calendar::{light, Calendar, SlaLight};
+use crate::calendar::Calendar;
+use crate::clock::beijing_date;
+use crate::deadlines;
 use crate::store::applications::CaseRow;
 use crate::store::cases as store;
 use crate::workflow::{self, Actor, Command, TransitionError};
@@ -67,38 +68,21 @@ fn transition_error(e: TransitionError, current: u32) -> ApiError {
     }
 }
 
-/// Due date of a case: the bundle's promise in working days from acceptance, moved on by
-/// the working days spent waiting for 补正 and by an approved extension.
-/// The due dates of a case's parts, each from its item's promised time limit counted in
-/// working days from acceptance, plus the extension, with the 补正 pauses left out; the
-/// case is due when its latest part is. None before acceptance.
-pub fn due_dates(
+/// The due dates of a case and of its parts (None before acceptance), counted with the
+/// calendar as of now.
+pub async fn case_due(
+    state: &AppState,
     calendar: &Calendar,
+    row: &CaseRow,
     wf: &workflow::Case,
-    promised: &HashMap<i64, u32>,
-) -> Option<(chrono::NaiveDate, BTreeMap<i64, chrono::NaiveDate>)> {
-    let accepted = wf.accepted_at?.date();
-    let pauses: Vec<(chrono::NaiveDate, chrono::NaiveDate)> = wf
-        .pauses
-        .iter()
-        .filter_map(|(start, end)| end.map(|e| (start.date(), e.date())))
-        .collect();
-    let extra = wf.extension.as_ref().map_or(0, |(d, _)| *d);
-    let mut parts = BTreeMap::new();
-    for s in &wf.sub_cases {
-        let days = promised.get(&s.id).copied().unwrap_or(0) + extra;
-        let due = calendar
-            .add_working_days_with_pauses(accepted, days, &pauses)
-            .ok()?;
-        parts.insert(s.id, due);
-    }
-    let latest = parts.values().max().copied()?;
-    Some((latest, parts))
+) -> Result<Option<deadlines::CaseDue>, ApiError> {
+    let promised = promised_days(state, row).await?;
+    Ok(deadlines::case_due(calendar, wf, &promised)?)
 }
 
-/// The case's due date as stored beside it (the latest part's).
-pub fn due_date(calendar: &Calendar, wf: &workflow::Case, promised: &HashMap<i64, u32>) -> Option<String> {
-    due_dates(calendar, wf, promised).map(|(d, _)| d.to_string())
+/// The due date stored beside a case (the latest part's).
+fn stored_due(due: Option<&deadlines::CaseDue>) -> Option<String> {
+    due.map(|d| d.due.date.to_string())
 }
 
 /// The promised time limit of each part of the case, from its item's guide.
@@ -123,37 +107,46 @@ pub async fn promised_days(state: &AppState, row: &CaseRow) -> Result<HashMap<i6
 pub struct PartDue {
     pub id: i64,
     pub due_date: String,
+    /// Counted through a year whose holidays are not yet officially published (预计).
+    pub due_date_provisional: bool,
     pub light: Option<&'static str>,
 }
 
-pub async fn part_dues(
-    state: &AppState,
-    row: &CaseRow,
-    wf: &workflow::Case,
-) -> Result<Vec<PartDue>, ApiError> {
-    let promised = promised_days(state, row).await?;
-    let today = Utc::now().date_naive();
-    let Some((_, parts)) = due_dates(&state.calendar, wf, &promised) else {
-        return Ok(Vec::new());
+/// The case's due date and its parts', as the case views show them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CaseDues {
+    pub due_date: Option<String>,
+    pub due_date_provisional: bool,
+    pub part_dues: Vec<PartDue>,
+}
+
+pub async fn case_dues(state: &AppState, row: &CaseRow, wf: &workflow::Case) -> Result<CaseDues, ApiError> {
+    let calendar = state.calendar().await?;
+    let today = state.today();
+    let Some(due) = case_due(state, &calendar, row, wf).await? else {
+        return Ok(CaseDues::default());
     };
-    Ok(wf
-        .sub_cases
-        .iter()
-        .filter_map(|s| {
-            let due = parts.get(&s.id)?.to_string();
-            // A decided part has nothing left to be late for.
-            let status = if s.status == workflow::SubStatus::Pending {
-                row.status.as_str()
-            } else {
-                "completed"
-            };
-            Some(PartDue {
-                id: s.id,
-                light: light_of(&state.calendar, Some(&due), today, status),
-                due_date: due,
-            })
-        })
-        .collect())
+    let mut part_dues = Vec::with_capacity(wf.sub_cases.len());
+    for s in &wf.sub_cases {
+        let Some(d) = due.parts.get(&s.id) else {
+            continue;
+        };
+        // A decided part has nothing left to be late for.
+        let running = s.status == workflow::SubStatus::Pending
+            && workflow::CaseStatus::parse(&row.status).is_some_and(deadlines::clock_runs);
+        let light = deadlines::sla_light(&calendar, today, d.date, running)?;
+        part_dues.push(PartDue {
+            id: s.id,
+            due_date: d.date.to_string(),
+            due_date_provisional: d.provisional,
+            light: light.map(deadlines::light_name),
+        });
+    }
+    Ok(CaseDues {
+        due_date: Some(due.due.date.to_string()),
+        due_date_provisional: due.due.provisional,
+        part_dues,
+    })
 }
 
 fn message_for(cmd: &Command, receipt: &str) -> Option<String> {
@@ -188,14 +181,16 @@ pub async fn load_current(
     let Some((row, _, wf)) = state.db.run(move |c| store::load(c, &lookup)).await? else {
         return Ok(None);
     };
-    let today = Utc::now().date_naive();
-    let Ok(deadline) = state.calendar.add_working_days(row.submitted_at.date(), 5) else {
+    if wf.status != workflow::CaseStatus::Submitted {
         return Ok(Some((row, wf)));
-    };
+    }
+    let calendar = state.calendar().await?;
+    let today = state.today();
+    let deadline = deadlines::acceptance_deadline(&calendar, beijing_date(row.submitted_at))?.date;
     if !workflow::deemed_accepted(&wf, today, deadline) {
         return Ok(Some((row, wf)));
     }
-    let now = Utc::now().naive_utc();
+    let now = state.now();
     let next = workflow::apply(
         &wf,
         &Actor::System,
@@ -204,8 +199,7 @@ pub async fn load_current(
         wf.version,
     )
     .map_err(|e| transition_error(e, wf.version))?;
-    let promised = promised_days(state, &row).await?;
-    let due = due_date(&state.calendar, &next, &promised);
+    let due = stored_due(case_due(state, &calendar, &row, &next).await?.as_ref());
     let message = Some(format!(
         "您的申请 {} 已依法视为受理，各部门正在并联办理。",
         row.receipt_no
@@ -213,7 +207,17 @@ pub async fn load_current(
     let (saved_row, saved, seen) = (row.clone(), next.clone(), wf.version);
     state
         .db
-        .run(move |c| store::save_transition(c, &saved_row, seen, &saved, due, message, now))
+        .run(move |c| {
+            let t = store::Transition {
+                row: &saved_row,
+                seen_version: seen,
+                new: &saved,
+                due_date: due,
+                message,
+                now,
+            };
+            store::save_transition(c, &t, &calendar)
+        })
         .await?;
     // Whether this request or a concurrent one recorded it, the stored case is current.
     let lookup = receipt.to_owned();
@@ -236,16 +240,26 @@ pub async fn transition(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
     let actor = actor_for(user, &row)?;
-    let now = Utc::now().naive_utc();
+    let now = state.now();
     let message = message_for(&cmd, &row.receipt_no);
     let next =
         workflow::apply(&wf, &actor, cmd, now, seen_version).map_err(|e| transition_error(e, wf.version))?;
-    let promised = promised_days(state, &row).await?;
-    let due = due_date(&state.calendar, &next, &promised);
+    let calendar = state.calendar().await?;
+    let due = stored_due(case_due(state, &calendar, &row, &next).await?.as_ref());
     let (saved_row, saved, saved_due) = (row.clone(), next.clone(), due.clone());
     let ok = state
         .db
-        .run(move |c| store::save_transition(c, &saved_row, seen_version, &saved, saved_due, message, now))
+        .run(move |c| {
+            let t = store::Transition {
+                row: &saved_row,
+                seen_version,
+                new: &saved,
+                due_date: saved_due,
+                message,
+                now,
+            };
+            store::save_transition(c, &t, &calendar)
+        })
         .await?;
     if !ok {
         let current = state
@@ -310,7 +324,7 @@ pub async fn decide(
 /// nobody opens. Returns how many cases it accepted.
 pub async fn sweep_deemed_acceptance(state: &AppState) -> Result<usize, ApiError> {
     // Five working days are at least five calendar days: older cases are the candidates.
-    let cutoff = Utc::now().naive_utc() - chrono::Duration::days(5);
+    let cutoff = state.now() - chrono::Duration::days(5);
     let receipts = state.db.run(move |c| store::submitted_before(c, cutoff)).await?;
     let mut accepted = 0;
     for receipt in receipts {
@@ -348,34 +362,36 @@ pub struct CaseSummary {
     pub version: i32,
     pub submitted_at: chrono::NaiveDateTime,
     pub due_date: Option<String>,
+    /// Counted through a year whose holidays are not yet officially published (预计).
+    pub due_date_provisional: bool,
     pub light: Option<&'static str>,
 }
 
-pub fn light_of(
+/// The summary of a stored case on `today`, with its light and whether its stored due
+/// date was counted through a provisional year.
+pub fn summary(
     calendar: &Calendar,
-    due: Option<&str>,
+    row: &CaseRow,
     today: chrono::NaiveDate,
-    status: &str,
-) -> Option<&'static str> {
-    let open = matches!(
-        status,
-        "submitted" | "accepted" | "in_progress" | "supplement_requested"
-    );
-    let due = chrono::NaiveDate::parse_from_str(due?, "%Y-%m-%d").ok()?;
-    if !open {
-        return None;
-    }
-    let remaining = calendar.remaining_working_days(today, due).ok()?;
-    Some(match light(remaining) {
-        SlaLight::Green => "green",
-        SlaLight::Yellow => "yellow",
-        SlaLight::Red => "red",
-    })
-}
-
-pub fn summary(calendar: &Calendar, row: &CaseRow) -> CaseSummary {
-    let today = Utc::now().date_naive();
-    CaseSummary {
+) -> Result<CaseSummary, ApiError> {
+    let due = row
+        .due_date
+        .as_deref()
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                ApiError::Internal(crate::db::DbError::Corrupt(format!(
+                    "case {}: due date {d:?} is not a date",
+                    row.receipt_no
+                )))
+            })
+        })
+        .transpose()?;
+    let running = workflow::CaseStatus::parse(&row.status).is_some_and(deadlines::clock_runs);
+    let light = match due {
+        Some(due) => deadlines::sla_light(calendar, today, due, running)?,
+        None => None,
+    };
+    Ok(CaseSummary {
         receipt_no: row.receipt_no.clone(),
         bundle: row.bundle_code.clone(),
         status_label: workflow::CaseStatus::parse(&row.status).map_or("处理中", |s| s.label()),
@@ -384,9 +400,11 @@ pub fn summary(calendar: &Calendar, row: &CaseRow) -> CaseSummary {
         trips: row.trips,
         version: row.version,
         submitted_at: row.submitted_at,
-        light: light_of(calendar, row.due_date.as_deref(), today, &row.status),
+        light: light.map(deadlines::light_name),
+        due_date_provisional: due
+            .is_some_and(|d| calendar.provisional_span(beijing_date(row.submitted_at), d)),
         due_date: row.due_date.clone(),
-    }
+    })
 }
 
 /// The applicant's answer to a 补正 notice: new values for exactly the listed fields and new
@@ -449,7 +467,7 @@ pub async fn resubmit(
         }
     }
     let (_, _, catalogue) = super::applications::bundle_context(state, &row.bundle_code).await?;
-    let today = Utc::now().date_naive();
+    let today = state.today();
     let mut clean = crate::form::FormData::new();
     for (k, v) in &data {
         match catalogue
@@ -480,7 +498,7 @@ pub async fn resubmit(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let now = Utc::now().naive_utc();
+    let now = state.now();
     let next = workflow::apply(
         &wf,
         &Actor::Applicant,
@@ -542,13 +560,21 @@ pub async fn resubmit(
         sub_cases: sub_updates,
         materials: materials.into_iter().collect(),
     };
-    let promised = promised_days(state, &row).await?;
-    let due = due_date(&state.calendar, &next, &promised);
+    let calendar = state.calendar().await?;
+    let due = stored_due(case_due(state, &calendar, &row, &next).await?.as_ref());
     let (saved_row, saved, saved_due) = (row.clone(), next.clone(), due.clone());
     let ok = state
         .db
         .run(move |c| {
-            store::save_resubmission(c, &saved_row, seen_version, &saved, saved_due, &corrections, now)
+            let t = store::Transition {
+                row: &saved_row,
+                seen_version,
+                new: &saved,
+                due_date: saved_due,
+                message: None,
+                now,
+            };
+            store::save_resubmission(c, &t, &corrections, &calendar)
         })
         .await?;
     if !ok {

@@ -3,7 +3,7 @@
 //! agent; the case's channel is the window. Applicants registered this way set their own
 //! password later with a one-time activation code printed for them at the counter.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use rand::Rng;
 
 use super::accounts::{self, NewAccountPlain, RegisterInput};
@@ -69,7 +69,7 @@ pub async fn find_or_register(
     let mut secret = [0u8; 18];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
     who.password = Some(format!("C{}9", hex::encode(secret)));
-    let plain = accounts::validate_registration(&who).map_err(|errors| {
+    let plain = accounts::validate_registration(&who, state.today()).map_err(|errors| {
         ApiError::Validation(
             errors
                 .into_iter()
@@ -109,11 +109,8 @@ pub async fn find_or_register(
 
 /// Opens a counter session for the applicant (ending the clerk's previous one).
 pub async fn start(state: &AppState, clerk: &CurrentUser, applicant: i64) -> Result<(), ApiError> {
-    let id = clerk.id;
-    state
-        .db
-        .run(move |c| store::start(c, id, applicant, Utc::now().naive_utc()))
-        .await?;
+    let (id, now) = (clerk.id, state.now());
+    state.db.run(move |c| store::start(c, id, applicant, now)).await?;
     accounts::audit_event(
         state,
         Some(clerk.id),
@@ -156,7 +153,7 @@ pub async fn issue_activation_code(
         .collect();
     let code = format!("{}-{}", &raw[..5], &raw[5..]);
     let hash = code_hash(state, account, &code);
-    let expires = Utc::now().naive_utc() + Duration::days(ACTIVATION_DAYS);
+    let expires = state.now() + Duration::days(ACTIVATION_DAYS);
     state
         .db
         .run(move |c| store::set_activation(c, account, &hash, expires))
@@ -209,7 +206,7 @@ pub async fn activate(
             .lookup_hash(PiiKind::Phone, &format!("activate:{login}"))
     );
     let address_key = format!("addr:{address}");
-    let now = Utc::now().naive_utc();
+    let now = state.now();
     let locked = {
         let (a, b) = (key.clone(), address_key.clone());
         state
@@ -254,11 +251,11 @@ pub async fn activate(
             let hashed = tokio::task::spawn_blocking(move || hash_password(&pw))
                 .await
                 .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
-            let id = a.id;
+            let (id, now) = (a.id, state.now());
             state
                 .db
                 .run(move |c| {
-                    account_store::set_password(c, id, &hashed)?;
+                    account_store::set_password(c, id, &hashed, now)?;
                     throttle::reset(c, &key)
                 })
                 .await?;

@@ -51,6 +51,20 @@ pub enum ApiError {
     TooManyRequests { retry_after: i64, message: String },
     #[error(transparent)]
     Internal(#[from] DbError),
+    /// A deadline could not be counted: shown, never turned into a missing date.
+    #[error(transparent)]
+    Calendar(#[from] crate::calendar::CalendarError),
+}
+
+impl ApiError {
+    /// The calendar error inside, whether it came straight from the calendar or from a
+    /// computation inside a transaction.
+    fn calendar(&self) -> Option<&crate::calendar::CalendarError> {
+        match self {
+            ApiError::Calendar(e) | ApiError::Internal(DbError::Calendar(e)) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -74,12 +88,24 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::Calendar(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        let calendar_message;
         let (code, message, errors): (&str, &str, Option<&[FieldError]>) = match self {
+            _ if self.calendar().is_some() => {
+                let e = self.calendar().map(ToString::to_string).unwrap_or_default();
+                tracing::error!(error = %e, "a deadline could not be counted");
+                calendar_message = match self.calendar() {
+                    Some(crate::calendar::CalendarError::YearNotCovered(year)) => {
+                        format!("办理时限无法计算：{year} 年的节假日安排未载入，请联系管理员录入")
+                    }
+                    _ => "办理时限无法计算：工作日日历有误，请联系管理员".to_owned(),
+                };
+                ("calendar_error", calendar_message.as_str(), None)
+            }
             ApiError::NotFound(m) => ("not_found", m, None),
             ApiError::InvalidQuery(errs) => ("invalid_query", "查询参数有误，请检查后重试", Some(errs)),
             ApiError::BadRequest { code, message } => (code, message, None),
@@ -103,6 +129,7 @@ impl ResponseError for ApiError {
                 tracing::error!(error = %e, "internal error");
                 ("internal_error", "服务器内部错误，请稍后再试", None)
             }
+            ApiError::Calendar(_) => ("calendar_error", "办理时限无法计算", None),
         };
         let mut response = HttpResponse::build(self.status_code());
         if let ApiError::TooManyRequests { retry_after, .. } = self {

@@ -2,7 +2,7 @@
 //! period from the query string, the overview against the plan's targets, and the
 //! zero-trip share with its breakdowns.
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, FieldError};
@@ -42,9 +42,8 @@ fn date(value: Option<&str>, field: &str, errors: &mut Vec<FieldError>) -> Optio
 /// The period of a query: `from..=to` in local days; by default from 1 January of this
 /// year to today. Bad dates, a reversed or too long period and an unknown department are
 /// 400 with a Chinese message per field.
-pub fn period(q: &MetricsQuery, departments: &CatalogueFacts) -> Result<Period, ApiError> {
+pub fn period(q: &MetricsQuery, departments: &CatalogueFacts, today: NaiveDate) -> Result<Period, ApiError> {
     let mut errors = Vec::new();
-    let today = metrics::local_day(Utc::now().naive_utc());
     let to = date(q.to.as_deref(), "to", &mut errors);
     let from = date(q.from.as_deref(), "from", &mut errors);
     let department = q
@@ -384,7 +383,7 @@ pub fn overview(
 /// Loads the catalogue facts and checks the query's period.
 pub async fn load_period(state: &AppState, q: &MetricsQuery) -> Result<(CatalogueFacts, Period), ApiError> {
     let cat = state.db.run(store::catalogue_facts).await?;
-    let p = period(q, &cat)?;
+    let p = period(q, &cat, state.today())?;
     Ok((cat, p))
 }
 

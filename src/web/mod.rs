@@ -5,13 +5,13 @@ pub mod accounts;
 pub mod api;
 pub mod api_apply;
 pub mod api_auth;
-pub mod api_calendar;
 pub mod api_cases;
 pub mod api_metrics;
 pub mod api_policies;
 pub mod api_ratings;
 pub mod applications;
 pub mod auth;
+pub mod calendar;
 pub mod cases;
 pub mod counter;
 pub mod error;
@@ -44,13 +44,34 @@ pub struct AppState {
     pub tokens: crate::auth::TokenService,
     pub vault: crate::auth::Vault,
     pub data_dir: std::path::PathBuf,
-    /// The shipped holiday calendar plus any years from `ONETHING_HOLIDAYS_DIR`.
-    pub calendar: Arc<crate::calendar::Calendar>,
+    /// The working-day calendar: the shipped years, `ONETHING_HOLIDAYS_DIR`, and the years
+    /// administrators entered (read through [`AppState::calendar`]).
+    pub calendars: Arc<crate::store::calendar::CalendarCache>,
+    /// The one clock every handler reads "now" from.
+    pub clock: Arc<dyn crate::clock::Clock>,
     pub max_upload_bytes: usize,
     /// The policy search engine and how it is kept in step with the database.
     pub search: crate::search::follower::Search,
     /// Policy imports started from the admin pages, with their progress.
     pub imports: Arc<api_policies::ImportJobs>,
+}
+
+impl AppState {
+    /// The calendar as of the newest year entered on any server.
+    pub async fn calendar(&self) -> Result<Arc<crate::calendar::Calendar>, ApiError> {
+        let cache = self.calendars.clone();
+        Ok(self.db.run(move |c| cache.current(c)).await?)
+    }
+
+    /// The current instant as stored (UTC).
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        self.clock.now_utc()
+    }
+
+    /// Today's business date in Beijing.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock.today()
+    }
 }
 
 pub fn security_headers() -> DefaultHeaders {
@@ -98,7 +119,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(api::configure)
             .configure(api_auth::configure)
             .configure(api_apply::configure)
-            .configure(api_calendar::configure)
+            .configure(calendar::api::configure)
             .configure(api_cases::configure)
             .configure(api_metrics::configure)
             .configure(api_ratings::configure)
@@ -114,6 +135,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(pages_dashboard::configure)
     .configure(pages_ratings::configure)
     .configure(pages_policies::configure)
+    .configure(calendar::pages::configure)
     .default_service(web::to(page_not_found));
 }
 

@@ -482,7 +482,7 @@ async fn form_submit(
     if action == "save" && upload_error.is_none() {
         return Ok(see_other(&format!("/apply/{}/form?saved=1", c.bundle.code)));
     }
-    let today = chrono::Utc::now().date_naive();
+    let today = state.today();
     let result = form::check_submission(
         &c.catalogue,
         &c.bundle,
@@ -538,7 +538,7 @@ async fn review_page(
 ) -> Result<HttpResponse, PageError> {
     let c = context(&state, &user, &code).await?;
     let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
-    let today = chrono::Utc::now().date_naive();
+    let today = state.today();
     let Ok(clean) = form::check_submission(
         &c.catalogue,
         &c.bundle,

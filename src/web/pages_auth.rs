@@ -74,7 +74,7 @@ pub fn page_err(state: &AppState, e: ApiError) -> PageError {
     state.page_error(status, title, &message)
 }
 
-pub(super) fn field_errors(errors: &[FieldError]) -> HashMap<String, String> {
+pub(crate) fn field_errors(errors: &[FieldError]) -> HashMap<String, String> {
     let mut map = HashMap::new();
     for e in errors {
         map.entry(e.field.clone()).or_insert_with(|| e.message.clone());
@@ -116,6 +116,10 @@ pub fn form_message(e: &ApiError) -> (StatusCode, String, Vec<FieldError>) {
             "该办件已被他人更新，请刷新后再操作。".into(),
             vec![],
         ),
+        ApiError::Calendar(err) => {
+            tracing::error!(error = %err, "a deadline could not be counted");
+            (e.status_code(), "办理时限无法计算，请联系管理员。".into(), vec![])
+        }
         ApiError::Internal(err) => {
             tracing::error!(error = %err, "account operation failed");
             (
@@ -162,7 +166,7 @@ async fn login_submit(
     let next = safe_next(form.next.as_deref());
     match accounts::login(&state, &form.username, &form.password, client_address(&req)).await {
         Ok((issued, _)) => {
-            let max_age = (issued.expires_at - chrono::Utc::now()).num_seconds();
+            let max_age = (issued.expires_at - state.clock.now()).num_seconds();
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, next))
                 .cookie(session_cookie(&req, &issued.token, max_age))
@@ -253,14 +257,14 @@ async fn register_submit(
         scale: get("scale"),
     };
     let kind = input.kind.clone().unwrap_or_default();
-    let result = match accounts::validate_registration(&input) {
+    let result = match accounts::validate_registration(&input, state.today()) {
         Err(errors) => Err(ApiError::Validation(errors)),
         Ok(plain) => accounts::register(&state, plain, client_address(&req)).await,
     };
     match result {
         Ok((id, role)) => {
-            let issued = state.tokens.issue(id, role, chrono::Utc::now());
-            let max_age = (issued.expires_at - chrono::Utc::now()).num_seconds();
+            let issued = state.tokens.issue(id, role, state.clock.now());
+            let max_age = (issued.expires_at - state.clock.now()).num_seconds();
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/account?registered=1"))
                 .cookie(session_cookie(&req, &issued.token, max_age))
@@ -377,8 +381,8 @@ async fn password_submit(
     {
         Ok(()) => {
             // The old token is now revoked: issue a fresh one for this browser.
-            let issued = state.tokens.issue(user.id, user.role, chrono::Utc::now());
-            let max_age = (issued.expires_at - chrono::Utc::now()).num_seconds();
+            let issued = state.tokens.issue(user.id, user.role, state.clock.now());
+            let max_age = (issued.expires_at - state.clock.now()).num_seconds();
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/account?changed=1"))
                 .cookie(session_cookie(&req, &issued.token, max_age))

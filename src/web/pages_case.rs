@@ -85,6 +85,7 @@ async fn receipt_context(
     ctx.insert("notice", &Vec::<NoticeLine>::new());
     ctx.insert("results", &Vec::<ResultLine>::new());
     ctx.insert("part_dues", &Vec::<super::cases::PartDue>::new());
+    ctx.insert("due_date_provisional", &false);
     // The case's progress as the applicant follows it: notice, extension, due date, events.
     if let Some((row, wf)) = super::cases::load_current(state, receipt)
         .await
@@ -151,10 +152,11 @@ async fn receipt_context(
                 e_certificate: delivered && s.result.is_some() && s.status != SubStatus::Denied,
             })
             .collect();
-        let parts = super::cases::part_dues(state, &row, &wf)
+        let dues = super::cases::case_dues(state, &row, &wf)
             .await
             .map_err(|e| page_err(state, e))?;
-        ctx.insert("part_dues", &parts);
+        ctx.insert("part_dues", &dues.part_dues);
+        ctx.insert("due_date_provisional", &dues.due_date_provisional);
         ctx.insert("is_owner", &(row.account_id == user.id));
         ctx.insert("steps", &steps);
         ctx.insert("notice", &notice);

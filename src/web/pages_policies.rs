@@ -10,8 +10,8 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::api_policies::{
-    change_status, load_visible, parse_profile, parse_search, run_match, spawn_import, today, version_views,
-    view, PolicyEditors, ProfileInput, SearchParams, IMPORT_LIMIT,
+    change_status, load_visible, parse_profile, parse_search, run_match, spawn_import, version_views, view,
+    PolicyEditors, ProfileInput, SearchParams, IMPORT_LIMIT,
 };
 use super::auth::{require_csrf, Authed, MaybeUser};
 use super::error::{ApiError, FieldError, PageError};
@@ -83,7 +83,7 @@ async fn search_page(
     let mut ctx = tera::Context::new();
     ctx.insert("q", p.q.as_deref().unwrap_or(""));
     ctx.insert("params", &p);
-    let query = match parse_search(&p, today()) {
+    let query = match parse_search(&p, state.today()) {
         Ok(q) => q,
         Err(errors) => {
             ctx.insert("errors", &errors);
@@ -222,7 +222,7 @@ async fn match_page(
     ctx.insert("errors", &Vec::<FieldError>::new());
     ctx.insert("result", &serde_json::Value::Null);
     if submitted {
-        match parse_profile(&input, today()) {
+        match parse_profile(&input, state.today()) {
             Ok(profile) => {
                 let result = run_match(&state, profile)
                     .await
@@ -314,7 +314,7 @@ async fn policy_page(
         .await
         .map_err(|e| page_err(&state, e))?;
     let mut ctx = tera::Context::new();
-    ctx.insert("p", &view(&record, today()));
+    ctx.insert("p", &view(&record, state.today()));
     ctx.insert("versions", &version_views(&versions));
     ctx.insert("editor", &editor);
     state.render("policy.html", &ctx)
@@ -515,8 +515,8 @@ async fn admin_new(
 ) -> Result<HttpResponse, PageError> {
     let form = PolicyForm {
         regions: regions::NATIONWIDE.to_owned(),
-        published_on: today().to_string(),
-        effective_from: today().to_string(),
+        published_on: state.today().to_string(),
+        effective_from: state.today().to_string(),
         ..Default::default()
     };
     render_form(&state, &req, "/admin/policies/new", &form, &[], StatusCode::OK)

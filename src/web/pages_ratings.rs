@@ -173,7 +173,7 @@ async fn follow_ups_page(
     let rows: Vec<Row> = items
         .into_iter()
         .map(|f| Row {
-            overdue: logic::is_overdue(&f),
+            overdue: logic::is_overdue(&f, state.today()),
             closed: FollowUpStatus::parse(&f.row.status).is_some_and(FollowUpStatus::is_closed),
             f,
         })

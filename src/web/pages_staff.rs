@@ -95,12 +95,15 @@ async fn queue_page(
         })
         .await
         .map_err(|e| page_err(&state, e.into()))?;
-    let now = chrono::Utc::now().naive_utc();
+    let now = state.now();
+    let calendar = state.calendar().await.map_err(|e| page_err(&state, e))?;
+    let today = state.today();
     let all: Vec<_> = rows
         .iter()
         .filter(|r| age.is_none_or(|a| (now - r.submitted_at).num_days() >= a))
-        .map(|r| summary(&state.calendar, r))
-        .collect();
+        .map(|r| summary(&calendar, r, today))
+        .collect::<Result<_, _>>()
+        .map_err(|e| page_err(&state, e))?;
     let overdue = all.iter().filter(|s| s.light == Some("red")).count();
     let due_soon = all.iter().filter(|s| s.light == Some("yellow")).count();
     let names: HashMap<&str, &str> = bundles
@@ -173,12 +176,14 @@ async fn case_context(
         .run(move |c| store::timeline(c, case_id))
         .await
         .map_err(|e| page_err(state, e.into()))?;
-    let s = summary(&state.calendar, &row);
-    let parts = super::cases::part_dues(state, &row, &wf)
+    let calendar = state.calendar().await.map_err(|e| page_err(state, e))?;
+    let s = summary(&calendar, &row, state.today()).map_err(|e| page_err(state, e))?;
+    let dues = super::cases::case_dues(state, &row, &wf)
         .await
         .map_err(|e| page_err(state, e))?;
     let mut ctx = tera::Context::new();
-    ctx.insert("part_dues", &parts);
+    ctx.insert("part_dues", &dues.part_dues);
+    ctx.insert("dues", &dues);
     ctx.insert("case", &view);
     ctx.insert("wf", &wf);
     ctx.insert("status_label", wf.status.label());

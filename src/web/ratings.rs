@@ -2,7 +2,6 @@
 //! finished case once; a negative rating opens a follow-up that staff visit, resolve or
 //! appeal, and an administrator reviews an appeal.
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::auth::CurrentUser;
@@ -157,22 +156,12 @@ pub async fn rate(
             (d, l)
         })
         .collect();
-    let now = Utc::now().naive_utc();
+    let now = state.now();
     let today = local_day(now);
     let negative = level.opens_follow_up() || departments.iter().any(|(_, l)| l.opens_follow_up());
     let follow_up_due = if negative {
-        Some(
-            state
-                .calendar
-                .add_working_days(today, rules::FOLLOW_UP_WORKING_DAYS)
-                .map_err(|e| {
-                    tracing::error!(error = %e, "follow-up deadline beyond the calendar");
-                    ApiError::BadRequest {
-                        code: "calendar_not_loaded",
-                        message: "工作日历尚未载入当年节假日安排，暂时无法计算整改期限，请联系管理员".into(),
-                    }
-                })?,
-        )
+        let calendar = state.calendar().await?;
+        Some(calendar.add_working_days(today, rules::FOLLOW_UP_WORKING_DAYS)?)
     } else {
         None
     };
@@ -306,7 +295,7 @@ pub async fn act(
                 ApiError::Conflict(vec![FieldError::new("status", "not_allowed", e.message())])
             }
         })?;
-    let now = Utc::now().naive_utc();
+    let now = state.now();
     let mut change = FollowUpChange {
         status: to.as_str().to_owned(),
         handled_by: user.label(),
@@ -368,7 +357,7 @@ pub async fn list(
 }
 
 /// Whether a follow-up is past its deadline and still open.
-pub fn is_overdue(f: &FollowUpView) -> bool {
-    let today = local_day(Utc::now().naive_utc()).to_string();
+pub fn is_overdue(f: &FollowUpView, today: chrono::NaiveDate) -> bool {
+    let today = today.to_string();
     FollowUpStatus::parse(&f.row.status).is_some_and(|s| !s.is_closed()) && f.row.due_date < today
 }

@@ -28,6 +28,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../templates/admin_audit.html"),
     ),
     (
+        "admin_calendar.html",
+        include_str!("../../templates/admin_calendar.html"),
+    ),
+    (
         "apply_questions.html",
         include_str!("../../templates/apply_questions.html"),
     ),
@@ -129,12 +133,14 @@ fn urlencode(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Res
     ))
 }
 
-/// Formats a serialized `NaiveDateTime` (or date) with a chrono format string.
+/// Formats a serialized `NaiveDateTime` (or date) with a chrono format string. Stored
+/// times are UTC and every person is shown Beijing time, so a time is converted first; a
+/// plain date is a business date already.
 fn date(value: &tera::Value, args: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
     let s = tera::try_get_value!("date", "value", String, value);
     let format = args.get("format").and_then(|f| f.as_str()).unwrap_or("%Y-%m-%d");
     let formatted = chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f")
-        .map(|d| d.format(format).to_string())
+        .map(|d| crate::clock::beijing(d).format(format).to_string())
         .or_else(|_| chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(|d| d.format(format).to_string()))
         .map_err(|_| tera::Error::msg(format!("date filter: {s:?} is not a date")))?;
     Ok(tera::Value::String(formatted))

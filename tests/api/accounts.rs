@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use diesel::prelude::*;
 use onething::auth::Role;
+use onething::clock::Clock;
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -197,7 +198,7 @@ both_backends!(forged_expired_wrong_audience_and_unsigned_tokens_are_401, |app| 
     let token = app.login(CITIZEN_PHONE, PASSWORD).await;
     let (_, me) = app.get_auth("/api/v1/me", &token).await;
     let id = me["id"].as_i64().expect("id").to_string();
-    let now = chrono::Utc::now().timestamp();
+    let now = app.clock.now().timestamp();
     let base = json!({"sub": id, "role": "citizen", "iss": "onething", "aud": "onething", "iat": now,
         "exp": now + 600, "jti": "x", "iat_ms": now * 1000 + 999});
     let key = app_jwt_key(&app);

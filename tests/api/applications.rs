@@ -2,6 +2,7 @@
 //! read a case, on both backends.
 
 use onething::auth::Role;
+use onething::clock::Clock;
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -24,6 +25,9 @@ pub fn sample(field: &Value) -> Value {
         "phone" => json!("0591-28921110"),
         "date" => json!(if key.contains("end") {
             "2026-06-30"
+        } else if key.contains("birth") {
+            // The birth date the sample ID number encodes (an id_matches rule checks it).
+            "1990-03-07"
         } else {
             "2020-03-01"
         }),
@@ -280,14 +284,8 @@ both_backends!(a_submission_is_idempotent_and_split_per_department, |app| {
     let (_, me) = app.get_auth("/api/v1/me", &token).await;
     let account = me["id"].as_i64().expect("id");
     let mut conn = app.db.get().expect("conn");
-    onething::store::applications::begin_idempotent(
-        &mut conn,
-        account,
-        "key-2",
-        &hash,
-        chrono::Utc::now().naive_utc(),
-    )
-    .expect("begin");
+    onething::store::applications::begin_idempotent(&mut conn, account, "key-2", &hash, app.clock.now_utc())
+        .expect("begin");
     drop(conn);
     let (status, resp) = submit(&app, &token, Some("key-2"), &other).await;
     assert_eq!(

@@ -150,7 +150,7 @@ for (const div of document.querySelectorAll('#apply-form [data-type]')) {
   const samples = {
     id_number: key.includes('spouse') || key.includes('father') ? '44030419851231002X' : '110101199003071233',
     uscc: '91350100M000100Y43', mobile: '13800138000', phone: '0591-28921110',
-    date: key.includes('end') ? '2026-06-30' : '2020-03-01', integer: '5', money: '100.00', text: '测试内容'
+    date: key.includes('end') ? '2026-06-30' : key.includes('birth') ? '1990-03-07' : '2020-03-01', integer: '5', money: '100.00', text: '测试内容'
   };
   if (type === 'enum') { input.selectedIndex = 1; continue; }
   if (type === 'integer' && input.dataset.min) { input.value = input.dataset.min; continue; }

@@ -2,6 +2,7 @@
 //! the whole journey, version checks, the race of two clerks, and role isolation.
 
 use onething::auth::Role;
+use onething::clock::Clock;
 use serde_json::{json, Value};
 
 use crate::applications::{complete_application, submit};
@@ -583,7 +584,7 @@ both_backends!(
         .await;
         assert_eq!(status, 200);
         let (case, _) = detail(&app, &window, &receipt).await;
-        let today = chrono::Utc::now().date_naive().to_string();
+        let today = app.clock.today().to_string();
         let mut latest = String::new();
         for part in case["case"]["sub_cases"].as_array().expect("parts") {
             let item = part["item"].as_str().expect("item");

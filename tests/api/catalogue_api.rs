@@ -343,13 +343,18 @@ both_backends!(the_public_calendar_adds_working_days_over_holidays, |app| {
     let (_, body) = app
         .get_json("/api/v1/calendar/add-working-days?from=2026-02-13&days=1")
         .await;
-    assert_eq!(body["date"], "2026-02-14");
+    assert_eq!(
+        (body["date"].as_str(), body["provisional"].as_bool()),
+        (Some("2026-02-14"), Some(false))
+    );
+    // Past the published years the count goes on, provisionally: Thu 12-31 (1); 元旦 Fri
+    // 2027-01-01; weekend; 1-04 … 1-07 (5).
     let (status, body) = app
         .get_json("/api/v1/calendar/add-working-days?from=2026-12-30&days=5")
         .await;
     assert_eq!(
-        (status, body["errors"][0]["code"].as_str()),
-        (422, Some("beyond_calendar")),
+        (status, body["date"].as_str(), body["provisional"].as_bool()),
+        (200, Some("2027-01-07"), Some(true)),
         "{body}"
     );
     let (status, body) = app

@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use std::sync::Arc;
+
+use onething::clock::{Clock, SettableClock};
 use onething::config::{Secret, Settings};
 use onething::startup::Application;
 use tempfile::TempDir;
@@ -87,6 +90,8 @@ impl Drop for TestDatabase {
 }
 
 pub struct TestApp {
+    /// The server's clock: the machine's time unless a test moves it.
+    pub clock: Arc<SettableClock>,
     pub address: String,
     pub db: onething::db::Db,
     pub client: reqwest::Client,
@@ -123,11 +128,31 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
 /// Starts a server for settings made by [`test_settings`], keeping its database and
 /// directory alive as long as the returned app.
 pub async fn spawn_app_from(settings: Settings, dir: TempDir, db: TestDatabase) -> TestApp {
-    let app = Application::build(&settings).expect("the application builds");
+    spawn_app_at(settings, dir, db, Arc::new(SettableClock::at(chrono::Utc::now()))).await
+}
+
+/// A server whose clock starts at `local` Beijing time (and runs on from there).
+pub async fn spawn_app_on(backend: Backend, local: &str) -> Option<TestApp> {
+    onething::telemetry::init(onething::config::LogFormat::Text, "error");
+    let (settings, db, dir) = test_settings(backend)?;
+    let at = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M")
+        .unwrap_or_else(|e| panic!("bad test time {local}: {e}"));
+    Some(spawn_app_at(settings, dir, db, Arc::new(SettableClock::at_beijing(at))).await)
+}
+
+/// Starts a server reading time from `clock`.
+pub async fn spawn_app_at(
+    settings: Settings,
+    dir: TempDir,
+    db: TestDatabase,
+    clock: Arc<SettableClock>,
+) -> TestApp {
+    let app = Application::build_with_clock(&settings, clock.clone()).expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let app_db = app.db().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
+        clock,
         address,
         db: app_db,
         client: reqwest::Client::new(),
@@ -244,7 +269,7 @@ impl TestApp {
             onething::auth::hash_password(PASSWORD),
             role,
             department.map(str::to_owned),
-            chrono::Utc::now().naive_utc(),
+            self.clock.now_utc(),
         );
         let mut conn = self.db.get().expect("connection");
         onething::store::accounts::create(&mut conn, new).expect("staff account");

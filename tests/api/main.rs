@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod applications;
 mod browser;
+mod calendar;
 mod cases;
 mod catalogue_api;
 mod cli;

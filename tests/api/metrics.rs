@@ -2,8 +2,9 @@
 //! through the real store leave aggregates equal to a GROUP BY recount; the zero-trip share
 //! of cases finished through the API; bad periods; exports; the dashboard pages.
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use onething::auth::Role;
+use onething::clock::Clock;
 use onething::store::cases as case_store;
 use onething::store::metrics::{self as store, Dim, Period};
 use onething::workflow::{self, Actor, Command, DeliveryMethod, SupplementItem, VisitReason};
@@ -107,7 +108,7 @@ both_backends!(
         let seed: u64 = rand::random();
         let mut rng = StdRng::seed_from_u64(seed);
         let mut conn = app.db.get().expect("connection");
-        let mut at = Utc::now().naive_utc();
+        let mut at = app.clock.now_utc();
         // The last case is kept out of the random walk and driven to its finish after it, so
         // that the comparison never covers nothing whatever the seed.
         let (kept, receipts) = receipts.split_last().expect("cases");
@@ -123,8 +124,16 @@ both_backends!(
             let due = next
                 .accepted_at
                 .map(|a| (a + Duration::days(rng.gen_range(0..20))).date().to_string());
-            let saved =
-                case_store::save_transition(&mut conn, &row, wf.version, &next, due, None, at).expect("save");
+            let t = case_store::Transition {
+                row: &row,
+                seen_version: wf.version,
+                new: &next,
+                due_date: due,
+                message: None,
+                now: at,
+            };
+            let saved = case_store::save_transition(&mut conn, &t, onething::calendar::Calendar::shipped())
+                .expect("save");
             assert!(saved, "seed {seed}: the version was current");
         }
         loop {
@@ -150,8 +159,16 @@ both_backends!(
             let due = next
                 .accepted_at
                 .map(|a| (a + Duration::days(10)).date().to_string());
-            let saved =
-                case_store::save_transition(&mut conn, &row, wf.version, &next, due, None, at).expect("save");
+            let t = case_store::Transition {
+                row: &row,
+                seen_version: wf.version,
+                new: &next,
+                due_date: due,
+                message: None,
+                now: at,
+            };
+            let saved = case_store::save_transition(&mut conn, &t, onething::calendar::Calendar::shipped())
+                .expect("save");
             assert!(saved, "seed {seed}: the kept case's version was current");
         }
         let finished =
@@ -159,7 +176,7 @@ both_backends!(
         assert!(finished > 0, "seed {seed}: some case finished");
         // Everything, and a period that starts and ends mid-month, so that whole months
         // come from the monthly rollups and the days around them from the per-day rows.
-        let today = Utc::now().date_naive();
+        let today = app.clock.today();
         let mid_month = Period {
             from: today + Duration::days(17),
             to: today + Duration::days(230),
@@ -468,7 +485,7 @@ both_backends!(
     demo_data_writes_a_year_of_cases_whose_aggregates_equal_a_recount,
     |app| {
         let mut conn = app.db.get().expect("connection");
-        let now = Utc::now().naive_utc();
+        let now = app.clock.now_utc();
         let mut reported = 0;
         let keys = onething::auth::Keys::load(&app.settings).expect("keys");
         let empty_form = onething::auth::Vault::new(&keys.data).encrypt(onething::auth::PiiKind::Phone, "{}");
@@ -535,7 +552,10 @@ both_backends!(
 async fn demo_data_for_one_seed_is_the_same_on_both_backends() {
     use diesel::prelude::*;
     use onething::db::schema::cases;
-    let now = Utc::now().naive_utc();
+    // A fixed instant: the same seed must write the same cases whatever today is.
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 6, 30)
+        .and_then(|d| d.and_hms_opt(4, 0, 0))
+        .expect("a time");
     let mut written = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let Some(app) = spawn_app(backend).await else {

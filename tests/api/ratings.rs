@@ -3,6 +3,7 @@
 //! satisfaction figures.
 
 use onething::auth::Role;
+use onething::clock::Clock;
 use onething::store::ratings as ratings_store;
 use serde_json::{json, Value};
 
@@ -87,7 +88,7 @@ both_backends!(
         );
         let id = body["follow_up"]["id"].as_i64().expect("follow-up id");
         let due = body["follow_up"]["due_date"].as_str().expect("due").to_owned();
-        let today = onething::metrics::local_day(chrono::Utc::now().naive_utc());
+        let today = app.clock.today();
         assert_eq!(
             due,
             onething::calendar::Calendar::shipped()

@@ -1,0 +1,2 @@
+DROP TABLE calendar_years;
+DROP FUNCTION calendar_years_append_only();
