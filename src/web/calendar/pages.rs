@@ -51,11 +51,18 @@ struct Done {
     recomputed: Option<usize>,
 }
 
-/// Days listed as `1月1日 元旦`, consecutive days of one name as a range.
-fn describe(days: &[calendar::NamedDay]) -> Vec<String> {
+/// Days of `year` listed as `1月1日 元旦`, consecutive days of one name as a range; a day
+/// of another year (a notice may arrange the end of December before it) names its year.
+fn describe(year: i32, days: &[calendar::NamedDay]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut run: Option<(chrono::NaiveDate, chrono::NaiveDate, &str)> = None;
-    let fmt = |d: chrono::NaiveDate| d.format("%-m月%-d日").to_string();
+    let fmt = |d: chrono::NaiveDate| {
+        if d.year() == year {
+            d.format("%-m月%-d日").to_string()
+        } else {
+            d.format("%Y年%-m月%-d日").to_string()
+        }
+    };
     let flush = |run: Option<(chrono::NaiveDate, chrono::NaiveDate, &str)>, out: &mut Vec<String>| {
         if let Some((a, b, name)) = run {
             let when = if a == b {
@@ -92,15 +99,19 @@ async fn render(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let cal = state.calendar().await.map_err(|e| page_err(state, e))?;
+    // Last year, this year and those after: what an administrator keeps current (the API
+    // lists every year).
+    let since = state.today().year() - 1;
     let years: Vec<YearLine> = service::listing(&cal, state.today())
         .map_err(|e| page_err(state, e.into()))?
         .into_iter()
+        .filter(|y| y.year >= since)
         .rev()
         .map(|y| YearLine {
             year: y.year,
             official: y.source == YearSource::Official,
-            off_days: describe(&y.off_days),
-            working_days: describe(&y.working_days),
+            off_days: describe(y.year, &y.off_days),
+            working_days: describe(y.year, &y.working_days),
         })
         .collect();
     let history: Vec<HistoryLine> = state

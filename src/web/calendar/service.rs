@@ -14,13 +14,13 @@ use crate::web::AppState;
 /// The earliest and latest year an administrator may enter.
 pub const YEARS: std::ops::RangeInclusive<i32> = 2018..=calendar::LAST_YEAR;
 
-/// Each year from the first official one to the year after next as the calendar counts
-/// it: official years with their notice's days, later ones provisional.
+/// Each year from the first official one to the first provisional one after both the last
+/// official year and next year, as the calendar counts it.
 pub fn listing(cal: &calendar::Calendar, today: NaiveDate) -> Result<Vec<YearInfo>, CalendarError> {
     let first = cal.year_range().map_or(today.year(), |r| *r.start());
     let last = cal
         .year_range()
-        .map_or(today.year(), |r| *r.end())
+        .map_or(today.year(), |r| *r.end() + 1)
         .max(today.year() + 1);
     (first..=last)
         .filter(|&y| cal.source_of(y).is_ok())
@@ -95,7 +95,9 @@ pub async fn enter(
         note.to_owned()
     };
     let cache = state.calendars.clone();
-    let (actor_id, actor, address, at) = (admin.id, admin.label(), address.to_owned(), state.now());
+    let (actor_id, audit_actor, address, at) = (admin.id, admin.label(), address.to_owned(), state.now());
+    // Shown on the calendar page to other administrators: role and name, as staff sign.
+    let actor = format!("{} {}", admin.role.label(), admin.display_name);
     let entered = state
         .db
         .run(move |c| {
@@ -116,7 +118,7 @@ pub async fn enter(
                     &AuditEvent {
                         at,
                         actor_id: Some(actor_id),
-                        actor: &actor,
+                        actor: &audit_actor,
                         action: "calendar_year_enter",
                         target: &format!("calendar#{}", entered.year),
                         address: &address,
