@@ -111,13 +111,17 @@ fn main() {
         .iter()
         .map(|(_, _, c)| serde_json::to_string(c).map(|s| s.len()).unwrap_or(0))
         .sum();
-    let db = prepare_database(&settings).expect("database");
+    let db = prepare_database(&settings, chrono::Utc::now().naive_utc()).expect("database");
     let mut conn = db.get().expect("connection");
     let started = Instant::now();
     for chunk in library.chunks(1000) {
         conn.transaction::<_, onething::db::DbError, _>(|c| {
             for (key, status, content) in chunk {
-                store::insert(c, key, *status, content, "bench")?;
+                let by = store::By {
+                    actor: "bench",
+                    at: chrono::Utc::now().naive_utc(),
+                };
+                store::insert(c, key, *status, content, by)?;
             }
             Ok(())
         })

@@ -133,6 +133,41 @@ mod tests {
         assert_eq!(from_beijing(t("2026-12-20 00:30:00")), t("2026-12-19 16:30:00"));
     }
 
+    /// Every reading of the time goes through a [`Clock`]: outside this module (and test
+    /// code) nothing calls the system time directly.
+    #[test]
+    fn only_the_system_clock_reads_the_system_time() {
+        fn visit(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).expect("source folder").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    visit(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("clock.rs") {
+                    let text = std::fs::read_to_string(&path).expect("source file");
+                    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                    for (n, line) in code.lines().enumerate() {
+                        if ["Utc::now(", "Local::now(", "SystemTime::now("]
+                            .iter()
+                            .any(|p| line.contains(p))
+                        {
+                            found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        visit(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert!(
+            found.is_empty(),
+            "read the injected clock instead:\n{}",
+            found.join("\n")
+        );
+    }
+
     #[test]
     fn a_settable_clock_shows_its_day_and_moves() {
         let c = SettableClock::at_beijing(t("2031-06-01 07:59:00"));

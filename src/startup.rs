@@ -29,14 +29,15 @@ pub struct Application {
 
 /// Opens the database (creating and migrating it) and makes its catalogue equal to the
 /// definitions in `forms/`; a definition problem stops here with nothing written.
-pub fn prepare_database(settings: &Settings) -> anyhow::Result<Db> {
+/// `now` stamps the definitions that change.
+pub fn prepare_database(settings: &Settings, now: chrono::NaiveDateTime) -> anyhow::Result<Db> {
     let catalogue = load_catalogue(&settings.forms_dir)
         .map_err(anyhow::Error::new)
         .with_context(|| format!("loading the catalogue from {}", settings.forms_dir.display()))?;
     let target = DatabaseTarget::from_settings(settings)?;
     let db = Db::open(&target, settings.db_pool_size)?;
     let mut conn = db.get()?;
-    let report = sync(&mut conn, &catalogue)?;
+    let report = sync(&mut conn, &catalogue, now)?;
     tracing::info!(
         bundles = catalogue.bundles.len(),
         items = catalogue.items.len(),
@@ -51,9 +52,9 @@ pub fn prepare_database(settings: &Settings) -> anyhow::Result<Db> {
 
 /// Loads the policy seed library (idempotently, by key) and opens the search engine,
 /// rebuilding the embedded index when it is missing or unreadable.
-pub fn prepare_policies(settings: &Settings, db: &Db) -> anyhow::Result<Search> {
+pub fn prepare_policies(settings: &Settings, db: &Db, now: chrono::NaiveDateTime) -> anyhow::Result<Search> {
     let entries = crate::policy::seed::shipped().map_err(anyhow::Error::msg)?;
-    let report = crate::store::policies::seed(&mut *db.get()?, &entries)?;
+    let report = crate::store::policies::seed(&mut *db.get()?, &entries, now)?;
     tracing::info!(
         policies = entries.len(),
         inserted = report.inserted,
@@ -74,8 +75,8 @@ impl Application {
 
     /// The application reading time from `clock` (tests put it on any day).
     pub fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = prepare_database(settings)?;
-        let search = prepare_policies(settings, &db)?;
+        let db = prepare_database(settings, clock.now_utc())?;
+        let search = prepare_policies(settings, &db, clock.now_utc())?;
         search.spawn_follower(db.clone());
         let templates = Arc::new(web::templates::load(settings.template_dir.as_deref())?);
         let keys = Keys::load(settings)?;

@@ -300,7 +300,8 @@ pub fn run_cli(settings: &crate::config::Settings, cases: u64, seed: u64) -> any
         println!("nothing to generate (use --cases N)");
         return Ok(());
     }
-    let db = crate::startup::prepare_database(settings)?;
+    let db =
+        crate::startup::prepare_database(settings, crate::clock::Clock::now_utc(&crate::clock::SystemClock))?;
     let mut conn = db.get()?;
     let bar = indicatif::ProgressBar::new(cases);
     bar.set_style(

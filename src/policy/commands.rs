@@ -37,10 +37,15 @@ pub fn import(settings: &Settings, file: &Path, format: Option<&str>) -> anyhow:
             );
         }
     };
-    let db = crate::startup::prepare_database(settings)?;
+    let db =
+        crate::startup::prepare_database(settings, crate::clock::Clock::now_utc(&crate::clock::SystemClock))?;
     let mut conn = db.get()?;
     let write_bar = bar(rows.len() as u64, "writing policies");
-    let report = crate::store::policies::import(&mut conn, &rows, "cli", &|done, _| {
+    let by = crate::store::policies::By {
+        actor: "cli",
+        at: crate::clock::Clock::now_utc(&crate::clock::SystemClock),
+    };
+    let report = crate::store::policies::import(&mut conn, &rows, by, &|done, _| {
         write_bar.set_position(done as u64)
     })?;
     write_bar.finish();
@@ -53,7 +58,8 @@ pub fn import(settings: &Settings, file: &Path, format: Option<&str>) -> anyhow:
 
 /// `onething reindex`: rebuilds the search engine from the database.
 pub fn reindex(settings: &Settings) -> anyhow::Result<()> {
-    let db = crate::startup::prepare_database(settings)?;
+    let db =
+        crate::startup::prepare_database(settings, crate::clock::Clock::now_utc(&crate::clock::SystemClock))?;
     reindex_with(settings, &db)
 }
 

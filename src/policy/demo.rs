@@ -158,9 +158,11 @@ pub fn run(settings: &crate::config::Settings, n: usize) -> anyhow::Result<()> {
     use diesel::prelude::*;
     let seeds = super::seed::shipped().map_err(anyhow::Error::msg)?;
     anyhow::ensure!(!seeds.is_empty(), "the seed library is empty");
-    let db = crate::startup::prepare_database(settings)?;
+    let db =
+        crate::startup::prepare_database(settings, crate::clock::Clock::now_utc(&crate::clock::SystemClock))?;
     let mut conn = db.get()?;
-    crate::store::policies::seed(&mut conn, &seeds)?;
+    let now = crate::clock::Clock::now_utc(&crate::clock::SystemClock);
+    crate::store::policies::seed(&mut conn, &seeds, now)?;
     let existing: HashSet<String> = crate::db::schema::policies::table
         .filter(crate::db::schema::policies::key.like("demo-%"))
         .select(crate::db::schema::policies::key)
@@ -177,7 +179,11 @@ pub fn run(settings: &crate::config::Settings, n: usize) -> anyhow::Result<()> {
         let batch: Vec<_> = (i..end).map(|k| make(k, &seeds, &mut rng)).collect();
         conn.transaction::<_, crate::db::DbError, _>(|c| {
             for (key, status, content) in batch.iter().filter(|(k, _, _)| !existing.contains(k)) {
-                crate::store::policies::insert(c, key, *status, content, "demo-data")?;
+                let by = crate::store::policies::By {
+                    actor: "demo-data",
+                    at: now,
+                };
+                crate::store::policies::insert(c, key, *status, content, by)?;
                 added += 1;
             }
             Ok(())

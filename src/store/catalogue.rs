@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::Utc;
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::rows::*;
@@ -80,10 +80,10 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, DbError> {
 /// Makes the database's catalogue equal to `cat` in one transaction. Unchanged definitions
 /// cause no writes; a changed one is rewritten with its version bumped; one that vanished
 /// from the files is retired (kept, inactive) so that references to it stay valid.
-pub fn sync(conn: &mut DbConn, cat: &Catalogue) -> Result<SyncReport, DbError> {
+/// `now` stamps what changes.
+pub fn sync(conn: &mut DbConn, cat: &Catalogue, now: NaiveDateTime) -> Result<SyncReport, DbError> {
     conn.transaction::<_, DbError, _>(|conn| {
         let mut report = SyncReport::default();
-        let now = Utc::now().naive_utc();
 
         // Departments.
         let known = known_of(

@@ -3,7 +3,7 @@
 //! search indexes of all servers follow. Every write is one transaction that also appends
 //! to the change log.
 
-use chrono::{NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -119,6 +119,13 @@ pub fn new_key() -> String {
     format!("p-{}", hex::encode(bytes))
 }
 
+/// Who writes, and when (from the application's clock).
+#[derive(Debug, Clone, Copy)]
+pub struct By<'a> {
+    pub actor: &'a str,
+    pub at: NaiveDateTime,
+}
+
 /// Inserts a policy with its first version, without a transaction of its own (callers
 /// batch several).
 pub fn insert(
@@ -126,9 +133,9 @@ pub fn insert(
     key: &str,
     status: Status,
     content: &PolicyContent,
-    actor: &str,
+    by: By<'_>,
 ) -> Result<i64, DbError> {
-    let now = Utc::now().naive_utc();
+    let (actor, now) = (by.actor, by.at);
     let json = serde_json::to_string(content).map_err(corrupt)?;
     diesel::insert_into(policies::table)
         .values((
@@ -173,9 +180,9 @@ pub fn create(
     key: &str,
     status: Status,
     content: &PolicyContent,
-    actor: &str,
+    by: By<'_>,
 ) -> Result<i64, DbError> {
-    conn.transaction(|conn| insert(conn, key, status, content, actor))
+    conn.transaction(|conn| insert(conn, key, status, content, by))
 }
 
 /// What a write did.
@@ -193,13 +200,13 @@ fn write_version(
     status: Status,
     content: &PolicyContent,
     action: &str,
-    actor: &str,
+    by: By<'_>,
 ) -> Result<Written, DbError> {
     let hash = content_hash(content);
     if hash == row.content_hash && status == row.status {
         return Ok(Written::Unchanged);
     }
-    let now = Utc::now().naive_utc();
+    let (actor, now) = (by.actor, by.at);
     let json = serde_json::to_string(content).map_err(corrupt)?;
     let version = row.version + 1;
     diesel::update(policies::table.find(row.id))
@@ -241,14 +248,11 @@ pub fn upsert_by_key(
     key: &str,
     status: Status,
     content: &PolicyContent,
-    actor: &str,
+    by: By<'_>,
 ) -> Result<(i64, Written), DbError> {
     match get_by_key(conn, key)? {
-        None => Ok((insert(conn, key, status, content, actor)?, Written::Inserted)),
-        Some(row) => Ok((
-            row.id,
-            write_version(conn, &row, status, content, "update", actor)?,
-        )),
+        None => Ok((insert(conn, key, status, content, by)?, Written::Inserted)),
+        Some(row) => Ok((row.id, write_version(conn, &row, status, content, "update", by)?)),
     }
 }
 
@@ -257,12 +261,12 @@ pub fn update(
     conn: &mut DbConn,
     id: i64,
     content: &PolicyContent,
-    actor: &str,
+    by: By<'_>,
 ) -> Result<Option<Written>, DbError> {
     crate::db::retry_on_conflict(conn, |conn| {
         conn.transaction(|conn| match get(conn, id)? {
             None => Ok(None),
-            Some(row) => write_version(conn, &row, row.status, content, "update", actor).map(Some),
+            Some(row) => write_version(conn, &row, row.status, content, "update", by).map(Some),
         })
     })
 }
@@ -272,7 +276,7 @@ pub fn set_status(
     conn: &mut DbConn,
     id: i64,
     status: Status,
-    actor: &str,
+    by: By<'_>,
 ) -> Result<Option<Written>, DbError> {
     let action = match status {
         Status::Published => "publish",
@@ -282,7 +286,7 @@ pub fn set_status(
     crate::db::retry_on_conflict(conn, |conn| {
         conn.transaction(|conn| match get(conn, id)? {
             None => Ok(None),
-            Some(row) => write_version(conn, &row, status, &row.content.clone(), action, actor).map(Some),
+            Some(row) => write_version(conn, &row, status, &row.content.clone(), action, by).map(Some),
         })
     })
 }
@@ -511,8 +515,13 @@ pub struct SeedReport {
 /// Loads the seed library in one transaction, by key. A seed policy whose text was already
 /// loaded once is left alone, so that editors' later changes survive restarts; a changed
 /// seed text becomes a new version.
-pub fn seed(conn: &mut DbConn, entries: &[crate::policy::seed::SeedEntry]) -> Result<SeedReport, DbError> {
+pub fn seed(
+    conn: &mut DbConn,
+    entries: &[crate::policy::seed::SeedEntry],
+    at: NaiveDateTime,
+) -> Result<SeedReport, DbError> {
     const ACTOR: &str = "seed";
+    let by = By { actor: ACTOR, at };
     crate::db::retry_on_conflict(conn, |conn| {
         conn.transaction(|conn| {
             let mut report = SeedReport::default();
@@ -520,7 +529,7 @@ pub fn seed(conn: &mut DbConn, entries: &[crate::policy::seed::SeedEntry]) -> Re
                 let json = serde_json::to_string(&e.content).map_err(corrupt)?;
                 match get_by_key(conn, &e.key)? {
                     None => {
-                        insert(conn, &e.key, e.status, &e.content, ACTOR)?;
+                        insert(conn, &e.key, e.status, &e.content, by)?;
                         report.inserted += 1;
                     }
                     Some(row) => {
@@ -534,7 +543,7 @@ pub fn seed(conn: &mut DbConn, entries: &[crate::policy::seed::SeedEntry]) -> Re
                         if seeded > 0 {
                             report.unchanged += 1;
                         } else {
-                            match write_version(conn, &row, e.status, &e.content, "update", ACTOR)? {
+                            match write_version(conn, &row, e.status, &e.content, "update", by)? {
                                 Written::Unchanged => report.unchanged += 1,
                                 _ => report.updated += 1,
                             }
@@ -561,14 +570,14 @@ pub struct ImportReport {
 pub fn import(
     conn: &mut DbConn,
     rows: &[crate::policy::table::Row],
-    actor: &str,
+    by: By<'_>,
     progress: &dyn Fn(usize, usize),
 ) -> Result<ImportReport, DbError> {
     conn.transaction(|conn| {
         let mut report = ImportReport::default();
         for (i, r) in rows.iter().enumerate() {
             let key = r.key.clone().unwrap_or_else(new_key);
-            let (id, written) = upsert_by_key(conn, &key, r.status, &r.content, actor)?;
+            let (id, written) = upsert_by_key(conn, &key, r.status, &r.content, by)?;
             match written {
                 Written::Inserted => report.inserted += 1,
                 Written::Updated => report.updated += 1,

@@ -133,11 +133,12 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_input(&body)?;
     let content = validate(&input).map_err(ApiError::Validation)?;
-    let actor = user.label();
+    let (actor, at) = (user.label(), state.now());
     let record = state
         .db
         .run(move |c| {
-            let id = store::create(c, &store::new_key(), Status::Draft, &content, &actor)?;
+            let by = store::By { actor: &actor, at };
+            let id = store::create(c, &store::new_key(), Status::Draft, &content, by)?;
             store::get(c, id)
         })
         .await?
@@ -167,13 +168,15 @@ async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     let content = validate(&parse_input(&body)?).map_err(ApiError::Validation)?;
-    let actor = user.label();
+    let (actor, at) = (user.label(), state.now());
     let record = state
         .db
-        .run(move |c| match store::update(c, id, &content, &actor)? {
-            None => Ok(None),
-            Some(_) => store::get(c, id),
-        })
+        .run(
+            move |c| match store::update(c, id, &content, store::By { actor: &actor, at })? {
+                None => Ok(None),
+                Some(_) => store::get(c, id),
+            },
+        )
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("未找到编号为 {id} 的政策")))?;
     reindex(&state, id).await?;
@@ -187,6 +190,7 @@ pub async fn change_status(
     id: i64,
     status: Status,
 ) -> Result<PolicyRecord, ApiError> {
+    let at = state.now();
     let record = state
         .db
         .run(move |c| {
@@ -200,7 +204,7 @@ pub async fn change_status(
                     "已废止的政策不能再次发布，请新建政策",
                 )])));
             }
-            store::set_status(c, id, status, &actor)?;
+            store::set_status(c, id, status, store::By { actor: &actor, at })?;
             Ok::<_, ApiError>(
                 store::get(c, id)?.ok_or_else(|| ApiError::NotFound(format!("未找到编号为 {id} 的政策"))),
             )
@@ -684,6 +688,7 @@ pub async fn import_file(
     actor: String,
     progress: Arc<dyn Fn(usize, usize) + Send + Sync>,
 ) -> Result<Result<ImportReport, Vec<RowError>>, ApiError> {
+    let at = state.now();
     let parse_progress = progress.clone();
     let rows = match tokio::task::spawn_blocking(move || {
         table::parse(format, &bytes, &|done, total| {
@@ -699,7 +704,7 @@ pub async fn import_file(
     let report = state
         .db
         .run(move |c| {
-            store::import(c, &rows, &actor, &|done, total| {
+            store::import(c, &rows, store::By { actor: &actor, at }, &|done, total| {
                 progress(total.max(1) / 2 + done / 2, total.max(1))
             })
             .map_err(ApiError::from)

@@ -554,11 +554,18 @@ async fn admin_create(
             )
         }
     };
-    let actor = user.label();
+    let (actor, at) = (user.label(), state.now());
     let id = state
         .db
         .run(move |c| {
-            store::create(c, &store::new_key(), Status::Draft, &content, &actor).map_err(ApiError::from)
+            store::create(
+                c,
+                &store::new_key(),
+                Status::Draft,
+                &content,
+                store::By { actor: &actor, at },
+            )
+            .map_err(ApiError::from)
         })
         .await
         .map_err(|e| page_err(&state, e))?;
@@ -623,10 +630,12 @@ async fn admin_update(
             )
         }
     };
-    let (pid, actor) = (record.id, user.label());
+    let (pid, actor, at) = (record.id, user.label(), state.now());
     state
         .db
-        .run(move |c| store::update(c, pid, &content, &actor).map_err(ApiError::from))
+        .run(move |c| {
+            store::update(c, pid, &content, store::By { actor: &actor, at }).map_err(ApiError::from)
+        })
         .await
         .map_err(|e| page_err(&state, e))?;
     state

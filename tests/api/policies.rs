@@ -737,7 +737,8 @@ mod a_policy_changed_on_one_server_is_found_through_another {
 both_backends!(seeding_is_idempotent_and_a_broken_index_is_rebuilt, |app| {
     let entries = onething::policy::seed::shipped().expect("seed");
     let mut c = app.db.get().expect("conn");
-    let report = onething::store::policies::seed(&mut c, &entries).expect("seed again");
+    let report = onething::store::policies::seed(&mut c, &entries, chrono::Utc::now().naive_utc())
+        .expect("seed again");
     assert_eq!(
         (report.inserted, report.updated),
         (0, 0),
