@@ -99,7 +99,7 @@ async fn receipt_context(
             .iter()
             .map(|e| {
                 (
-                    e.at.format("%Y-%m-%d %H:%M").to_string(),
+                    crate::clock::beijing(e.at).format("%Y-%m-%d %H:%M").to_string(),
                     crate::workflow::action_label(&e.action),
                     e.actor_label.clone(),
                 )

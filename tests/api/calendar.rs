@@ -263,12 +263,13 @@ async fn entering_an_official_year_moves_due_dates_and_clears_provisional_on_eve
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_intake_journey_runs_in_a_provisional_year() {
     for backend in BACKENDS {
-        let Some(app) = spawn_app_on(backend, "2031-06-02 09:00").await else {
+        // 07:30 in Beijing is still the day before in UTC.
+        let Some(app) = spawn_app_on(backend, "2031-06-02 07:30").await else {
             continue;
         };
         // Deemed acceptance: submitted Mon 2031-06-02, five working days end Mon 6-09; on
         // Tue 6-10 the case is accepted by law, as of receipt.
-        let (_, receipt, _) = submitted_case(&app).await;
+        let (citizen, receipt, _) = submitted_case(&app).await;
         assert!(
             receipt.contains("20310602"),
             "receipt numbers carry the Beijing date: {receipt}"
