@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod deadlines;
+pub mod field_error;
 pub mod form;
 pub mod identity;
 pub mod metrics;

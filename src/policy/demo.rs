@@ -3,10 +3,7 @@
 //! paragraphs, benefits, conditions and guides across issuers, regions, industries and
 //! dates. Deterministic for a given count, and idempotent by key (`demo-000001`, ...).
 
-use std::collections::HashSet;
-
 use chrono::{Duration, NaiveDate};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -140,65 +137,6 @@ pub fn make(i: usize, seeds: &[SeedEntry], rng: &mut StdRng) -> (String, Status,
 pub fn generate(n: usize, seeds: &[SeedEntry]) -> Vec<(String, Status, PolicyContent)> {
     let mut rng = StdRng::seed_from_u64(4754);
     (1..=n).map(|i| make(i, seeds, &mut rng)).collect()
-}
-
-pub fn bar(total: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_message(what.to_owned());
-    bar
-}
-
-/// `onething demo-data --policies N`: adds the synthetic policies that are missing, in
-/// batched transactions, then rebuilds the search index.
-pub fn run(settings: &crate::config::Settings, n: usize) -> anyhow::Result<()> {
-    use diesel::prelude::*;
-    let seeds = super::seed::shipped().map_err(anyhow::Error::msg)?;
-    anyhow::ensure!(!seeds.is_empty(), "the seed library is empty");
-    let db =
-        crate::startup::prepare_database(settings, crate::clock::Clock::now_utc(&crate::clock::SystemClock))?;
-    let mut conn = db.get()?;
-    let now = crate::clock::Clock::now_utc(&crate::clock::SystemClock);
-    crate::store::policies::seed(&mut conn, &seeds, now)?;
-    let existing: HashSet<String> = crate::db::schema::policies::table
-        .filter(crate::db::schema::policies::key.like("demo-%"))
-        .select(crate::db::schema::policies::key)
-        .load::<String>(&mut *conn)?
-        .into_iter()
-        .collect();
-    let started = std::time::Instant::now();
-    let bar = bar(n as u64, "generating policies");
-    let mut rng = StdRng::seed_from_u64(4754);
-    let mut added = 0;
-    let mut i = 1;
-    while i <= n {
-        let end = (i + 1000).min(n + 1);
-        let batch: Vec<_> = (i..end).map(|k| make(k, &seeds, &mut rng)).collect();
-        conn.transaction::<_, crate::db::DbError, _>(|c| {
-            for (key, status, content) in batch.iter().filter(|(k, _, _)| !existing.contains(k)) {
-                let by = crate::store::policies::By {
-                    actor: "demo-data",
-                    at: now,
-                };
-                crate::store::policies::insert(c, key, *status, content, by)?;
-                added += 1;
-            }
-            Ok(())
-        })?;
-        bar.inc((end - i) as u64);
-        i = end;
-    }
-    bar.finish();
-    println!(
-        "{added} synthetic policies added ({} already there) in {:.1} s",
-        n - added,
-        started.elapsed().as_secs_f64()
-    );
-    drop(conn);
-    super::commands::reindex_with(settings, &db)
 }
 
 #[cfg(test)]

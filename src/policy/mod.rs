@@ -2,7 +2,6 @@
 //! derived status, version diffs, eligibility matching, seed data, spreadsheet import and
 //! export, and the synthetic-library generator. Plain Rust without I/O except where named.
 
-pub mod commands;
 pub mod demo;
 pub mod diff;
 pub mod matching;
@@ -13,8 +12,8 @@ pub mod table;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::field_error::FieldError;
 use crate::identity::{self, Scale};
-use crate::web::error::FieldError;
 
 /// The stored lifecycle state; "expired" is not stored but derived from the dates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -68,7 +68,7 @@ impl Search {
             }
             None => {
                 let docs = db
-                    .run(move |c| store::index_docs(c, &[id]).map_err(SearchError::from))
+                    .run(move |c| super::index_docs(c, &[id]).map_err(SearchError::from))
                     .await?;
                 for (id, doc) in docs {
                     match doc {
@@ -92,7 +92,7 @@ impl Search {
                 for chunk in ids.chunks(1000) {
                     let chunk = chunk.to_vec();
                     let docs = db
-                        .run(move |c| store::index_docs(c, &chunk).map_err(SearchError::from))
+                        .run(move |c| super::index_docs(c, &chunk).map_err(SearchError::from))
                         .await?;
                     let (up, del): (Vec<_>, Vec<_>) = docs.into_iter().partition(|(_, d)| d.is_some());
                     self.index
@@ -151,7 +151,7 @@ impl Search {
                     };
                     after = tail.id;
                     done += batch.len() as u64;
-                    let docs: Vec<_> = batch.iter().filter_map(|r| r.index_doc()).collect();
+                    let docs: Vec<_> = batch.iter().filter_map(super::doc_of).collect();
                     indexed += docs.len() as u64;
                     self.index.upsert(docs).await?;
                     progress(done, total);

@@ -309,6 +309,24 @@ pub fn query_words(q: &str) -> Vec<String> {
     .collect()
 }
 
+/// The search document of a stored policy, or `None` for a draft (drafts are not
+/// searchable).
+pub fn doc_of(r: &crate::store::policies::PolicyRecord) -> Option<IndexDoc> {
+    (r.status != Status::Draft).then(|| IndexDoc::build(r.id, r.status, &r.content))
+}
+
+/// The current search documents of some policies: `(id, None)` for drafts and unknown ids.
+pub fn index_docs(
+    conn: &mut crate::db::DbConn,
+    ids: &[i64],
+) -> Result<Vec<(i64, Option<IndexDoc>)>, crate::db::DbError> {
+    let rows = crate::store::policies::records(conn, ids)?;
+    Ok(ids
+        .iter()
+        .map(|id| (*id, rows.iter().find(|r| r.id == *id).and_then(doc_of)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

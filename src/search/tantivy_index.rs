@@ -241,7 +241,7 @@ impl TantivyIndex {
             let mut ids: Vec<i64> = fresh.iter().map(|(_, p)| *p).collect();
             ids.sort_unstable();
             ids.dedup();
-            let docs = store::index_docs(conn, &ids)?;
+            let docs = super::index_docs(conn, &ids)?;
             let (upserts, deletes): (Vec<_>, Vec<_>) = docs.into_iter().partition(|(_, d)| d.is_some());
             let upserts: Vec<IndexDoc> = upserts.into_iter().filter_map(|(_, d)| d).collect();
             let deletes: Vec<i64> = deletes.into_iter().map(|(id, _)| id).collect();
@@ -281,7 +281,7 @@ impl TantivyIndex {
             };
             after = tail.id;
             for r in &batch {
-                if let Some(d) = r.index_doc() {
+                if let Some(d) = super::doc_of(r) {
                     writer.add_document(self.document(&d))?;
                     indexed += 1;
                 }

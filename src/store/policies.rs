@@ -11,7 +11,6 @@ use super::{Page, Paging};
 use crate::db::schema::{policies, policy_changes, policy_versions};
 use crate::db::{DbConn, DbError};
 use crate::policy::{content_hash, in_force, shown_status, PolicyContent, ShownStatus, Status};
-use crate::search::IndexDoc;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = policies)]
@@ -51,11 +50,6 @@ impl PolicyRecord {
             self.content.effective_to,
             today,
         )
-    }
-
-    /// The search document, or `None` for a draft (drafts are not searchable).
-    pub fn index_doc(&self) -> Option<IndexDoc> {
-        (self.status != Status::Draft).then(|| IndexDoc::build(self.id, self.status, &self.content))
     }
 }
 
@@ -459,26 +453,15 @@ pub fn changes_after(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<(i
         .load(conn)?)
 }
 
-/// The current search documents of some policies: `(id, None)` for drafts and unknown ids.
-pub fn index_docs(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<(i64, Option<IndexDoc>)>, DbError> {
-    let rows: Vec<PolicyRecord> = policies::table
+/// The current records of some policies (unknown ids are left out).
+pub fn records(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<PolicyRecord>, DbError> {
+    policies::table
         .filter(policies::id.eq_any(ids))
         .select(PolicyRow::as_select())
         .load(conn)?
         .into_iter()
         .map(record)
-        .collect::<Result<_, _>>()?;
-    Ok(ids
-        .iter()
-        .map(|id| {
-            (
-                *id,
-                rows.iter()
-                    .find(|r| r.id == *id)
-                    .and_then(PolicyRecord::index_doc),
-            )
-        })
-        .collect())
+        .collect()
 }
 
 /// The first `limit` ids, newest first, and the number of all policies whose title or text

@@ -274,6 +274,24 @@ async fn the_whole_intake_journey_runs_in_a_provisional_year() {
             receipt.contains("20310602"),
             "receipt numbers carry the Beijing date: {receipt}"
         );
+        let page = app
+            .client
+            .get(format!("{}/applications/{receipt}", app.address))
+            .bearer_auth(&citizen)
+            .send()
+            .await
+            .expect("receipt page")
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            page.contains("提交时间：2031-06-02 07:3"),
+            "the receipt shows Beijing time"
+        );
+        assert!(
+            !page.contains("UTC") && !page.contains("2031-06-01 23:3"),
+            "no UTC time is shown, in the timeline either"
+        );
         app.staff_token("clerk", Role::Window, None).await;
         // Days pass: login tokens expire with the clock, so each day starts with a login.
         app.clock.advance(chrono::Duration::days(7));

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod applications;
+mod architecture;
 mod browser;
 mod calendar;
 mod cases;

@@ -1,13 +1,18 @@
-//! Command-line work on the policy library: `import-policies FILE` and `reindex`, with
-//! progress bars. A running server picks their changes up from the change log.
+//! Command-line work on the policy library: `import-policies FILE`, `reindex` and
+//! `demo-data --policies N`, with progress bars. A running server picks their changes up
+//! from the change log.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::demo::bar;
-use super::table::{self, Format};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
 use crate::config::Settings;
 use crate::db::Db;
+use crate::policy::table::{self, Format};
 use crate::search::tantivy_index::{index_dir, TantivyIndex};
 
 /// `onething import-policies FILE`: all rows or none, every bad row listed.
@@ -90,4 +95,65 @@ pub fn reindex_with(settings: &Settings, db: &Db) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+pub fn bar(total: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// `onething demo-data --policies N`: adds the synthetic policies that are missing, in
+/// batched transactions, then rebuilds the search index.
+pub fn demo(settings: &crate::config::Settings, n: usize) -> anyhow::Result<()> {
+    use diesel::prelude::*;
+    let seeds = crate::policy::seed::shipped().map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(!seeds.is_empty(), "the seed library is empty");
+    let db =
+        crate::startup::prepare_database(settings, crate::clock::Clock::now_utc(&crate::clock::SystemClock))?;
+    let mut conn = db.get()?;
+    let now = crate::clock::Clock::now_utc(&crate::clock::SystemClock);
+    crate::store::policies::seed(&mut conn, &seeds, now)?;
+    let existing: HashSet<String> = crate::db::schema::policies::table
+        .filter(crate::db::schema::policies::key.like("demo-%"))
+        .select(crate::db::schema::policies::key)
+        .load::<String>(&mut *conn)?
+        .into_iter()
+        .collect();
+    let started = std::time::Instant::now();
+    let bar = bar(n as u64, "generating policies");
+    let mut rng = StdRng::seed_from_u64(4754);
+    let mut added = 0;
+    let mut i = 1;
+    while i <= n {
+        let end = (i + 1000).min(n + 1);
+        let batch: Vec<_> = (i..end)
+            .map(|k| crate::policy::demo::make(k, &seeds, &mut rng))
+            .collect();
+        conn.transaction::<_, crate::db::DbError, _>(|c| {
+            for (key, status, content) in batch.iter().filter(|(k, _, _)| !existing.contains(k)) {
+                let by = crate::store::policies::By {
+                    actor: "demo-data",
+                    at: now,
+                };
+                crate::store::policies::insert(c, key, *status, content, by)?;
+                added += 1;
+            }
+            Ok(())
+        })?;
+        bar.inc((end - i) as u64);
+        i = end;
+    }
+    bar.finish();
+    println!(
+        "{added} synthetic policies added ({} already there) in {:.1} s",
+        n - added,
+        started.elapsed().as_secs_f64()
+    );
+    drop(conn);
+    reindex_with(settings, &db)
 }

@@ -2,6 +2,9 @@
 //! `import-policies`, `reindex`, `demo-data`. Every setting is also an
 //! environment variable; `onething --help` lists them.
 
+mod demo;
+mod policies;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -73,10 +76,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate => migrate(&cli.settings),
         Command::CheckForms => check_forms(&cli.settings),
         Command::CreateAdmin { username, password } => create_admin(&cli.settings, &username, password),
-        Command::ImportPolicies { file, format } => {
-            crate::policy::commands::import(&cli.settings, &file, format.as_deref())
-        }
-        Command::Reindex => crate::policy::commands::reindex(&cli.settings),
+        Command::ImportPolicies { file, format } => policies::import(&cli.settings, &file, format.as_deref()),
+        Command::Reindex => policies::reindex(&cli.settings),
         Command::DemoData {
             policies,
             cases,
@@ -115,10 +116,10 @@ fn demo_data(
         anyhow::bail!("say what to generate: --policies N and/or --cases N");
     }
     if let Some(n) = policies {
-        crate::policy::demo::run(settings, n)?;
+        policies::demo(settings, n)?;
     }
     if let Some(n) = cases {
-        crate::metrics::demo::run_cli(settings, n, seed)?;
+        demo::cases(settings, n, seed)?;
     }
     Ok(())
 }
