@@ -104,10 +104,10 @@ impl Application {
             clock,
             max_upload_bytes: settings.max_upload_mb as usize * 1024 * 1024,
             search,
-            imports: Arc::new(web::api_policies::ImportJobs::default()),
+            imports: Arc::new(web::policies::api::ImportJobs::default()),
         });
         if settings.sweep_seconds > 0 {
-            tokio::spawn(web::cases::sweep_loop(
+            tokio::spawn(web::cases::service::sweep_loop(
                 state.clone(),
                 std::time::Duration::from_secs(settings.sweep_seconds),
             ));

@@ -187,7 +187,7 @@ fn create_admin(settings: &Settings, username: &str, password: Option<Secret>) -
     let db = crate::db::Db::open(&DatabaseTarget::from_settings(settings)?, 1)?;
     let mut conn = db.get()?;
     let now = crate::clock::Clock::now_utc(&crate::clock::SystemClock);
-    let new = crate::web::accounts::staff_account(
+    let new = crate::web::accounts::service::staff_account(
         username,
         username,
         crate::auth::hash_password(&password),

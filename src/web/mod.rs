@@ -2,29 +2,15 @@
 //! every response carries.
 
 pub mod accounts;
-pub mod api;
-pub mod api_apply;
-pub mod api_auth;
-pub mod api_cases;
-pub mod api_metrics;
-pub mod api_policies;
-pub mod api_ratings;
-pub mod applications;
+pub mod apply;
 pub mod auth;
 pub mod calendar;
 pub mod cases;
+pub mod catalogue;
 pub mod counter;
 pub mod error;
 pub mod metrics;
-pub mod pages;
-pub mod pages_apply;
-pub mod pages_auth;
-pub mod pages_case;
-pub mod pages_counter;
-pub mod pages_dashboard;
-pub mod pages_policies;
-pub mod pages_ratings;
-pub mod pages_staff;
+pub mod policies;
 pub mod ratings;
 pub mod templates;
 
@@ -53,7 +39,7 @@ pub struct AppState {
     /// The policy search engine and how it is kept in step with the database.
     pub search: crate::search::follower::Search,
     /// Policy imports started from the admin pages, with their progress.
-    pub imports: Arc<api_policies::ImportJobs>,
+    pub imports: Arc<policies::api::ImportJobs>,
 }
 
 impl AppState {
@@ -116,25 +102,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(healthz)
     .service(
         web::scope("/api/v1")
-            .configure(api::configure)
-            .configure(api_auth::configure)
-            .configure(api_apply::configure)
+            .configure(catalogue::api::configure)
+            .configure(accounts::api::configure)
+            .configure(apply::api::configure)
             .configure(calendar::api::configure)
-            .configure(api_cases::configure)
-            .configure(api_metrics::configure)
-            .configure(api_ratings::configure)
-            .configure(api_policies::configure)
+            .configure(cases::api::configure)
+            .configure(metrics::api::configure)
+            .configure(ratings::api::configure)
+            .configure(policies::api::configure)
             .default_service(web::to(api_not_found)),
     )
-    .configure(pages::configure)
-    .configure(pages_auth::configure)
-    .configure(pages_apply::configure)
-    .configure(pages_staff::configure)
-    .configure(pages_counter::configure)
-    .configure(pages_case::configure)
-    .configure(pages_dashboard::configure)
-    .configure(pages_ratings::configure)
-    .configure(pages_policies::configure)
+    .configure(catalogue::pages::configure)
+    .configure(accounts::pages::configure)
+    .configure(apply::pages::configure)
+    .configure(cases::pages::configure)
+    .configure(counter::pages::configure)
+    .configure(cases::applicant::configure)
+    .configure(metrics::pages::configure)
+    .configure(ratings::pages::configure)
+    .configure(policies::pages::configure)
     .configure(calendar::pages::configure)
     .default_service(web::to(page_not_found));
 }

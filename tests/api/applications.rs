@@ -280,7 +280,7 @@ both_backends!(a_submission_is_idempotent_and_split_per_department, |app| {
     assert_eq!(mine["total"], 1, "the replay created no second case");
 
     // A key whose request is still being processed.
-    let hash = onething::web::applications::request_hash(&other);
+    let hash = onething::web::apply::service::request_hash(&other);
     let (_, me) = app.get_auth("/api/v1/me", &token).await;
     let account = me["id"].as_i64().expect("id");
     let mut conn = app.db.get().expect("conn");

@@ -263,7 +263,7 @@ impl TestApp {
         role: onething::auth::Role,
         department: Option<&str>,
     ) -> String {
-        let new = onething::web::accounts::staff_account(
+        let new = onething::web::accounts::service::staff_account(
             username,
             username,
             onething::auth::hash_password(PASSWORD),

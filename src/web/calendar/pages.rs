@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::service;
 use crate::calendar::{self, YearSource};
+use crate::web::accounts::pages::{form_message, form_page, page_err};
 use crate::web::auth::{client_address, require_csrf, AdminOnly, Authed};
 use crate::web::error::{ApiError, FieldError, PageError};
-use crate::web::pages_auth::{form_message, form_page, page_err};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -292,7 +292,7 @@ async fn enter_file(
             message: format!("上传内容无法读取：{e}"),
         })?;
         let name = field.name().unwrap_or_default().to_owned();
-        let bytes = crate::web::api_apply::read_file_field(&mut field, FILE_LIMIT).await?;
+        let bytes = crate::web::apply::api::read_file_field(&mut field, FILE_LIMIT).await?;
         match name.as_str() {
             "csrf_token" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
             "source_note" => note = String::from_utf8_lossy(&bytes).into_owned(),

@@ -9,20 +9,20 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::api_policies::{
-    change_status, load_visible, parse_profile, parse_search, run_match, spawn_import, version_views, view,
-    PolicyEditors, ProfileInput, SearchParams, IMPORT_LIMIT,
-};
-use super::auth::{require_csrf, Authed, MaybeUser};
-use super::error::{ApiError, FieldError, PageError};
-use super::pages_auth::{form_page, page_err};
-use super::AppState;
 use crate::auth::Role;
 use crate::identity::Scale;
 use crate::policy::table::Format;
 use crate::policy::{regions, validate, Attachment, ConditionInput, Guide, PolicyInput, Status, TAGS};
 use crate::store::policies as store;
 use crate::store::Paging;
+use crate::web::accounts::pages::{form_page, page_err};
+use crate::web::auth::{require_csrf, Authed, MaybeUser};
+use crate::web::error::{ApiError, FieldError, PageError};
+use crate::web::policies::api::{
+    change_status, load_visible, parse_profile, parse_search, run_match, spawn_import, version_views, view,
+    PolicyEditors, ProfileInput, SearchParams, IMPORT_LIMIT,
+};
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(search_page)

@@ -7,19 +7,19 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::accounts::{self, AccountView, RegisterInput, StaffInput};
-use super::api_auth::{audit_filter, AuditQuery};
-use super::auth::{
-    clear_session_cookie, client_address, csrf_token, require_csrf, session_cookie, AdminOnly, AnyUser,
-    Authed,
-};
-use super::error::{ApiError, FieldError, PageError};
-use super::AppState;
 use crate::auth::Role;
 use crate::identity::Scale;
 use crate::store::accounts as store;
 use crate::store::audit;
 use crate::store::catalogue as cat;
+use crate::web::accounts::api::{audit_filter, AuditQuery};
+use crate::web::accounts::service::{self as accounts, AccountView, RegisterInput, StaffInput};
+use crate::web::auth::{
+    clear_session_cookie, client_address, csrf_token, require_csrf, session_cookie, AdminOnly, AnyUser,
+    Authed,
+};
+use crate::web::error::{ApiError, FieldError, PageError};
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(login_form)
@@ -194,7 +194,7 @@ struct KindQuery {
     kind: Option<String>,
 }
 
-pub(super) fn register_context(kind: &str) -> tera::Context {
+pub(crate) fn register_context(kind: &str) -> tera::Context {
     let mut ctx = tera::Context::new();
     ctx.insert(
         "kind",

@@ -8,13 +8,13 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{require_csrf, Applicant, Authed, StaffOnly};
-use super::error::PageError;
-use super::pages_auth::{form_message, form_page, page_err};
-use super::ratings::{self as logic, DepartmentLevel, FollowUpRequest, RatingRequest};
-use super::AppState;
 use crate::auth::Role;
 use crate::metrics::ratings::{FollowUpAction, FollowUpStatus, Level};
+use crate::web::accounts::pages::{form_message, form_page, page_err};
+use crate::web::auth::{require_csrf, Applicant, Authed, StaffOnly};
+use crate::web::error::PageError;
+use crate::web::ratings::service::{self as logic, DepartmentLevel, FollowUpRequest, RatingRequest};
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(rating_page)
@@ -48,12 +48,13 @@ struct Part {
 async fn rating_context(
     state: &AppState,
     req: &HttpRequest,
-    user: &super::auth::CurrentUser,
+    user: &crate::web::auth::CurrentUser,
     receipt: &str,
 ) -> Result<tera::Context, PageError> {
-    let view = super::applications::case_view(state, user, receipt, &super::auth::client_address(req))
-        .await
-        .map_err(|e| page_err(state, e))?;
+    let view =
+        crate::web::apply::service::case_view(state, user, receipt, &crate::web::auth::client_address(req))
+            .await
+            .map_err(|e| page_err(state, e))?;
     let existing = logic::rating_of(state, user, receipt)
         .await
         .map_err(|e| page_err(state, e))?;

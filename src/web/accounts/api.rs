@@ -3,13 +3,13 @@
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::accounts::{self, AccountView, RegisterInput, StaffInput};
-use super::api::{parse_paging, ListQuery};
-use super::auth::{clear_session_cookie, client_address, AdminOnly, AnyUser, Authed};
-use super::error::{ApiError, FieldError};
-use super::AppState;
 use crate::store::accounts as store;
 use crate::store::audit::{self, AuditFilter};
+use crate::web::accounts::service::{self as accounts, AccountView, RegisterInput, StaffInput};
+use crate::web::auth::{clear_session_cookie, client_address, AdminOnly, AnyUser, Authed};
+use crate::web::catalogue::api::{parse_paging, ListQuery};
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(register)
@@ -101,7 +101,7 @@ async fn activate(
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: ActivateInput = body(&raw)?;
-    super::counter::activate(
+    crate::web::counter::service::activate(
         &state,
         input.login.as_deref().unwrap_or(""),
         input.code.as_deref().unwrap_or(""),

@@ -8,14 +8,14 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::applications as apply;
-use super::auth::{client_address, require_csrf, Authed, StaffOnly};
-use super::cases::{summary, transition};
-use super::error::PageError;
-use super::pages_auth::{form_message, form_page, page_err};
-use super::AppState;
 use crate::auth::Role;
 use crate::store::cases::{self as store, QueueFilter};
+use crate::web::accounts::pages::{form_message, form_page, page_err};
+use crate::web::apply::service as apply;
+use crate::web::auth::{client_address, require_csrf, Authed, StaffOnly};
+use crate::web::cases::service::{summary, transition};
+use crate::web::error::PageError;
+use crate::web::AppState;
 use crate::workflow::{Command, DeliveryMethod, SupplementItem};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -31,7 +31,7 @@ async fn console_js() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(super::templates::CONSOLE_JS)
+        .body(crate::web::templates::CONSOLE_JS)
 }
 
 #[derive(Deserialize)]
@@ -47,7 +47,7 @@ struct QueueQuery {
 #[derive(serde::Serialize)]
 struct QueueRow {
     #[serde(flatten)]
-    case: super::cases::CaseSummary,
+    case: crate::web::cases::service::CaseSummary,
     bundle_name: String,
 }
 
@@ -160,10 +160,10 @@ async fn case_page(
 async fn case_context(
     state: &AppState,
     req: &HttpRequest,
-    user: &super::auth::CurrentUser,
+    user: &crate::web::auth::CurrentUser,
     receipt: &str,
 ) -> Result<tera::Context, PageError> {
-    let (row, wf) = super::cases::load_current(state, receipt)
+    let (row, wf) = crate::web::cases::service::load_current(state, receipt)
         .await
         .map_err(|e| page_err(state, e))?
         .ok_or_else(|| state.page_error(StatusCode::NOT_FOUND, "办件不存在", "没有找到这个受理编号。"))?;
@@ -178,7 +178,7 @@ async fn case_context(
         .map_err(|e| page_err(state, e.into()))?;
     let calendar = state.calendar().await.map_err(|e| page_err(state, e))?;
     let s = summary(&calendar, &row, state.today()).map_err(|e| page_err(state, e))?;
-    let dues = super::cases::case_dues(state, &row, &wf)
+    let dues = crate::web::cases::service::case_dues(state, &row, &wf)
         .await
         .map_err(|e| page_err(state, e))?;
     let mut ctx = tera::Context::new();
@@ -268,7 +268,7 @@ async fn case_action(
 async fn after_action<T>(
     state: &AppState,
     req: &HttpRequest,
-    user: &super::auth::CurrentUser,
+    user: &crate::web::auth::CurrentUser,
     receipt: &str,
     label: &str,
     outcome: Result<T, crate::web::error::ApiError>,
@@ -302,9 +302,10 @@ async fn decide_action(
     receipt: web::Path<String>,
     mut payload: actix_multipart::Multipart,
 ) -> Result<HttpResponse, actix_web::Error> {
-    super::api_apply::check_length(&req, state.max_upload_bytes * 2)?;
+    crate::web::apply::api::check_length(&req, state.max_upload_bytes * 2)?;
     let posted =
-        super::pages_apply::read_posted_form(&state, &req, &user, &mut payload, &|m| m == "result").await?;
+        crate::web::apply::pages::read_posted_form(&state, &req, &user, &mut payload, &|m| m == "result")
+            .await?;
     let text = |k: &str| {
         posted
             .inputs
@@ -317,7 +318,7 @@ async fn decide_action(
             crate::web::error::FieldError::new("result_upload", "upload_failed", message),
         ])),
         None => {
-            super::cases::decide(
+            crate::web::cases::service::decide(
                 &state,
                 &user,
                 &receipt,

@@ -8,15 +8,15 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::auth::CurrentUser;
-use super::error::{ApiError, FieldError};
-use super::AppState;
 use crate::auth::Role;
 use crate::calendar::Calendar;
 use crate::clock::beijing_date;
 use crate::deadlines;
 use crate::store::applications::CaseRow;
 use crate::store::cases as store;
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
 use crate::workflow::{self, Actor, Command, TransitionError};
 
 /// The strong ETag of a case version.
@@ -87,7 +87,7 @@ fn stored_due(due: Option<&deadlines::CaseDue>) -> Option<String> {
 
 /// The promised time limit of each part of the case, from its item's guide.
 pub async fn promised_days(state: &AppState, row: &CaseRow) -> Result<HashMap<i64, u32>, ApiError> {
-    let (_, _, catalogue) = super::applications::bundle_context(state, &row.bundle_code).await?;
+    let (_, _, catalogue) = crate::web::apply::service::bundle_context(state, &row.bundle_code).await?;
     let case_id = row.id;
     let parts = state.db.run(move |c| store::parts_of(c, case_id)).await?;
     Ok(parts
@@ -466,7 +466,7 @@ pub async fn resubmit(
             ));
         }
     }
-    let (_, _, catalogue) = super::applications::bundle_context(state, &row.bundle_code).await?;
+    let (_, _, catalogue) = crate::web::apply::service::bundle_context(state, &row.bundle_code).await?;
     let today = state.today();
     let mut clean = crate::form::FormData::new();
     for (k, v) in &data {

@@ -3,12 +3,12 @@
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 
-use super::error::{ApiError, FieldError};
-use super::AppState;
 use crate::store::catalogue::{self as cat, BundleFilter, ItemFilter};
 use crate::store::Paging;
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
 
-pub const OPENAPI: &str = include_str!("openapi.json");
+pub const OPENAPI: &str = include_str!("../openapi.json");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(openapi)

@@ -4,12 +4,12 @@
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::{AnyUser, Applicant, Authed, StaffOnly};
-use super::error::ApiError;
-use super::metrics::{self as report, MetricsQuery};
-use super::ratings::{self as logic, FollowUpRequest};
-use super::AppState;
 use crate::metrics::ratings::FollowUpAction;
+use crate::web::auth::{AnyUser, Applicant, Authed, StaffOnly};
+use crate::web::error::ApiError;
+use crate::web::metrics::service::{self as report, MetricsQuery};
+use crate::web::ratings::service::{self as logic, FollowUpRequest};
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(rate)
@@ -151,7 +151,7 @@ async fn review_appeal(
         Some(true) => FollowUpAction::UpholdAppeal,
         Some(false) => FollowUpAction::RejectAppeal,
         None => {
-            return Err(ApiError::Validation(vec![super::error::FieldError::new(
+            return Err(ApiError::Validation(vec![crate::web::error::FieldError::new(
                 "upheld",
                 "required",
                 "请说明申诉是否成立（upheld: true 或 false）",

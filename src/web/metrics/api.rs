@@ -3,10 +3,10 @@
 
 use actix_web::{get, web, HttpResponse};
 
-use super::error::{ApiError, FieldError};
-use super::metrics::{self as report, MetricsQuery};
-use super::AppState;
 use crate::metrics::export::{self, Table};
+use crate::web::error::{ApiError, FieldError};
+use crate::web::metrics::service::{self as report, MetricsQuery};
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(overview)

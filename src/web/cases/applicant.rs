@@ -9,15 +9,15 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::applications as apply;
-use super::auth::{client_address, AnyUser, Applicant, Authed, CurrentUser};
-use super::error::{ApiError, FieldError, PageError};
-use super::pages_apply::read_posted_form;
-use super::pages_auth::{field_errors, form_message, form_page, page_err};
-use super::AppState;
 use crate::catalogue::FieldType;
 use crate::form::{FormData, MaterialLinks};
 use crate::store::cases as store;
+use crate::web::accounts::pages::{field_errors, form_message, form_page, page_err};
+use crate::web::apply::pages::read_posted_form;
+use crate::web::apply::service as apply;
+use crate::web::auth::{client_address, AnyUser, Applicant, Authed, CurrentUser};
+use crate::web::error::{ApiError, FieldError, PageError};
+use crate::web::AppState;
 use crate::workflow::{CaseStatus, SubStatus};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -84,10 +84,10 @@ async fn receipt_context(
     ctx.insert("is_owner", &false);
     ctx.insert("notice", &Vec::<NoticeLine>::new());
     ctx.insert("results", &Vec::<ResultLine>::new());
-    ctx.insert("part_dues", &Vec::<super::cases::PartDue>::new());
+    ctx.insert("part_dues", &Vec::<crate::web::cases::service::PartDue>::new());
     ctx.insert("due_date_provisional", &false);
     // The case's progress as the applicant follows it: notice, extension, due date, events.
-    if let Some((row, wf)) = super::cases::load_current(state, receipt)
+    if let Some((row, wf)) = crate::web::cases::service::load_current(state, receipt)
         .await
         .map_err(|e| page_err(state, e))?
     {
@@ -152,7 +152,7 @@ async fn receipt_context(
                 e_certificate: delivered && s.result.is_some() && s.status != SubStatus::Denied,
             })
             .collect();
-        let dues = super::cases::case_dues(state, &row, &wf)
+        let dues = crate::web::cases::service::case_dues(state, &row, &wf)
             .await
             .map_err(|e| page_err(state, e))?;
         ctx.insert("part_dues", &dues.part_dues);
@@ -205,7 +205,7 @@ async fn resubmit_submit(
     receipt: web::Path<String>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, actix_web::Error> {
-    super::api_apply::check_length(&req, state.max_upload_bytes * 4)?;
+    crate::web::apply::api::check_length(&req, state.max_upload_bytes * 4)?;
     let posted = read_posted_form(&state, &req, &user, &mut payload, &|_| true).await?;
     let mut data = FormData::new();
     let mut materials = MaterialLinks::new();
@@ -239,7 +239,10 @@ async fn resubmit_submit(
             "upload_failed",
             message,
         )])),
-        None => super::cases::resubmit(&state, &user, &receipt, version, data, materials, false).await,
+        None => {
+            crate::web::cases::service::resubmit(&state, &user, &receipt, version, data, materials, false)
+                .await
+        }
     };
     match outcome {
         Ok(_) => Ok(HttpResponse::SeeOther()
@@ -275,7 +278,7 @@ async fn certificate_page(
             "该事项尚未办结送达，或没有核发证照。",
         )
     };
-    let (row, wf) = super::cases::load_current(&state, &receipt)
+    let (row, wf) = crate::web::cases::service::load_current(&state, &receipt)
         .await
         .map_err(|e| page_err(&state, e))?
         .ok_or_else(not_found)?;

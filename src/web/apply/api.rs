@@ -9,12 +9,12 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::applications::{self as apply, FormResponse};
-use super::auth::{client_address, AnyUser, Applicant, Authed, MaybeUser};
-use super::error::{ApiError, FieldError};
-use super::AppState;
 use crate::form;
 use crate::store::applications as store;
+use crate::web::apply::service::{self as apply, FormResponse};
+use crate::web::auth::{client_address, AnyUser, Applicant, Authed, MaybeUser};
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(merged_form)

@@ -5,11 +5,11 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, FieldError};
-use super::AppState;
 use crate::metrics::export::{Cell, Table};
 use crate::metrics::{self, svg, Counts};
 use crate::store::metrics::{self as store, CatalogueFacts, Dim, Group, Period};
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
 
 /// The query of every metrics endpoint and page.
 #[derive(Debug, Default, Deserialize)]

@@ -4,13 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::auth::CurrentUser;
-use super::error::{ApiError, FieldError};
-use super::AppState;
 use crate::auth::Role;
 use crate::metrics::local_day;
 use crate::metrics::ratings::{self as rules, FollowUpAction, FollowUpStatus, Level};
 use crate::store::ratings::{self as store, FollowUpChange, FollowUpView, NewRating, RatingRow};
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
 use crate::workflow::CaseStatus;
 
 #[derive(Debug, Default, Deserialize)]

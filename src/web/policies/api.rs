@@ -13,9 +13,6 @@ use chrono::NaiveDate;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Authed, MaybeUser, Policy};
-use super::error::{ApiError, FieldError};
-use super::AppState;
 use crate::auth::Role;
 use crate::identity::{self, Scale};
 use crate::policy::diff::{diff, FieldChange};
@@ -24,6 +21,9 @@ use crate::policy::table::{self, Format, RowError};
 use crate::policy::{regions, validate, PolicyInput, Status, TAGS};
 use crate::search::{SearchError, SearchQuery, Sort};
 use crate::store::policies::{self as store, ImportReport, PolicyRecord, VersionRecord};
+use crate::web::auth::{Authed, MaybeUser, Policy};
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
 
 /// Administrators and policy editors manage the library.
 pub struct PolicyEditors;

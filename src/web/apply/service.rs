@@ -11,9 +11,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::auth::CurrentUser;
-use super::error::{ApiError, FieldError};
-use super::AppState;
 use crate::auth::{PiiKind, Role};
 use crate::catalogue::{BundleDef, Catalogue};
 use crate::db::DbError;
@@ -22,6 +19,9 @@ use crate::store::accounts;
 use crate::store::applications::{self as store, Begin, DraftRow, NewCase, NewSubCase, UploadRow};
 use crate::store::audit::{self, AuditEvent};
 use crate::store::catalogue as cat;
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
 
 impl From<Problem> for FieldError {
     fn from(p: Problem) -> Self {

@@ -8,14 +8,14 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::accounts::RegisterInput;
-use super::auth::{client_address, require_csrf, AnyUser, Authed, CurrentUser};
-use super::counter;
-use super::error::{ApiError, PageError};
-use super::pages_auth::{field_errors, form_message, form_page, page_err, register_context};
-use super::AppState;
 use crate::auth::Role;
 use crate::store::{accounts as account_store, counter as store};
+use crate::web::accounts::pages::{field_errors, form_message, form_page, page_err, register_context};
+use crate::web::accounts::service::RegisterInput;
+use crate::web::auth::{client_address, require_csrf, AnyUser, Authed, CurrentUser};
+use crate::web::counter::service as counter;
+use crate::web::error::{ApiError, PageError};
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(counter_page)

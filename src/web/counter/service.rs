@@ -6,14 +6,14 @@
 use chrono::Duration;
 use rand::Rng;
 
-use super::accounts::{self, NewAccountPlain, RegisterInput};
-use super::auth::CurrentUser;
-use super::error::{ApiError, FieldError};
-use super::AppState;
 use crate::auth::{hash_password, PiiKind, Role};
 use crate::db::DbError;
 use crate::identity::{check_password, IdNumber, Uscc};
 use crate::store::{accounts as account_store, counter as store, throttle};
+use crate::web::accounts::service::{self as accounts, NewAccountPlain, RegisterInput};
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
 
 /// How long a printed activation code stays valid.
 pub const ACTIVATION_DAYS: i64 = 7;

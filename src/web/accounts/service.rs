@@ -4,15 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::auth::CurrentUser;
-use super::error::{ApiError, FieldError};
-use super::AppState;
 use crate::auth::{dummy_hash, hash_password, verify_password, IssuedToken, PiiKind, Role};
 use crate::db::DbError;
 use crate::identity::{self, mask_id_number, mask_phone, IdNumber, Invalid, Mobile, Scale, Uscc};
 use crate::store::accounts::{self, AccountRow, CreateError, NewAccount, Taken};
 use crate::store::audit::{self, AuditEvent};
 use crate::store::throttle;
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct RegisterInput {

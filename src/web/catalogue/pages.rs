@@ -5,13 +5,13 @@ use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 
-use super::api::{bundle_filter, item_filter, parse_paging, ListQuery};
-use super::error::PageError;
-use super::AppState;
 use crate::catalogue::{online_depth_label, Audience};
 use crate::db::DbError;
 use crate::store::catalogue::{self as cat, BundleFilter, ItemFilter};
 use crate::store::Paging;
+use crate::web::catalogue::api::{bundle_filter, item_filter, parse_paging, ListQuery};
+use crate::web::error::PageError;
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(home_page)
@@ -74,7 +74,7 @@ async fn site_css_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(super::templates::SITE_CSS)
+        .body(crate::web::templates::SITE_CSS)
 }
 
 #[derive(Serialize)]

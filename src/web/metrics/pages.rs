@@ -6,12 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::auth::{Authed, StaffOnly};
-use super::error::{ApiError, PageError};
-use super::metrics::{self as report, MetricsQuery};
-use super::pages_auth::{form_page, page_err};
-use super::AppState;
 use crate::metrics::{self, svg};
+use crate::web::accounts::pages::{form_page, page_err};
+use crate::web::auth::{Authed, StaffOnly};
+use crate::web::error::{ApiError, PageError};
+use crate::web::metrics::service::{self as report, MetricsQuery};
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(public_dashboard).service(staff_dashboard);

@@ -4,13 +4,13 @@
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::applications as apply;
-use super::auth::{client_address, AnyUser, Applicant, Authed, StaffOnly};
-use super::cases::{etag, if_match, summary, transition};
-use super::error::{ApiError, FieldError};
-use super::AppState;
 use crate::auth::Role;
 use crate::store::cases::{self as store, QueueFilter};
+use crate::web::apply::service as apply;
+use crate::web::auth::{client_address, AnyUser, Applicant, Authed, StaffOnly};
+use crate::web::cases::service::{etag, if_match, summary, transition};
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
 use crate::workflow::{Command, DeliveryMethod, SupplementItem};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -122,14 +122,14 @@ async fn case_detail(
 ) -> Result<HttpResponse, ApiError> {
     // Bringing the case up to date (deemed acceptance) is the same for every reader; who
     // may see it is decided by case_view, which answers 404 to anyone else.
-    let (row, wf) = super::cases::load_current(&state, &receipt)
+    let (row, wf) = crate::web::cases::service::load_current(&state, &receipt)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
     let view = apply::case_view(&state, &user, &receipt, &client_address(&req)).await?;
     let case_id = row.id;
     let timeline = state.db.run(move |c| store::timeline(c, case_id)).await?;
     let s = summary(&*state.calendar().await?, &row, state.today())?;
-    let dues = super::cases::case_dues(&state, &row, &wf).await?;
+    let dues = crate::web::cases::service::case_dues(&state, &row, &wf).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(wf.version)))
         .json(serde_json::json!({
@@ -151,7 +151,7 @@ async fn case_detail(
 
 async fn respond(
     state: &AppState,
-    user: &super::auth::CurrentUser,
+    user: &crate::web::auth::CurrentUser,
     receipt: &str,
     seen: u32,
     cmd: Command,
@@ -180,7 +180,7 @@ fn changed(
         }))
 }
 
-fn window_or_admin(user: &super::auth::CurrentUser) -> Result<(), ApiError> {
+fn window_or_admin(user: &crate::web::auth::CurrentUser) -> Result<(), ApiError> {
     if matches!(user.role, Role::Window | Role::Admin) {
         Ok(())
     } else {
@@ -368,7 +368,7 @@ async fn decide(
         .run(move |c| store::receipt_of_sub_case(c, sub_case))
         .await?
         .ok_or_else(|| ApiError::NotFound("未找到该子件".into()))?;
-    let (row, wf, due) = super::cases::decide(
+    let (row, wf, due) = crate::web::cases::service::decide(
         &state,
         &user,
         &receipt,
@@ -436,7 +436,7 @@ async fn resubmit(
 ) -> Result<HttpResponse, ApiError> {
     let seen = if_match(&req)?;
     let body: ResubmitBody = parse(&raw)?;
-    let (row, wf, due) = super::cases::resubmit(
+    let (row, wf, due) = crate::web::cases::service::resubmit(
         &state,
         &user,
         &receipt,
@@ -464,7 +464,7 @@ async fn my_messages(state: web::Data<AppState>, user: Authed<Applicant>) -> Res
 
 #[derive(Default, Deserialize)]
 struct CounterBody {
-    applicant: Option<super::accounts::RegisterInput>,
+    applicant: Option<crate::web::accounts::service::RegisterInput>,
     #[serde(flatten)]
     application: serde_json::Map<String, serde_json::Value>,
 }
@@ -482,10 +482,11 @@ async fn counter(
     if !matches!(user.role, Role::Window | Role::Admin) {
         return Err(ApiError::Forbidden("只有综窗人员或管理员可以代为登记".into()));
     }
-    let key = super::api_apply::idempotency_key(&req)?;
+    let key = crate::web::apply::api::idempotency_key(&req)?;
     let body: CounterBody = parse(&raw)?;
     let who = body.applicant.unwrap_or_default();
-    let (applicant, created) = super::counter::find_or_register(&state, who, client_address(&req)).await?;
+    let (applicant, created) =
+        crate::web::counter::service::find_or_register(&state, who, client_address(&req)).await?;
     let (status, text) = apply::submit_idempotent(
         &state,
         &user,
@@ -500,7 +501,7 @@ async fn counter(
     // A new applicant gets a printed one-time code to set their password; a replayed
     // request does not mint another.
     if created && status == 201 {
-        let code = super::counter::issue_activation_code(&state, &user, applicant).await?;
+        let code = crate::web::counter::service::issue_activation_code(&state, &user, applicant).await?;
         result["activation_code"] = serde_json::Value::String(code);
     }
     Ok(HttpResponse::build(

@@ -11,16 +11,16 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::api_apply::{check_length, read_file_field};
-use super::applications::{self as apply, Draft};
-use super::auth::{csrf_matches, require_csrf, AnyUser, Applicant, Authed, CurrentUser};
-use super::counter::{filer, Filer};
-use super::error::{ApiError, PageError};
-use super::pages_auth::{form_message, form_page as render, page_err};
-use super::AppState;
 use crate::catalogue::{BundleDef, Catalogue, FieldType};
 use crate::form::{self, FormData, MergedForm, Problem};
 use crate::store::applications as store;
+use crate::web::accounts::pages::{form_message, form_page as render, page_err};
+use crate::web::apply::api::{check_length, read_file_field};
+use crate::web::apply::service::{self as apply, Draft};
+use crate::web::auth::{csrf_matches, require_csrf, AnyUser, Applicant, Authed, CurrentUser};
+use crate::web::counter::service::{filer, Filer};
+use crate::web::error::{ApiError, PageError};
+use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(questions_page)
@@ -38,7 +38,7 @@ async fn form_js() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(super::templates::FORM_JS)
+        .body(crate::web::templates::FORM_JS)
 }
 
 fn see_other(location: &str) -> HttpResponse {

@@ -1,0 +1,6 @@
+//! Cases after submission: the window and department console, transitions under If-Match, due dates and lights, deemed acceptance, 补正 and the applicant's case pages.
+
+pub mod api;
+pub mod applicant;
+pub mod pages;
+pub mod service;
