@@ -89,7 +89,7 @@ fn run(backend: &str, database_url: Option<String>, cases: u64, requests: u64) {
     let now = chrono::Utc::now().naive_utc();
     let started = Instant::now();
     let keys = onething::auth::Keys::load(&settings).expect("keys");
-    let empty_form = onething::auth::Vault::new(&keys.data).encrypt(onething::auth::PiiKind::Phone, "{}");
+    let empty_form = onething::auth::Vault::new(&keys.data).encrypt(onething::auth::PiiKind::FormData, "{}");
     let run = onething::store::demo::DemoRun {
         count: cases,
         seed: 2026,

@@ -98,6 +98,15 @@ impl fmt::Display for CaseStatus {
     }
 }
 
+/// The Chinese name of a stored case or part status, from the one place each is named;
+/// an unknown value reads as 处理中.
+pub fn status_label(status: &str) -> &'static str {
+    CaseStatus::parse(status)
+        .map(CaseStatus::label)
+        .or_else(|| SubStatus::parse(status).map(SubStatus::label))
+        .unwrap_or("处理中")
+}
+
 /// The status of one department's part of a case (子件).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -14,13 +14,32 @@ type HmacSha256 = Hmac<Sha256>;
 pub enum PiiKind {
     IdNumber,
     Phone,
+    /// A whole application form (draft, case or part) as JSON.
+    FormData,
+    /// A counter activation code (only ever hashed).
+    ActivationCode,
+    /// A login name or address as the throttling counters key it (only ever hashed).
+    LoginKey,
 }
 
 impl PiiKind {
+    /// Bound into every sealed value and hash, so that one kind never opens as another.
     fn label(self) -> &'static [u8] {
         match self {
             Self::IdNumber => b"id_number",
             Self::Phone => b"phone",
+            Self::FormData => b"form_data",
+            Self::ActivationCode => b"activation_code",
+            Self::LoginKey => b"login_key",
+        }
+    }
+
+    /// The label of values sealed in the v1 format: form data was then sealed under the
+    /// phone label, and those rows must still open.
+    fn v1_label(self) -> &'static [u8] {
+        match self {
+            Self::FormData => Self::Phone.label(),
+            other => other.label(),
         }
     }
 }
@@ -60,11 +79,16 @@ impl Vault {
             .expect("encryption of an in-memory buffer cannot fail");
         let mut out = nonce.to_vec();
         out.extend(ct);
-        format!("v1:{}", B64.encode(out))
+        format!("v2:{}", B64.encode(out))
     }
 
+    /// Opens a value sealed by [`Vault::encrypt`] (`v2:`) or by earlier releases (`v1:`).
     pub fn decrypt(&self, kind: PiiKind, stored: &str) -> Result<String, VaultError> {
-        let raw = stored.strip_prefix("v1:").ok_or(VaultError)?;
+        let (raw, label) = match (stored.strip_prefix("v2:"), stored.strip_prefix("v1:")) {
+            (Some(raw), _) => (raw, kind.label()),
+            (None, Some(raw)) => (raw, kind.v1_label()),
+            (None, None) => return Err(VaultError),
+        };
         let bytes = B64.decode(raw).map_err(|_| VaultError)?;
         if bytes.len() < 24 {
             return Err(VaultError);
@@ -72,13 +96,7 @@ impl Vault {
         let (nonce, ct) = bytes.split_at(24);
         let plain = self
             .cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: kind.label(),
-                },
-            )
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: label })
             .map_err(|_| VaultError)?;
         String::from_utf8(plain).map_err(|_| VaultError)
     }
@@ -97,6 +115,51 @@ impl Vault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A form sealed by a release before form data had its own kind.
+    fn sealed_as_v1(v: &Vault, label: &[u8], plain: &str) -> String {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let ct = v
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain.as_bytes(),
+                    aad: label,
+                },
+            )
+            .expect("seal");
+        let mut out = nonce.to_vec();
+        out.extend(ct);
+        format!("v1:{}", B64.encode(out))
+    }
+
+    #[test]
+    fn form_data_has_its_own_kind_and_old_forms_still_open() {
+        let v = Vault::new(&[9u8; 32]);
+        let old = sealed_as_v1(&v, b"phone", "{\"child_name\":\"林小明\"}");
+        assert_eq!(
+            v.decrypt(PiiKind::FormData, &old).ok().as_deref(),
+            Some("{\"child_name\":\"林小明\"}")
+        );
+        let new = v.encrypt(PiiKind::FormData, "{}");
+        assert!(new.starts_with("v2:"));
+        assert_eq!(v.decrypt(PiiKind::FormData, &new).ok().as_deref(), Some("{}"));
+        assert!(
+            v.decrypt(PiiKind::Phone, &new).is_err(),
+            "a form does not open as a phone"
+        );
+        let phone = sealed_as_v1(&v, b"phone", "13812341234");
+        assert_eq!(
+            v.decrypt(PiiKind::Phone, &phone).ok().as_deref(),
+            Some("13812341234")
+        );
+        assert_ne!(
+            v.lookup_hash(PiiKind::ActivationCode, "x"),
+            v.lookup_hash(PiiKind::Phone, "x"),
+            "codes and phones never share a hash"
+        );
+    }
 
     #[test]
     fn encryption_round_trips_and_is_bound_to_the_kind() {

@@ -15,7 +15,7 @@ pub fn cases(settings: &crate::config::Settings, cases: u64, seed: u64) -> anyho
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let keys = crate::auth::Keys::load(settings)?;
-    let empty_form = crate::auth::Vault::new(&keys.data).encrypt(crate::auth::PiiKind::Phone, "{}");
+    let empty_form = crate::auth::Vault::new(&keys.data).encrypt(crate::auth::PiiKind::FormData, "{}");
     let run = crate::store::demo::DemoRun {
         count: cases,
         seed,

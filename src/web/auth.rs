@@ -38,6 +38,11 @@ impl CurrentUser {
     pub fn label(&self) -> String {
         format!("{}#{}", self.role.as_str(), self.id)
     }
+
+    /// Works the one window: a window clerk, or an administrator standing in for one.
+    pub fn is_window_clerk(&self) -> bool {
+        WindowClerks::ROLES.contains(&self.role)
+    }
 }
 
 /// Which roles may pass.
@@ -56,6 +61,11 @@ impl Policy for AdminOnly {
 pub struct Applicant;
 impl Policy for Applicant {
     const ROLES: &'static [Role] = &[Role::Citizen, Role::Enterprise];
+}
+/// Window clerks and the administrators who may stand in for them.
+pub struct WindowClerks;
+impl Policy for WindowClerks {
+    const ROLES: &'static [Role] = &[Role::Window, Role::Admin];
 }
 pub struct StaffOnly;
 impl Policy for StaffOnly {

@@ -35,12 +35,23 @@ pub enum ApiError {
     TooManyRequests { retry_after: i64, message: String },
     #[error(transparent)]
     Internal(#[from] DbError),
+    /// A failure that is not the database's (a file, the search engine, an export, a
+    /// background task, stored data that cannot be decrypted): 500, the cause logged.
+    #[error("{what} failed: {cause}")]
+    Failed { what: &'static str, cause: String },
     /// A deadline could not be counted: shown, never turned into a missing date.
     #[error(transparent)]
     Calendar(#[from] crate::calendar::CalendarError),
 }
 
 impl ApiError {
+    pub fn failed(what: &'static str, cause: impl std::fmt::Display) -> Self {
+        ApiError::Failed {
+            what,
+            cause: cause.to_string(),
+        }
+    }
+
     /// The calendar error inside, whether it came straight from the calendar or from a
     /// computation inside a transaction.
     fn calendar(&self) -> Option<&crate::calendar::CalendarError> {
@@ -72,7 +83,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            ApiError::Internal(_) | ApiError::Calendar(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::Calendar(_) | ApiError::Failed { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -114,6 +127,10 @@ impl ResponseError for ApiError {
                 ("internal_error", "服务器内部错误，请稍后再试", None)
             }
             ApiError::Calendar(_) => ("calendar_error", "办理时限无法计算", None),
+            ApiError::Failed { what, cause } => {
+                tracing::error!(what, cause = %cause, "internal failure");
+                ("internal_error", "服务器内部错误，请稍后再试", None)
+            }
         };
         let mut response = HttpResponse::build(self.status_code());
         if let ApiError::TooManyRequests { retry_after, .. } = self {

@@ -488,7 +488,8 @@ both_backends!(
         let now = app.clock.now_utc();
         let mut reported = 0;
         let keys = onething::auth::Keys::load(&app.settings).expect("keys");
-        let empty_form = onething::auth::Vault::new(&keys.data).encrypt(onething::auth::PiiKind::Phone, "{}");
+        let empty_form =
+            onething::auth::Vault::new(&keys.data).encrypt(onething::auth::PiiKind::FormData, "{}");
         let run = onething::store::demo::DemoRun {
             count: 400,
             seed: 11,
@@ -563,7 +564,8 @@ async fn demo_data_for_one_seed_is_the_same_on_both_backends() {
         };
         let mut conn = app.db.get().expect("connection");
         let keys = onething::auth::Keys::load(&app.settings).expect("keys");
-        let empty_form = onething::auth::Vault::new(&keys.data).encrypt(onething::auth::PiiKind::Phone, "{}");
+        let empty_form =
+            onething::auth::Vault::new(&keys.data).encrypt(onething::auth::PiiKind::FormData, "{}");
         let run = onething::store::demo::DemoRun {
             count: 300,
             seed: 7,

@@ -9,6 +9,7 @@ use crate::web::accounts::service::{self as accounts, AccountView, RegisterInput
 use crate::web::auth::{clear_session_cookie, client_address, AdminOnly, AnyUser, Authed};
 use crate::web::catalogue::api::{parse_paging, ListQuery};
 use crate::web::error::{ApiError, FieldError};
+use crate::web::extract::JsonBody;
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,25 +26,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_audit);
 }
 
-/// JSON bodies whose every field is optional, so that a missing field is reported as a
-/// Chinese field error rather than a generic parse failure.
-fn body<T: serde::de::DeserializeOwned + Default>(raw: &web::Bytes) -> Result<T, ApiError> {
-    if raw.is_empty() {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(raw).map_err(|e| ApiError::BadRequest {
-        code: "invalid_json",
-        message: format!("请求体不是有效的 JSON：第 {} 行第 {} 列", e.line(), e.column()),
-    })
-}
-
 #[post("/auth/register")]
 async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
-    raw: web::Bytes,
+    JsonBody(input): JsonBody<RegisterInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let input: RegisterInput = body(&raw)?;
     let plain = accounts::validate_registration(&input, state.today()).map_err(ApiError::Validation)?;
     let (id, _) = accounts::register(&state, plain, client_address(&req)).await?;
     let account = state
@@ -66,9 +54,8 @@ struct LoginInput {
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    raw: web::Bytes,
+    JsonBody(input): JsonBody<LoginInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let input: LoginInput = body(&raw)?;
     let (issued, role) = accounts::login(
         &state,
         input.username.as_deref().unwrap_or(""),
@@ -98,9 +85,8 @@ struct ActivateInput {
 async fn activate(
     state: web::Data<AppState>,
     req: HttpRequest,
-    raw: web::Bytes,
+    JsonBody(input): JsonBody<ActivateInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let input: ActivateInput = body(&raw)?;
     crate::web::counter::service::activate(
         &state,
         input.login.as_deref().unwrap_or(""),
@@ -135,9 +121,8 @@ async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: Authed<AnyUser>,
-    raw: web::Bytes,
+    JsonBody(input): JsonBody<PasswordInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let input: PasswordInput = body(&raw)?;
     let mut errors = Vec::new();
     if input.current_password.as_deref().unwrap_or("").is_empty() {
         errors.push(FieldError::new("current_password", "required", "请填写当前密码"));
@@ -177,9 +162,8 @@ async fn create_user(
     state: web::Data<AppState>,
     req: HttpRequest,
     admin: Authed<AdminOnly>,
-    raw: web::Bytes,
+    JsonBody(input): JsonBody<StaffInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let input: StaffInput = body(&raw)?;
     let id = accounts::create_staff(&state, &admin, input, &client_address(&req)).await?;
     let account = state
         .db

@@ -15,10 +15,10 @@ use crate::store::catalogue as cat;
 use crate::web::accounts::api::{audit_filter, AuditQuery};
 use crate::web::accounts::service::{self as accounts, AccountView, RegisterInput, StaffInput};
 use crate::web::auth::{
-    clear_session_cookie, client_address, csrf_token, require_csrf, session_cookie, AdminOnly, AnyUser,
-    Authed,
+    clear_session_cookie, client_address, require_csrf, session_cookie, AdminOnly, AnyUser, Authed,
 };
-use crate::web::error::{ApiError, FieldError, PageError};
+use crate::web::error::{ApiError, PageError};
+use crate::web::page::{field_errors, form_message, form_page, see_other};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -35,99 +35,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_audit);
 }
 
-/// Renders `template` with a CSRF token, setting the CSRF cookie when the browser has none.
-pub fn form_page(
-    state: &AppState,
-    req: &HttpRequest,
-    template: &str,
-    ctx: &mut tera::Context,
-    status: StatusCode,
-) -> Result<HttpResponse, PageError> {
-    let (token, cookie) = csrf_token(req);
-    ctx.insert("csrf_token", &token);
-    let mut resp = state.render(template, ctx)?;
-    *resp.status_mut() = status;
-    if let Some(c) = cookie {
-        resp.add_cookie(&c).map_err(|_| {
-            state.page_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "页面暂时无法显示",
-                "请稍后再试。",
-            )
-        })?;
-    }
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(resp)
-}
-
-/// A failed operation as an error page.
-pub fn page_err(state: &AppState, e: ApiError) -> PageError {
-    let (status, message, _) = form_message(&e);
-    let title = if status == StatusCode::NOT_FOUND {
-        "页面不存在"
-    } else {
-        "无法完成操作"
-    };
-    state.page_error(status, title, &message)
-}
-
-pub(crate) fn field_errors(errors: &[FieldError]) -> HashMap<String, String> {
-    let mut map = HashMap::new();
-    for e in errors {
-        map.entry(e.field.clone()).or_insert_with(|| e.message.clone());
-    }
-    map
-}
-
 fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
         _ => "/account".into(),
-    }
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_owned()))
-        .finish()
-}
-
-/// A page-side failure of an account operation: field errors stay on the form, anything
-/// else becomes a message at the top of it.
-pub fn form_message(e: &ApiError) -> (StatusCode, String, Vec<FieldError>) {
-    use actix_web::ResponseError;
-    match e {
-        ApiError::Validation(errs) | ApiError::Conflict(errs) => {
-            (e.status_code(), "请按提示修改后重新提交。".into(), errs.clone())
-        }
-        ApiError::Unauthorized { message, .. } | ApiError::Forbidden(message) => {
-            (e.status_code(), message.clone(), vec![])
-        }
-        ApiError::TooManyRequests { message, .. } => (StatusCode::TOO_MANY_REQUESTS, message.clone(), vec![]),
-        ApiError::BadRequest { message, .. }
-        | ApiError::NotFound(message)
-        | ApiError::PayloadTooLarge(message) => (e.status_code(), message.clone(), vec![]),
-        ApiError::InvalidQuery(errs) => (StatusCode::BAD_REQUEST, "请求有误。".into(), errs.clone()),
-        ApiError::PreconditionRequired | ApiError::PreconditionFailed { .. } => (
-            e.status_code(),
-            "该办件已被他人更新，请刷新后再操作。".into(),
-            vec![],
-        ),
-        ApiError::Calendar(err) => {
-            tracing::error!(error = %err, "a deadline could not be counted");
-            (e.status_code(), "办理时限无法计算，请联系管理员。".into(), vec![])
-        }
-        ApiError::Internal(err) => {
-            tracing::error!(error = %err, "account operation failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "系统繁忙，请稍后再试。".into(),
-                vec![],
-            )
-        }
     }
 }
 

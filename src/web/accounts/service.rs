@@ -238,7 +238,7 @@ pub async fn register(
         }
     })
     .await
-    .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
+    .map_err(|e| ApiError::failed("background task", e))?;
     let role = Role::parse(&new.role).unwrap_or(Role::Citizen);
     let at = state.now();
     let id = state
@@ -306,7 +306,7 @@ pub async fn login(
     let uscc = Uscc::parse(&username).ok().map(|u| u.as_str().to_owned());
     let account_key = format!(
         "acct:{}",
-        vault.lookup_hash(PiiKind::Phone, &format!("login:{}", username.to_lowercase()))
+        vault.lookup_hash(PiiKind::LoginKey, &format!("login:{}", username.to_lowercase()))
     );
     let address_key = format!("addr:{address}");
     let label = safe_login_label(&username);
@@ -343,7 +343,7 @@ pub async fn login(
         verify_password(&password, stored.as_deref().unwrap_or(dummy_hash()))
     })
     .await
-    .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
+    .map_err(|e| ApiError::failed("background task", e))?;
     let account = account.filter(|_| ok);
     match account {
         Some(a) if !a.disabled && a.role().is_some() => {
@@ -495,7 +495,7 @@ pub async fn change_password(
     let hashed =
         tokio::task::spawn_blocking(move || verify_password(&current, &stored).then(|| hash_password(&new)))
             .await
-            .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
+            .map_err(|e| ApiError::failed("background task", e))?;
     let Some(hash) = hashed else {
         audit_event(
             state,
@@ -637,7 +637,7 @@ pub async fn create_staff_account(
     let pw = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
         .await
-        .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
+        .map_err(|e| ApiError::failed("background task", e))?;
     let new = staff_account(username, display, hash, role, department, now);
     state
         .db

@@ -43,10 +43,7 @@ async fn merged_form(
     let body: AnswersBody = if raw.is_empty() {
         AnswersBody::default()
     } else {
-        serde_json::from_slice(&raw).map_err(|e| ApiError::BadRequest {
-            code: "invalid_json",
-            message: format!("请求体不是有效的 JSON：{e}"),
-        })?
+        crate::web::extract::parse(&raw)?
     };
     let (_, bundle, catalogue) = apply::bundle_context(&state, &code).await?;
     let problems = form::check_answers(&bundle, &body.answers);
@@ -102,10 +99,7 @@ async fn put_draft(
         data: Option<form::FormData>,
         materials: Option<form::MaterialLinks>,
     }
-    let patch: Patch = serde_json::from_slice(&raw).map_err(|e| ApiError::BadRequest {
-        code: "invalid_json",
-        message: format!("草稿内容格式有误：{e}"),
-    })?;
+    let patch: Patch = crate::web::extract::parse(&raw)?;
     apply::bundle_context(&state, &bundle).await?;
     let mut draft = apply::load_draft(&state, &user, &bundle).await?;
     if let Some(a) = patch.answers {
@@ -230,10 +224,7 @@ async fn submit(
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
-    let body: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| ApiError::BadRequest {
-        code: "invalid_json",
-        message: format!("请求体不是有效的 JSON：{e}"),
-    })?;
+    let body: serde_json::Value = crate::web::extract::parse(&raw)?;
     let (status, text) = apply::submit_idempotent(&state, &user, user.id, &key, body, "online").await?;
     Ok(HttpResponse::build(
         actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::CREATED),

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use actix_multipart::Multipart;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -14,12 +14,12 @@ use serde_json::Value;
 use crate::catalogue::{BundleDef, Catalogue, FieldType};
 use crate::form::{self, FormData, MergedForm, Problem};
 use crate::store::applications as store;
-use crate::web::accounts::pages::{form_message, form_page as render, page_err};
 use crate::web::apply::api::{check_length, read_file_field};
 use crate::web::apply::service::{self as apply, Draft};
 use crate::web::auth::{csrf_matches, require_csrf, AnyUser, Applicant, Authed, CurrentUser};
 use crate::web::counter::service::{filer, Filer};
 use crate::web::error::{ApiError, PageError};
+use crate::web::page::{form_message, form_page as render, page_err, see_other};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,12 +39,6 @@ async fn form_js() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(crate::web::templates::FORM_JS)
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_owned()))
-        .finish()
 }
 
 struct Ctx {
@@ -644,8 +638,8 @@ async fn final_submit(
     let (applicant, channel) = (c.filer.applicant, c.filer.channel);
     match apply::submit_idempotent(&state, &user, applicant, &f.idempotency_key, body, channel).await {
         Ok((_, text)) => {
-            let result: apply::SubmitResult = serde_json::from_str(&text)
-                .map_err(|e| ApiError::Internal(crate::db::DbError::Corrupt(e.to_string())))?;
+            let result: apply::SubmitResult =
+                serde_json::from_str(&text).map_err(|e| ApiError::failed("serialize the form", e))?;
             let (id, bundle) = (user.id, c.bundle.code.clone());
             state
                 .db

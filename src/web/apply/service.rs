@@ -34,7 +34,7 @@ fn problems(ps: Vec<Problem>) -> ApiError {
 }
 
 fn json_err(e: serde_json::Error) -> ApiError {
-    ApiError::Internal(DbError::Corrupt(e.to_string()))
+    ApiError::failed("JSON", e)
 }
 
 /// The bundle and the part of the catalogue it refers to, from the runtime copy.
@@ -114,8 +114,8 @@ pub async fn load_draft(state: &AppState, user: &CurrentUser, bundle: &str) -> R
     };
     let data = state
         .vault
-        .decrypt(PiiKind::Phone, &row.data_enc)
-        .map_err(|_| ApiError::Internal(DbError::Corrupt("draft cannot be decrypted".into())))?;
+        .decrypt(PiiKind::FormData, &row.data_enc)
+        .map_err(|_| ApiError::failed("decrypt a draft", "the data key does not open it"))?;
     Ok(Draft {
         answers: serde_json::from_str(&row.answers).map_err(json_err)?,
         data: serde_json::from_str(&data).map_err(json_err)?,
@@ -137,7 +137,7 @@ pub async fn save_draft(
         bundle_code: bundle.to_owned(),
         answers: serde_json::to_string(&draft.answers).map_err(json_err)?,
         data_enc: state.vault.encrypt(
-            PiiKind::Phone,
+            PiiKind::FormData,
             &serde_json::to_string(&draft.data).map_err(json_err)?,
         ),
         materials: serde_json::to_string(&draft.materials).map_err(json_err)?,
@@ -185,10 +185,10 @@ pub async fn store_upload(
     let size = bytes.len() as i64;
     tokio::task::spawn_blocking(move || write_synced(&path, &tmp_dir, &bytes))
         .await
-        .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?
+        .map_err(|e| ApiError::failed("background task", e))?
         .map_err(|e| {
             tracing::error!(error = %e, "cannot store an upload");
-            ApiError::Internal(DbError::Corrupt("upload storage failed".into()))
+            ApiError::failed("upload storage", "writing the file")
         })?;
     let mut id = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
@@ -236,8 +236,8 @@ pub async fn read_upload(state: &AppState, row: &UploadRow) -> Result<Vec<u8>, A
     let path = upload_path(state, &row.sha256);
     tokio::task::spawn_blocking(move || std::fs::read(path))
         .await
-        .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?
-        .map_err(|e| ApiError::Internal(DbError::Corrupt(format!("upload file missing: {e}"))))
+        .map_err(|e| ApiError::failed("background task", e))?
+        .map_err(|e| ApiError::failed("read an upload", e))
 }
 
 /// A merged application as submitted.
@@ -335,9 +335,10 @@ pub async fn submit(
     let now = state.clock.now();
     // Receipt numbers are dated by the Beijing business date.
     let day = state.today().format("%Y%m%d").to_string();
-    let data_enc = state
-        .vault
-        .encrypt(PiiKind::Phone, &serde_json::to_string(&clean).map_err(json_err)?);
+    let data_enc = state.vault.encrypt(
+        PiiKind::FormData,
+        &serde_json::to_string(&clean).map_err(json_err)?,
+    );
     let mut subs = Vec::new();
     for p in &parts {
         subs.push(NewSubCase {
@@ -345,9 +346,10 @@ pub async fn submit(
             item_code: p.item.clone(),
             department_code: p.department.clone(),
             status: "pending".into(),
-            data_enc: state
-                .vault
-                .encrypt(PiiKind::Phone, &serde_json::to_string(&p.data).map_err(json_err)?),
+            data_enc: state.vault.encrypt(
+                PiiKind::FormData,
+                &serde_json::to_string(&p.data).map_err(json_err)?,
+            ),
             materials: serde_json::to_string(&p.materials).map_err(json_err)?,
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
@@ -445,7 +447,7 @@ fn sub_summaries(catalogue: &Catalogue, rows: &[store::SubCaseRow]) -> Vec<SubCa
                 .find(|d| d.code == s.department_code)
                 .map(|d| d.name.clone())
                 .unwrap_or_default(),
-            status_label: status_label(&s.status).to_owned(),
+            status_label: crate::workflow::status_label(&s.status).to_owned(),
             status: s.status.clone(),
             result_document: s.result_upload.is_some(),
         })
@@ -568,25 +570,6 @@ pub struct ShownMaterial {
     pub size: i64,
 }
 
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "submitted" => "已提交，待受理",
-        "accepted" => "已受理",
-        "supplement_requested" => "待补正",
-        "refused" => "不予受理",
-        "in_progress" => "办理中",
-        "completed" => "已办结",
-        "delivered" => "已送达",
-        "archived" => "已归档",
-        "withdrawn" => "已撤回",
-        "pending" => "待审批",
-        "approved" => "已同意",
-        "denied" => "不予批准",
-        "issued" => "已出证",
-        _ => "处理中",
-    }
-}
-
 /// The case behind a receipt number, if the viewer may see it: its owner, window staff and
 /// administrators, and reviewers of a department that has a part of it (who see only that
 /// part). Staff see personal data unmasked, and each such view is audited.
@@ -610,7 +593,7 @@ pub async fn case_view(
             viewer.role == Role::Reviewer && viewer.department.as_deref() == Some(s.department_code.as_str())
         })
         .collect();
-    let allowed = owner || matches!(viewer.role, Role::Window | Role::Admin) || !department_parts.is_empty();
+    let allowed = owner || viewer.is_window_clerk() || !department_parts.is_empty();
     if !allowed {
         // Someone else's receipt number reveals nothing, not even that it exists.
         return Err(not_found());
@@ -619,8 +602,8 @@ pub async fn case_view(
     let decrypt = |enc: &str| -> Result<FormData, ApiError> {
         let text = state
             .vault
-            .decrypt(PiiKind::Phone, enc)
-            .map_err(|_| ApiError::Internal(DbError::Corrupt("case data cannot be decrypted".into())))?;
+            .decrypt(PiiKind::FormData, enc)
+            .map_err(|_| ApiError::failed("decrypt a case", "the data key does not open it"))?;
         serde_json::from_str(&text).map_err(json_err)
     };
     let shown = |data: &FormData| -> Vec<ShownField> {
@@ -710,7 +693,7 @@ pub async fn case_view(
         receipt_no: case.receipt_no,
         bundle: bundle.code.clone(),
         bundle_name: bundle.name.clone(),
-        status_label: status_label(&case.status),
+        status_label: crate::workflow::status_label(&case.status),
         status: case.status,
         channel: case.channel,
         trips: case.trips,
@@ -759,7 +742,7 @@ pub async fn my_cases(state: &AppState, user: &CurrentUser) -> Result<Vec<CaseSu
         .into_iter()
         .map(|r| CaseSummary {
             bundle_name: names.get(&r.bundle_code).cloned().unwrap_or_default(),
-            status_label: status_label(&r.status),
+            status_label: crate::workflow::status_label(&r.status),
             receipt_no: r.receipt_no,
             bundle: r.bundle_code,
             status: r.status,

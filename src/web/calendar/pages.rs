@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::service;
 use crate::calendar::{self, YearSource};
-use crate::web::accounts::pages::{form_message, form_page, page_err};
 use crate::web::auth::{client_address, require_csrf, AdminOnly, Authed};
 use crate::web::error::{ApiError, FieldError, PageError};
+use crate::web::page::{form_message, form_page, page_err};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

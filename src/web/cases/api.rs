@@ -10,6 +10,7 @@ use crate::web::apply::service as apply;
 use crate::web::auth::{client_address, AnyUser, Applicant, Authed, StaffOnly};
 use crate::web::cases::service::{etag, if_match, summary, transition};
 use crate::web::error::{ApiError, FieldError};
+use crate::web::extract::JsonBody;
 use crate::web::AppState;
 use crate::workflow::{Command, DeliveryMethod, SupplementItem};
 
@@ -27,16 +28,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(my_messages)
         .service(counter)
         .service(result_document);
-}
-
-fn parse<T: serde::de::DeserializeOwned + Default>(raw: &web::Bytes) -> Result<T, ApiError> {
-    if raw.is_empty() {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(raw).map_err(|e| ApiError::BadRequest {
-        code: "invalid_json",
-        message: format!("请求体不是有效的 JSON：{e}"),
-    })
 }
 
 #[derive(Default, Deserialize)]
@@ -181,7 +172,7 @@ fn changed(
 }
 
 fn window_or_admin(user: &crate::web::auth::CurrentUser) -> Result<(), ApiError> {
-    if matches!(user.role, Role::Window | Role::Admin) {
+    if user.is_window_clerk() {
         Ok(())
     } else {
         Err(ApiError::Forbidden("只有综窗人员或管理员可以执行此操作".into()))
@@ -219,11 +210,10 @@ async fn supplement(
     req: HttpRequest,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
-    raw: web::Bytes,
+    JsonBody(body): JsonBody<SupplementBody>,
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
     let seen = if_match(&req)?;
-    let body: SupplementBody = parse(&raw)?;
     let items = body
         .items
         .into_iter()
@@ -254,11 +244,10 @@ async fn refuse(
     req: HttpRequest,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
-    raw: web::Bytes,
+    JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
     let seen = if_match(&req)?;
-    let body: ReasonBody = parse(&raw)?;
     let reason = body.reason.unwrap_or_default().trim().to_owned();
     respond(&state, &user, &receipt, seen, Command::Refuse { reason }).await
 }
@@ -275,11 +264,10 @@ async fn deliver(
     req: HttpRequest,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
-    raw: web::Bytes,
+    JsonBody(body): JsonBody<DeliverBody>,
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
     let seen = if_match(&req)?;
-    let body: DeliverBody = parse(&raw)?;
     let method = match body.method.as_deref().unwrap_or("") {
         "mail" => DeliveryMethod::Mail {
             tracking_no: body.tracking_no.unwrap_or_default().trim().to_owned(),
@@ -309,10 +297,9 @@ async fn extend(
     req: HttpRequest,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
-    raw: web::Bytes,
+    JsonBody(body): JsonBody<ExtendBody>,
 ) -> Result<HttpResponse, ApiError> {
     let seen = if_match(&req)?;
-    let body: ExtendBody = parse(&raw)?;
     let cmd = Command::Extend {
         working_days: body.working_days.unwrap_or(0),
         reason: body.reason.unwrap_or_default().trim().to_owned(),
@@ -347,10 +334,9 @@ async fn decide(
     req: HttpRequest,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
-    raw: web::Bytes,
+    JsonBody(body): JsonBody<DecideBody>,
 ) -> Result<HttpResponse, ApiError> {
     let seen = if_match(&req)?;
-    let body: DecideBody = parse(&raw)?;
     let approve = match body.decision.as_deref() {
         Some("approve") => true,
         Some("deny") => false,
@@ -399,7 +385,7 @@ async fn result_document(
         .await?
         .ok_or_else(not_found)?;
     let allowed = case.account_id == user.id
-        || matches!(user.role, Role::Window | Role::Admin)
+        || user.is_window_clerk()
         || (user.role == Role::Reviewer && user.department.as_deref() == Some(part.department_code.as_str()));
     let upload_id = part.result_upload.filter(|_| allowed).ok_or_else(not_found)?;
     let upload = state
@@ -432,10 +418,9 @@ async fn resubmit(
     req: HttpRequest,
     user: Authed<Applicant>,
     receipt: web::Path<String>,
-    raw: web::Bytes,
+    JsonBody(body): JsonBody<ResubmitBody>,
 ) -> Result<HttpResponse, ApiError> {
     let seen = if_match(&req)?;
-    let body: ResubmitBody = parse(&raw)?;
     let (row, wf, due) = crate::web::cases::service::resubmit(
         &state,
         &user,
@@ -477,13 +462,12 @@ async fn counter(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: Authed<StaffOnly>,
-    raw: web::Bytes,
+    JsonBody(body): JsonBody<CounterBody>,
 ) -> Result<HttpResponse, ApiError> {
-    if !matches!(user.role, Role::Window | Role::Admin) {
+    if !user.is_window_clerk() {
         return Err(ApiError::Forbidden("只有综窗人员或管理员可以代为登记".into()));
     }
     let key = crate::web::apply::api::idempotency_key(&req)?;
-    let body: CounterBody = parse(&raw)?;
     let who = body.applicant.unwrap_or_default();
     let (applicant, created) =
         crate::web::counter::service::find_or_register(&state, who, client_address(&req)).await?;
@@ -496,8 +480,8 @@ async fn counter(
         "window",
     )
     .await?;
-    let mut result: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| ApiError::Internal(crate::db::DbError::Corrupt(e.to_string())))?;
+    let mut result: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| ApiError::failed("serialize the response", e))?;
     // A new applicant gets a printed one-time code to set their password; a replayed
     // request does not mint another.
     if created && status == 201 {

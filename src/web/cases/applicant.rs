@@ -12,11 +12,11 @@ use serde_json::Value;
 use crate::catalogue::FieldType;
 use crate::form::{FormData, MaterialLinks};
 use crate::store::cases as store;
-use crate::web::accounts::pages::{field_errors, form_message, form_page, page_err};
 use crate::web::apply::pages::read_posted_form;
 use crate::web::apply::service as apply;
 use crate::web::auth::{client_address, AnyUser, Applicant, Authed, CurrentUser};
 use crate::web::error::{ApiError, FieldError, PageError};
+use crate::web::page::{field_errors, form_message, form_page, page_err};
 use crate::web::AppState;
 use crate::workflow::{CaseStatus, SubStatus};
 

@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 use crate::auth::Role;
 use crate::store::cases::{self as store, QueueFilter};
-use crate::web::accounts::pages::{form_message, form_page, page_err};
 use crate::web::apply::service as apply;
 use crate::web::auth::{client_address, require_csrf, Authed, StaffOnly};
 use crate::web::cases::service::{summary, transition};
 use crate::web::error::PageError;
+use crate::web::page::{form_message, form_page, page_err};
 use crate::web::AppState;
 use crate::workflow::{Command, DeliveryMethod, SupplementItem};
 
@@ -191,7 +191,7 @@ async fn case_context(
     ctx.insert("timeline", &timeline);
     ctx.insert("role", user.role.as_str());
     ctx.insert("department", &user.department);
-    ctx.insert("is_window", &matches!(user.role, Role::Window | Role::Admin));
+    ctx.insert("is_window", &user.is_window_clerk());
     Ok(ctx)
 }
 

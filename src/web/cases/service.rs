@@ -394,7 +394,7 @@ pub fn summary(
     Ok(CaseSummary {
         receipt_no: row.receipt_no.clone(),
         bundle: row.bundle_code.clone(),
-        status_label: workflow::CaseStatus::parse(&row.status).map_or("处理中", |s| s.label()),
+        status_label: workflow::status_label(&row.status),
         status: row.status.clone(),
         channel: row.channel.clone(),
         trips: row.trips,
@@ -512,18 +512,15 @@ pub async fn resubmit(
     .map_err(|e| transition_error(e, wf.version))?;
     // Merge the corrections into the stored data and into each part that uses them.
     let decrypt = |enc: &str| -> Result<crate::form::FormData, ApiError> {
-        let text = state.vault.decrypt(PiiKind::Phone, enc).map_err(|_| {
-            ApiError::Internal(crate::db::DbError::Corrupt(
-                "case data cannot be decrypted".into(),
-            ))
-        })?;
-        serde_json::from_str(&text)
-            .map_err(|e| ApiError::Internal(crate::db::DbError::Corrupt(e.to_string())))
+        let text = state
+            .vault
+            .decrypt(PiiKind::FormData, enc)
+            .map_err(|_| ApiError::failed("decrypt a case", "the data key does not open it"))?;
+        serde_json::from_str(&text).map_err(|e| ApiError::failed("JSON", e))
     };
     let encrypt = |d: &crate::form::FormData| -> Result<String, ApiError> {
-        let text = serde_json::to_string(d)
-            .map_err(|e| ApiError::Internal(crate::db::DbError::Corrupt(e.to_string())))?;
-        Ok(state.vault.encrypt(PiiKind::Phone, &text))
+        let text = serde_json::to_string(d).map_err(|e| ApiError::failed("JSON", e))?;
+        Ok(state.vault.encrypt(PiiKind::FormData, &text))
     };
     let mut whole = decrypt(&row.data_enc)?;
     whole.extend(clean.clone());
@@ -551,8 +548,7 @@ pub async fn resubmit(
                 links.insert(m.clone(), ids.clone());
             }
         }
-        let links = serde_json::to_string(&links)
-            .map_err(|e| ApiError::Internal(crate::db::DbError::Corrupt(e.to_string())))?;
+        let links = serde_json::to_string(&links).map_err(|e| ApiError::failed("JSON", e))?;
         sub_updates.push((s.id, encrypt(&part)?, links));
     }
     let corrections = store::Corrections {

@@ -8,13 +8,13 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::Role;
 use crate::store::{accounts as account_store, counter as store};
-use crate::web::accounts::pages::{field_errors, form_message, form_page, page_err, register_context};
+use crate::web::accounts::pages::register_context;
 use crate::web::accounts::service::RegisterInput;
 use crate::web::auth::{client_address, require_csrf, AnyUser, Authed, CurrentUser};
 use crate::web::counter::service as counter;
 use crate::web::error::{ApiError, PageError};
+use crate::web::page::{field_errors, form_message, form_page, page_err};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,7 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn window_only(state: &AppState, user: &CurrentUser) -> Result<(), PageError> {
-    if matches!(user.role, Role::Window | Role::Admin) {
+    if user.is_window_clerk() {
         Ok(())
     } else {
         Err(state.page_error(

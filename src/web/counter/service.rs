@@ -133,9 +133,10 @@ fn code_hash(state: &AppState, account: i64, code: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    state
-        .vault
-        .lookup_hash(PiiKind::Phone, &format!("activation:{account}:{normalized}"))
+    state.vault.lookup_hash(
+        PiiKind::ActivationCode,
+        &format!("activation:{account}:{normalized}"),
+    )
 }
 
 /// A new one-time activation code for the account, replacing any earlier one. Only the
@@ -203,7 +204,7 @@ pub async fn activate(
         "activate:{}",
         state
             .vault
-            .lookup_hash(PiiKind::Phone, &format!("activate:{login}"))
+            .lookup_hash(PiiKind::LoginKey, &format!("activate:{login}"))
     );
     let address_key = format!("addr:{address}");
     let now = state.now();
@@ -250,7 +251,7 @@ pub async fn activate(
             let pw = password.to_owned();
             let hashed = tokio::task::spawn_blocking(move || hash_password(&pw))
                 .await
-                .map_err(|e| ApiError::Internal(DbError::Join(e.to_string())))?;
+                .map_err(|e| ApiError::failed("background task", e))?;
             let (id, now) = (a.id, state.now());
             state
                 .db

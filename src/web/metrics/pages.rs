@@ -7,10 +7,10 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::metrics::{self, svg};
-use crate::web::accounts::pages::{form_page, page_err};
 use crate::web::auth::{Authed, StaffOnly};
 use crate::web::error::{ApiError, PageError};
 use crate::web::metrics::service::{self as report, MetricsQuery};
+use crate::web::page::{form_page, page_err};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -48,7 +48,7 @@ impl From<SearchError> for ApiError {
     fn from(e: SearchError) -> Self {
         match e {
             SearchError::Db(e) => ApiError::Internal(e),
-            SearchError::Index(m) => ApiError::Internal(crate::db::DbError::Corrupt(format!("search: {m}"))),
+            SearchError::Index(m) => ApiError::failed("search", m),
         }
     }
 }
@@ -115,10 +115,7 @@ pub async fn load_visible(state: &AppState, raw_id: &str, editor: bool) -> Resul
 }
 
 fn parse_input(body: &[u8]) -> Result<PolicyInput, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
-        code: "malformed_json",
-        message: format!("请求体不是有效的政策 JSON：{e}"),
-    })
+    crate::web::extract::parse(body)
 }
 
 async fn reindex(state: &AppState, id: i64) -> Result<(), ApiError> {
@@ -560,10 +557,7 @@ pub async fn run_match(state: &AppState, profile: Profile) -> Result<MatchResult
 
 #[post("/policies/match")]
 async fn match_profile(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let input: ProfileInput = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
-        code: "malformed_json",
-        message: format!("请求体不是有效的企业画像 JSON：{e}"),
-    })?;
+    let input: ProfileInput = crate::web::extract::parse(&body)?;
     let profile = parse_profile(&input, state.today()).map_err(ApiError::Validation)?;
     Ok(HttpResponse::Ok().json(run_match(&state, profile).await?))
 }
@@ -696,7 +690,7 @@ pub async fn import_file(
         })
     })
     .await
-    .map_err(|e| ApiError::Internal(crate::db::DbError::Join(e.to_string())))?
+    .map_err(|e| ApiError::failed("policy file parsing", e))?
     {
         Ok(rows) => rows,
         Err(errors) => return Ok(Err(errors)),
@@ -764,7 +758,7 @@ async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let format = choose_format(Some(q.format.as_deref().unwrap_or("csv")), None, None)?;
     let rows = export_rows(&state).await?;
-    let failed = |e: String| ApiError::Internal(crate::db::DbError::Corrupt(format!("export: {e}")));
+    let failed = |e: String| ApiError::failed("export", e);
     let (bytes, mime, ext) = match format {
         Format::Csv => (
             table::to_csv(&rows).map_err(failed)?,

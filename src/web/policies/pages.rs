@@ -4,7 +4,7 @@
 //! All work without JavaScript.
 
 use actix_multipart::Multipart;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -15,9 +15,9 @@ use crate::policy::table::Format;
 use crate::policy::{regions, validate, Attachment, ConditionInput, Guide, PolicyInput, Status, TAGS};
 use crate::store::policies as store;
 use crate::store::Paging;
-use crate::web::accounts::pages::{form_page, page_err};
 use crate::web::auth::{require_csrf, Authed, MaybeUser};
 use crate::web::error::{ApiError, FieldError, PageError};
+use crate::web::page::{form_page, page_err, see_other};
 use crate::web::policies::api::{
     change_status, load_visible, parse_profile, parse_search, run_match, spawn_import, version_views, view,
     PolicyEditors, ProfileInput, SearchParams, IMPORT_LIMIT,
@@ -37,12 +37,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_update)
         .service(admin_publish)
         .service(admin_revoke);
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_owned()))
-        .finish()
 }
 
 fn query_string(p: &SearchParams, change: &[(&str, &str)], drop: &[&str]) -> String {

@@ -7,8 +7,9 @@ use serde::Deserialize;
 use crate::metrics::ratings::FollowUpAction;
 use crate::web::auth::{AnyUser, Applicant, Authed, StaffOnly};
 use crate::web::error::ApiError;
+use crate::web::extract::JsonBody;
 use crate::web::metrics::service::{self as report, MetricsQuery};
-use crate::web::ratings::service::{self as logic, FollowUpRequest};
+use crate::web::ratings::service::{self as logic, FollowUpRequest, RatingRequest};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -23,24 +24,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(monthly);
 }
 
-fn body<T: serde::de::DeserializeOwned + Default>(raw: &web::Bytes) -> Result<T, ApiError> {
-    if raw.is_empty() {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(raw).map_err(|e| ApiError::BadRequest {
-        code: "invalid_json",
-        message: format!("请求体不是有效的 JSON：{e}"),
-    })
-}
-
 #[post("/cases/{receipt_no}/rating")]
 async fn rate(
     state: web::Data<AppState>,
     user: Authed<Applicant>,
     receipt: web::Path<String>,
-    raw: web::Bytes,
+    JsonBody(req): JsonBody<RatingRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (saved, opened) = logic::rate(&state, &user, &receipt, body(&raw)?).await?;
+    let (saved, opened) = logic::rate(&state, &user, &receipt, req).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({
         "rating": saved,
         "follow_up": opened,
@@ -103,9 +94,9 @@ async fn run(
     user: &Authed<StaffOnly>,
     id: i64,
     action: FollowUpAction,
-    raw: &web::Bytes,
+    req: FollowUpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let f = logic::act(state, user, id, action, body(raw)?).await?;
+    let f = logic::act(state, user, id, action, req).await?;
     Ok(HttpResponse::Ok().json(f))
 }
 
@@ -114,9 +105,9 @@ async fn visit(
     state: web::Data<AppState>,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
-    raw: web::Bytes,
+    JsonBody(req): JsonBody<FollowUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    run(&state, &user, id.into_inner(), FollowUpAction::Visit, &raw).await
+    run(&state, &user, id.into_inner(), FollowUpAction::Visit, req).await
 }
 
 #[post("/ratings/follow-ups/{id}/resolve")]
@@ -124,9 +115,9 @@ async fn resolve(
     state: web::Data<AppState>,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
-    raw: web::Bytes,
+    JsonBody(req): JsonBody<FollowUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    run(&state, &user, id.into_inner(), FollowUpAction::Resolve, &raw).await
+    run(&state, &user, id.into_inner(), FollowUpAction::Resolve, req).await
 }
 
 #[post("/ratings/follow-ups/{id}/appeal")]
@@ -134,9 +125,9 @@ async fn appeal(
     state: web::Data<AppState>,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
-    raw: web::Bytes,
+    JsonBody(req): JsonBody<FollowUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    run(&state, &user, id.into_inner(), FollowUpAction::Appeal, &raw).await
+    run(&state, &user, id.into_inner(), FollowUpAction::Appeal, req).await
 }
 
 #[post("/ratings/follow-ups/{id}/appeal/review")]
@@ -144,9 +135,8 @@ async fn review_appeal(
     state: web::Data<AppState>,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
-    raw: web::Bytes,
+    JsonBody(req): JsonBody<FollowUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let req: FollowUpRequest = body(&raw)?;
     let action = match req.upheld {
         Some(true) => FollowUpAction::UpholdAppeal,
         Some(false) => FollowUpAction::RejectAppeal,

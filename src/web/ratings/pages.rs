@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
 use crate::metrics::ratings::{FollowUpAction, FollowUpStatus, Level};
-use crate::web::accounts::pages::{form_message, form_page, page_err};
 use crate::web::auth::{require_csrf, Applicant, Authed, StaffOnly};
 use crate::web::error::PageError;
+use crate::web::page::{form_message, form_page, page_err};
 use crate::web::ratings::service::{self as logic, DepartmentLevel, FollowUpRequest, RatingRequest};
 use crate::web::AppState;
 

@@ -1,0 +1,53 @@
+//! Request parts every feature reads the same way: JSON bodies (one parser, one Chinese
+//! message), and the paging and If-Match headers of the features that use them.
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// A JSON body whose every field is optional (`Default`): an empty body is the default, so
+/// that a missing field is reported as a Chinese field error by the handler's checks rather
+/// than as a parse failure.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let raw = bytes.await.map_err(|e| ApiError::BadRequest {
+                code: "unreadable_body",
+                message: format!("请求体无法读取：{e}"),
+            })?;
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                return Ok(JsonBody(T::default()));
+            }
+            parse(&raw).map(JsonBody)
+        })
+    }
+}
+
+/// Parses a JSON body; a syntax error or a value of the wrong type is a 400 `invalid_json`
+/// saying where.
+pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(raw).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "值的类型或取值不符合要求",
+            serde_json::error::Category::Eof => "内容不完整",
+            _ => "格式有误",
+        };
+        ApiError::BadRequest {
+            code: "invalid_json",
+            message: format!(
+                "请求体不是有效的 JSON：第 {} 行第 {} 列{what}",
+                e.line(),
+                e.column()
+            ),
+        }
+    })
+}
