@@ -421,7 +421,7 @@ async fn resubmit(
     JsonBody(body): JsonBody<ResubmitBody>,
 ) -> Result<HttpResponse, ApiError> {
     let seen = if_match(&req)?;
-    let (row, wf, due) = crate::web::cases::service::resubmit(
+    let (row, wf, due) = crate::web::cases::supplement::resubmit(
         &state,
         &user,
         &receipt,

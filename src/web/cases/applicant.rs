@@ -240,7 +240,7 @@ async fn resubmit_submit(
             message,
         )])),
         None => {
-            crate::web::cases::service::resubmit(&state, &user, &receipt, version, data, materials, false)
+            crate::web::cases::supplement::resubmit(&state, &user, &receipt, version, data, materials, false)
                 .await
         }
     };

@@ -4,3 +4,4 @@ pub mod api;
 pub mod applicant;
 pub mod pages;
 pub mod service;
+pub mod supplement;

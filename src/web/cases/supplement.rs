@@ -1,0 +1,185 @@
+//! 补正 (one consolidated notice, 行政许可法 Art. 32): the applicant's answer — new values for
+//! exactly the listed fields and new uploads for exactly the listed materials — checked like
+//! the form, written into the case and the parts that use them in the transaction of the
+//! transition. The notice itself is a workflow command (`workflow::Command::RequestSupplement`)
+//! sent through [`super::service::transition`]; the rows are in `store::cases`.
+
+use super::service::{case_due, load_current, stored_due, transition_error};
+use crate::store::applications::CaseRow;
+use crate::store::cases as store;
+use crate::web::auth::CurrentUser;
+use crate::web::error::{ApiError, FieldError};
+use crate::web::AppState;
+use crate::workflow::{self, Actor, Command};
+
+/// The applicant's answer to a 补正 notice: new values for exactly the listed fields and new
+/// uploads for exactly the listed materials. The values are checked like the form's; the
+/// case, the sub-cases that use them and the material links are corrected together with
+/// the transition.
+pub async fn resubmit(
+    state: &AppState,
+    user: &CurrentUser,
+    receipt: &str,
+    seen_version: u32,
+    data: crate::form::FormData,
+    materials: crate::form::MaterialLinks,
+    in_person: bool,
+) -> Result<(CaseRow, workflow::Case, Option<String>), ApiError> {
+    use crate::auth::PiiKind;
+    let not_found = || ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件"));
+    let (row, wf) = load_current(state, receipt).await?.ok_or_else(not_found)?;
+    if row.account_id != user.id {
+        return Err(not_found());
+    }
+    let targets: Vec<String> = wf
+        .open_notice
+        .iter()
+        .flatten()
+        .map(|i| i.target.clone())
+        .collect();
+    let mut errors = Vec::new();
+    for t in &targets {
+        match t.strip_prefix("materials.") {
+            Some(m) if materials.get(m).is_none_or(Vec::is_empty) => errors.push(FieldError::new(
+                t.clone(),
+                "required",
+                format!("请重新上传补正要求的材料 {m}"),
+            )),
+            None if !data.contains_key(t) => errors.push(FieldError::new(
+                t.clone(),
+                "required",
+                format!("请填写补正要求的内容 {t}"),
+            )),
+            _ => {}
+        }
+    }
+    for k in data.keys() {
+        if !targets.contains(k) {
+            errors.push(FieldError::new(
+                k.clone(),
+                "not_requested",
+                "该项不在补正告知中，不能修改",
+            ));
+        }
+    }
+    for m in materials.keys() {
+        if !targets.contains(&format!("materials.{m}")) {
+            errors.push(FieldError::new(
+                format!("materials.{m}"),
+                "not_requested",
+                "该材料不在补正告知中",
+            ));
+        }
+    }
+    let (_, _, catalogue) = crate::web::apply::service::bundle_context(state, &row.bundle_code).await?;
+    let today = state.today();
+    let mut clean = crate::form::FormData::new();
+    for (k, v) in &data {
+        match catalogue
+            .fields
+            .get(k)
+            .map(|f| crate::form::normalize(f, v, today))
+        {
+            Some(Ok(v)) => {
+                clean.insert(k.clone(), v);
+            }
+            Some(Err(p)) => errors.push(p.into()),
+            None => {}
+        }
+    }
+    let ids: Vec<String> = materials.values().flatten().cloned().collect();
+    let (owner, lookup) = (user.id, ids.clone());
+    let owned = state
+        .db
+        .run(move |c| crate::store::applications::uploads_of(c, owner, &lookup))
+        .await?;
+    for id in ids.iter().filter(|id| !owned.iter().any(|u| &u.id == *id)) {
+        errors.push(FieldError::new(
+            "materials",
+            "unknown_upload",
+            format!("找不到编号为 {id} 的上传文件"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let now = state.now();
+    let next = workflow::apply(
+        &wf,
+        &Actor::Applicant,
+        Command::Resubmit {
+            corrected: targets,
+            in_person,
+        },
+        now,
+        seen_version,
+    )
+    .map_err(|e| transition_error(e, wf.version))?;
+    // Merge the corrections into the stored data and into each part that uses them.
+    let decrypt = |enc: &str| -> Result<crate::form::FormData, ApiError> {
+        let text = state
+            .vault
+            .decrypt(PiiKind::FormData, enc)
+            .map_err(|_| ApiError::failed("decrypt a case", "the data key does not open it"))?;
+        serde_json::from_str(&text).map_err(|e| ApiError::failed("JSON", e))
+    };
+    let encrypt = |d: &crate::form::FormData| -> Result<String, ApiError> {
+        let text = serde_json::to_string(d).map_err(|e| ApiError::failed("JSON", e))?;
+        Ok(state.vault.encrypt(PiiKind::FormData, &text))
+    };
+    let mut whole = decrypt(&row.data_enc)?;
+    whole.extend(clean.clone());
+    let lookup = row.receipt_no.clone();
+    let subs = state
+        .db
+        .run(move |c| crate::store::applications::case_by_receipt(c, &lookup))
+        .await?
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    let mut sub_updates = Vec::new();
+    for s in &subs {
+        let Some(item) = catalogue.items.get(&s.item_code) else {
+            continue;
+        };
+        let mut part = decrypt(&s.data_enc)?;
+        for (k, v) in &clean {
+            if item.fields.iter().any(|f| &f.key == k) {
+                part.insert(k.clone(), v.clone());
+            }
+        }
+        let mut links: crate::form::MaterialLinks = serde_json::from_str(&s.materials).unwrap_or_default();
+        for (m, ids) in &materials {
+            if item.materials.iter().any(|x| &x.code == m) {
+                links.insert(m.clone(), ids.clone());
+            }
+        }
+        let links = serde_json::to_string(&links).map_err(|e| ApiError::failed("JSON", e))?;
+        sub_updates.push((s.id, encrypt(&part)?, links));
+    }
+    let corrections = store::Corrections {
+        data_enc: encrypt(&whole)?,
+        sub_cases: sub_updates,
+        materials: materials.into_iter().collect(),
+    };
+    let calendar = state.calendar().await?;
+    let due = stored_due(case_due(state, &calendar, &row, &next).await?.as_ref());
+    let (saved_row, saved, saved_due) = (row.clone(), next.clone(), due.clone());
+    let ok = state
+        .db
+        .run(move |c| {
+            let t = store::Transition {
+                row: &saved_row,
+                seen_version,
+                new: &saved,
+                due_date: saved_due,
+                message: None,
+                now,
+            };
+            store::save_resubmission(c, &t, &corrections, &calendar)
+        })
+        .await?;
+    if !ok {
+        return Err(ApiError::PreconditionFailed { current: None });
+    }
+    Ok((row, next, due))
+}
