@@ -770,315 +770,405 @@ pub fn apply(
     if !allowed_from(&cmd, case) {
         return Err(TransitionError::NotAllowed { action, from });
     }
-    let invalid = |field: &'static str, message: String| TransitionError::Invalid {
+    let c = Step {
+        case,
+        actor,
         action,
-        status: from,
-        field,
-        message,
+        from,
+        at,
+        label: actor.label(),
     };
     if let Some(last) = case.events.last() {
         if at < last.at {
-            return Err(invalid(
-                "at",
-                format!("操作时间 {at} 早于上一次记录的时间 {}", last.at),
-            ));
+            return Err(c.invalid("at", format!("操作时间 {at} 早于上一次记录的时间 {}", last.at)));
         }
     }
     let mut next = case.clone();
     next.version = case
         .version
         .checked_add(1)
-        .ok_or_else(|| invalid("version", "版本号已达上限".into()))?;
-    let label = actor.label();
-
+        .ok_or_else(|| c.invalid("version", "版本号已达上限".into()))?;
     match cmd {
-        Command::Accept => {
-            next.accepted_at = Some(at);
-            push(
-                &mut next,
-                at,
-                &label,
-                "accept",
-                CaseStatus::Accepted,
-                "材料齐全、符合法定形式，予以受理".into(),
-            );
-            for s in &mut next.sub_cases {
-                s.status = SubStatus::Pending;
-            }
-            let detail = format!("分送 {} 个子件：{}", next.sub_cases.len(), list_sub_cases(&next));
-            push(&mut next, at, &label, "dispatch", CaseStatus::InProgress, detail);
-        }
-        Command::RequestSupplement { items } => {
-            let items = check_notice(case, items).map_err(|m| invalid("items", m))?;
-            let summary = items
-                .iter()
-                .map(|i| match &i.department {
-                    Some(d) => format!("{}（{}；{}）", i.target, i.reason, d),
-                    None => format!("{}（{}）", i.target, i.reason),
-                })
-                .collect::<Vec<_>>()
-                .join("；");
-            let nth = case.pauses.len() + 1;
-            let detail = format!(
-                "一次性告知补正 {} 项（第 {nth} 次告知）：{summary}；办理时限暂停计算",
-                items.len()
-            );
-            next.open_notice = Some(items);
-            next.resume_to = Some(from);
-            next.pauses.push((at, None));
-            push(
-                &mut next,
-                at,
-                &label,
-                "request_supplement",
-                CaseStatus::SupplementRequested,
-                detail,
-            );
-        }
-        Command::Resubmit { corrected, in_person } => {
-            let notice = case
-                .open_notice
-                .as_ref()
-                .ok_or_else(|| invalid("open_notice", "没有待补正的告知".into()))?;
-            let resume = case
-                .resume_to
-                .ok_or_else(|| invalid("resume_to", "缺少补正前的办件状态".into()))?;
-            let listed: BTreeSet<&str> = notice.iter().map(|i| i.target.as_str()).collect();
-            let given: BTreeSet<&str> = corrected.iter().map(|t| t.trim()).collect();
-            let unknown: Vec<&str> = given.difference(&listed).copied().collect();
-            let missing: Vec<&str> = listed.difference(&given).copied().collect();
-            let mut problems = Vec::new();
-            if !unknown.is_empty() {
-                problems.push(format!("以下事项不在补正告知中：{}", unknown.join("、")));
-            }
-            if !missing.is_empty() {
-                problems.push(format!("以下补正事项尚未补正：{}", missing.join("、")));
-            }
-            if !problems.is_empty() {
-                return Err(invalid("corrected", problems.join("；")));
-            }
-            close_pause(&mut next, at);
-            let mut detail = format!(
-                "已补正 {} 项：{}；办理时限恢复计算",
-                listed.len(),
-                listed.iter().copied().collect::<Vec<_>>().join("、")
-            );
-            if in_person {
-                next.trips = next.trips.saturating_add(1);
-                detail.push_str(&format!("；现场递交，累计跑动 {} 次", next.trips));
-            }
-            push(&mut next, at, &label, "resubmit", resume, detail);
-        }
-        Command::Refuse { reason } => {
-            let reason =
-                required(&reason).ok_or_else(|| invalid("reason", "不予受理必须写明法定理由".into()))?;
-            close_pause(&mut next, at);
-            push(
-                &mut next,
-                at,
-                &label,
-                "refuse",
-                CaseStatus::Refused,
-                format!("不予受理：{reason}"),
-            );
-        }
+        Command::Accept => accept(&c, &mut next)?,
+        Command::RequestSupplement { items } => request_supplement(&c, &mut next, items)?,
+        Command::Resubmit { corrected, in_person } => resubmit(&c, &mut next, corrected, in_person)?,
+        Command::Refuse { reason } => refuse(&c, &mut next, reason)?,
         Command::Decide {
             sub_case,
             approve,
             opinion,
             result,
-        } => {
-            let idx = find_sub_case(case, sub_case).map_err(|m| invalid("sub_case", m))?;
-            let sub = &case.sub_cases[idx];
-            check_department(actor, sub, action, from)?;
-            if sub.status != SubStatus::Pending {
-                return Err(TransitionError::SubNotAllowed {
-                    action,
-                    status: from,
-                    sub_case,
-                    from: sub.status,
-                });
-            }
-            let opinion = required(&opinion);
-            if !approve && opinion.is_none() {
-                return Err(invalid("opinion", "不予批准必须填写审批意见（理由）".into()));
-            }
-            let result = match result {
-                None => None,
-                Some(r) if !approve => {
-                    return Err(invalid(
-                        "result",
-                        format!("不予批准的子件不能填写证照编号 {}", r.trim()),
-                    ));
-                }
-                Some(r) => Some(required(&r).ok_or_else(|| invalid("result", "证照编号不能为空白".into()))?),
-            };
-            let mut detail = format!(
-                "子件 {sub_case}（{}）{}",
-                sub.department,
-                if approve { "同意" } else { "不予批准" }
-            );
-            if let Some(r) = &result {
-                detail.push_str(&format!("，证照编号 {r}"));
-            }
-            if let Some(o) = &opinion {
-                detail.push_str(&format!("；审批意见：{o}"));
-            }
-            let s = &mut next.sub_cases[idx];
-            s.status = if approve {
-                SubStatus::Approved
-            } else {
-                SubStatus::Denied
-            };
-            s.opinion = opinion;
-            s.result = result;
-            let event = if approve { "approve" } else { "deny" };
-            push(&mut next, at, &label, event, CaseStatus::InProgress, detail);
-            if next.all_decided() {
-                let denied = next
-                    .sub_cases
-                    .iter()
-                    .filter(|s| s.status == SubStatus::Denied)
-                    .count();
-                let detail = format!(
-                    "全部 {} 个子件已审批（同意 {}，不予批准 {}），办结",
-                    next.sub_cases.len(),
-                    next.sub_cases.len() - denied,
-                    denied
-                );
-                push(
-                    &mut next,
-                    at,
-                    &Actor::System.label(),
-                    "complete",
-                    CaseStatus::Completed,
-                    detail,
-                );
-            }
-        }
-        Command::IssueResult { sub_case } => {
-            let idx = find_sub_case(case, sub_case).map_err(|m| invalid("sub_case", m))?;
-            let sub = &case.sub_cases[idx];
-            check_department(actor, sub, action, from)?;
-            if sub.status != SubStatus::Approved {
-                return Err(TransitionError::SubNotAllowed {
-                    action,
-                    status: from,
-                    sub_case,
-                    from: sub.status,
-                });
-            }
-            let mut detail = format!("子件 {sub_case}（{}）已出证", sub.department);
-            if let Some(r) = &sub.result {
-                detail.push_str(&format!("，证照编号 {r}"));
-            }
-            next.sub_cases[idx].status = SubStatus::Issued;
-            push(&mut next, at, &label, "issue_result", from, detail);
-        }
-        Command::Deliver { method } => {
-            let detail = match &method {
-                DeliveryMethod::Mail { tracking_no } => {
-                    let no = required(tracking_no)
-                        .ok_or_else(|| invalid("tracking_no", "邮寄送达必须填写运单号".into()))?;
-                    format!("邮寄送达，运单号 {no}")
-                }
-                DeliveryMethod::ECertificate => "电子证照送达".into(),
-                DeliveryMethod::Pickup => {
-                    next.trips = next.trips.saturating_add(1);
-                    format!("窗口领取，累计跑动 {} 次", next.trips)
-                }
-            };
-            push(&mut next, at, &label, "deliver", CaseStatus::Delivered, detail);
-        }
-        Command::Archive => {
-            push(
-                &mut next,
-                at,
-                &label,
-                "archive",
-                CaseStatus::Archived,
-                "归档".into(),
-            );
-        }
-        Command::Withdraw => {
-            close_pause(&mut next, at);
-            push(
-                &mut next,
-                at,
-                &label,
-                "withdraw",
-                CaseStatus::Withdrawn,
-                "申请人撤回申请".into(),
-            );
-        }
-        Command::Extend { working_days, reason } => {
-            if let Some((days, _)) = &case.extension {
-                return Err(invalid(
-                    "extension",
-                    format!("本件已延长办理期限 {days} 个工作日，依法只能延长一次"),
-                ));
-            }
-            let cap = case.deadline_kind.extension_cap();
-            if working_days == 0 || working_days > cap {
-                return Err(invalid(
-                    "working_days",
-                    format!(
-                        "延长期限应为 1 至 {cap} 个工作日（{}）",
-                        case.deadline_kind.label()
-                    ),
-                ));
-            }
-            let reason = required(&reason)
-                .ok_or_else(|| invalid("reason", "延长办理期限必须写明理由并告知申请人".into()))?;
-            let detail = format!("经批准延长办理期限 {working_days} 个工作日，理由：{reason}");
-            next.extension = Some((working_days, reason));
-            push(&mut next, at, &label, "extend", from, detail);
-        }
-        Command::RecordVisit { reason } => {
-            next.trips = next.trips.saturating_add(1);
-            let detail = format!("{}，累计跑动 {} 次", reason.label(), next.trips);
-            push(&mut next, at, &label, "record_visit", from, detail);
-        }
+        } => decide(&c, &mut next, sub_case, approve, opinion, result)?,
+        Command::IssueResult { sub_case } => issue_result(&c, &mut next, sub_case)?,
+        Command::Deliver { method } => deliver(&c, &mut next, method)?,
+        Command::Archive => archive(&c, &mut next)?,
+        Command::Withdraw => withdraw(&c, &mut next)?,
+        Command::Extend { working_days, reason } => extend(&c, &mut next, working_days, reason)?,
+        Command::RecordVisit { reason } => record_visit(&c, &mut next, reason)?,
         Command::RecordDueChange {
             from: old,
             to,
             reason,
-        } => {
-            let detail = match old {
-                Some(old) => format!("{reason}，办结时限由 {old} 调整为 {to}"),
-                None => format!("{reason}，办结时限为 {to}"),
-            };
-            push(&mut next, at, &label, "due_date_changed", from, detail);
-        }
-        Command::DeemAccept { deadline } => {
-            if !deemed_accepted(case, crate::clock::beijing_date(at), deadline) {
-                return Err(invalid(
-                    "deadline",
-                    format!("受理期限（{deadline}）尚未届满或已告知补正，不能视为受理"),
-                ));
-            }
-            next.accepted_at = Some(case.submitted_at);
-            for s in &mut next.sub_cases {
-                s.status = SubStatus::Pending;
-            }
-            let detail = format!(
-                "至 {deadline} 未受理也未一次性告知补正，依《行政许可法》第三十二条自收到申请材料之日\
-                 （{}）起视为受理，分送 {} 个子件：{}",
-                crate::clock::beijing_date(case.submitted_at),
-                next.sub_cases.len(),
-                list_sub_cases(&next)
-            );
-            push(
-                &mut next,
-                at,
-                &label,
-                "deemed_accept",
-                CaseStatus::InProgress,
-                detail,
-            );
-        }
+        } => record_due_change(&c, &mut next, old, to, reason)?,
+        Command::DeemAccept { deadline } => deem_accept(&c, &mut next, deadline)?,
     }
     Ok(next)
+}
+
+/// What every command's step sees of the transition under way.
+struct Step<'a> {
+    case: &'a Case,
+    actor: &'a Actor,
+    action: &'static str,
+    from: CaseStatus,
+    at: NaiveDateTime,
+    label: String,
+}
+
+impl Step<'_> {
+    fn invalid(&self, field: &'static str, message: String) -> TransitionError {
+        TransitionError::Invalid {
+            action: self.action,
+            status: self.from,
+            field,
+            message,
+        }
+    }
+}
+
+/// `Command::Accept`: The window accepts: the clock starts and every part goes to its department.
+fn accept(c: &Step<'_>, next: &mut Case) -> Result<(), TransitionError> {
+    next.accepted_at = Some(c.at);
+    push(
+        next,
+        c.at,
+        &c.label,
+        "accept",
+        CaseStatus::Accepted,
+        "材料齐全、符合法定形式，予以受理".into(),
+    );
+    for s in &mut next.sub_cases {
+        s.status = SubStatus::Pending;
+    }
+    let detail = format!("分送 {} 个子件：{}", next.sub_cases.len(), list_sub_cases(next));
+    push(next, c.at, &c.label, "dispatch", CaseStatus::InProgress, detail);
+    Ok(())
+}
+
+/// `Command::RequestSupplement`: One consolidated 补正 notice: the clock pauses until the applicant answers.
+fn request_supplement(
+    c: &Step<'_>,
+    next: &mut Case,
+    items: Vec<SupplementItem>,
+) -> Result<(), TransitionError> {
+    let items = check_notice(c.case, items).map_err(|m| c.invalid("items", m))?;
+    let summary = items
+        .iter()
+        .map(|i| match &i.department {
+            Some(d) => format!("{}（{}；{}）", i.target, i.reason, d),
+            None => format!("{}（{}）", i.target, i.reason),
+        })
+        .collect::<Vec<_>>()
+        .join("；");
+    let nth = c.case.pauses.len() + 1;
+    let detail = format!(
+        "一次性告知补正 {} 项（第 {nth} 次告知）：{summary}；办理时限暂停计算",
+        items.len()
+    );
+    next.open_notice = Some(items);
+    next.resume_to = Some(c.from);
+    next.pauses.push((c.at, None));
+    push(
+        next,
+        c.at,
+        &c.label,
+        "request_supplement",
+        CaseStatus::SupplementRequested,
+        detail,
+    );
+    Ok(())
+}
+
+/// `Command::Resubmit`: The applicant answers the notice, every listed item and nothing else; the clock restarts.
+fn resubmit(
+    c: &Step<'_>,
+    next: &mut Case,
+    corrected: Vec<String>,
+    in_person: bool,
+) -> Result<(), TransitionError> {
+    let notice = c
+        .case
+        .open_notice
+        .as_ref()
+        .ok_or_else(|| c.invalid("open_notice", "没有待补正的告知".into()))?;
+    let resume = c
+        .case
+        .resume_to
+        .ok_or_else(|| c.invalid("resume_to", "缺少补正前的办件状态".into()))?;
+    let listed: BTreeSet<&str> = notice.iter().map(|i| i.target.as_str()).collect();
+    let given: BTreeSet<&str> = corrected.iter().map(|t| t.trim()).collect();
+    let unknown: Vec<&str> = given.difference(&listed).copied().collect();
+    let missing: Vec<&str> = listed.difference(&given).copied().collect();
+    let mut problems = Vec::new();
+    if !unknown.is_empty() {
+        problems.push(format!("以下事项不在补正告知中：{}", unknown.join("、")));
+    }
+    if !missing.is_empty() {
+        problems.push(format!("以下补正事项尚未补正：{}", missing.join("、")));
+    }
+    if !problems.is_empty() {
+        return Err(c.invalid("corrected", problems.join("；")));
+    }
+    close_pause(next, c.at);
+    let mut detail = format!(
+        "已补正 {} 项：{}；办理时限恢复计算",
+        listed.len(),
+        listed.iter().copied().collect::<Vec<_>>().join("、")
+    );
+    if in_person {
+        next.trips = next.trips.saturating_add(1);
+        detail.push_str(&format!("；现场递交，累计跑动 {} 次", next.trips));
+    }
+    push(next, c.at, &c.label, "resubmit", resume, detail);
+    Ok(())
+}
+
+/// `Command::Refuse`: The window refuses with the legal reason.
+fn refuse(c: &Step<'_>, next: &mut Case, reason: String) -> Result<(), TransitionError> {
+    let reason = required(&reason).ok_or_else(|| c.invalid("reason", "不予受理必须写明法定理由".into()))?;
+    close_pause(next, c.at);
+    push(
+        next,
+        c.at,
+        &c.label,
+        "refuse",
+        CaseStatus::Refused,
+        format!("不予受理：{reason}"),
+    );
+    Ok(())
+}
+
+/// `Command::Decide`: A department decides its part; the case completes when every part is decided.
+fn decide(
+    c: &Step<'_>,
+    next: &mut Case,
+    sub_case: i64,
+    approve: bool,
+    opinion: String,
+    result: Option<String>,
+) -> Result<(), TransitionError> {
+    let idx = find_sub_case(c.case, sub_case).map_err(|m| c.invalid("sub_case", m))?;
+    let sub = &c.case.sub_cases[idx];
+    check_department(c.actor, sub, c.action, c.from)?;
+    if sub.status != SubStatus::Pending {
+        return Err(TransitionError::SubNotAllowed {
+            action: c.action,
+            status: c.from,
+            sub_case,
+            from: sub.status,
+        });
+    }
+    let opinion = required(&opinion);
+    if !approve && opinion.is_none() {
+        return Err(c.invalid("opinion", "不予批准必须填写审批意见（理由）".into()));
+    }
+    let result = match result {
+        None => None,
+        Some(r) if !approve => {
+            return Err(c.invalid("result", format!("不予批准的子件不能填写证照编号 {}", r.trim())));
+        }
+        Some(r) => Some(required(&r).ok_or_else(|| c.invalid("result", "证照编号不能为空白".into()))?),
+    };
+    let mut detail = format!(
+        "子件 {sub_case}（{}）{}",
+        sub.department,
+        if approve { "同意" } else { "不予批准" }
+    );
+    if let Some(r) = &result {
+        detail.push_str(&format!("，证照编号 {r}"));
+    }
+    if let Some(o) = &opinion {
+        detail.push_str(&format!("；审批意见：{o}"));
+    }
+    let s = &mut next.sub_cases[idx];
+    s.status = if approve {
+        SubStatus::Approved
+    } else {
+        SubStatus::Denied
+    };
+    s.opinion = opinion;
+    s.result = result;
+    let event = if approve { "approve" } else { "deny" };
+    push(next, c.at, &c.label, event, CaseStatus::InProgress, detail);
+    if next.all_decided() {
+        let denied = next
+            .sub_cases
+            .iter()
+            .filter(|s| s.status == SubStatus::Denied)
+            .count();
+        let detail = format!(
+            "全部 {} 个子件已审批（同意 {}，不予批准 {}），办结",
+            next.sub_cases.len(),
+            next.sub_cases.len() - denied,
+            denied
+        );
+        push(
+            next,
+            c.at,
+            &Actor::System.label(),
+            "complete",
+            CaseStatus::Completed,
+            detail,
+        );
+    }
+    Ok(())
+}
+
+/// `Command::IssueResult`: A department issues the certificate of its approved part.
+fn issue_result(c: &Step<'_>, next: &mut Case, sub_case: i64) -> Result<(), TransitionError> {
+    let idx = find_sub_case(c.case, sub_case).map_err(|m| c.invalid("sub_case", m))?;
+    let sub = &c.case.sub_cases[idx];
+    check_department(c.actor, sub, c.action, c.from)?;
+    if sub.status != SubStatus::Approved {
+        return Err(TransitionError::SubNotAllowed {
+            action: c.action,
+            status: c.from,
+            sub_case,
+            from: sub.status,
+        });
+    }
+    let mut detail = format!("子件 {sub_case}（{}）已出证", sub.department);
+    if let Some(r) = &sub.result {
+        detail.push_str(&format!("，证照编号 {r}"));
+    }
+    next.sub_cases[idx].status = SubStatus::Issued;
+    push(next, c.at, &c.label, "issue_result", c.from, detail);
+    Ok(())
+}
+
+/// `Command::Deliver`: The result reaches the applicant (by mail, e-certificate or at the window).
+fn deliver(c: &Step<'_>, next: &mut Case, method: DeliveryMethod) -> Result<(), TransitionError> {
+    let detail = match &method {
+        DeliveryMethod::Mail { tracking_no } => {
+            let no = required(tracking_no)
+                .ok_or_else(|| c.invalid("tracking_no", "邮寄送达必须填写运单号".into()))?;
+            format!("邮寄送达，运单号 {no}")
+        }
+        DeliveryMethod::ECertificate => "电子证照送达".into(),
+        DeliveryMethod::Pickup => {
+            next.trips = next.trips.saturating_add(1);
+            format!("窗口领取，累计跑动 {} 次", next.trips)
+        }
+    };
+    push(next, c.at, &c.label, "deliver", CaseStatus::Delivered, detail);
+    Ok(())
+}
+
+/// `Command::Archive`: The window archives a delivered or refused case.
+fn archive(c: &Step<'_>, next: &mut Case) -> Result<(), TransitionError> {
+    push(
+        next,
+        c.at,
+        &c.label,
+        "archive",
+        CaseStatus::Archived,
+        "归档".into(),
+    );
+    Ok(())
+}
+
+/// `Command::Withdraw`: The applicant withdraws before the case is decided.
+fn withdraw(c: &Step<'_>, next: &mut Case) -> Result<(), TransitionError> {
+    close_pause(next, c.at);
+    push(
+        next,
+        c.at,
+        &c.label,
+        "withdraw",
+        CaseStatus::Withdrawn,
+        "申请人撤回申请".into(),
+    );
+    Ok(())
+}
+
+/// `Command::Extend`: The one extension the law allows, within the cap of the case's time limit.
+fn extend(c: &Step<'_>, next: &mut Case, working_days: u32, reason: String) -> Result<(), TransitionError> {
+    if let Some((days, _)) = &c.case.extension {
+        return Err(c.invalid(
+            "extension",
+            format!("本件已延长办理期限 {days} 个工作日，依法只能延长一次"),
+        ));
+    }
+    let cap = c.case.deadline_kind.extension_cap();
+    if working_days == 0 || working_days > cap {
+        return Err(c.invalid(
+            "working_days",
+            format!(
+                "延长期限应为 1 至 {cap} 个工作日（{}）",
+                c.case.deadline_kind.label()
+            ),
+        ));
+    }
+    let reason = required(&reason)
+        .ok_or_else(|| c.invalid("reason", "延长办理期限必须写明理由并告知申请人".into()))?;
+    let detail = format!("经批准延长办理期限 {working_days} 个工作日，理由：{reason}");
+    next.extension = Some((working_days, reason));
+    push(next, c.at, &c.label, "extend", c.from, detail);
+    Ok(())
+}
+
+/// `Command::RecordVisit`: The applicant came to the centre: one more trip.
+fn record_visit(c: &Step<'_>, next: &mut Case, reason: VisitReason) -> Result<(), TransitionError> {
+    next.trips = next.trips.saturating_add(1);
+    let detail = format!("{}，累计跑动 {} 次", reason.label(), next.trips);
+    push(next, c.at, &c.label, "record_visit", c.from, detail);
+    Ok(())
+}
+
+/// `Command::RecordDueChange`: The calendar changed and moved the due date: recorded in the timeline.
+fn record_due_change(
+    c: &Step<'_>,
+    next: &mut Case,
+    old: Option<NaiveDate>,
+    to: NaiveDate,
+    reason: String,
+) -> Result<(), TransitionError> {
+    let detail = match old {
+        Some(old) => format!("{reason}，办结时限由 {old} 调整为 {to}"),
+        None => format!("{reason}，办结时限为 {to}"),
+    };
+    push(next, c.at, &c.label, "due_date_changed", c.from, detail);
+    Ok(())
+}
+
+/// `Command::DeemAccept`: 行政许可法 Art. 32: no acceptance and no notice by the deadline, so accepted as of receipt.
+fn deem_accept(c: &Step<'_>, next: &mut Case, deadline: NaiveDate) -> Result<(), TransitionError> {
+    if !deemed_accepted(c.case, crate::clock::beijing_date(c.at), deadline) {
+        return Err(c.invalid(
+            "deadline",
+            format!("受理期限（{deadline}）尚未届满或已告知补正，不能视为受理"),
+        ));
+    }
+    next.accepted_at = Some(c.case.submitted_at);
+    for s in &mut next.sub_cases {
+        s.status = SubStatus::Pending;
+    }
+    let detail = format!(
+        "至 {deadline} 未受理也未一次性告知补正，依《行政许可法》第三十二条自收到申请材料之日\
+             （{}）起视为受理，分送 {} 个子件：{}",
+        crate::clock::beijing_date(c.case.submitted_at),
+        next.sub_cases.len(),
+        list_sub_cases(next)
+    );
+    push(
+        next,
+        c.at,
+        &c.label,
+        "deemed_accept",
+        CaseStatus::InProgress,
+        detail,
+    );
+    Ok(())
 }
 
 fn role_may(cmd: &Command, actor: &Actor) -> bool {
