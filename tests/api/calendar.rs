@@ -345,3 +345,88 @@ async fn the_whole_intake_journey_runs_in_a_provisional_year() {
         );
     }
 }
+
+/// The administrator's page: a typed year with a bad line is refused beside its field and
+/// keeps what was typed; a good one takes effect and is listed with who entered it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_enters_a_year_on_the_calendar_page() {
+    for backend in BACKENDS {
+        let Some(app) = spawn_app_on(backend, "2026-12-02 10:00").await else {
+            continue;
+        };
+        app.staff_token("chief", Role::Admin, None).await;
+        let (client, csrf) = crate::helpers::page_login(&app, "chief", crate::helpers::PASSWORD).await;
+        let page = client
+            .get(format!("{}/admin/calendar", app.address))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            page.contains("2027 年") && page.contains("预计（按放假办法推算）"),
+            "2027 is listed as provisional"
+        );
+        let post = |form: Vec<(&'static str, String)>| {
+            let req = client.post(format!("{}/admin/calendar", app.address)).form(&form);
+            async move { req.send().await.expect("post") }
+        };
+        let bad = post(vec![
+            ("csrf_token", csrf.clone()),
+            ("year", "2027".into()),
+            ("off_days", "2027-01-01 元旦\n2027-02-30 春节".into()),
+            ("working_days", String::new()),
+            ("source_note", String::new()),
+        ])
+        .await;
+        assert_eq!(bad.status().as_u16(), 422);
+        let html = bad.text().await.expect("html");
+        assert!(
+            html.contains("第 2 行") && html.contains("2027-02-30 春节"),
+            "the bad line is named and kept"
+        );
+        let good = post(vec![
+            ("csrf_token", csrf.clone()),
+            ("year", "2027".into()),
+            ("off_days", "2027-01-01 元旦\n2027-02-05~2027-02-12 春节".into()),
+            ("working_days", "2027-02-20 春节".into()),
+            ("source_note", "国办发明电〔2026〕测试号".into()),
+        ])
+        .await;
+        assert_eq!(good.status().as_u16(), 303);
+        let location = good.headers()["location"].to_str().expect("location").to_owned();
+        assert!(location.contains("entered=2027&version=1"), "{location}");
+        let page = client
+            .get(format!("{}{location}", app.address))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            page.contains("已录入 2027 年节假日安排（第 1 版）"),
+            "the notice confirms it"
+        );
+        assert!(
+            page.contains("国办发明电〔2026〕测试号") && page.contains("管理员 chief"),
+            "the entry is listed with who made it"
+        );
+        let (_, body) = app
+            .get_json("/api/v1/calendar/add-working-days?from=2027-02-04&days=1")
+            .await;
+        assert_eq!(
+            (body["date"].as_str(), body["provisional"].as_bool()),
+            (Some("2027-02-15"), Some(false))
+        );
+        // The form refuses a request without its CSRF token.
+        let forged = client
+            .post(format!("{}/admin/calendar", app.address))
+            .form(&[("year", "2028"), ("off_days", "2028-01-01 元旦")])
+            .send()
+            .await
+            .expect("post");
+        assert!(forged.status().is_client_error(), "no CSRF token, no change");
+    }
+}
