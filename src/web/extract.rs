@@ -2,8 +2,9 @@
 //! message), and the paging and If-Match headers of the features that use them.
 
 use actix_web::dev::Payload;
+use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{ready, LocalBoxFuture, Ready};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -50,4 +51,35 @@ pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
             ),
         }
     })
+}
+
+/// The strong ETag of a versioned record (a case).
+pub fn etag(version: u32) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version the client saw, from `If-Match`: missing is 428, unreadable is 412, so that
+/// nobody overwrites a change they have not seen.
+pub struct IfMatch(pub u32);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(if_match(req).map(IfMatch))
+    }
+}
+
+fn if_match(req: &HttpRequest) -> Result<u32, ApiError> {
+    let raw = req
+        .headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::PreconditionRequired)?;
+    raw.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<u32>()
+        .map_err(|_| ApiError::PreconditionFailed { current: None })
 }

@@ -8,9 +8,9 @@ use crate::auth::Role;
 use crate::store::cases::{self as store, QueueFilter};
 use crate::web::apply::service as apply;
 use crate::web::auth::{client_address, AnyUser, Applicant, Authed, StaffOnly};
-use crate::web::cases::service::{etag, if_match, summary, transition};
+use crate::web::cases::service::{summary, transition};
 use crate::web::error::{ApiError, FieldError};
-use crate::web::extract::JsonBody;
+use crate::web::extract::{etag, IfMatch, JsonBody};
 use crate::web::AppState;
 use crate::workflow::{Command, DeliveryMethod, SupplementItem};
 
@@ -182,12 +182,11 @@ fn window_or_admin(user: &crate::web::auth::CurrentUser) -> Result<(), ApiError>
 #[post("/cases/{receipt_no}/accept")]
 async fn accept(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
-    let seen = if_match(&req)?;
     respond(&state, &user, &receipt, seen, Command::Accept).await
 }
 
@@ -207,13 +206,12 @@ struct SupplementInput {
 #[post("/cases/{receipt_no}/supplement")]
 async fn supplement(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
     JsonBody(body): JsonBody<SupplementBody>,
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
-    let seen = if_match(&req)?;
     let items = body
         .items
         .into_iter()
@@ -241,13 +239,12 @@ struct ReasonBody {
 #[post("/cases/{receipt_no}/refuse")]
 async fn refuse(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
-    let seen = if_match(&req)?;
     let reason = body.reason.unwrap_or_default().trim().to_owned();
     respond(&state, &user, &receipt, seen, Command::Refuse { reason }).await
 }
@@ -261,13 +258,12 @@ struct DeliverBody {
 #[post("/cases/{receipt_no}/deliver")]
 async fn deliver(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
     JsonBody(body): JsonBody<DeliverBody>,
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
-    let seen = if_match(&req)?;
     let method = match body.method.as_deref().unwrap_or("") {
         "mail" => DeliveryMethod::Mail {
             tracking_no: body.tracking_no.unwrap_or_default().trim().to_owned(),
@@ -294,12 +290,11 @@ struct ExtendBody {
 #[post("/cases/{receipt_no}/extend")]
 async fn extend(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
     JsonBody(body): JsonBody<ExtendBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let seen = if_match(&req)?;
     let cmd = Command::Extend {
         working_days: body.working_days.unwrap_or(0),
         reason: body.reason.unwrap_or_default().trim().to_owned(),
@@ -310,12 +305,11 @@ async fn extend(
 #[post("/cases/{receipt_no}/archive")]
 async fn archive(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
-    let seen = if_match(&req)?;
     respond(&state, &user, &receipt, seen, Command::Archive).await
 }
 
@@ -331,12 +325,11 @@ struct DecideBody {
 #[post("/sub-cases/{id}/decide")]
 async fn decide(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
     JsonBody(body): JsonBody<DecideBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let seen = if_match(&req)?;
     let approve = match body.decision.as_deref() {
         Some("approve") => true,
         Some("deny") => false,
@@ -415,12 +408,11 @@ struct ResubmitBody {
 #[post("/applications/{receipt_no}/resubmit")]
 async fn resubmit(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    IfMatch(seen): IfMatch,
     user: Authed<Applicant>,
     receipt: web::Path<String>,
     JsonBody(body): JsonBody<ResubmitBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let seen = if_match(&req)?;
     let (row, wf, due) = crate::web::cases::supplement::resubmit(
         &state,
         &user,

@@ -2,8 +2,6 @@
 //! names the case version its actor saw (`If-Match` with the case's ETag), runs through
 //! the pure state machine, and is saved only if nobody changed the case meanwhile.
 
-use actix_web::http::header;
-use actix_web::HttpRequest;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -18,25 +16,6 @@ use crate::web::auth::CurrentUser;
 use crate::web::error::{ApiError, FieldError};
 use crate::web::AppState;
 use crate::workflow::{self, Actor, Command, TransitionError};
-
-/// The strong ETag of a case version.
-pub fn etag(version: u32) -> String {
-    format!("\"{version}\"")
-}
-
-/// The version named by `If-Match`: missing is 428, unreadable is 412.
-pub fn if_match(req: &HttpRequest) -> Result<u32, ApiError> {
-    let raw = req
-        .headers()
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::PreconditionRequired)?;
-    raw.trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse::<u32>()
-        .map_err(|_| ApiError::PreconditionFailed { current: None })
-}
 
 fn actor_for(user: &CurrentUser, row: &CaseRow) -> Result<Actor, ApiError> {
     match user.role {
@@ -199,26 +178,16 @@ pub async fn load_current(
         wf.version,
     )
     .map_err(|e| transition_error(e, wf.version))?;
-    let due = stored_due(case_due(state, &calendar, &row, &next).await?.as_ref());
     let message = Some(format!(
         "您的申请 {} 已依法视为受理，各部门正在并联办理。",
         row.receipt_no
     ));
-    let (saved_row, saved, seen) = (row.clone(), next.clone(), wf.version);
-    state
-        .db
-        .run(move |c| {
-            let t = store::Transition {
-                row: &saved_row,
-                seen_version: seen,
-                new: &saved,
-                due_date: due,
-                message,
-                now,
-            };
-            store::save_transition(c, &t, &calendar)
-        })
-        .await?;
+    let done = Save {
+        message,
+        now,
+        corrections: None,
+    };
+    save(state, &row, wf.version, &next, done).await?;
     // Whether this request or a concurrent one recorded it, the stored case is current.
     let lookup = receipt.to_owned();
     Ok(state
@@ -226,6 +195,46 @@ pub async fn load_current(
         .run(move |c| store::load(c, &lookup))
         .await?
         .map(|(r, _, w)| (r, w)))
+}
+
+/// What a transition saves beside the new state.
+pub(super) struct Save {
+    pub message: Option<String>,
+    pub now: chrono::NaiveDateTime,
+    /// A resubmission's corrected data, written in the same transaction.
+    pub corrections: Option<store::Corrections>,
+}
+
+/// Saves `next` over the version the actor saw, with its due date counted on the calendar
+/// as of now; returns whether it was saved (false: someone acted first) and the due date.
+pub(super) async fn save(
+    state: &AppState,
+    row: &CaseRow,
+    seen_version: u32,
+    next: &workflow::Case,
+    save: Save,
+) -> Result<(bool, Option<String>), ApiError> {
+    let calendar = state.calendar().await?;
+    let due = stored_due(case_due(state, &calendar, row, next).await?.as_ref());
+    let (row, next, due_date) = (row.clone(), next.clone(), due.clone());
+    let saved = state
+        .db
+        .run(move |c| {
+            let t = store::Transition {
+                row: &row,
+                seen_version,
+                new: &next,
+                due_date,
+                message: save.message,
+                now: save.now,
+            };
+            match &save.corrections {
+                Some(corrections) => store::save_resubmission(c, &t, corrections, &calendar),
+                None => store::save_transition(c, &t, &calendar),
+            }
+        })
+        .await?;
+    Ok((saved, due))
 }
 
 /// Runs one command on a case as `user`, who saw `seen_version`.
@@ -244,23 +253,12 @@ pub async fn transition(
     let message = message_for(&cmd, &row.receipt_no);
     let next =
         workflow::apply(&wf, &actor, cmd, now, seen_version).map_err(|e| transition_error(e, wf.version))?;
-    let calendar = state.calendar().await?;
-    let due = stored_due(case_due(state, &calendar, &row, &next).await?.as_ref());
-    let (saved_row, saved, saved_due) = (row.clone(), next.clone(), due.clone());
-    let ok = state
-        .db
-        .run(move |c| {
-            let t = store::Transition {
-                row: &saved_row,
-                seen_version,
-                new: &saved,
-                due_date: saved_due,
-                message,
-                now,
-            };
-            store::save_transition(c, &t, &calendar)
-        })
-        .await?;
+    let done = Save {
+        message,
+        now,
+        corrections: None,
+    };
+    let (ok, due) = save(state, &row, seen_version, &next, done).await?;
     if !ok {
         let current = state
             .db

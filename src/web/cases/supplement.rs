@@ -4,7 +4,7 @@
 //! transition. The notice itself is a workflow command (`workflow::Command::RequestSupplement`)
 //! sent through [`super::service::transition`]; the rows are in `store::cases`.
 
-use super::service::{case_due, load_current, stored_due, transition_error};
+use super::service::{load_current, save, transition_error, Save};
 use crate::store::applications::CaseRow;
 use crate::store::cases as store;
 use crate::web::auth::CurrentUser;
@@ -161,23 +161,12 @@ pub async fn resubmit(
         sub_cases: sub_updates,
         materials: materials.into_iter().collect(),
     };
-    let calendar = state.calendar().await?;
-    let due = stored_due(case_due(state, &calendar, &row, &next).await?.as_ref());
-    let (saved_row, saved, saved_due) = (row.clone(), next.clone(), due.clone());
-    let ok = state
-        .db
-        .run(move |c| {
-            let t = store::Transition {
-                row: &saved_row,
-                seen_version,
-                new: &saved,
-                due_date: saved_due,
-                message: None,
-                now,
-            };
-            store::save_resubmission(c, &t, &corrections, &calendar)
-        })
-        .await?;
+    let done = Save {
+        message: None,
+        now,
+        corrections: Some(corrections),
+    };
+    let (ok, due) = save(state, &row, seen_version, &next, done).await?;
     if !ok {
         return Err(ApiError::PreconditionFailed { current: None });
     }
