@@ -28,6 +28,19 @@ async fn accepted_case(app: &TestApp) -> (String, String, String) {
     (citizen, window, receipt)
 }
 
+/// The HTML of a page as the holder of `token` sees it.
+async fn page_as(app: &TestApp, token: &str, path: &str) -> String {
+    app.client
+        .get(format!("{}{path}", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        .text()
+        .await
+        .expect("html")
+}
+
 /// A due date for the case and every part, provisional exactly when it lies past 2026.
 fn assert_dues(case: &Value, when: &str) {
     let due = case["due_date"]
@@ -65,16 +78,7 @@ async fn cases_accepted_around_and_past_the_published_years_get_due_dates() {
                 assert_eq!(case["due_date_provisional"], true, "{case}");
             }
             // The staff console says 预计 beside such a date.
-            let page = app
-                .client
-                .get(format!("{}/staff/cases/{receipt}", app.address))
-                .bearer_auth(&window)
-                .send()
-                .await
-                .expect("page")
-                .text()
-                .await
-                .expect("html");
+            let page = page_as(&app, &window, &format!("/staff/cases/{receipt}")).await;
             assert_eq!(
                 page.contains("预计"),
                 case["due_date_provisional"] == true,
@@ -274,16 +278,7 @@ async fn the_whole_intake_journey_runs_in_a_provisional_year() {
             receipt.contains("20310602"),
             "receipt numbers carry the Beijing date: {receipt}"
         );
-        let page = app
-            .client
-            .get(format!("{}/applications/{receipt}", app.address))
-            .bearer_auth(&citizen)
-            .send()
-            .await
-            .expect("receipt page")
-            .text()
-            .await
-            .expect("html");
+        let page = page_as(&app, &citizen, &format!("/applications/{receipt}")).await;
         assert!(
             page.contains("提交时间：2031-06-02 07:3"),
             "the receipt shows Beijing time"
