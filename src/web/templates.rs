@@ -9,86 +9,146 @@ use tera::Tera;
 const BUILT_IN: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
-    ("home.html", include_str!("../../templates/home.html")),
-    ("bundles.html", include_str!("../../templates/bundles.html")),
-    ("bundle.html", include_str!("../../templates/bundle.html")),
-    ("items.html", include_str!("../../templates/items.html")),
-    ("item.html", include_str!("../../templates/item.html")),
-    ("search.html", include_str!("../../templates/search.html")),
+    (
+        "catalogue/home.html",
+        include_str!("../../templates/catalogue/home.html"),
+    ),
+    (
+        "catalogue/bundles.html",
+        include_str!("../../templates/catalogue/bundles.html"),
+    ),
+    (
+        "catalogue/bundle.html",
+        include_str!("../../templates/catalogue/bundle.html"),
+    ),
+    (
+        "catalogue/items.html",
+        include_str!("../../templates/catalogue/items.html"),
+    ),
+    (
+        "catalogue/item.html",
+        include_str!("../../templates/catalogue/item.html"),
+    ),
+    (
+        "catalogue/search.html",
+        include_str!("../../templates/catalogue/search.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
-    ("login.html", include_str!("../../templates/login.html")),
-    ("register.html", include_str!("../../templates/register.html")),
-    ("account.html", include_str!("../../templates/account.html")),
     (
-        "admin_users.html",
-        include_str!("../../templates/admin_users.html"),
+        "accounts/login.html",
+        include_str!("../../templates/accounts/login.html"),
     ),
     (
-        "admin_audit.html",
-        include_str!("../../templates/admin_audit.html"),
+        "accounts/register.html",
+        include_str!("../../templates/accounts/register.html"),
     ),
     (
-        "admin_calendar.html",
-        include_str!("../../templates/admin_calendar.html"),
+        "accounts/account.html",
+        include_str!("../../templates/accounts/account.html"),
     ),
     (
-        "apply_questions.html",
-        include_str!("../../templates/apply_questions.html"),
-    ),
-    ("apply_form.html", include_str!("../../templates/apply_form.html")),
-    (
-        "apply_review.html",
-        include_str!("../../templates/apply_review.html"),
-    ),
-    ("receipt.html", include_str!("../../templates/receipt.html")),
-    ("dashboard.html", include_str!("../../templates/dashboard.html")),
-    (
-        "staff_dashboard.html",
-        include_str!("../../templates/staff_dashboard.html"),
+        "accounts/admin_users.html",
+        include_str!("../../templates/accounts/admin_users.html"),
     ),
     (
-        "dashboard_share_table.html",
-        include_str!("../../templates/dashboard_share_table.html"),
+        "accounts/admin_audit.html",
+        include_str!("../../templates/accounts/admin_audit.html"),
     ),
     (
-        "dashboard_export.html",
-        include_str!("../../templates/dashboard_export.html"),
-    ),
-    ("rating.html", include_str!("../../templates/rating.html")),
-    ("follow_ups.html", include_str!("../../templates/follow_ups.html")),
-    (
-        "my_applications.html",
-        include_str!("../../templates/my_applications.html"),
+        "calendar/admin_calendar.html",
+        include_str!("../../templates/calendar/admin_calendar.html"),
     ),
     (
-        "staff_queue.html",
-        include_str!("../../templates/staff_queue.html"),
-    ),
-    ("staff_case.html", include_str!("../../templates/staff_case.html")),
-    ("counter.html", include_str!("../../templates/counter.html")),
-    ("activate.html", include_str!("../../templates/activate.html")),
-    (
-        "certificate.html",
-        include_str!("../../templates/certificate.html"),
-    ),
-    ("inbox.html", include_str!("../../templates/inbox.html")),
-    ("policies.html", include_str!("../../templates/policies.html")),
-    ("policy.html", include_str!("../../templates/policy.html")),
-    (
-        "policy_match.html",
-        include_str!("../../templates/policy_match.html"),
+        "apply/apply_questions.html",
+        include_str!("../../templates/apply/apply_questions.html"),
     ),
     (
-        "admin_policies.html",
-        include_str!("../../templates/admin_policies.html"),
+        "apply/apply_form.html",
+        include_str!("../../templates/apply/apply_form.html"),
     ),
     (
-        "admin_policy_form.html",
-        include_str!("../../templates/admin_policy_form.html"),
+        "apply/apply_review.html",
+        include_str!("../../templates/apply/apply_review.html"),
     ),
     (
-        "admin_policy_import.html",
-        include_str!("../../templates/admin_policy_import.html"),
+        "cases/receipt.html",
+        include_str!("../../templates/cases/receipt.html"),
+    ),
+    (
+        "metrics/dashboard.html",
+        include_str!("../../templates/metrics/dashboard.html"),
+    ),
+    (
+        "metrics/staff_dashboard.html",
+        include_str!("../../templates/metrics/staff_dashboard.html"),
+    ),
+    (
+        "metrics/dashboard_share_table.html",
+        include_str!("../../templates/metrics/dashboard_share_table.html"),
+    ),
+    (
+        "metrics/dashboard_export.html",
+        include_str!("../../templates/metrics/dashboard_export.html"),
+    ),
+    (
+        "ratings/rating.html",
+        include_str!("../../templates/ratings/rating.html"),
+    ),
+    (
+        "ratings/follow_ups.html",
+        include_str!("../../templates/ratings/follow_ups.html"),
+    ),
+    (
+        "apply/my_applications.html",
+        include_str!("../../templates/apply/my_applications.html"),
+    ),
+    (
+        "cases/staff_queue.html",
+        include_str!("../../templates/cases/staff_queue.html"),
+    ),
+    (
+        "cases/staff_case.html",
+        include_str!("../../templates/cases/staff_case.html"),
+    ),
+    (
+        "counter/counter.html",
+        include_str!("../../templates/counter/counter.html"),
+    ),
+    (
+        "counter/activate.html",
+        include_str!("../../templates/counter/activate.html"),
+    ),
+    (
+        "cases/certificate.html",
+        include_str!("../../templates/cases/certificate.html"),
+    ),
+    (
+        "cases/inbox.html",
+        include_str!("../../templates/cases/inbox.html"),
+    ),
+    (
+        "policies/policies.html",
+        include_str!("../../templates/policies/policies.html"),
+    ),
+    (
+        "policies/policy.html",
+        include_str!("../../templates/policies/policy.html"),
+    ),
+    (
+        "policies/policy_match.html",
+        include_str!("../../templates/policies/policy_match.html"),
+    ),
+    (
+        "policies/admin_policies.html",
+        include_str!("../../templates/policies/admin_policies.html"),
+    ),
+    (
+        "policies/admin_policy_form.html",
+        include_str!("../../templates/policies/admin_policy_form.html"),
+    ),
+    (
+        "policies/admin_policy_import.html",
+        include_str!("../../templates/policies/admin_policy_import.html"),
     ),
 ];
 
@@ -111,8 +171,13 @@ pub fn load(override_dir: Option<&Path>) -> Result<Tera, TemplateError> {
         .collect();
     if let Some(dir) = override_dir {
         for (name, text) in sources.iter_mut() {
-            let path = dir.join(name.as_str());
-            if path.exists() {
+            // Templates live in feature folders (`cases/receipt.html`); an override saved
+            // under the earlier flat name (`receipt.html`) keeps working.
+            let flat = name.rsplit('/').next().unwrap_or(name.as_str());
+            let path = [dir.join(name.as_str()), dir.join(flat)]
+                .into_iter()
+                .find(|p| p.exists());
+            if let Some(path) = path {
                 *text = std::fs::read_to_string(&path)
                     .map_err(|e| TemplateError::Read(path.display().to_string(), e))?;
                 tracing::info!(template = %name, "template overridden");
@@ -152,19 +217,43 @@ mod tests {
 
     #[test]
     fn every_template_file_is_built_in_and_parses() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        for entry in std::fs::read_dir(dir)
-            .expect("templates dir")
-            .filter_map(Result::ok)
-        {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".html") {
-                assert!(
-                    BUILT_IN.iter().any(|(n, _)| *n == name),
-                    "{name} is not in BUILT_IN"
-                );
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut folders = vec![root.clone()];
+        let mut seen = 0;
+        while let Some(dir) = folders.pop() {
+            for entry in std::fs::read_dir(&dir)
+                .expect("templates dir")
+                .filter_map(Result::ok)
+            {
+                let path = entry.path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|e| e == "html") {
+                    let name = path
+                        .strip_prefix(&root)
+                        .expect("under templates")
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    assert!(
+                        BUILT_IN.iter().any(|(n, _)| *n == name),
+                        "{name} is not in BUILT_IN"
+                    );
+                    seen += 1;
+                }
             }
         }
+        assert_eq!(seen, BUILT_IN.len(), "every built-in template is a file");
         load(None).expect("all built-in templates parse");
+    }
+
+    #[test]
+    fn an_override_under_its_flat_name_still_applies() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("receipt.html"), "flat override").expect("write");
+        let tera = load(Some(dir.path())).expect("loads");
+        let page = tera
+            .render("cases/receipt.html", &tera::Context::new())
+            .expect("renders");
+        assert_eq!(page, "flat override");
     }
 }

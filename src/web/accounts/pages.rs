@@ -56,7 +56,7 @@ async fn login_form(
     let mut ctx = tera::Context::new();
     ctx.insert("next", &safe_next(q.next.as_deref()));
     ctx.insert("username", "");
-    form_page(&state, &req, "login.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "accounts/login.html", &mut ctx, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -90,7 +90,7 @@ async fn login_submit(
             ctx.insert("username", &form.username);
             ctx.insert("message", &message);
             ctx.insert("errors", &field_errors(&errors));
-            let mut resp = form_page(&state, &req, "login.html", &mut ctx, status)?;
+            let mut resp = form_page(&state, &req, "accounts/login.html", &mut ctx, status)?;
             if let ApiError::TooManyRequests { retry_after, .. } = e {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
@@ -136,7 +136,7 @@ async fn register_form(
     q: web::Query<KindQuery>,
 ) -> Result<HttpResponse, PageError> {
     let mut ctx = register_context(q.kind.as_deref().unwrap_or("citizen"));
-    form_page(&state, &req, "register.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "accounts/register.html", &mut ctx, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -189,7 +189,13 @@ async fn register_submit(
             ctx.insert("values", &values);
             ctx.insert("errors", &field_errors(&errors));
             ctx.insert("message", &message);
-            Ok(form_page(&state, &req, "register.html", &mut ctx, status)?)
+            Ok(form_page(
+                &state,
+                &req,
+                "accounts/register.html",
+                &mut ctx,
+                status,
+            )?)
         }
     }
 }
@@ -263,7 +269,7 @@ async fn account_page(
     } else if q.changed.is_some() {
         ctx.insert("notice", "密码已修改，其他设备上的登录已失效。");
     }
-    form_page(&state, &req, "account.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "accounts/account.html", &mut ctx, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -304,7 +310,13 @@ async fn password_submit(
             let mut ctx = account_context(&state, &user).await?;
             ctx.insert("errors", &field_errors(&errors));
             ctx.insert("message", &message);
-            Ok(form_page(&state, &req, "account.html", &mut ctx, status)?)
+            Ok(form_page(
+                &state,
+                &req,
+                "accounts/account.html",
+                &mut ctx,
+                status,
+            )?)
         }
     }
 }
@@ -334,7 +346,7 @@ async fn admin_users_page(
         ctx.insert("errors", &HashMap::<String, String>::new());
         ctx.insert("values", &HashMap::<String, String>::new());
     }
-    form_page(state, req, "admin_users.html", &mut ctx, status)
+    form_page(state, req, "accounts/admin_users.html", &mut ctx, status)
 }
 
 #[get("/admin/users")]
@@ -470,5 +482,11 @@ async fn admin_audit(
     ctx.insert("errors", &field_errors(&errors));
     ctx.insert("actions", AUDIT_ACTIONS);
     ctx.insert("outcomes", AUDIT_OUTCOMES);
-    form_page(&state, &req, "admin_audit.html", &mut ctx, StatusCode::OK)
+    form_page(
+        &state,
+        &req,
+        "accounts/admin_audit.html",
+        &mut ctx,
+        StatusCode::OK,
+    )
 }

@@ -92,7 +92,13 @@ async fn questions_page(
     ctx.insert("questions", &merged.questions);
     ctx.insert("complete", &merged.complete);
     ctx.insert("errors", &HashMap::<String, String>::new());
-    render(&state, &req, "apply_questions.html", &mut ctx, StatusCode::OK)
+    render(
+        &state,
+        &req,
+        "apply/apply_questions.html",
+        &mut ctx,
+        StatusCode::OK,
+    )
 }
 
 #[post("/apply/{code}/answers")]
@@ -119,7 +125,7 @@ async fn answers_submit(
         return Ok(render(
             &state,
             &req,
-            "apply_questions.html",
+            "apply/apply_questions.html",
             &mut ctx,
             StatusCode::UNPROCESSABLE_ENTITY,
         )?);
@@ -318,7 +324,7 @@ async fn form_page(
     if q.saved.is_some() {
         ctx.insert("notice", "草稿已保存。您可以随时在任何设备上登录后继续填写。");
     }
-    render(&state, &req, "apply_form.html", &mut ctx, StatusCode::OK)
+    render(&state, &req, "apply/apply_form.html", &mut ctx, StatusCode::OK)
 }
 
 /// A posted multipart form: its text inputs, the files stored as uploads of the poster
@@ -506,7 +512,7 @@ async fn form_submit(
             Ok(render(
                 &state,
                 &req,
-                "apply_form.html",
+                "apply/apply_form.html",
                 &mut ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )?)
@@ -613,7 +619,7 @@ async fn review_page(
             .collect::<Vec<_>>(),
     );
     ctx.insert("idempotency_key", &hex::encode(key));
-    render(&state, &req, "apply_review.html", &mut ctx, StatusCode::OK)
+    render(&state, &req, "apply/apply_review.html", &mut ctx, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -671,5 +677,11 @@ async fn my_applications(
         .map_err(|e| page_err(&state, e))?;
     let mut ctx = tera::Context::new();
     ctx.insert("cases", &list);
-    render(&state, &req, "my_applications.html", &mut ctx, StatusCode::OK)
+    render(
+        &state,
+        &req,
+        "apply/my_applications.html",
+        &mut ctx,
+        StatusCode::OK,
+    )
 }

@@ -139,7 +139,7 @@ async fn render(
     if !ctx.contains_key("errors") {
         ctx.insert("errors", &BTreeMap::<String, String>::new());
     }
-    form_page(state, req, "admin_calendar.html", &mut ctx, status)
+    form_page(state, req, "calendar/admin_calendar.html", &mut ctx, status)
 }
 
 #[get("/admin/calendar")]

@@ -192,7 +192,7 @@ async fn receipt_page(
     if q.resubmitted.is_some() {
         ctx.insert("done", "补正材料已提交，办理时限恢复计算。");
     }
-    form_page(&state, &req, "receipt.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "cases/receipt.html", &mut ctx, StatusCode::OK)
 }
 
 /// The 补正 form on the receipt page: new values for the listed fields, new files for the
@@ -253,7 +253,7 @@ async fn resubmit_submit(
             let mut ctx = receipt_context(&state, &req, &user, &receipt).await?;
             ctx.insert("message", &message);
             ctx.insert("errors", &field_errors(&errors));
-            Ok(form_page(&state, &req, "receipt.html", &mut ctx, status)?)
+            Ok(form_page(&state, &req, "cases/receipt.html", &mut ctx, status)?)
         }
     }
 }
@@ -319,7 +319,7 @@ async fn certificate_page(
     ctx.insert("document", &shown.summary.result_document);
     ctx.insert("sub_case", &sub_case);
     ctx.insert("qr_svg", &qr);
-    form_page(&state, &req, "certificate.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "cases/certificate.html", &mut ctx, StatusCode::OK)
 }
 
 #[derive(Serialize)]
@@ -358,5 +358,5 @@ async fn inbox_page(
         .collect();
     let mut ctx = tera::Context::new();
     ctx.insert("messages", &lines);
-    form_page(&state, &req, "inbox.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "cases/inbox.html", &mut ctx, StatusCode::OK)
 }

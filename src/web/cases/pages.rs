@@ -134,7 +134,7 @@ async fn queue_page(
         .map(|s| (s.as_str(), s.label()))
         .collect();
     ctx.insert("statuses", &statuses);
-    form_page(&state, &req, "staff_queue.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "cases/staff_queue.html", &mut ctx, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -154,7 +154,7 @@ async fn case_page(
     if let Some(d) = &q.done {
         ctx.insert("notice", &format!("操作已完成：{d}"));
     }
-    form_page(&state, &req, "staff_case.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "cases/staff_case.html", &mut ctx, StatusCode::OK)
 }
 
 async fn case_context(
@@ -285,7 +285,7 @@ async fn after_action<T>(
             let mut ctx = case_context(state, req, user, receipt).await?;
             let detail: Vec<String> = errors.into_iter().map(|e| e.message).collect();
             ctx.insert("message", &format!("{message}{}", detail.join("；")));
-            let mut resp = form_page(state, req, "staff_case.html", &mut ctx, StatusCode::OK)?;
+            let mut resp = form_page(state, req, "cases/staff_case.html", &mut ctx, StatusCode::OK)?;
             *resp.status_mut() = status;
             Ok(resp)
         }

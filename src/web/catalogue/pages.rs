@@ -121,7 +121,7 @@ async fn home_page(state: web::Data<AppState>) -> Result<HttpResponse, PageError
     ctx.insert("stats", &stats);
     ctx.insert("personal", &personal.into_iter().take(8).collect::<Vec<_>>());
     ctx.insert("enterprise", &enterprise.into_iter().take(8).collect::<Vec<_>>());
-    state.render("home.html", &ctx)
+    state.render("catalogue/home.html", &ctx)
 }
 
 #[get("/bundles")]
@@ -151,7 +151,7 @@ async fn bundles_page(
     ctx.insert("theme", &theme);
     ctx.insert("total", &list.total);
     ctx.insert("groups", &group_by_theme(audience, list.items));
-    state.render("bundles.html", &ctx)
+    state.render("catalogue/bundles.html", &ctx)
 }
 
 #[get("/bundles/{code}")]
@@ -167,7 +167,7 @@ async fn bundle_page(state: web::Data<AppState>, code: web::Path<String>) -> Res
     let mut ctx = tera::Context::new();
     ctx.insert("audience_label", audience.label());
     ctx.insert("b", &detail);
-    state.render("bundle.html", &ctx)
+    state.render("catalogue/bundle.html", &ctx)
 }
 
 #[get("/items")]
@@ -190,7 +190,7 @@ async fn items_page(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Res
     ctx.insert("high_frequency", &high_frequency);
     ctx.insert("list", &list);
     ctx.insert("pages", &pages);
-    state.render("items.html", &ctx)
+    state.render("catalogue/items.html", &ctx)
 }
 
 #[get("/items/{code}")]
@@ -207,7 +207,7 @@ async fn item_page(state: web::Data<AppState>, code: web::Path<String>) -> Resul
     ctx.insert("depth_label", online_depth_label(detail.online_depth));
     let delivery: Vec<&str> = detail.delivery.iter().map(|d| d.label()).collect();
     ctx.insert("delivery", &delivery);
-    state.render("item.html", &ctx)
+    state.render("catalogue/item.html", &ctx)
 }
 
 #[derive(serde::Deserialize)]
@@ -232,7 +232,7 @@ async fn search_page(
     if text.is_empty() {
         ctx.insert("bundles", &Vec::<cat::BundleSummary>::new());
         ctx.insert("items", &Vec::<cat::ItemSummary>::new());
-        return state.render("search.html", &ctx);
+        return state.render("catalogue/search.html", &ctx);
     }
     let query = text.clone();
     let (bundles, items) = state
@@ -260,5 +260,5 @@ async fn search_page(
         .map_err(|e| state.internal(e))?;
     ctx.insert("bundles", &bundles);
     ctx.insert("items", &items);
-    state.render("search.html", &ctx)
+    state.render("catalogue/search.html", &ctx)
 }

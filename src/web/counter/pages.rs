@@ -103,7 +103,7 @@ async fn counter_page(
 ) -> Result<HttpResponse, PageError> {
     window_only(&state, &user)?;
     let mut ctx = counter_context(&state, &user, q.kind.as_deref().unwrap_or("citizen")).await?;
-    form_page(&state, &req, "counter.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "counter/counter.html", &mut ctx, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -176,7 +176,13 @@ async fn counter_submit(
             // Shown once, on this response only, to be printed for the applicant.
             ctx.insert("activation_code", &code);
             ctx.insert("activation_days", &counter::ACTIVATION_DAYS);
-            Ok(form_page(&state, &req, "counter.html", &mut ctx, StatusCode::OK)?)
+            Ok(form_page(
+                &state,
+                &req,
+                "counter/counter.html",
+                &mut ctx,
+                StatusCode::OK,
+            )?)
         }
         Err(e) => {
             let (status, message, errors) = form_message(&e);
@@ -193,7 +199,7 @@ async fn counter_submit(
             ctx.insert("values", &values);
             ctx.insert("errors", &field_errors(&errors));
             ctx.insert("message", &message);
-            Ok(form_page(&state, &req, "counter.html", &mut ctx, status)?)
+            Ok(form_page(&state, &req, "counter/counter.html", &mut ctx, status)?)
         }
     }
 }
@@ -210,7 +216,7 @@ async fn activate_page(state: web::Data<AppState>, req: HttpRequest) -> Result<H
     form_page(
         &state,
         &req,
-        "activate.html",
+        "counter/activate.html",
         &mut activate_context(),
         StatusCode::OK,
     )
@@ -246,7 +252,7 @@ async fn activate_submit(
             Ok(form_page(
                 &state,
                 &req,
-                "activate.html",
+                "counter/activate.html",
                 &mut ctx,
                 StatusCode::OK,
             )?)
@@ -259,7 +265,13 @@ async fn activate_submit(
             );
             ctx.insert("errors", &field_errors(&errors));
             ctx.insert("message", &message);
-            Ok(form_page(&state, &req, "activate.html", &mut ctx, status)?)
+            Ok(form_page(
+                &state,
+                &req,
+                "counter/activate.html",
+                &mut ctx,
+                status,
+            )?)
         }
     }
 }

@@ -120,7 +120,7 @@ async fn public_dashboard(
         })
         .collect();
     ctx.insert("months", &months);
-    form_page(&state, &req, "dashboard.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "metrics/dashboard.html", &mut ctx, StatusCode::OK)
 }
 
 #[derive(Serialize)]
@@ -269,7 +269,13 @@ async fn staff_dashboard(
         })
         .collect();
     ctx.insert("ratings", &rating_rows);
-    form_page(&state, &req, "staff_dashboard.html", &mut ctx, StatusCode::OK)
+    form_page(
+        &state,
+        &req,
+        "metrics/staff_dashboard.html",
+        &mut ctx,
+        StatusCode::OK,
+    )
 }
 
 fn o_name(departments: &[(String, String)], code: &str) -> String {

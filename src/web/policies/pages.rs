@@ -85,7 +85,7 @@ async fn search_page(
             ctx.insert("facets", &Vec::<serde_json::Value>::new());
             ctx.insert("active", &Vec::<serde_json::Value>::new());
             ctx.insert("pages", &serde_json::Value::Null);
-            let mut resp = state.render("policies.html", &ctx)?;
+            let mut resp = state.render("policies/policies.html", &ctx)?;
             *resp.status_mut() = StatusCode::BAD_REQUEST;
             return Ok(resp);
         }
@@ -162,7 +162,7 @@ async fn search_page(
     ctx.insert("active", &active);
     ctx.insert("pages", &pages);
     ctx.insert("sorts", &sorts);
-    state.render("policies.html", &ctx)
+    state.render("policies/policies.html", &ctx)
 }
 
 #[get("/policies/match")]
@@ -226,7 +226,7 @@ async fn match_page(
             Err(errors) => ctx.insert("errors", &errors),
         }
     }
-    state.render("policy_match.html", &ctx)
+    state.render("policies/policy_match.html", &ctx)
 }
 
 /// The matching form as query parameters (a GET form, so results can be bookmarked).
@@ -311,7 +311,7 @@ async fn policy_page(
     ctx.insert("p", &view(&record, state.today()));
     ctx.insert("versions", &version_views(&versions));
     ctx.insert("editor", &editor);
-    state.render("policy.html", &ctx)
+    state.render("policies/policy.html", &ctx)
 }
 
 #[derive(Debug, Deserialize)]
@@ -348,7 +348,13 @@ async fn admin_list(
     ctx.insert("filter_q", &title.unwrap_or_default());
     ctx.insert("filter_status", &status.map(|s| s.as_str()).unwrap_or(""));
     ctx.insert("has_next", &(page * 50 < list.total));
-    form_page(&state, &req, "admin_policies.html", &mut ctx, StatusCode::OK)
+    form_page(
+        &state,
+        &req,
+        "policies/admin_policies.html",
+        &mut ctx,
+        StatusCode::OK,
+    )
 }
 
 /// The edit form's fields; lists are one item per line.
@@ -498,7 +504,7 @@ fn render_form(
     ctx.insert("action", action);
     ctx.insert("errors", &map);
     ctx.insert("has_errors", &!errors.is_empty());
-    form_page(state, req, "admin_policy_form.html", &mut ctx, status)
+    form_page(state, req, "policies/admin_policy_form.html", &mut ctx, status)
 }
 
 #[get("/admin/policies/new")]
@@ -761,5 +767,5 @@ async fn admin_import_progress(
     let mut ctx = tera::Context::new();
     ctx.insert("job", &job);
     ctx.insert("percent", &percent);
-    state.render("admin_policy_import.html", &ctx)
+    state.render("policies/admin_policy_import.html", &ctx)
 }

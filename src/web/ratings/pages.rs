@@ -91,7 +91,7 @@ async fn rating_page(
     receipt: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let mut ctx = rating_context(&state, &req, &user, &receipt).await?;
-    form_page(&state, &req, "rating.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "ratings/rating.html", &mut ctx, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -142,7 +142,7 @@ async fn rating_submit(
             ctx.insert("message", &message);
             ctx.insert("level", &form.level);
             ctx.insert("comment", &form.comment);
-            Ok(form_page(&state, &req, "rating.html", &mut ctx, status)?)
+            Ok(form_page(&state, &req, "ratings/rating.html", &mut ctx, status)?)
         }
     }
 }
@@ -189,7 +189,7 @@ async fn follow_ups_page(
     ctx.insert("status", &q.status.clone().unwrap_or_default());
     ctx.insert("notice", &q.done.clone().unwrap_or_default());
     ctx.insert("is_admin", &(user.role == Role::Admin));
-    form_page(&state, &req, "follow_ups.html", &mut ctx, StatusCode::OK)
+    form_page(&state, &req, "ratings/follow_ups.html", &mut ctx, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
