@@ -31,6 +31,26 @@ pub async fn submitted_cases(app: &TestApp, bundle: &str, n: usize) -> (String, 
     (citizen, out)
 }
 
+/// Saves a transition straight through the store, as the web layer would.
+fn save(
+    conn: &mut onething::db::DbConn,
+    row: &onething::store::applications::CaseRow,
+    wf: &workflow::Case,
+    next: &workflow::Case,
+    due: Option<String>,
+    at: chrono::NaiveDateTime,
+) -> bool {
+    let t = case_store::Transition {
+        row,
+        seen_version: wf.version,
+        new: next,
+        due_date: due,
+        message: None,
+        now: at,
+    };
+    case_store::save_transition(conn, &t, onething::calendar::Calendar::shipped()).expect("save")
+}
+
 fn everything() -> Period {
     Period {
         from: NaiveDate::from_ymd_opt(2000, 1, 1).expect("date"),
@@ -124,16 +144,7 @@ both_backends!(
             let due = next
                 .accepted_at
                 .map(|a| (a + Duration::days(rng.gen_range(0..20))).date().to_string());
-            let t = case_store::Transition {
-                row: &row,
-                seen_version: wf.version,
-                new: &next,
-                due_date: due,
-                message: None,
-                now: at,
-            };
-            let saved = case_store::save_transition(&mut conn, &t, onething::calendar::Calendar::shipped())
-                .expect("save");
+            let saved = save(&mut conn, &row, &wf, &next, due, at);
             assert!(saved, "seed {seed}: the version was current");
         }
         loop {
@@ -159,16 +170,7 @@ both_backends!(
             let due = next
                 .accepted_at
                 .map(|a| (a + Duration::days(10)).date().to_string());
-            let t = case_store::Transition {
-                row: &row,
-                seen_version: wf.version,
-                new: &next,
-                due_date: due,
-                message: None,
-                now: at,
-            };
-            let saved = case_store::save_transition(&mut conn, &t, onething::calendar::Calendar::shipped())
-                .expect("save");
+            let saved = save(&mut conn, &row, &wf, &next, due, at);
             assert!(saved, "seed {seed}: the kept case's version was current");
         }
         let finished =
