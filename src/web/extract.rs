@@ -7,7 +7,8 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::{ready, LocalBoxFuture, Ready};
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use super::error::{ApiError, FieldError};
+use crate::store::Paging;
 
 /// A JSON body whose every field is optional (`Default`): an empty body is the default, so
 /// that a missing field is reported as a Chinese field error by the handler's checks rather
@@ -82,4 +83,32 @@ fn if_match(req: &HttpRequest) -> Result<u32, ApiError> {
         .trim_matches('"')
         .parse::<u32>()
         .map_err(|_| ApiError::PreconditionFailed { current: None })
+}
+
+/// `page` and `per_page` query parameters (text, so that a bad value gets a Chinese error
+/// naming the parameter): 1-based, 20 a page by default, at most [`Paging::MAX_PER_PAGE`].
+pub fn parse_paging(
+    page: &Option<String>,
+    per_page: &Option<String>,
+    errors: &mut Vec<FieldError>,
+) -> Paging {
+    let mut number = |name: &str, raw: &Option<String>, default: i64, max: i64| -> i64 {
+        match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => default,
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if (1..=max).contains(&n) => n,
+                _ => {
+                    errors.push(FieldError::new(
+                        name,
+                        "out_of_range",
+                        format!("{name} 应为 1 到 {max} 之间的整数"),
+                    ));
+                    default
+                }
+            },
+        }
+    };
+    let page = number("page", page, 1, 1_000_000);
+    let per_page = number("per_page", per_page, 20, Paging::MAX_PER_PAGE);
+    Paging { page, per_page }
 }

@@ -7,8 +7,8 @@ use crate::store::accounts as store;
 use crate::store::audit::{self, AuditFilter};
 use crate::web::accounts::service::{self as accounts, AccountView, RegisterInput, StaffInput};
 use crate::web::auth::{clear_session_cookie, client_address, AdminOnly, AnyUser, Authed};
-use crate::web::catalogue::api::{parse_paging, ListQuery};
 use crate::web::error::{ApiError, FieldError};
+use crate::web::extract::parse_paging;
 use crate::web::extract::JsonBody;
 use crate::web::AppState;
 
@@ -238,14 +238,7 @@ pub fn audit_filter(q: &AuditQuery, errors: &mut Vec<FieldError>) -> (AuditFilte
             }
         }
     };
-    let paging = parse_paging(
-        &ListQuery {
-            page: q.page.clone(),
-            per_page: q.per_page.clone(),
-            ..Default::default()
-        },
-        errors,
-    );
+    let paging = parse_paging(&q.page, &q.per_page, errors);
     let non_empty = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)

@@ -4,8 +4,8 @@ use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 
 use crate::store::catalogue::{self as cat, BundleFilter, ItemFilter};
-use crate::store::Paging;
 use crate::web::error::{ApiError, FieldError};
+use crate::web::extract::parse_paging;
 use crate::web::AppState;
 
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -35,28 +35,6 @@ pub struct ListQuery {
     pub department: Option<String>,
     pub high_frequency: Option<String>,
     pub q: Option<String>,
-}
-
-pub fn parse_paging(q: &ListQuery, errors: &mut Vec<FieldError>) -> Paging {
-    let mut number = |name: &str, raw: &Option<String>, default: i64, max: i64| -> i64 {
-        match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => default,
-            Some(s) => match s.parse::<i64>() {
-                Ok(n) if (1..=max).contains(&n) => n,
-                _ => {
-                    errors.push(FieldError::new(
-                        name,
-                        "out_of_range",
-                        format!("{name} 应为 1 到 {max} 之间的整数"),
-                    ));
-                    default
-                }
-            },
-        }
-    };
-    let page = number("page", &q.page, 1, 1_000_000);
-    let per_page = number("per_page", &q.per_page, 20, Paging::MAX_PER_PAGE);
-    Paging { page, per_page }
 }
 
 fn parse_audience(raw: &Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
@@ -117,7 +95,7 @@ async fn list_bundles(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
-    let paging = parse_paging(&q, &mut errors);
+    let paging = parse_paging(&q.page, &q.per_page, &mut errors);
     let filter = bundle_filter(&q, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::InvalidQuery(errors));
@@ -144,7 +122,7 @@ async fn get_bundle(state: web::Data<AppState>, code: web::Path<String>) -> Resu
 #[get("/items")]
 async fn list_items(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
-    let paging = parse_paging(&q, &mut errors);
+    let paging = parse_paging(&q.page, &q.per_page, &mut errors);
     let filter = item_filter(&q, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::InvalidQuery(errors));

@@ -9,8 +9,9 @@ use crate::catalogue::{online_depth_label, Audience};
 use crate::db::DbError;
 use crate::store::catalogue::{self as cat, BundleFilter, ItemFilter};
 use crate::store::Paging;
-use crate::web::catalogue::api::{bundle_filter, item_filter, parse_paging, ListQuery};
+use crate::web::catalogue::api::{bundle_filter, item_filter, ListQuery};
 use crate::web::error::PageError;
+use crate::web::extract::parse_paging;
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -173,7 +174,7 @@ async fn bundle_page(state: web::Data<AppState>, code: web::Path<String>) -> Res
 #[get("/items")]
 async fn items_page(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, PageError> {
     let mut errors = Vec::new();
-    let mut paging = parse_paging(&q, &mut errors);
+    let mut paging = parse_paging(&q.page, &q.per_page, &mut errors);
     paging.per_page = 50;
     let filter: ItemFilter = item_filter(&q, &mut errors);
     let selected = filter.department.clone();
