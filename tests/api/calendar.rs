@@ -200,6 +200,12 @@ async fn entering_an_official_year_moves_due_dates_and_clears_provisional_on_eve
             (422, Some("year_mismatch")),
             "{body}"
         );
+        let (status, body) = put(admin.clone(), json!({"year": 2027, "days": []})).await;
+        assert_eq!(
+            (status, body["errors"][0]["code"].as_str()),
+            (422, Some("no_off_days")),
+            "{body}"
+        );
 
         // A second server on the same database, started before the year is entered.
         let (other, _) = spawn_server(&app.settings).await;

@@ -89,6 +89,16 @@ pub async fn enter(
     let year = calendar::check_year_json(&current, &json)
         .map_err(|e| ApiError::Validation(vec![field_error(field, &e)]))?;
     check_year(field, year, expected_year)?;
+    let mut after = (*current).clone();
+    after.add_year_json(&json)?;
+    if after.year_info(year)?.off_days.is_empty() {
+        // Every notice lists at least 元旦: an empty list is a mistake, not a year of work.
+        return Err(ApiError::Validation(vec![FieldError::new(
+            field,
+            "no_off_days",
+            format!("{year} 年的安排中没有任何放假日期，请按通知填写"),
+        )]));
+    }
     let note = if note.is_empty() {
         format!("国务院办公厅关于{year}年部分节假日安排的通知")
     } else {
