@@ -57,6 +57,14 @@ impl IdNumber {
         if s.chars().count() != 18 {
             return Err(Invalid::new("invalid_length", "身份证号码应为 18 位"));
         }
+        // Checked before any byte slicing: a Chinese character among 18 characters would
+        // put byte 17 inside it.
+        if !s.is_ascii() {
+            return Err(Invalid::new(
+                "invalid_format",
+                "身份证号码前 17 位应为数字，最后一位为数字或 X",
+            ));
+        }
         let (body, check) = s.split_at(17);
         if !body.bytes().all(|b| b.is_ascii_digit()) || !check.chars().all(|c| c.is_ascii_digit() || c == 'X')
         {
@@ -466,7 +474,24 @@ mod tests {
         assert!(check_password("1234567890").is_err());
     }
 
+    #[test]
+    fn an_id_number_with_a_chinese_character_is_a_format_error_not_a_panic() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 2).expect("date");
+        let e = IdNumber::parse("1101011990030712中3", today).expect_err("not an ID number");
+        assert_eq!(e.code, "invalid_format");
+    }
+
     proptest! {
+        #[test]
+        fn parsing_any_text_never_panics(s in "\\PC{0,24}", digits in "[0-9中X]{16,19}") {
+            let today = NaiveDate::from_ymd_opt(2026, 12, 2).expect("date");
+            for text in [&s, &digits] {
+                let _ = IdNumber::parse(text, today);
+                let _ = Uscc::parse(text);
+                let _ = Mobile::parse(text);
+            }
+        }
+
         #[test]
         fn a_mask_never_shows_more_than_head_and_tail(s in "[0-9A-Z]{0,30}", head in 0usize..8, tail in 0usize..8) {
             let masked = mask_middle(&s, head, tail);

@@ -685,3 +685,27 @@ both_backends!(
         assert_eq!(resp.headers()["location"], "/account", "no open redirect");
     }
 );
+
+both_backends!(
+    an_id_number_with_a_chinese_character_is_refused_not_a_dropped_connection,
+    |app| {
+        let (status, body) = app
+            .post_json(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": "1101011990030712中3", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 401, "{body}");
+        let (status, body) = app
+            .post_json(
+                "/api/v1/auth/register",
+                None,
+                json!({"kind": "citizen", "name": "林晓明", "id_number": "1101011990030712中3",
+                "phone": CITIZEN_PHONE, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.to_string().contains("invalid_format"), "{body}");
+    }
+);
