@@ -85,8 +85,8 @@ fn run(backend: &str, database_url: Option<String>, cases: u64, requests: u64) {
     settings.forms_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms");
     settings.database_url = database_url.map(Secret::new);
     settings.log_level = "warn".into();
-    let db = prepare_database(&settings, chrono::Utc::now().naive_utc()).expect("database");
     let now = chrono::Utc::now().naive_utc();
+    let db = prepare_database(&settings, now).expect("database");
     let started = Instant::now();
     let keys = onething::auth::Keys::load(&settings).expect("keys");
     let empty_form = onething::auth::Vault::new(&keys.data).encrypt(onething::auth::PiiKind::FormData, "{}");

@@ -111,7 +111,8 @@ fn main() {
         .iter()
         .map(|(_, _, c)| serde_json::to_string(c).map(|s| s.len()).unwrap_or(0))
         .sum();
-    let db = prepare_database(&settings, chrono::Utc::now().naive_utc()).expect("database");
+    let now = chrono::Utc::now().naive_utc();
+    let db = prepare_database(&settings, now).expect("database");
     let mut conn = db.get().expect("connection");
     let started = Instant::now();
     for chunk in library.chunks(1000) {
@@ -119,7 +120,7 @@ fn main() {
             for (key, status, content) in chunk {
                 let by = store::By {
                     actor: "bench",
-                    at: chrono::Utc::now().naive_utc(),
+                    at: now,
                 };
                 store::insert(c, key, *status, content, by)?;
             }

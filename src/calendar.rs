@@ -249,6 +249,15 @@ impl Calendar {
         self.add_batch(vec![("JSON text".to_owned(), text)])
     }
 
+    /// This calendar with one more year file (checked on its own and against the years it
+    /// joins), and that file's year; `self` is not changed.
+    pub fn with_year_json(&self, text: &str) -> Result<(i32, Calendar), CalendarError> {
+        let (year, _) = parse_year("JSON text".to_owned(), text)?;
+        let mut joined = self.clone();
+        joined.add_year_json(text)?;
+        Ok((year, joined))
+    }
+
     /// A calendar of every `*.json` file of a directory.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Calendar, CalendarError> {
         let mut calendar = Calendar::default();
@@ -608,14 +617,6 @@ pub fn year_file_json(year: i32, off_days: &[NamedDay], working_days: &[NamedDay
     days.sort_by(|a, b| a.date.cmp(&b.date));
     serde_json::to_string_pretty(&YearFile { year, days })
         .unwrap_or_else(|e| unreachable!("a year file of plain strings serializes: {e}"))
-}
-
-/// Checks one year file on its own and against the calendar it would join; returns its
-/// year. Nothing is changed.
-pub fn check_year_json(calendar: &Calendar, text: &str) -> Result<i32, CalendarError> {
-    let (year, _) = parse_year("JSON text".to_owned(), text)?;
-    calendar.clone().add_year_json(text)?;
-    Ok(year)
 }
 
 fn next_day(d: NaiveDate) -> Result<NaiveDate, CalendarError> {
@@ -1053,7 +1054,7 @@ mod tests {
             name: "春节".into(),
         }];
         let json = year_file_json(2027, &off, &work);
-        assert_eq!(check_year_json(cal(), &json).ok(), Some(2027));
+        assert_eq!(cal().with_year_json(&json).ok().map(|(y, _)| y), Some(2027));
         let mut c = cal().clone();
         c.add_year_json(&json).expect("loads");
         assert_eq!(c.source_of(2027).ok(), Some(YearSource::Official));
@@ -1074,7 +1075,7 @@ mod tests {
             &[],
         );
         assert!(matches!(
-            check_year_json(cal(), &clash),
+            cal().with_year_json(&clash),
             Err(CalendarError::ConflictingDate { .. })
         ));
     }

@@ -14,8 +14,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::applications::{CaseRow, SubCaseRow};
-use crate::calendar::{check_year_json, Calendar};
-use crate::db::schema::{calendar_years, cases, items, sub_cases};
+use crate::calendar::Calendar;
+use crate::db::schema::{calendar_years, cases, sub_cases};
 use crate::db::{DbConn, DbError};
 use crate::deadlines;
 use crate::workflow::{self, Actor, Command};
@@ -144,9 +144,7 @@ pub struct Entered {
 pub fn enter_year(conn: &mut DbConn, base: &Calendar, entry: &YearEntry<'_>) -> Result<Entered, DbError> {
     conn.transaction(|conn| {
         let (_, before) = build(conn, base)?;
-        let year = check_year_json(&before, entry.data)?;
-        let mut after = before.clone();
-        after.add_year_json(entry.data)?;
+        let (year, after) = before.with_year_json(entry.data)?;
         let version: Option<i32> = calendar_years::table
             .filter(calendar_years::year.eq(year))
             .select(diesel::dsl::max(calendar_years::version))
@@ -172,19 +170,6 @@ pub fn enter_year(conn: &mut DbConn, base: &Calendar, entry: &YearEntry<'_>) -> 
             recomputed,
         })
     })
-}
-
-/// The promised working days of each part of a case, from its item.
-pub fn promised_days(conn: &mut DbConn, case_id: i64) -> Result<HashMap<i64, u32>, DbError> {
-    let rows: Vec<(i64, i32)> = sub_cases::table
-        .inner_join(items::table.on(items::code.eq(sub_cases::item_code)))
-        .filter(sub_cases::case_id.eq(case_id))
-        .select((sub_cases::id, items::promised_time_limit_days))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, days)| (id, u32::try_from(days).unwrap_or(0)))
-        .collect())
 }
 
 /// Recounts the due date of every accepted, open case whose clock may run through `year`
@@ -213,7 +198,7 @@ pub fn recompute_due_dates(
             .select(SubCaseRow::as_select())
             .load(conn)?;
         let wf = super::cases::workflow_of(&row, &subs)?;
-        let promised = promised_days(conn, row.id)?;
+        let promised = super::cases::promised_days(conn, row.id)?;
         let Some(due) = deadlines::case_due(calendar, &wf, &promised)? else {
             continue;
         };

@@ -1,12 +1,14 @@
 //! The workflow state of cases: loading a case with its state machine, saving a transition
 //! under optimistic concurrency (the version the actor saw), the timeline and messages.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::applications::{CaseRow, SubCaseRow};
 use crate::calendar::Calendar;
-use crate::db::schema::{case_events, cases, messages, sub_cases};
+use crate::db::schema::{case_events, cases, items, messages, sub_cases};
 use crate::db::{DbConn, DbError};
 use crate::workflow;
 
@@ -341,4 +343,17 @@ pub fn parts_of(conn: &mut DbConn, case_id: i64) -> Result<Vec<(i64, String)>, D
         .order(sub_cases::id)
         .select((sub_cases::id, sub_cases::item_code))
         .load(conn)?)
+}
+
+/// The promised working days of each part of a case, from its item.
+pub fn promised_days(conn: &mut DbConn, case_id: i64) -> Result<HashMap<i64, u32>, DbError> {
+    let rows: Vec<(i64, i32)> = sub_cases::table
+        .inner_join(items::table.on(items::code.eq(sub_cases::item_code)))
+        .filter(sub_cases::case_id.eq(case_id))
+        .select((sub_cases::id, items::promised_time_limit_days))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, days)| (id, u32::try_from(days).unwrap_or(0)))
+        .collect())
 }

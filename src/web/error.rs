@@ -51,15 +51,6 @@ impl ApiError {
             cause: cause.to_string(),
         }
     }
-
-    /// The calendar error inside, whether it came straight from the calendar or from a
-    /// computation inside a transaction.
-    fn calendar(&self) -> Option<&crate::calendar::CalendarError> {
-        match self {
-            ApiError::Calendar(e) | ApiError::Internal(DbError::Calendar(e)) => Some(e),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Serialize)]
@@ -92,11 +83,11 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let calendar_message;
         let (code, message, errors): (&str, &str, Option<&[FieldError]>) = match self {
-            _ if self.calendar().is_some() => {
-                let e = self.calendar().map(ToString::to_string).unwrap_or_default();
+            // Straight from the calendar, or from a count inside a transaction.
+            ApiError::Calendar(e) | ApiError::Internal(DbError::Calendar(e)) => {
                 tracing::error!(error = %e, "a deadline could not be counted");
-                calendar_message = match self.calendar() {
-                    Some(crate::calendar::CalendarError::YearNotCovered(year)) => {
+                calendar_message = match e {
+                    crate::calendar::CalendarError::YearNotCovered(year) => {
                         format!("办理时限无法计算：{year} 年的节假日安排未载入，请联系管理员录入")
                     }
                     _ => "办理时限无法计算：工作日日历有误，请联系管理员".to_owned(),
@@ -126,7 +117,6 @@ impl ResponseError for ApiError {
                 tracing::error!(error = %e, "internal error");
                 ("internal_error", "服务器内部错误，请稍后再试", None)
             }
-            ApiError::Calendar(_) => ("calendar_error", "办理时限无法计算", None),
             ApiError::Failed { what, cause } => {
                 tracing::error!(what, cause = %cause, "internal failure");
                 ("internal_error", "服务器内部错误，请稍后再试", None)

@@ -49,10 +49,17 @@ pub fn page_err(state: &AppState, e: ApiError) -> PageError {
     state.page_error(status, title, &message)
 }
 
+/// Every message of each field, in order, joined into the one line shown beside it (a form
+/// of many lines can have several problems in one field).
 pub fn field_errors(errors: &[FieldError]) -> HashMap<String, String> {
-    let mut map = HashMap::new();
+    let mut map: HashMap<String, String> = HashMap::new();
     for e in errors {
-        map.entry(e.field.clone()).or_insert_with(|| e.message.clone());
+        map.entry(e.field.clone())
+            .and_modify(|m| {
+                m.push('；');
+                m.push_str(&e.message);
+            })
+            .or_insert_with(|| e.message.clone());
     }
     map
 }
@@ -93,7 +100,7 @@ pub fn form_message(e: &ApiError) -> (StatusCode, String, Vec<FieldError>) {
                 vec![],
             )
         }
-        ApiError::Calendar(err) => {
+        ApiError::Calendar(err) | ApiError::Internal(crate::db::DbError::Calendar(err)) => {
             tracing::error!(error = %err, "a deadline could not be counted");
             (e.status_code(), "办理时限无法计算，请联系管理员。".into(), vec![])
         }

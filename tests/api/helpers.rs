@@ -172,6 +172,14 @@ pub async fn spawn_server(settings: &Settings) -> (String, onething::db::Db) {
     (address, db)
 }
 
+/// A fixed instant for writes a test makes without a server (no test reads the machine's
+/// date).
+pub fn fixed_now() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 6, 15)
+        .and_then(|d| d.and_hms_opt(2, 0, 0))
+        .expect("a time")
+}
+
 /// Synthetic identities that pass the check characters (not real persons).
 pub const CITIZEN_ID: &str = "110101199003071233";
 pub const CITIZEN_PHONE: &str = "13800138000";

@@ -1,6 +1,7 @@
 //! The policy library: management with roles and versions, search, matching, import and
 //! export, pages, and several servers sharing one database.
 
+use onething::clock::Clock;
 use std::time::{Duration, Instant};
 
 use onething::auth::Role;
@@ -737,8 +738,7 @@ mod a_policy_changed_on_one_server_is_found_through_another {
 both_backends!(seeding_is_idempotent_and_a_broken_index_is_rebuilt, |app| {
     let entries = onething::policy::seed::shipped().expect("seed");
     let mut c = app.db.get().expect("conn");
-    let report = onething::store::policies::seed(&mut c, &entries, chrono::Utc::now().naive_utc())
-        .expect("seed again");
+    let report = onething::store::policies::seed(&mut c, &entries, app.clock.now_utc()).expect("seed again");
     assert_eq!(
         (report.inserted, report.updated),
         (0, 0),
@@ -755,7 +755,7 @@ both_backends!(seeding_is_idempotent_and_a_broken_index_is_rebuilt, |app| {
     std::fs::create_dir_all(&index_dir).expect("mkdir");
     std::fs::write(index_dir.join("meta.json"), "not an index").expect("garbage");
     let search = onething::search::follower::Search::embedded(dir.path(), &app.db).expect("rebuilt");
-    let today = chrono::Local::now().date_naive();
+    let today = app.clock.today();
     let mut query = onething::search::SearchQuery::new("", today);
     query.per_page = 1;
     let result = search.search(query).await.expect("search");

@@ -28,11 +28,11 @@ fn restarting_twice_writes_nothing(backend: Backend) {
     let Some((settings, _db, _dir)) = test_settings(backend) else {
         return;
     };
-    let first = prepare_database(&settings, chrono::Utc::now().naive_utc()).expect("first start");
+    let first = prepare_database(&settings, crate::helpers::fixed_now()).expect("first start");
     let after_first = counts(&first);
     assert!(after_first.1 >= 150, "items loaded: {after_first:?}");
     for round in 2..=3 {
-        let db = prepare_database(&settings, chrono::Utc::now().naive_utc()).expect("restart");
+        let db = prepare_database(&settings, crate::helpers::fixed_now()).expect("restart");
         assert_eq!(
             counts(&db),
             after_first,
@@ -40,7 +40,7 @@ fn restarting_twice_writes_nothing(backend: Backend) {
         );
         let mut c = db.get().expect("connection");
         let cat = onething::catalogue::load_catalogue(&repo_forms()).expect("forms");
-        let report = sync(&mut c, &cat, chrono::Utc::now().naive_utc()).expect("sync");
+        let report = sync(&mut c, &cat, crate::helpers::fixed_now()).expect("sync");
         assert_eq!(
             report.writes(),
             0,
@@ -74,7 +74,7 @@ fn changed_and_removed_definitions_are_versioned_and_retired(backend: Backend) {
     };
     let forms = copy_forms();
     settings.forms_dir = forms.path().to_path_buf();
-    let db = prepare_database(&settings, chrono::Utc::now().naive_utc()).expect("first start");
+    let db = prepare_database(&settings, crate::helpers::fixed_now()).expect("first start");
 
     let item_path = first_file(forms.path(), "items");
     let code = item_path
@@ -97,7 +97,7 @@ fn changed_and_removed_definitions_are_versioned_and_retired(backend: Backend) {
 
     let cat = onething::catalogue::load_catalogue(forms.path()).expect("forms");
     let mut c = db.get().expect("connection");
-    let report = sync(&mut c, &cat, chrono::Utc::now().naive_utc()).expect("sync");
+    let report = sync(&mut c, &cat, crate::helpers::fixed_now()).expect("sync");
     assert_eq!(
         (report.inserted, report.updated, report.retired),
         (0, 1, 1),
@@ -116,7 +116,7 @@ fn changed_and_removed_definitions_are_versioned_and_retired(backend: Backend) {
         .first(&mut *c)
         .expect("the removed bundle's row is kept");
     assert!(!active, "the removed bundle is retired");
-    let again = sync(&mut c, &cat, chrono::Utc::now().naive_utc()).expect("sync");
+    let again = sync(&mut c, &cat, crate::helpers::fixed_now()).expect("sync");
     assert_eq!(
         again.writes(),
         0,

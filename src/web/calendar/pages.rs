@@ -14,7 +14,7 @@ use super::service;
 use crate::calendar::{self, YearSource};
 use crate::web::auth::{client_address, require_csrf, AdminOnly, Authed};
 use crate::web::error::{ApiError, FieldError, PageError};
-use crate::web::page::{form_message, form_page, page_err};
+use crate::web::page::{field_errors, form_message, form_page, page_err};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -162,20 +162,6 @@ async fn calendar_page(
     render(&state, &req, ctx, StatusCode::OK).await
 }
 
-/// All the messages of each field, one per line (a form of many lines can have several).
-fn messages(errors: &[FieldError]) -> BTreeMap<String, String> {
-    let mut map: BTreeMap<String, String> = BTreeMap::new();
-    for e in errors {
-        map.entry(e.field.clone())
-            .and_modify(|m| {
-                m.push('；');
-                m.push_str(&e.message);
-            })
-            .or_insert_with(|| e.message.clone());
-    }
-    map
-}
-
 fn done(entered: &crate::store::calendar::Entered) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((
@@ -197,7 +183,7 @@ async fn failed(
     let (status, message, errors) = form_message(&e);
     let mut ctx = tera::Context::new();
     ctx.insert("message", &message);
-    ctx.insert("errors", &messages(&errors));
+    ctx.insert("errors", &field_errors(&errors));
     ctx.insert("values", &values);
     render(state, req, ctx, status).await
 }

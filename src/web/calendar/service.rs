@@ -86,11 +86,10 @@ pub async fn enter(
         )]));
     }
     let current = state.calendar().await?;
-    let year = calendar::check_year_json(&current, &json)
+    let (year, after) = current
+        .with_year_json(&json)
         .map_err(|e| ApiError::Validation(vec![field_error(field, &e)]))?;
     check_year(field, year, expected_year)?;
-    let mut after = (*current).clone();
-    after.add_year_json(&json)?;
     if after.year_info(year)?.off_days.is_empty() {
         // Every notice lists at least 元旦: an empty list is a mistake, not a year of work.
         return Err(ApiError::Validation(vec![FieldError::new(

@@ -119,8 +119,9 @@ async fn case_detail(
     let view = apply::case_view(&state, &user, &receipt, &client_address(&req)).await?;
     let case_id = row.id;
     let timeline = state.db.run(move |c| store::timeline(c, case_id)).await?;
-    let s = summary(&*state.calendar().await?, &row, state.today())?;
-    let dues = crate::web::cases::service::case_dues(&state, &row, &wf).await?;
+    let calendar = state.calendar().await?;
+    let s = summary(&calendar, &row, state.today())?;
+    let dues = crate::web::cases::service::case_dues(&state, &calendar, &row, &wf).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(wf.version)))
         .json(serde_json::json!({

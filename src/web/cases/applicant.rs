@@ -152,7 +152,8 @@ async fn receipt_context(
                 e_certificate: delivered && s.result.is_some() && s.status != SubStatus::Denied,
             })
             .collect();
-        let dues = crate::web::cases::service::case_dues(state, &row, &wf)
+        let calendar = state.calendar().await.map_err(|e| page_err(state, e))?;
+        let dues = crate::web::cases::service::case_dues(state, &calendar, &row, &wf)
             .await
             .map_err(|e| page_err(state, e))?;
         ctx.insert("part_dues", &dues.part_dues);

@@ -178,7 +178,7 @@ async fn case_context(
         .map_err(|e| page_err(state, e.into()))?;
     let calendar = state.calendar().await.map_err(|e| page_err(state, e))?;
     let s = summary(&calendar, &row, state.today()).map_err(|e| page_err(state, e))?;
-    let dues = crate::web::cases::service::case_dues(state, &row, &wf)
+    let dues = crate::web::cases::service::case_dues(state, &calendar, &row, &wf)
         .await
         .map_err(|e| page_err(state, e))?;
     let mut ctx = tera::Context::new();

@@ -2,8 +2,6 @@
 //! names the case version its actor saw (`If-Match` with the case's ETag), runs through
 //! the pure state machine, and is saved only if nobody changed the case meanwhile.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use crate::auth::Role;
@@ -55,30 +53,14 @@ pub async fn case_due(
     row: &CaseRow,
     wf: &workflow::Case,
 ) -> Result<Option<deadlines::CaseDue>, ApiError> {
-    let promised = promised_days(state, row).await?;
+    let case_id = row.id;
+    let promised = state.db.run(move |c| store::promised_days(c, case_id)).await?;
     Ok(deadlines::case_due(calendar, wf, &promised)?)
 }
 
 /// The due date stored beside a case (the latest part's).
 pub(super) fn stored_due(due: Option<&deadlines::CaseDue>) -> Option<String> {
     due.map(|d| d.due.date.to_string())
-}
-
-/// The promised time limit of each part of the case, from its item's guide.
-pub async fn promised_days(state: &AppState, row: &CaseRow) -> Result<HashMap<i64, u32>, ApiError> {
-    let (_, _, catalogue) = crate::web::apply::service::bundle_context(state, &row.bundle_code).await?;
-    let case_id = row.id;
-    let parts = state.db.run(move |c| store::parts_of(c, case_id)).await?;
-    Ok(parts
-        .into_iter()
-        .map(|(id, item)| {
-            let days = catalogue
-                .items
-                .get(&item)
-                .map_or(0, |i| i.promised_time_limit_days.max(0) as u32);
-            (id, days)
-        })
-        .collect())
 }
 
 /// Each part's due date and SLA light, for the consoles and the API.
@@ -99,10 +81,14 @@ pub struct CaseDues {
     pub part_dues: Vec<PartDue>,
 }
 
-pub async fn case_dues(state: &AppState, row: &CaseRow, wf: &workflow::Case) -> Result<CaseDues, ApiError> {
-    let calendar = state.calendar().await?;
+pub async fn case_dues(
+    state: &AppState,
+    calendar: &Calendar,
+    row: &CaseRow,
+    wf: &workflow::Case,
+) -> Result<CaseDues, ApiError> {
     let today = state.today();
-    let Some(due) = case_due(state, &calendar, row, wf).await? else {
+    let Some(due) = case_due(state, calendar, row, wf).await? else {
         return Ok(CaseDues::default());
     };
     let mut part_dues = Vec::with_capacity(wf.sub_cases.len());
@@ -113,7 +99,7 @@ pub async fn case_dues(state: &AppState, row: &CaseRow, wf: &workflow::Case) -> 
         // A decided part has nothing left to be late for.
         let running = s.status == workflow::SubStatus::Pending
             && workflow::CaseStatus::parse(&row.status).is_some_and(deadlines::clock_runs);
-        let light = deadlines::sla_light(&calendar, today, d.date, running)?;
+        let light = deadlines::sla_light(calendar, today, d.date, running)?;
         part_dues.push(PartDue {
             id: s.id,
             due_date: d.date.to_string(),
