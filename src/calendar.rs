@@ -100,7 +100,7 @@ pub enum CalendarError {
 }
 
 /// Whether a year's holidays come from the State Council's notice or are derived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum YearSource {
     /// From the official notice (shipped, a holiday folder, or entered by an administrator).
@@ -119,14 +119,14 @@ pub struct Deadline {
 }
 
 /// One named day of a year's listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NamedDay {
     pub date: NaiveDate,
     pub name: String,
 }
 
 /// What a year looks like to the calendar: its source, its holidays and its make-up days.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct YearInfo {
     pub year: i32,
     pub source: YearSource,
@@ -137,16 +137,18 @@ pub struct YearInfo {
 }
 
 /// One year file as shipped by holiday-cn; other keys (`$schema`, `papers`, `name`) are ignored.
-#[derive(Deserialize, Serialize)]
-struct YearFile {
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+pub struct YearFile {
     year: i32,
     days: Vec<DayEntry>,
 }
 
-#[derive(Deserialize, Serialize)]
-struct DayEntry {
+/// One day of a year file: a holiday (`isOffDay: true`) or a make-up working day.
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+pub struct DayEntry {
     #[serde(default)]
     name: String,
+    #[schema(value_type = NaiveDate)]
     date: String,
     #[serde(rename = "isOffDay")]
     is_off_day: bool,

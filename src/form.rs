@@ -20,7 +20,7 @@ pub type FormData = BTreeMap<String, Value>;
 pub type MaterialLinks = BTreeMap<String, Vec<String>>;
 
 /// One problem with one field (or question, or material), in Chinese.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     pub field: String,
     pub code: &'static str,
@@ -417,13 +417,13 @@ pub fn item_spec<'a>(cat: &'a Catalogue, item: &'a ItemDef) -> FormSpec<'a> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Basis {
     pub item: String,
     pub legal_basis: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MergedField {
     pub key: String,
     pub label: String,
@@ -449,7 +449,7 @@ pub struct MergedField {
     pub basis: Vec<Basis>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Section {
     pub title: String,
     /// The item whose own fields these are; none for the shared section.
@@ -458,7 +458,7 @@ pub struct Section {
     pub fields: Vec<MergedField>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QuestionView {
     pub code: String,
     pub text: String,
@@ -466,14 +466,14 @@ pub struct QuestionView {
     pub answer: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OptionView {
     pub value: String,
     pub label: String,
 }
 
 /// The one form of a bundle for given situation answers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MergedForm {
     pub bundle: String,
     pub items: Vec<String>,

@@ -226,7 +226,7 @@ pub fn mask_middle(s: &str, head: usize, tail: usize) -> String {
 }
 
 /// Enterprise scale per 工信部联企业〔2011〕300号.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scale {
     Large,

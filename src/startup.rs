@@ -9,6 +9,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
 
 use crate::auth::{Keys, TokenService, Vault};
 use crate::calendar::Calendar;
@@ -114,11 +115,13 @@ impl Application {
         }
         let mut server = HttpServer::new(move || {
             App::new()
+                .into_utoipa_app()
+                .configure(web::configure)
+                .into_app()
                 .wrap(actix_web::middleware::from_fn(web::no_store_for_credentials))
                 .wrap(web::security_headers())
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
-                .configure(web::configure)
         })
         .listen(listener)?;
         if settings.workers > 0 {

@@ -26,7 +26,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 /// The status of a case (办件).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
     Submitted,
@@ -108,7 +110,9 @@ pub fn status_label(status: &str) -> &'static str {
 }
 
 /// The status of one department's part of a case (子件).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SubStatus {
     Pending,
@@ -160,7 +164,7 @@ impl fmt::Display for SubStatus {
 }
 
 /// How the application reached the centre.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Online,
@@ -188,7 +192,7 @@ impl Channel {
 }
 
 /// Which statutory decision period applies; it fixes the extension cap (working days).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineKind {
     /// 行政许可法 Art. 42: 20 working days, + 10 with the agency head's approval.
@@ -232,7 +236,7 @@ impl DeadlineKind {
 }
 
 /// Who acts, as far as the machine cares: a role, and a reviewer's department.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
     Applicant,
@@ -256,7 +260,7 @@ impl Actor {
 }
 
 /// One item of a 补正 notice.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SupplementItem {
     /// A form field key, or `materials.<code>` for a material.
     pub target: String,
@@ -266,7 +270,7 @@ pub struct SupplementItem {
 }
 
 /// How the result reaches the applicant.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryMethod {
     Mail { tracking_no: String },
@@ -285,7 +289,7 @@ impl DeliveryMethod {
 }
 
 /// Why the applicant came to the centre.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VisitReason {
     CounterSubmission,
@@ -407,7 +411,7 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// One department's part of a case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubCase {
     pub id: i64,
     pub department: String,
@@ -418,7 +422,7 @@ pub struct SubCase {
 }
 
 /// One entry of the append-only case log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     pub at: NaiveDateTime,
     /// A role label such as "综窗人员", never a person's name.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use keys::Keys;
 pub use vault::{PiiKind, Vault};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Citizen,

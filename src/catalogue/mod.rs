@@ -96,7 +96,7 @@ pub fn applicable_items<'a>(bundle: &'a BundleDef, answers: &HashMap<String, Str
 
 /// One row of a bundle's merged materials list: a material asked for once, whatever
 /// number of items need it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MergedMaterial {
     pub code: String,
     pub name: String,
@@ -168,7 +168,7 @@ fn form_rank(form: &str) -> u8 {
 }
 
 /// Figures that show what bundling saves.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BundleSavings {
     pub separate_promised_days: i32,
     pub bundle_promised_days: i32,

@@ -56,6 +56,9 @@ pub enum Command {
     },
     /// Rebuild the policy search index from the database, with a progress bar.
     Reindex,
+    /// Print the OpenAPI document of /api/v1 (the one the server serves), for API clients
+    /// and testing tools.
+    Openapi,
     /// Fill the database with synthetic demonstration data, with progress bars.
     DemoData {
         /// How many synthetic policies to have (made from the seed library).
@@ -78,6 +81,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::CreateAdmin { username, password } => create_admin(&cli.settings, &username, password),
         Command::ImportPolicies { file, format } => policies::import(&cli.settings, &file, format.as_deref()),
         Command::Reindex => policies::reindex(&cli.settings),
+        Command::Openapi => {
+            println!("{}", crate::web::openapi::document());
+            Ok(())
+        }
         Command::DemoData {
             policies,
             cases,

@@ -15,7 +15,7 @@ pub const FOLLOW_UP_WORKING_DAYS: u32 = 5;
 pub const MAX_COMMENT: usize = 500;
 
 /// The five levels, 5 (非常满意) to 1 (非常不满意).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     VeryDissatisfied = 1,
@@ -80,7 +80,7 @@ impl Level {
 }
 
 /// Where a follow-up stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FollowUpStatus {
     Open,

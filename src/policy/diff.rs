@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::PolicyContent;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub field: &'static str,
     pub label: &'static str,

@@ -16,7 +16,7 @@ use crate::field_error::FieldError;
 use crate::identity::{self, Scale};
 
 /// The stored lifecycle state; "expired" is not stored but derived from the dates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Draft,
@@ -45,7 +45,7 @@ impl Status {
 
 /// The status people see: the stored one, with a published policy past its expiry date
 /// shown as expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShownStatus {
     Draft,
@@ -100,7 +100,7 @@ pub fn in_force(
 }
 
 /// The standardized application guide (申报指南).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct Guide {
     pub who: String,
@@ -112,12 +112,12 @@ pub struct Guide {
     pub contact: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attachment {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConditionKind {
     MaxEmployees,
@@ -181,7 +181,7 @@ pub const TAGS: [&str; 12] = [
 ];
 
 /// A condition value: a number for the numeric kinds, a tag for `tag`, none for `note`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum ConditionValue {
     Number(f64),
@@ -189,7 +189,7 @@ pub enum ConditionValue {
 }
 
 /// One structured eligibility condition beyond industries, scales and regions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Condition {
     pub kind: ConditionKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -198,7 +198,7 @@ pub struct Condition {
 }
 
 /// Everything an editor writes about a policy; each change of it is a new version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PolicyContent {
     pub title: String,
     pub doc_number: String,
@@ -228,7 +228,7 @@ impl PolicyContent {
 }
 
 /// A condition as submitted, before its kind and value are checked.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct ConditionInput {
     #[serde(default)]
     pub kind: String,
@@ -240,7 +240,7 @@ pub struct ConditionInput {
 
 /// A policy as submitted through the API, a form, a spreadsheet row or the seed file:
 /// text everywhere, so that every problem becomes a field error rather than a rejection.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct PolicyInput {
     pub title: String,

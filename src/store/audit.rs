@@ -8,7 +8,7 @@ use super::{Page, Paging};
 use crate::db::schema::audit_log;
 use crate::db::{DbConn, DbError};
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
 #[diesel(table_name = audit_log)]
 pub struct AuditRow {
     pub id: i64,

@@ -143,7 +143,7 @@ pub fn save_transition(conn: &mut DbConn, t: &Transition<'_>, calendar: &Calenda
     })
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
 #[diesel(table_name = case_events)]
 pub struct EventRow {
     pub id: i64,
@@ -164,7 +164,7 @@ pub fn timeline(conn: &mut DbConn, case_id: i64) -> Result<Vec<EventRow>, DbErro
         .load(conn)?)
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {
     pub id: i64,

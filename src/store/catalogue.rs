@@ -473,7 +473,7 @@ pub struct ItemFilter {
     pub q: Option<String>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DepartmentView {
     pub code: String,
     pub name: String,
@@ -483,7 +483,7 @@ pub struct DepartmentView {
     pub item_count: i64,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ItemSummary {
     pub code: String,
     pub name: String,
@@ -497,7 +497,7 @@ pub struct ItemSummary {
     pub promised_time_limit_days: i32,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct BundleSummary {
     pub code: String,
     pub name: String,
@@ -509,13 +509,13 @@ pub struct BundleSummary {
     pub items: Vec<String>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CodeName {
     pub code: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct MaterialView {
     pub code: String,
     pub name: String,
@@ -523,7 +523,7 @@ pub struct MaterialView {
     pub usage: catalogue::MaterialUse,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct FieldView {
     pub key: String,
     pub label: String,
@@ -533,7 +533,7 @@ pub struct FieldView {
 }
 
 /// An item with its complete guide, as the API and the guide page show it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ItemDetail {
     pub code: String,
     pub name: String,
@@ -570,7 +570,7 @@ pub struct ItemDetail {
 }
 
 /// A bundle with what it merges, as the API and the bundle page show it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct BundleDetail {
     pub code: String,
     pub name: String,

@@ -16,7 +16,7 @@ pub mod rows;
 pub mod throttle;
 
 /// A page of a list, as every list endpoint returns it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: i64,

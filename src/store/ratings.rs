@@ -23,7 +23,7 @@ pub struct RatingRow {
     pub excluded: bool,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
 #[diesel(table_name = follow_ups)]
 pub struct FollowUpRow {
     pub id: i64,
@@ -148,7 +148,7 @@ fn to_diesel(e: DbError) -> diesel::result::Error {
 }
 
 /// A follow-up as the staff list shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct FollowUpView {
     #[serde(flatten)]
     pub row: FollowUpRow,
@@ -377,7 +377,7 @@ pub fn recount_satisfaction(conn: &mut DbConn, period: &Period) -> Result<(i64, 
 }
 
 /// One department's ratings in one month.
-#[derive(Debug, Clone, QueryableByName, serde::Serialize)]
+#[derive(Debug, Clone, QueryableByName, serde::Serialize, utoipa::ToSchema)]
 pub struct DepartmentMonth {
     #[diesel(sql_type = Text)]
     pub month: String,

@@ -53,11 +53,19 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every API error.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    /// Machine-readable, e.g. `not_found`, `validation_failed`.
+    #[schema(example = "not_found")]
     code: &'a str,
+    /// Simplified Chinese, for the person.
+    #[schema(example = "未找到编码为 x 的一件事套餐")]
     message: &'a str,
+    /// One entry per offending field or query parameter.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<FieldError>>)]
     errors: Option<&'a [FieldError]>,
 }
 
@@ -129,7 +137,7 @@ impl ResponseError for ApiError {
         if let ApiError::PreconditionFailed { current: Some(v) } = self {
             response.insert_header(("ETag", format!("\"{v}\"")));
         }
-        response.json(Body {
+        response.json(ErrorBody {
             code,
             message,
             errors,

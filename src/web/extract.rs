@@ -6,6 +6,9 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::{ready, LocalBoxFuture, Ready};
 use serde::de::DeserializeOwned;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
+use utoipa::IntoParams;
 
 use super::error::{ApiError, FieldError};
 use crate::store::Paging;
@@ -54,6 +57,60 @@ pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// The `Idempotency-Key` header of a submission: required, at most 255 characters, so that a
+/// retried request cannot file a case twice.
+pub struct IdempotencyKey(pub String);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(idempotency_key(req).map(IdempotencyKey))
+    }
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::BadRequest {
+            code: "idempotency_key_missing",
+            message: "提交申请须带 Idempotency-Key 请求头，以免重复提交".into(),
+        })?
+        .to_owned();
+    if key.len() > 255 {
+        return Err(ApiError::BadRequest {
+            code: "idempotency_key_invalid",
+            message: "Idempotency-Key 不能超过 255 个字符".into(),
+        });
+    }
+    Ok(key)
+}
+
+impl IntoParams for IdempotencyKey {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![header_param(
+            "Idempotency-Key",
+            "A key unique to this submission (a UUID); a retry with the same key and body returns \
+             the first answer, with another body it is refused",
+        )]
+    }
+}
+
+fn header_param(name: &str, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
+}
+
 /// The strong ETag of a versioned record (a case).
 pub fn etag(version: u32) -> String {
     format!("\"{version}\"")
@@ -69,6 +126,15 @@ impl FromRequest for IfMatch {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(if_match(req).map(IfMatch))
+    }
+}
+
+impl IntoParams for IfMatch {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![header_param(
+            "If-Match",
+            "The case's ETag as last seen; missing → 428, stale → 412",
+        )]
     }
 }
 

@@ -11,6 +11,7 @@ pub mod counter;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod openapi;
 pub mod page;
 pub mod policies;
 pub mod ratings;
@@ -91,8 +92,9 @@ pub async fn no_store_for_credentials(
     Ok(res)
 }
 
-/// Registers every route of the application.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Registers every route of the application: the API through `utoipa_actix_web`, so that
+/// each of its routes is in the OpenAPI document, and the pages as plain actix services.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(|err, _req| {
         ApiError::InvalidQuery(vec![FieldError::new(
             "query",
@@ -101,9 +103,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )])
         .into()
     }))
-    .service(healthz)
     .service(
-        web::scope("/api/v1")
+        utoipa_actix_web::scope(openapi::BASE)
             .configure(catalogue::api::configure)
             .configure(accounts::api::configure)
             .configure(apply::api::configure)
@@ -114,17 +115,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(policies::api::configure)
             .default_service(web::to(api_not_found)),
     )
-    .configure(catalogue::pages::configure)
-    .configure(accounts::pages::configure)
-    .configure(apply::pages::configure)
-    .configure(cases::pages::configure)
-    .configure(counter::pages::configure)
-    .configure(cases::applicant::configure)
-    .configure(metrics::pages::configure)
-    .configure(ratings::pages::configure)
-    .configure(policies::pages::configure)
-    .configure(calendar::pages::configure)
-    .default_service(web::to(page_not_found));
+    .map(|cfg| {
+        cfg.service(healthz)
+            .configure(catalogue::pages::configure)
+            .configure(accounts::pages::configure)
+            .configure(apply::pages::configure)
+            .configure(cases::pages::configure)
+            .configure(counter::pages::configure)
+            .configure(cases::applicant::configure)
+            .configure(metrics::pages::configure)
+            .configure(ratings::pages::configure)
+            .configure(policies::pages::configure)
+            .configure(calendar::pages::configure)
+            .default_service(web::to(page_not_found))
+    });
 }
 
 #[get("/healthz")]

@@ -15,6 +15,7 @@ mod counter;
 mod loader;
 mod metrics;
 mod migrations;
+mod openapi;
 mod pages;
 mod policies;
 mod policy_search_contract;

@@ -1,10 +1,13 @@
 //! Accounts API: register, login, logout, password, me, and staff administration.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::store::accounts as store;
-use crate::store::audit::{self, AuditFilter};
+use crate::store::audit::{self, AuditFilter, AuditRow};
+use crate::store::Page;
 use crate::web::accounts::service::{self as accounts, AccountView, RegisterInput, StaffInput};
 use crate::web::auth::{clear_session_cookie, client_address, AdminOnly, AnyUser, Authed};
 use crate::web::error::{ApiError, FieldError};
@@ -12,7 +15,7 @@ use crate::web::extract::parse_paging;
 use crate::web::extract::JsonBody;
 use crate::web::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(register)
         .service(login)
         .service(activate)
@@ -26,6 +29,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_audit);
 }
 
+/// Register a citizen (`kind: citizen`, with ID number) or an enterprise (`kind: enterprise`,
+/// with USCC, legal representative, contact, industry and scale). Answers the new account,
+/// unmasked, to its owner.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = RegisterInput,
+    responses(
+        (status = 201, body = AccountView),
+        (status = 409, body = crate::web::error::ErrorBody, description = "ID number, USCC or phone already registered"),
+        (status = 429, body = crate::web::error::ErrorBody, description = "Too many registrations from this address")
+    )
+)]
 #[post("/auth/register")]
 async fn register(
     state: web::Data<AppState>,
@@ -44,12 +59,32 @@ async fn register(
         .json(AccountView::build(&state, &account, true)))
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct LoginInput {
     username: Option<String>,
     password: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct LoginAnswer {
+    token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    expires_at: String,
+    role: crate::auth::Role,
+}
+
+/// Log in with a username, ID number, USCC or phone and the password; the token goes in
+/// `Authorization: Bearer …`.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = LoginInput,
+    responses(
+        (status = 200, body = LoginAnswer),
+        (status = 401, body = crate::web::error::ErrorBody, description = "Wrong login or password"),
+        (status = 429, body = crate::web::error::ErrorBody, description = "Locked for a while after repeated failures")
+    )
+)]
 #[post("/auth/login")]
 async fn login(
     state: web::Data<AppState>,
@@ -65,22 +100,36 @@ async fn login(
     .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(serde_json::json!({
-            "token": issued.token,
-            "token_type": "Bearer",
-            "expires_at": issued.expires_at.to_rfc3339(),
-            "role": role,
-        })))
+        .json(LoginAnswer {
+            token: issued.token,
+            token_type: "Bearer",
+            expires_at: issued.expires_at.to_rfc3339(),
+            role,
+        }))
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct ActivateInput {
     login: Option<String>,
     code: Option<String>,
     password: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct Activated {
+    activated: bool,
+}
+
 /// An applicant registered at the counter sets a password with the printed activation code.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = ActivateInput,
+    responses(
+        (status = 200, body = Activated),
+        (status = 401, body = crate::web::error::ErrorBody, description = "Wrong or used code"),
+        (status = 429, body = crate::web::error::ErrorBody, description = "Too many attempts")
+    )
+)]
 #[post("/auth/activate")]
 async fn activate(
     state: web::Data<AppState>,
@@ -95,9 +144,11 @@ async fn activate(
         client_address(&req),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"activated": true})))
+    Ok(HttpResponse::Ok().json(Activated { activated: true }))
 }
 
+/// Log out: the token (or session) is revoked.
+#[utoipa::path(tag = "accounts", security(("bearer" = [])), responses((status = 204, description = "Logged out")))]
 #[post("/auth/logout")]
 async fn logout(
     state: web::Data<AppState>,
@@ -110,12 +161,14 @@ async fn logout(
         .finish())
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct PasswordInput {
     current_password: Option<String>,
     new_password: Option<String>,
 }
 
+/// Change one's password; every other session ends.
+#[utoipa::path(tag = "accounts", security(("bearer" = [])), request_body = PasswordInput, responses((status = 204, description = "Changed")))]
 #[post("/auth/password")]
 async fn change_password(
     state: web::Data<AppState>,
@@ -144,6 +197,8 @@ async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The logged-in account, unmasked.
+#[utoipa::path(tag = "accounts", security(("bearer" = [])), responses((status = 200, body = AccountView)))]
 #[get("/me")]
 async fn me(state: web::Data<AppState>, user: Authed<AnyUser>) -> Result<HttpResponse, ApiError> {
     let id = user.id;
@@ -157,6 +212,14 @@ async fn me(state: web::Data<AppState>, user: Authed<AnyUser>) -> Result<HttpRes
         .json(AccountView::build(&state, &account, true)))
 }
 
+/// An administrator creates a staff account (window clerk, reviewer with department,
+/// policy editor, administrator).
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    request_body = StaffInput,
+    responses((status = 201, body = AccountView), (status = 409, body = crate::web::error::ErrorBody, description = "Username taken"))
+)]
 #[post("/admin/users")]
 async fn create_user(
     state: web::Data<AppState>,
@@ -173,6 +236,8 @@ async fn create_user(
     Ok(HttpResponse::Created().json(AccountView::build(&state, &account, false)))
 }
 
+/// The staff accounts.
+#[utoipa::path(tag = "accounts", security(("bearer" = [])), responses((status = 200, body = Page<AccountView>)))]
 #[get("/admin/users")]
 async fn list_users(state: web::Data<AppState>, _admin: Authed<AdminOnly>) -> Result<HttpResponse, ApiError> {
     let rows = state.db.run(store::list_staff).await?;
@@ -181,7 +246,7 @@ async fn list_users(state: web::Data<AppState>, _admin: Authed<AdminOnly>) -> Re
         .map(|a| AccountView::build(&state, a, false))
         .collect();
     let total = items.len() as i64;
-    Ok(HttpResponse::Ok().json(crate::store::Page {
+    Ok(HttpResponse::Ok().json(Page {
         items,
         total,
         page: 1,
@@ -189,6 +254,8 @@ async fn list_users(state: web::Data<AppState>, _admin: Authed<AdminOnly>) -> Re
     }))
 }
 
+/// Disable a staff account: its sessions end at once.
+#[utoipa::path(tag = "accounts", security(("bearer" = [])), params(("id" = i64, Path, description = "The account's number")), responses((status = 204, description = "Done")))]
 #[post("/admin/users/{id}/disable")]
 async fn disable_user(
     state: web::Data<AppState>,
@@ -200,6 +267,8 @@ async fn disable_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Enable a disabled staff account.
+#[utoipa::path(tag = "accounts", security(("bearer" = [])), params(("id" = i64, Path, description = "The account's number")), responses((status = 204, description = "Done")))]
 #[post("/admin/users/{id}/enable")]
 async fn enable_user(
     state: web::Data<AppState>,
@@ -211,14 +280,26 @@ async fn enable_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// The action, e.g. `login`, `case_view`.
     pub action: Option<String>,
+    /// Part of the actor's label.
     pub actor: Option<String>,
+    /// `success` or `failure`.
     pub outcome: Option<String>,
+    /// First Beijing day (YYYY-MM-DD).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub from: Option<String>,
+    /// Last Beijing day, inclusive (YYYY-MM-DD).
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub to: Option<String>,
+    /// Page number, from 1.
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub page: Option<String>,
+    /// Page size, at most 200.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub per_page: Option<String>,
 }
 
@@ -256,6 +337,8 @@ pub fn audit_filter(q: &AuditQuery, errors: &mut Vec<FieldError>) -> (AuditFilte
     (filter, paging)
 }
 
+/// The security audit log (logins, reads of personal data, administration), newest first.
+#[utoipa::path(tag = "accounts", security(("bearer" = [])), params(AuditQuery), responses((status = 200, body = Page<AuditRow>)))]
 #[get("/admin/audit")]
 async fn list_audit(
     state: web::Data<AppState>,

@@ -14,7 +14,7 @@ use crate::web::auth::CurrentUser;
 use crate::web::error::{ApiError, FieldError};
 use crate::web::AppState;
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 pub struct RegisterInput {
     pub kind: Option<String>,
     pub name: Option<String>,
@@ -528,7 +528,7 @@ pub async fn change_password(
     .await
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 pub struct StaffInput {
     pub username: Option<String>,
     pub password: Option<String>,
@@ -702,7 +702,7 @@ pub async fn set_disabled(
 }
 
 /// What an account looks like to its owner (unmasked) or to others (masked).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub id: i64,
     pub kind: String,

@@ -7,16 +7,22 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::form;
 use crate::store::applications as store;
-use crate::web::apply::service::{self as apply, FormResponse};
+use crate::store::Page;
+use crate::web::apply::service::{
+    self as apply, CaseSummary, CaseView, Draft, FormResponse, SubmitInput, SubmitResult,
+};
 use crate::web::auth::{client_address, AnyUser, Applicant, Authed, MaybeUser};
 use crate::web::error::{ApiError, FieldError};
+use crate::web::extract::IdempotencyKey;
 use crate::web::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(merged_form)
         .service(get_draft)
         .service(put_draft)
@@ -27,12 +33,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_application);
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct AnswersBody {
     #[serde(default)]
     answers: HashMap<String, String>,
 }
 
+/// The merged form (一表申请) of a bundle for the applicant's answers to its questions; a
+/// logged-in applicant gets what their account already knows in `prefill`.
+#[utoipa::path(
+    tag = "apply",
+    params(("code" = String, Path, description = "The bundle's code")),
+    request_body = AnswersBody,
+    responses((status = 200, body = FormResponse))
+)]
 #[post("/bundles/{code}/form")]
 async fn merged_form(
     state: web::Data<AppState>,
@@ -73,6 +87,8 @@ async fn merged_form(
     }))
 }
 
+/// The applicant's draft of a bundle's application (empty if none).
+#[utoipa::path(tag = "apply", security(("bearer" = [])), params(("bundle" = String, Path, description = "The bundle's code")), responses((status = 200, body = Draft)))]
 #[get("/drafts/{bundle}")]
 async fn get_draft(
     state: web::Data<AppState>,
@@ -84,8 +100,31 @@ async fn get_draft(
     Ok(HttpResponse::Ok().json(draft))
 }
 
+#[derive(Deserialize, ToSchema)]
+struct DraftPatch {
+    answers: Option<HashMap<String, String>>,
+    #[schema(value_type = Option<Object>)]
+    data: Option<form::FormData>,
+    #[schema(value_type = Option<HashMap<String, Vec<String>>>)]
+    materials: Option<form::MaterialLinks>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct DraftSaved {
+    version: i32,
+    /// Beijing time with its offset.
+    saved_at: String,
+}
+
 /// Autosave: the parts present in the body replace those of the stored draft. Nothing is
 /// validated here; a draft keeps whatever was typed.
+#[utoipa::path(
+    tag = "apply",
+    security(("bearer" = [])),
+    params(("bundle" = String, Path, description = "The bundle's code")),
+    request_body = DraftPatch,
+    responses((status = 200, body = DraftSaved))
+)]
 #[put("/drafts/{bundle}")]
 async fn put_draft(
     state: web::Data<AppState>,
@@ -93,13 +132,7 @@ async fn put_draft(
     bundle: web::Path<String>,
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    #[derive(Deserialize)]
-    struct Patch {
-        answers: Option<HashMap<String, String>>,
-        data: Option<form::FormData>,
-        materials: Option<form::MaterialLinks>,
-    }
-    let patch: Patch = crate::web::extract::parse(&raw)?;
+    let patch: DraftPatch = crate::web::extract::parse(&raw)?;
     apply::bundle_context(&state, &bundle).await?;
     let mut draft = apply::load_draft(&state, &user, &bundle).await?;
     if let Some(a) = patch.answers {
@@ -112,8 +145,14 @@ async fn put_draft(
         draft.materials = m;
     }
     let version = apply::save_draft(&state, &user, &bundle, &draft).await?;
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({"version": version, "saved_at": state.clock.now().with_timezone(&crate::clock::beijing_offset()).to_rfc3339()})))
+    Ok(HttpResponse::Ok().json(DraftSaved {
+        version,
+        saved_at: state
+            .clock
+            .now()
+            .with_timezone(&crate::clock::beijing_offset())
+            .to_rfc3339(),
+    }))
 }
 
 /// Reads one multipart file field into memory, refusing more than `limit` bytes.
@@ -150,8 +189,26 @@ pub fn check_length(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
     }
 }
 
+#[derive(Serialize, ToSchema)]
+struct Uploaded {
+    id: String,
+    sha256: String,
+    size: i64,
+    content_type: String,
+    file_name: String,
+}
+
 /// Applicants upload their materials, window staff those handed in at the counter, and
 /// reviewers the result documents of their decisions.
+#[utoipa::path(
+    tag = "apply",
+    security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "One part named `file`: the document (PDF, JPEG or PNG)"),
+    responses(
+        (status = 201, body = Uploaded),
+        (status = 413, body = crate::web::error::ErrorBody, description = "Larger than the limit")
+    )
+)]
 #[post("/uploads")]
 async fn upload(
     state: web::Data<AppState>,
@@ -178,9 +235,13 @@ async fn upload(
             .to_owned();
         let bytes = read_file_field(&mut field, state.max_upload_bytes).await?;
         let row = apply::store_upload(&state, &user, bytes, &name).await?;
-        return Ok(HttpResponse::Created().json(serde_json::json!({
-            "id": row.id, "sha256": row.sha256, "size": row.size, "content_type": row.content_type, "file_name": row.file_name,
-        })));
+        return Ok(HttpResponse::Created().json(Uploaded {
+            id: row.id,
+            sha256: row.sha256,
+            size: row.size,
+            content_type: row.content_type,
+            file_name: row.file_name,
+        }));
     }
     Err(ApiError::Validation(vec![FieldError::new(
         "file",
@@ -190,6 +251,12 @@ async fn upload(
 }
 
 /// An upload's bytes, for its owner and for staff handling a case that uses it.
+#[utoipa::path(
+    tag = "apply",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The upload's id")),
+    responses((status = 200, description = "The file, with its content type", content_type = "application/octet-stream"))
+)]
 #[get("/uploads/{id}")]
 async fn get_upload(
     state: web::Data<AppState>,
@@ -216,14 +283,26 @@ async fn get_upload(
         .body(bytes))
 }
 
+/// Submit an application: one merged form and one set of materials for the whole bundle
+/// (一表申请). A replay with the same `Idempotency-Key` returns the first answer.
+#[utoipa::path(
+    tag = "apply",
+    security(("bearer" = [])),
+    params(IdempotencyKey),
+    request_body = SubmitInput,
+    responses(
+        (status = 201, body = SubmitResult),
+        (status = 409, body = crate::web::error::ErrorBody, description = "The key is in use by a request still running"),
+        (status = 422, body = crate::web::error::ErrorBody, description = "The form, a rule or a material is not right; each field named")
+    )
+)]
 #[post("/applications")]
 async fn submit(
     state: web::Data<AppState>,
-    req: HttpRequest,
     user: Authed<Applicant>,
+    IdempotencyKey(key): IdempotencyKey,
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency_key(&req)?;
     let body: serde_json::Value = crate::web::extract::parse(&raw)?;
     let (status, text) = apply::submit_idempotent(&state, &user, user.id, &key, body, "online").await?;
     Ok(HttpResponse::build(
@@ -233,28 +312,8 @@ async fn submit(
     .body(text))
 }
 
-/// The `Idempotency-Key` header: required, at most 255 characters.
-pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
-    let key = req
-        .headers()
-        .get("Idempotency-Key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| ApiError::BadRequest {
-            code: "idempotency_key_missing",
-            message: "提交申请须带 Idempotency-Key 请求头，以免重复提交".into(),
-        })?
-        .to_owned();
-    if key.len() > 255 {
-        return Err(ApiError::BadRequest {
-            code: "idempotency_key_invalid",
-            message: "Idempotency-Key 不能超过 255 个字符".into(),
-        });
-    }
-    Ok(key)
-}
-
+/// The applicant's own cases, newest first.
+#[utoipa::path(tag = "apply", security(("bearer" = [])), responses((status = 200, body = Page<CaseSummary>)))]
 #[get("/applications")]
 async fn list_applications(
     state: web::Data<AppState>,
@@ -262,7 +321,7 @@ async fn list_applications(
 ) -> Result<HttpResponse, ApiError> {
     let items = apply::my_cases(&state, &user).await?;
     let total = items.len() as i64;
-    Ok(HttpResponse::Ok().json(crate::store::Page {
+    Ok(HttpResponse::Ok().json(Page {
         items,
         total,
         page: 1,
@@ -270,6 +329,8 @@ async fn list_applications(
     }))
 }
 
+/// One case as its applicant (or staff who may see it) sees it; staff reads are audited.
+#[utoipa::path(tag = "apply", security(("bearer" = [])), params(("receipt_no" = String, Path, description = "受理编号")), responses((status = 200, body = CaseView)))]
 #[get("/applications/{receipt_no}")]
 async fn get_application(
     state: web::Data<AppState>,

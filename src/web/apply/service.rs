@@ -93,12 +93,14 @@ pub async fn prefill(state: &AppState, account: i64) -> Result<FormData, ApiErro
 }
 
 /// A draft as the applicant left it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Draft {
     #[serde(default)]
     pub answers: HashMap<String, String>,
+    #[schema(value_type = Object)]
     #[serde(default)]
     pub data: FormData,
+    #[schema(value_type = HashMap<String, Vec<String>>)]
     #[serde(default)]
     pub materials: MaterialLinks,
     #[serde(default)]
@@ -241,18 +243,20 @@ pub async fn read_upload(state: &AppState, row: &UploadRow) -> Result<Vec<u8>, A
 }
 
 /// A merged application as submitted.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubmitInput {
     pub bundle: Option<String>,
     #[serde(default)]
     pub answers: HashMap<String, String>,
+    #[schema(value_type = Object)]
     #[serde(default)]
     pub data: FormData,
+    #[schema(value_type = HashMap<String, Vec<String>>)]
     #[serde(default)]
     pub materials: MaterialLinks,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubCaseSummary {
     pub id: i64,
     pub item: String,
@@ -267,7 +271,7 @@ pub struct SubCaseSummary {
     pub result_document: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubmitResult {
     pub receipt_no: String,
     pub status: String,
@@ -527,14 +531,14 @@ pub async fn submit_idempotent(
 }
 
 /// One field of a case as shown to a viewer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ShownField {
     pub key: String,
     pub label: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ShownPart {
     #[serde(flatten)]
     pub summary: SubCaseSummary,
@@ -542,7 +546,7 @@ pub struct ShownPart {
     pub materials: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     pub receipt_no: String,
     pub bundle: String,
@@ -554,13 +558,14 @@ pub struct CaseView {
     pub submitted_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
     pub answers: HashMap<String, String>,
+    #[schema(value_type = Object)]
     pub data: FormData,
     pub fields: Vec<ShownField>,
     pub materials: Vec<ShownMaterial>,
     pub sub_cases: Vec<ShownPart>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ShownMaterial {
     pub code: String,
     pub name: String,
@@ -707,7 +712,8 @@ pub async fn case_view(
 }
 
 /// The applicant's own cases, newest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = MyCase)]
 pub struct CaseSummary {
     pub receipt_no: String,
     pub bundle: String,
@@ -753,10 +759,11 @@ pub async fn my_cases(state: &AppState, user: &CurrentUser) -> Result<Vec<CaseSu
 }
 
 /// The merged form for answers, with the account's prefill marked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FormResponse {
     #[serde(flatten)]
     pub form: MergedForm,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
     pub prefill: FormData,
 }

@@ -2,19 +2,23 @@
 //! applicant's resubmission, timelines and messages. Every action needs `If-Match`.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Role;
-use crate::store::cases::{self as store, QueueFilter};
-use crate::web::apply::service as apply;
+use crate::store::cases::{self as store, EventRow, MessageRow, QueueFilter};
+use crate::store::Page;
+use crate::web::apply::service::{self as apply, CaseView, SubmitResult};
 use crate::web::auth::{client_address, AnyUser, Applicant, Authed, StaffOnly};
-use crate::web::cases::service::{summary, transition};
+use crate::web::cases::service::{summary, transition, CaseSummary, PartDue};
 use crate::web::error::{ApiError, FieldError};
-use crate::web::extract::{etag, IfMatch, JsonBody};
+use crate::web::extract::{etag, IdempotencyKey, IfMatch, JsonBody};
 use crate::web::AppState;
-use crate::workflow::{Command, DeliveryMethod, SupplementItem};
+use crate::workflow::{CaseStatus, Command, DeliveryMethod, Event, SubCase, SupplementItem};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(queue)
         .service(case_detail)
         .service(accept)
@@ -30,14 +34,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(result_document);
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct QueueQuery {
+    /// Only cases in this state.
+    #[param(value_type = Option<CaseStatus>, inline)]
     status: Option<String>,
+    /// Only cases with this SLA light: `green`, `yellow` or `red`.
     light: Option<String>,
+    /// Only this bundle's code.
     bundle: Option<String>,
+    /// Only this channel: `online` or `window`.
     channel: Option<String>,
 }
 
+/// The handling queue: window clerks see every case, reviewers those with a part for their
+/// department.
+#[utoipa::path(tag = "cases", security(("bearer" = [])), params(QueueQuery), responses((status = 200, body = Page<CaseSummary>)))]
 #[get("/cases")]
 async fn queue(
     state: web::Data<AppState>,
@@ -96,7 +109,7 @@ async fn queue(
         items.push(s);
     }
     let total = items.len() as i64;
-    Ok(HttpResponse::Ok().json(crate::store::Page {
+    Ok(HttpResponse::Ok().json(Page {
         items,
         total,
         page: 1,
@@ -104,6 +117,36 @@ async fn queue(
     }))
 }
 
+/// A case with everything the staff console shows: its view, the parts' due dates, the
+/// workflow state and the timeline.
+#[derive(Serialize, ToSchema)]
+struct CaseDetail {
+    case: CaseView,
+    part_dues: Vec<PartDue>,
+    version: u32,
+    status: CaseStatus,
+    trips: u32,
+    due_date: Option<String>,
+    /// Counted through a year whose holidays are not yet officially published (预计).
+    due_date_provisional: bool,
+    light: Option<&'static str>,
+    /// The 补正 notice waiting for the applicant.
+    open_notice: Option<Vec<SupplementItem>>,
+    /// Clock pauses for 补正: start and (unless still open) end.
+    pauses: Vec<(NaiveDateTime, Option<NaiveDateTime>)>,
+    /// The one extension: working days and the reason.
+    extension: Option<(u32, String)>,
+    sub_cases: Vec<SubCase>,
+    timeline: Vec<EventRow>,
+}
+
+/// One case for its applicant or the staff who may see it (ETag: its version).
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("receipt_no" = String, Path, description = "受理编号")),
+    responses((status = 200, body = CaseDetail, headers(("ETag" = String, description = "The case's version"))))
+)]
 #[get("/cases/{receipt_no}")]
 async fn case_detail(
     state: web::Data<AppState>,
@@ -124,21 +167,21 @@ async fn case_detail(
     let dues = crate::web::cases::service::case_dues(&state, &calendar, &row, &wf).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(wf.version)))
-        .json(serde_json::json!({
-            "case": view,
-            "part_dues": dues.part_dues,
-            "version": wf.version,
-            "status": wf.status,
-            "trips": wf.trips,
-            "due_date": dues.due_date.or(s.due_date),
-            "due_date_provisional": dues.due_date_provisional,
-            "light": s.light,
-            "open_notice": wf.open_notice,
-            "pauses": wf.pauses,
-            "extension": wf.extension,
-            "sub_cases": wf.sub_cases,
-            "timeline": timeline,
-        })))
+        .json(CaseDetail {
+            case: view,
+            part_dues: dues.part_dues,
+            version: wf.version,
+            status: wf.status,
+            trips: wf.trips,
+            due_date: dues.due_date.or(s.due_date),
+            due_date_provisional: dues.due_date_provisional,
+            light: s.light,
+            open_notice: wf.open_notice,
+            pauses: wf.pauses,
+            extension: wf.extension,
+            sub_cases: wf.sub_cases,
+            timeline,
+        }))
 }
 
 async fn respond(
@@ -152,6 +195,19 @@ async fn respond(
     Ok(changed(&row, &wf, due))
 }
 
+/// A case after a successful transition.
+#[derive(Serialize, ToSchema)]
+struct Changed<'a> {
+    receipt_no: &'a str,
+    status: CaseStatus,
+    status_label: &'static str,
+    version: u32,
+    trips: u32,
+    due_date: Option<String>,
+    sub_cases: &'a [SubCase],
+    last_event: Option<&'a Event>,
+}
+
 /// The answer to a successful transition: the case's new state and its new ETag.
 fn changed(
     row: &crate::store::applications::CaseRow,
@@ -160,16 +216,16 @@ fn changed(
 ) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("ETag", etag(wf.version)))
-        .json(serde_json::json!({
-            "receipt_no": row.receipt_no,
-            "status": wf.status,
-            "status_label": wf.status.label(),
-            "version": wf.version,
-            "trips": wf.trips,
-            "due_date": due,
-            "sub_cases": wf.sub_cases,
-            "last_event": wf.events.last(),
-        }))
+        .json(Changed {
+            receipt_no: &row.receipt_no,
+            status: wf.status,
+            status_label: wf.status.label(),
+            version: wf.version,
+            trips: wf.trips,
+            due_date: due,
+            sub_cases: &wf.sub_cases,
+            last_event: wf.events.last(),
+        })
 }
 
 fn window_or_admin(user: &crate::web::auth::CurrentUser) -> Result<(), ApiError> {
@@ -180,6 +236,16 @@ fn window_or_admin(user: &crate::web::auth::CurrentUser) -> Result<(), ApiError>
     }
 }
 
+/// Accept (受理) and dispatch to the departments in parallel.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("receipt_no" = String, Path, description = "受理编号"), IfMatch),
+    responses(
+        (status = 200, body = Changed, headers(("ETag" = String, description = "The case's new version"))),
+        (status = 409, body = crate::web::error::ErrorBody, description = "Not allowed in the case's state")
+    )
+)]
 #[post("/cases/{receipt_no}/accept")]
 async fn accept(
     state: web::Data<AppState>,
@@ -191,19 +257,30 @@ async fn accept(
     respond(&state, &user, &receipt, seen, Command::Accept).await
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct SupplementBody {
     #[serde(default)]
     items: Vec<SupplementInput>,
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct SupplementInput {
     target: Option<String>,
     reason: Option<String>,
     department: Option<String>,
 }
 
+/// Ask for corrections (补正): one consolidated notice naming each field or material and why; the clock pauses.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("receipt_no" = String, Path, description = "受理编号"), IfMatch),
+    request_body = SupplementBody,
+    responses(
+        (status = 200, body = Changed, headers(("ETag" = String, description = "The case's new version"))),
+        (status = 409, body = crate::web::error::ErrorBody, description = "Not allowed in the case's state")
+    )
+)]
 #[post("/cases/{receipt_no}/supplement")]
 async fn supplement(
     state: web::Data<AppState>,
@@ -232,11 +309,22 @@ async fn supplement(
     .await
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct ReasonBody {
     reason: Option<String>,
 }
 
+/// Refuse to accept (不予受理) with the reason told to the applicant.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("receipt_no" = String, Path, description = "受理编号"), IfMatch),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, body = Changed, headers(("ETag" = String, description = "The case's new version"))),
+        (status = 409, body = crate::web::error::ErrorBody, description = "Not allowed in the case's state")
+    )
+)]
 #[post("/cases/{receipt_no}/refuse")]
 async fn refuse(
     state: web::Data<AppState>,
@@ -250,12 +338,23 @@ async fn refuse(
     respond(&state, &user, &receipt, seen, Command::Refuse { reason }).await
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct DeliverBody {
     method: Option<String>,
     tracking_no: Option<String>,
 }
 
+/// Deliver the results: by mail (with tracking number), as e-certificates, or at the window.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("receipt_no" = String, Path, description = "受理编号"), IfMatch),
+    request_body = DeliverBody,
+    responses(
+        (status = 200, body = Changed, headers(("ETag" = String, description = "The case's new version"))),
+        (status = 409, body = crate::web::error::ErrorBody, description = "Not allowed in the case's state")
+    )
+)]
 #[post("/cases/{receipt_no}/deliver")]
 async fn deliver(
     state: web::Data<AppState>,
@@ -282,12 +381,23 @@ async fn deliver(
     respond(&state, &user, &receipt, seen, Command::Deliver { method }).await
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct ExtendBody {
     working_days: Option<u32>,
     reason: Option<String>,
 }
 
+/// Extend the time limit once, by working days, with the reason told to the applicant.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("receipt_no" = String, Path, description = "受理编号"), IfMatch),
+    request_body = ExtendBody,
+    responses(
+        (status = 200, body = Changed, headers(("ETag" = String, description = "The case's new version"))),
+        (status = 409, body = crate::web::error::ErrorBody, description = "Not allowed in the case's state")
+    )
+)]
 #[post("/cases/{receipt_no}/extend")]
 async fn extend(
     state: web::Data<AppState>,
@@ -303,6 +413,16 @@ async fn extend(
     respond(&state, &user, &receipt, seen, cmd).await
 }
 
+/// Archive a delivered or refused case.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("receipt_no" = String, Path, description = "受理编号"), IfMatch),
+    responses(
+        (status = 200, body = Changed, headers(("ETag" = String, description = "The case's new version"))),
+        (status = 409, body = crate::web::error::ErrorBody, description = "Not allowed in the case's state")
+    )
+)]
 #[post("/cases/{receipt_no}/archive")]
 async fn archive(
     state: web::Data<AppState>,
@@ -314,7 +434,7 @@ async fn archive(
     respond(&state, &user, &receipt, seen, Command::Archive).await
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct DecideBody {
     decision: Option<String>,
     opinion: Option<String>,
@@ -323,6 +443,17 @@ struct DecideBody {
     result_upload: Option<String>,
 }
 
+/// A department's decision on its part: approve or deny, with an opinion (required for a denial) and, for an approval, the certificate number or a result document.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The part's (子件) number"), IfMatch),
+    request_body = DecideBody,
+    responses(
+        (status = 200, body = Changed, headers(("ETag" = String, description = "The case's new version"))),
+        (status = 409, body = crate::web::error::ErrorBody, description = "Not allowed in the case's state")
+    )
+)]
 #[post("/sub-cases/{id}/decide")]
 async fn decide(
     state: web::Data<AppState>,
@@ -365,6 +496,12 @@ async fn decide(
 
 /// The result document a department attached to its decision: for the applicant and for
 /// the staff who may see the case.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The part's (子件) number")),
+    responses((status = 200, description = "The document, with its content type", content_type = "application/octet-stream"))
+)]
 #[get("/sub-cases/{id}/result-document")]
 async fn result_document(
     state: web::Data<AppState>,
@@ -395,17 +532,29 @@ async fn result_document(
         .body(bytes))
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct ResubmitBody {
     #[serde(default)]
+    #[schema(value_type = Object)]
     data: crate::form::FormData,
     #[serde(default)]
+    #[schema(value_type = std::collections::HashMap<String, Vec<String>>)]
     materials: crate::form::MaterialLinks,
     #[serde(default)]
     in_person: bool,
 }
 
 /// The applicant's corrections after a 补正 notice: exactly the listed fields and materials.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("receipt_no" = String, Path, description = "受理编号"), IfMatch),
+    request_body = ResubmitBody,
+    responses(
+        (status = 200, body = Changed, headers(("ETag" = String, description = "The case's new version"))),
+        (status = 409, body = crate::web::error::ErrorBody, description = "Not allowed in the case's state")
+    )
+)]
 #[post("/applications/{receipt_no}/resubmit")]
 async fn resubmit(
     state: web::Data<AppState>,
@@ -427,12 +576,14 @@ async fn resubmit(
     Ok(changed(&row, &wf, due))
 }
 
+/// The applicant's inbox (站内消息), newest first.
+#[utoipa::path(tag = "cases", security(("bearer" = [])), responses((status = 200, body = Page<MessageRow>)))]
 #[get("/messages")]
 async fn my_messages(state: web::Data<AppState>, user: Authed<Applicant>) -> Result<HttpResponse, ApiError> {
     let id = user.id;
     let items = state.db.run(move |c| store::messages_of(c, id)).await?;
     let total = items.len() as i64;
-    Ok(HttpResponse::Ok().json(crate::store::Page {
+    Ok(HttpResponse::Ok().json(Page {
         items,
         total,
         page: 1,
@@ -440,27 +591,38 @@ async fn my_messages(state: web::Data<AppState>, user: Authed<Applicant>) -> Res
     }))
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 struct CounterBody {
     applicant: Option<crate::web::accounts::service::RegisterInput>,
     #[serde(flatten)]
+    #[schema(value_type = crate::web::apply::service::SubmitInput)]
     application: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A walk-in application registered at the counter on the applicant's behalf: the
 /// applicant is found by ID number or USCC, or registered and handed a one-time
 /// `activation_code` to set a password; the case's channel is the window and it counts one trip.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(IdempotencyKey),
+    request_body = CounterBody,
+    responses(
+        (status = 201, body = SubmitResult, description = "The case; for an applicant registered just now also `activation_code`, printed for them to set a password"),
+        (status = 409, body = crate::web::error::ErrorBody, description = "The key is in use by a request still running")
+    )
+)]
 #[post("/cases/counter")]
 async fn counter(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: Authed<StaffOnly>,
+    IdempotencyKey(key): IdempotencyKey,
     JsonBody(body): JsonBody<CounterBody>,
 ) -> Result<HttpResponse, ApiError> {
     if !user.is_window_clerk() {
         return Err(ApiError::Forbidden("只有综窗人员或管理员可以代为登记".into()));
     }
-    let key = crate::web::apply::api::idempotency_key(&req)?;
     let who = body.applicant.unwrap_or_default();
     let (applicant, created) =
         crate::web::counter::service::find_or_register(&state, who, client_address(&req)).await?;

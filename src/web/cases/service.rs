@@ -64,7 +64,7 @@ pub(super) fn stored_due(due: Option<&deadlines::CaseDue>) -> Option<String> {
 }
 
 /// Each part's due date and SLA light, for the consoles and the API.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PartDue {
     pub id: i64,
     pub due_date: String,
@@ -335,7 +335,7 @@ pub async fn sweep_loop(state: actix_web::web::Data<AppState>, every: std::time:
 }
 
 /// A case as the staff console and its API show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseSummary {
     pub receipt_no: String,
     pub bundle: String,

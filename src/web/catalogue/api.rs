@@ -2,15 +2,19 @@
 
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::store::catalogue::{self as cat, BundleFilter, ItemFilter};
+use crate::store::catalogue::{
+    self as cat, BundleDetail, BundleFilter, BundleSummary, DepartmentView, ItemDetail, ItemFilter,
+    ItemSummary,
+};
+use crate::store::Page;
 use crate::web::error::{ApiError, FieldError};
 use crate::web::extract::parse_paging;
 use crate::web::AppState;
 
-pub const OPENAPI: &str = include_str!("../openapi.json");
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(openapi)
         .service(list_bundles)
         .service(get_bundle)
@@ -19,21 +23,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_departments);
 }
 
+/// This document.
+#[utoipa::path(tag = "catalogue", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
 #[get("/openapi.json")]
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(crate::web::openapi::document())
 }
 
 /// Query parameters arrive as text so that a bad value gets a Chinese error naming the
 /// parameter instead of the framework's generic rejection.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page number, from 1.
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub page: Option<String>,
+    /// Page size, at most 200.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub per_page: Option<String>,
+    /// Bundles only: `personal` or `enterprise`.
+    #[param(value_type = Option<crate::catalogue::Audience>, inline)]
     pub audience: Option<String>,
+    /// Bundles only: life-event theme, e.g. 出生, 准入准营.
     pub theme: Option<String>,
+    /// Items only: the department's code.
     pub department: Option<String>,
+    /// Items only: only high-frequency items (高频事项).
+    #[param(value_type = Option<bool>)]
     pub high_frequency: Option<String>,
+    /// Text contained in the name, keywords or theme.
     pub q: Option<String>,
 }
 
@@ -89,6 +109,8 @@ pub fn item_filter(q: &ListQuery, errors: &mut Vec<FieldError>) -> ItemFilter {
     }
 }
 
+/// List one-thing bundles (一件事套餐).
+#[utoipa::path(tag = "catalogue", params(ListQuery), responses((status = 200, body = Page<BundleSummary>)))]
 #[get("/bundles")]
 async fn list_bundles(
     state: web::Data<AppState>,
@@ -107,6 +129,8 @@ async fn list_bundles(
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// One bundle with its items, questions, merged materials and savings.
+#[utoipa::path(tag = "catalogue", params(("code" = String, Path, description = "The bundle's code")), responses((status = 200, body = BundleDetail)))]
 #[get("/bundles/{code}")]
 async fn get_bundle(state: web::Data<AppState>, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
@@ -119,6 +143,8 @@ async fn get_bundle(state: web::Data<AppState>, code: web::Path<String>) -> Resu
     Ok(HttpResponse::Ok().json(bundle))
 }
 
+/// List government service items (政务服务事项).
+#[utoipa::path(tag = "catalogue", params(ListQuery), responses((status = 200, body = Page<ItemSummary>)))]
 #[get("/items")]
 async fn list_items(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
@@ -134,6 +160,8 @@ async fn list_items(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Res
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// One item with its complete service guide (办事指南).
+#[utoipa::path(tag = "catalogue", params(("code" = String, Path, description = "The item's code")), responses((status = 200, body = ItemDetail)))]
 #[get("/items/{code}")]
 async fn get_item(state: web::Data<AppState>, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
@@ -146,6 +174,8 @@ async fn get_item(state: web::Data<AppState>, code: web::Path<String>) -> Result
     Ok(HttpResponse::Ok().json(item))
 }
 
+/// The departments of the centre, with their windows and item counts.
+#[utoipa::path(tag = "catalogue", responses((status = 200, body = Page<DepartmentView>)))]
 #[get("/departments")]
 async fn list_departments(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let departments = state
@@ -153,7 +183,7 @@ async fn list_departments(state: web::Data<AppState>) -> Result<HttpResponse, Ap
         .run(|c| cat::list_departments(c).map_err(ApiError::from))
         .await?;
     let total = departments.len() as i64;
-    Ok(HttpResponse::Ok().json(crate::store::Page {
+    Ok(HttpResponse::Ok().json(Page {
         items: departments,
         total,
         page: 1,

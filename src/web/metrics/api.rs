@@ -2,19 +2,22 @@
 //! public dashboard shows them to everyone.
 
 use actix_web::{get, web, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::metrics::export::{self, Table};
 use crate::web::error::{ApiError, FieldError};
-use crate::web::metrics::service::{self as report, MetricsQuery};
+use crate::web::metrics::service::{self as report, MetricsQuery, Overview, ZeroTripReport};
 use crate::web::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(overview)
         .service(overview_export)
         .service(zero_trip)
         .service(zero_trip_export);
 }
 
+/// The plan's targets and the service figures of a period (aggregates only, public).
+#[utoipa::path(tag = "metrics", params(MetricsQuery), responses((status = 200, body = Overview)))]
 #[get("/metrics/overview")]
 async fn overview(state: web::Data<AppState>, q: web::Query<MetricsQuery>) -> Result<HttpResponse, ApiError> {
     let (cat, period) = report::load_period(&state, &q).await?;
@@ -22,6 +25,8 @@ async fn overview(state: web::Data<AppState>, q: web::Query<MetricsQuery>) -> Re
     Ok(HttpResponse::Ok().json(o))
 }
 
+/// The zero-trip share (一趟不用跑) of finished high-frequency parts, with its breakdowns.
+#[utoipa::path(tag = "metrics", params(MetricsQuery), responses((status = 200, body = ZeroTripReport)))]
 #[get("/metrics/zero-trip")]
 async fn zero_trip(
     state: web::Data<AppState>,
@@ -99,6 +104,11 @@ fn download(table: &Table, format: Format, name: &str) -> Result<HttpResponse, A
         .body(bytes))
 }
 
+/// One table of the zero-trip report as CSV or XLSX (`table`: department, item, bundle,
+/// channel or month).
+#[utoipa::path(tag = "metrics", params(MetricsQuery), responses(
+        (status = 200, description = "The table as a download", content(("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))
+    ))]
 #[get("/metrics/zero-trip/export")]
 async fn zero_trip_export(
     state: web::Data<AppState>,
@@ -114,6 +124,10 @@ async fn zero_trip_export(
     download(&t, format, &format!("zero-trip-{table}-{}-{}", r.from, r.to))
 }
 
+/// One table of the overview as CSV or XLSX (`table`: targets, channels or months).
+#[utoipa::path(tag = "metrics", params(MetricsQuery), responses(
+        (status = 200, description = "The table as a download", content(("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))
+    ))]
 #[get("/metrics/overview/export")]
 async fn overview_export(
     state: web::Data<AppState>,

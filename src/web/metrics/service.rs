@@ -12,12 +12,20 @@ use crate::web::error::{ApiError, FieldError};
 use crate::web::AppState;
 
 /// The query of every metrics endpoint and page.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MetricsQuery {
+    /// First day of the period (YYYY-MM-DD); by default the first day of this year.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub from: Option<String>,
+    /// Last day of the period (YYYY-MM-DD), at most 10 years after `from`; by default today.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub to: Option<String>,
+    /// Only this department's code.
     pub department: Option<String>,
+    /// Exports only: `csv` (default) or `xlsx`.
     pub format: Option<String>,
+    /// Exports only: which table of the report.
     pub table: Option<String>,
 }
 
@@ -84,7 +92,7 @@ pub fn period(q: &MetricsQuery, departments: &CatalogueFacts, today: NaiveDate) 
 }
 
 /// One row of a breakdown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ShareRow {
     pub key: String,
     pub label: String,
@@ -111,7 +119,7 @@ impl ShareRow {
 }
 
 /// An item's measured zero-trip share beside its guide's declared trips.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ItemShareRow {
     #[serde(flatten)]
     pub share: ShareRow,
@@ -122,7 +130,7 @@ pub struct ItemShareRow {
     pub contradicts_guide: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ZeroTripReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -202,7 +210,7 @@ pub fn zero_trip_report(
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Target {
     pub value: f64,
     pub target: f64,
@@ -219,7 +227,7 @@ fn target(value: f64, goal: f64, rate: Option<f64>, meets: Option<bool>) -> Targ
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChannelRow {
     pub channel: String,
     pub label: String,
@@ -227,14 +235,14 @@ pub struct ChannelRow {
     pub share: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IncompleteGuide {
     pub code: String,
     pub name: String,
     pub missing: Vec<&'static str>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Overview {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -261,7 +269,7 @@ pub struct Overview {
 }
 
 /// One month of the trend.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MonthRow {
     pub month: String,
     pub finished_cases: i64,
@@ -522,7 +530,7 @@ pub fn overview_table(o: &Overview, name: &str) -> Option<Table> {
 }
 
 /// One target of the plan as the pages and the targets table show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TargetView {
     pub name: &'static str,
     pub value: String,

@@ -12,14 +12,16 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Role;
 use crate::identity::{self, Scale};
 use crate::policy::diff::{diff, FieldChange};
 use crate::policy::matching::{evaluate, Outcome, Profile};
 use crate::policy::table::{self, Format, RowError};
-use crate::policy::{regions, validate, PolicyInput, Status, TAGS};
-use crate::search::{SearchError, SearchQuery, Sort};
+use crate::policy::{regions, validate, PolicyContent, PolicyInput, Status, TAGS};
+use crate::search::{SearchError, SearchQuery, SearchResult, Sort};
 use crate::store::policies::{self as store, ImportReport, PolicyRecord, VersionRecord};
 use crate::web::auth::{Authed, MaybeUser, Policy};
 use crate::web::error::{ApiError, FieldError};
@@ -31,7 +33,7 @@ impl Policy for PolicyEditors {
     const ROLES: &'static [Role] = &[Role::Admin, Role::PolicyEditor];
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(search)
         .service(match_profile)
         .service(import)
@@ -53,40 +55,62 @@ impl From<SearchError> for ApiError {
     }
 }
 
+/// A code with its name (an industry of GB/T 4754).
+#[derive(Serialize, ToSchema)]
+pub struct Named {
+    pub code: String,
+    pub name: String,
+}
+
 /// A policy as the API shows it: the content plus identity, state and derived status.
-pub fn view(r: &PolicyRecord, today: NaiveDate) -> serde_json::Value {
-    let mut v = serde_json::to_value(&r.content).unwrap_or_default();
+#[derive(Serialize, ToSchema)]
+pub struct PolicyView<'a> {
+    #[serde(flatten)]
+    pub content: &'a PolicyContent,
+    pub id: i64,
+    pub key: &'a str,
+    pub version: i32,
+    /// Draft, published, revoked or expired as of today.
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub in_force: bool,
+    pub industry_names: Vec<Named>,
+    pub region_names: Vec<&'static str>,
+    pub scale_labels: Vec<&'static str>,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+pub fn view(r: &PolicyRecord, today: NaiveDate) -> PolicyView<'_> {
     let shown = r.shown_status(today);
-    let industries: Vec<serde_json::Value> = r
-        .content
-        .industries
-        .iter()
-        .map(|c| {
-            serde_json::json!({"code": c, "name": identity::industries().get(c).map(|i| i.name.as_str()).unwrap_or("")})
-        })
-        .collect();
-    let region_names: Vec<&str> = r
-        .content
-        .regions
-        .iter()
-        .filter_map(|c| regions::name(c))
-        .collect();
-    if let Some(m) = v.as_object_mut() {
-        m.insert("id".into(), r.id.into());
-        m.insert("key".into(), r.key.clone().into());
-        m.insert("version".into(), r.version.into());
-        m.insert("status".into(), shown.as_str().into());
-        m.insert("status_label".into(), shown.label().into());
-        m.insert("in_force".into(), r.in_force(today).into());
-        m.insert("industry_names".into(), industries.into());
-        m.insert("region_names".into(), serde_json::json!(region_names));
-        m.insert(
-            "scale_labels".into(),
-            serde_json::json!(r.content.scales.iter().map(|s| s.label()).collect::<Vec<_>>()),
-        );
-        m.insert("updated_at".into(), serde_json::json!(r.updated_at));
+    PolicyView {
+        content: &r.content,
+        id: r.id,
+        key: &r.key,
+        version: r.version,
+        status: shown.as_str(),
+        status_label: shown.label(),
+        in_force: r.in_force(today),
+        industry_names: r
+            .content
+            .industries
+            .iter()
+            .map(|c| Named {
+                code: c.clone(),
+                name: identity::industries()
+                    .get(c)
+                    .map(|i| i.name.clone())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        region_names: r
+            .content
+            .regions
+            .iter()
+            .filter_map(|c| regions::name(c))
+            .collect(),
+        scale_labels: r.content.scales.iter().map(|s| s.label()).collect(),
+        updated_at: r.updated_at,
     }
-    v
 }
 
 fn is_editor(user: &MaybeUser) -> bool {
@@ -122,6 +146,13 @@ async fn reindex(state: &AppState, id: i64) -> Result<(), ApiError> {
     state.search.changed(&state.db, id).await.map_err(ApiError::from)
 }
 
+/// Create a policy as a draft (editors and administrators).
+#[utoipa::path(
+    tag = "policies",
+    security(("bearer" = [])),
+    request_body = PolicyInput,
+    responses((status = 201, body = PolicyView, headers(("Location" = String))))
+)]
 #[post("/policies")]
 async fn create(
     state: web::Data<AppState>,
@@ -146,6 +177,9 @@ async fn create(
         .json(view(&record, state.today())))
 }
 
+/// One policy with its original text (政策原文), interpretation (政策解读) and guide; drafts
+/// only for editors.
+#[utoipa::path(tag = "policies", params(("id" = i64, Path, description = "The policy's number")), responses((status = 200, body = PolicyView)))]
 #[get("/policies/{id}")]
 async fn get_policy(
     state: web::Data<AppState>,
@@ -156,6 +190,8 @@ async fn get_policy(
     Ok(HttpResponse::Ok().json(view(&record, state.today())))
 }
 
+/// Replace a policy's content: a new version, compared with the one before in its history.
+#[utoipa::path(tag = "policies", security(("bearer" = [])), params(("id" = i64, Path, description = "The policy's number")), request_body = PolicyInput, responses((status = 200, body = PolicyView)))]
 #[put("/policies/{id}")]
 async fn update(
     state: web::Data<AppState>,
@@ -211,6 +247,8 @@ pub async fn change_status(
     Ok(record)
 }
 
+/// Publish a draft: it becomes searchable.
+#[utoipa::path(tag = "policies", security(("bearer" = [])), params(("id" = i64, Path, description = "The policy's number")), responses((status = 200, body = PolicyView), (status = 409, body = crate::web::error::ErrorBody, description = "Not a draft")))]
 #[post("/policies/{id}/publish")]
 async fn publish(
     state: web::Data<AppState>,
@@ -221,6 +259,8 @@ async fn publish(
     Ok(HttpResponse::Ok().json(view(&record, state.today())))
 }
 
+/// Revoke (废止) a published policy.
+#[utoipa::path(tag = "policies", security(("bearer" = [])), params(("id" = i64, Path, description = "The policy's number")), responses((status = 200, body = PolicyView), (status = 409, body = crate::web::error::ErrorBody, description = "Not published")))]
 #[post("/policies/{id}/revoke")]
 async fn revoke(
     state: web::Data<AppState>,
@@ -232,7 +272,7 @@ async fn revoke(
 }
 
 /// One version with what changed from the one before.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct VersionView {
     pub version: i32,
     pub status: Status,
@@ -272,6 +312,14 @@ pub fn version_views(list: &[VersionRecord]) -> Vec<VersionView> {
     out
 }
 
+#[derive(Serialize, ToSchema)]
+struct Versions {
+    items: Vec<VersionView>,
+    total: usize,
+}
+
+/// A policy's history, newest first, each version compared with the one before.
+#[utoipa::path(tag = "policies", params(("id" = i64, Path, description = "The policy's number")), responses((status = 200, body = Versions)))]
 #[get("/policies/{id}/versions")]
 async fn policy_versions(
     state: web::Data<AppState>,
@@ -284,20 +332,37 @@ async fn policy_versions(
         .db
         .run(move |c| store::versions(c, pid).map_err(ApiError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"items": version_views(&list), "total": list.len()})))
+    Ok(HttpResponse::Ok().json(Versions {
+        items: version_views(&list),
+        total: list.len(),
+    }))
 }
 
 /// Search parameters as text, so that each bad one gets its own Chinese error.
-#[derive(Debug, Default, Deserialize, Serialize, Clone)]
+#[derive(Debug, Default, Deserialize, Serialize, Clone, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// Everyday words, e.g. 开饭店 补贴; every word must match.
     pub q: Option<String>,
+    /// GB/T 4754-2017 section letter (H) or two-digit division (62).
     pub industry: Option<String>,
+    /// Enterprise scale: micro, small, medium or large.
+    #[param(value_type = Option<Scale>, inline)]
     pub scale: Option<String>,
+    /// Region code, e.g. 350112.
     pub region: Option<String>,
+    /// Issuing body.
     pub issuer: Option<String>,
+    /// Only policies in force today (`true`) or not (`false`).
+    #[param(value_type = Option<bool>)]
     pub in_force: Option<String>,
+    /// relevance (default), newest or deadline.
     pub sort: Option<String>,
+    /// Page number, from 1.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     pub page: Option<String>,
+    /// Page size, at most 100.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub per_page: Option<String>,
 }
 
@@ -389,6 +454,9 @@ pub fn parse_search(p: &SearchParams, today: NaiveDate) -> Result<SearchQuery, V
     }
 }
 
+/// Search the benefit-policy library (惠企政策) with facets by industry, scale, region and
+/// issuer.
+#[utoipa::path(tag = "policies", params(SearchParams), responses((status = 200, body = SearchResult)))]
 #[get("/policies/search")]
 async fn search(state: web::Data<AppState>, p: web::Query<SearchParams>) -> Result<HttpResponse, ApiError> {
     let query = parse_search(&p, state.today()).map_err(ApiError::InvalidQuery)?;
@@ -397,7 +465,7 @@ async fn search(state: web::Data<AppState>, p: web::Query<SearchParams>) -> Resu
 }
 
 /// A matching request as submitted.
-#[derive(Debug, Default, Deserialize, Serialize, Clone)]
+#[derive(Debug, Default, Deserialize, Serialize, Clone, ToSchema)]
 #[serde(default)]
 pub struct ProfileInput {
     pub industry: Option<String>,
@@ -496,27 +564,54 @@ pub fn parse_profile(p: &ProfileInput, today: NaiveDate) -> Result<Profile, Vec<
     }
 }
 
-#[derive(Debug, Serialize)]
+/// The policies a profile qualifies for, and those it nearly qualifies for.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MatchResult {
-    pub qualified: Vec<serde_json::Value>,
-    pub nearly: Vec<serde_json::Value>,
+    pub qualified: Vec<Matched>,
+    pub nearly: Vec<Matched>,
 }
 
-fn brief(r: &PolicyRecord, today: NaiveDate) -> serde_json::Map<String, serde_json::Value> {
-    let mut m = serde_json::Map::new();
-    m.insert("id".into(), r.id.into());
-    m.insert("title".into(), r.content.title.clone().into());
-    m.insert("doc_number".into(), r.content.doc_number.clone().into());
-    m.insert("issuer".into(), r.content.issuer.clone().into());
-    m.insert("published_on".into(), r.content.published_on.to_string().into());
-    m.insert("summary".into(), r.content.summary.clone().into());
-    m.insert("benefits".into(), r.content.benefits.clone().into());
-    m.insert("in_force".into(), r.in_force(today).into());
-    m.insert(
-        "apply_deadline".into(),
-        serde_json::json!(r.content.apply_deadline.map(|d| d.to_string())),
-    );
-    m
+/// A policy found for a profile, with why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Matched {
+    pub id: i64,
+    pub title: String,
+    pub doc_number: String,
+    pub issuer: String,
+    pub published_on: NaiveDate,
+    pub summary: String,
+    pub benefits: String,
+    pub in_force: bool,
+    pub apply_deadline: Option<NaiveDate>,
+    /// Only for a near match: the one condition the profile does not meet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+    pub reasons: Vec<String>,
+    /// Conditions the profile cannot show, for the enterprise to confirm.
+    pub to_confirm: Vec<String>,
+}
+
+fn matched(
+    r: &PolicyRecord,
+    today: NaiveDate,
+    missing: Option<String>,
+    reasons: Vec<String>,
+    to_confirm: Vec<String>,
+) -> Matched {
+    Matched {
+        id: r.id,
+        title: r.content.title.clone(),
+        doc_number: r.content.doc_number.clone(),
+        issuer: r.content.issuer.clone(),
+        published_on: r.content.published_on,
+        summary: r.content.summary.clone(),
+        benefits: r.content.benefits.clone(),
+        in_force: r.in_force(today),
+        apply_deadline: r.content.apply_deadline,
+        missing,
+        reasons,
+        to_confirm,
+    }
 }
 
 /// Every policy in force that the profile qualifies or nearly qualifies for.
@@ -533,21 +628,16 @@ pub async fn run_match(state: &AppState, profile: Profile) -> Result<MatchResult
     for p in &policies {
         match evaluate(&p.content, &profile, day) {
             Outcome::Qualified { reasons, to_confirm } => {
-                let mut m = brief(p, day);
-                m.insert("reasons".into(), serde_json::json!(reasons));
-                m.insert("to_confirm".into(), serde_json::json!(to_confirm));
-                result.qualified.push(m.into());
+                result.qualified.push(matched(p, day, None, reasons, to_confirm));
             }
             Outcome::Nearly {
                 missing,
                 reasons,
                 to_confirm,
             } => {
-                let mut m = brief(p, day);
-                m.insert("missing".into(), missing.into());
-                m.insert("reasons".into(), serde_json::json!(reasons));
-                m.insert("to_confirm".into(), serde_json::json!(to_confirm));
-                result.nearly.push(m.into());
+                result
+                    .nearly
+                    .push(matched(p, day, Some(missing), reasons, to_confirm));
             }
             Outcome::No => {}
         }
@@ -555,6 +645,9 @@ pub async fn run_match(state: &AppState, profile: Profile) -> Result<MatchResult
     Ok(result)
 }
 
+/// The policies in force that an enterprise profile qualifies or nearly qualifies for
+/// (免申即享 screening).
+#[utoipa::path(tag = "policies", request_body = ProfileInput, responses((status = 200, body = MatchResult)))]
 #[post("/policies/match")]
 async fn match_profile(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let input: ProfileInput = crate::web::extract::parse(&body)?;
@@ -562,18 +655,23 @@ async fn match_profile(state: web::Data<AppState>, body: web::Bytes) -> Result<H
     Ok(HttpResponse::Ok().json(run_match(&state, profile).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FormatParam {
+    /// `csv` or `xlsx`; for an import, by default from the file name or content type.
     pub format: Option<String>,
 }
 
 /// The 422 answer to a file with bad rows: every row error, nothing written.
 pub fn row_errors_response(errors: &[RowError]) -> HttpResponse {
-    HttpResponse::UnprocessableEntity().json(serde_json::json!({
-        "code": "import_rejected",
-        "message": format!("文件中有 {} 处错误，未导入任何政策，请修改后重新导入", errors.len()),
-        "errors": errors,
-    }))
+    HttpResponse::UnprocessableEntity().json(RowErrors {
+        code: "import_rejected",
+        message: format!(
+            "文件中有 {} 处错误，未导入任何政策，请修改后重新导入",
+            errors.len()
+        ),
+        errors,
+    })
 }
 
 /// Reads an uploaded file: the `file` part of a multipart form, or the raw body.
@@ -708,6 +806,34 @@ pub async fn import_file(
     Ok(Ok(report))
 }
 
+#[derive(Serialize, ToSchema)]
+struct Imported {
+    inserted: usize,
+    updated: usize,
+    unchanged: usize,
+}
+
+/// The 422 body of a file with bad rows.
+#[derive(Serialize, ToSchema)]
+pub struct RowErrors<'a> {
+    code: &'static str,
+    message: String,
+    errors: &'a [RowError],
+}
+
+/// Import a CSV or XLSX policy list (the `file` part of a multipart form, or the raw body):
+/// all rows or none.
+#[utoipa::path(
+    tag = "policies",
+    security(("bearer" = [])),
+    params(FormatParam),
+    request_body(content_type = "multipart/form-data", description = "One part named `file`, or the file as the raw body"),
+    responses(
+        (status = 200, body = Imported),
+        (status = 413, body = crate::web::error::ErrorBody, description = "Larger than 64 MB"),
+        (status = 422, body = RowErrors, description = "Rows with errors, each named; nothing written")
+    )
+)]
 #[post("/policies/import")]
 async fn import(
     state: web::Data<AppState>,
@@ -723,11 +849,11 @@ async fn import(
         .and_then(|v| v.to_str().ok());
     let format = choose_format(q.format.as_deref(), filename.as_deref(), content_type)?;
     match import_file(&state, format, bytes, user.label(), Arc::new(|_, _| {})).await? {
-        Ok(report) => Ok(HttpResponse::Ok().json(serde_json::json!({
-            "inserted": report.inserted,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-        }))),
+        Ok(report) => Ok(HttpResponse::Ok().json(Imported {
+            inserted: report.inserted,
+            updated: report.updated,
+            unchanged: report.unchanged,
+        })),
         Err(errors) => Ok(row_errors_response(&errors)),
     }
 }
@@ -750,6 +876,13 @@ pub async fn export_rows(state: &AppState) -> Result<Vec<Vec<String>>, ApiError>
         .await
 }
 
+/// Every policy as a CSV or XLSX list, in the import's columns.
+#[utoipa::path(
+    tag = "policies",
+    security(("bearer" = [])),
+    params(FormatParam),
+    responses((status = 200, description = "The list as a download", content(("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))))
+)]
 #[get("/policies/export")]
 async fn export(
     state: web::Data<AppState>,

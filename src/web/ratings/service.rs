@@ -13,13 +13,13 @@ use crate::web::error::{ApiError, FieldError};
 use crate::web::AppState;
 use crate::workflow::CaseStatus;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct DepartmentLevel {
     pub department: String,
     pub level: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RatingRequest {
     pub level: Option<String>,
     pub comment: Option<String>,
@@ -28,7 +28,7 @@ pub struct RatingRequest {
 }
 
 /// A saved rating as the API returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RatingView {
     pub receipt_no: String,
     pub level: &'static str,
@@ -39,7 +39,7 @@ pub struct RatingView {
     pub excluded: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DepartmentLevelView {
     pub department: String,
     pub level: &'static str,
@@ -262,7 +262,7 @@ fn required_text(value: Option<String>, field: &'static str, what: &str) -> Resu
 }
 
 /// The body of a follow-up action.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct FollowUpRequest {
     pub note: Option<String>,
     pub outcome: Option<String>,
