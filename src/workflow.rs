@@ -279,6 +279,17 @@ pub enum DeliveryMethod {
 }
 
 impl DeliveryMethod {
+    /// The method named by its code (`mail`, `e_certificate`, `pickup`); the tracking
+    /// number is kept for mail only.
+    pub fn parse(code: &str, tracking_no: String) -> Option<Self> {
+        match code {
+            "mail" => Some(Self::Mail { tracking_no }),
+            "e_certificate" => Some(Self::ECertificate),
+            "pickup" => Some(Self::Pickup),
+            _ => None,
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Self::Mail { .. } => "邮寄送达",

@@ -9,14 +9,26 @@ use serde::de::DeserializeOwned;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::IntoParams;
+use validator::Validate;
 
 use super::error::{ApiError, FieldError};
 use crate::store::Paging;
 
 /// A JSON body whose every field is optional (`Default`): an empty body is the default, so
-/// that a missing field is reported as a Chinese field error by the handler's checks rather
-/// than as a parse failure.
-pub struct JsonBody<T>(pub T);
+/// that a missing field is reported as a Chinese field error (422) rather than as a parse
+/// failure. The value is only reachable through [`JsonBody::validated`], which checks its
+/// declared rules (`validator`): after the handler's other extractors (who may call it) have
+/// passed, and never forgotten.
+pub struct JsonBody<T>(T);
+
+impl<T: Validate> JsonBody<T> {
+    pub fn validated(self) -> Result<T, ApiError> {
+        self.0
+            .validate()
+            .map_err(|e| ApiError::Validation(super::validate::field_errors(&e)))?;
+        Ok(self.0)
+    }
+}
 
 impl<T: DeserializeOwned + Default + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;

@@ -16,6 +16,7 @@ pub mod page;
 pub mod policies;
 pub mod ratings;
 pub mod templates;
+pub mod validate;
 
 use std::sync::Arc;
 

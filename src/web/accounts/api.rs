@@ -4,6 +4,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
 
 use crate::store::accounts as store;
 use crate::store::audit::{self, AuditFilter, AuditRow};
@@ -45,8 +46,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
-    JsonBody(input): JsonBody<RegisterInput>,
+    input: JsonBody<RegisterInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let input = input.validated()?;
     let plain = accounts::validate_registration(&input, state.today()).map_err(ApiError::Validation)?;
     let (id, _) = accounts::register(&state, plain, client_address(&req)).await?;
     let account = state
@@ -59,7 +61,8 @@ async fn register(
         .json(AccountView::build(&state, &account, true)))
 }
 
-#[derive(Default, Deserialize, ToSchema)]
+/// Credentials are checked by the login itself (a wrong or missing one is the same 401).
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct LoginInput {
     username: Option<String>,
     password: Option<String>,
@@ -89,8 +92,9 @@ struct LoginAnswer {
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    JsonBody(input): JsonBody<LoginInput>,
+    input: JsonBody<LoginInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let input = input.validated()?;
     let (issued, role) = accounts::login(
         &state,
         input.username.as_deref().unwrap_or(""),
@@ -108,7 +112,8 @@ async fn login(
         }))
 }
 
-#[derive(Default, Deserialize, ToSchema)]
+/// The code and the new password are checked by the activation (a wrong code is a 401).
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct ActivateInput {
     login: Option<String>,
     code: Option<String>,
@@ -134,8 +139,9 @@ struct Activated {
 async fn activate(
     state: web::Data<AppState>,
     req: HttpRequest,
-    JsonBody(input): JsonBody<ActivateInput>,
+    input: JsonBody<ActivateInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let input = input.validated()?;
     crate::web::counter::service::activate(
         &state,
         input.login.as_deref().unwrap_or(""),
@@ -161,9 +167,17 @@ async fn logout(
         .finish())
 }
 
-#[derive(Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct PasswordInput {
+    #[validate(
+        required(code = "required", message = "请填写当前密码"),
+        length(min = 1, code = "required", message = "请填写当前密码")
+    )]
     current_password: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写新密码"),
+        length(min = 1, code = "required", message = "请填写新密码")
+    )]
     new_password: Option<String>,
 }
 
@@ -174,18 +188,9 @@ async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: Authed<AnyUser>,
-    JsonBody(input): JsonBody<PasswordInput>,
+    input: JsonBody<PasswordInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = Vec::new();
-    if input.current_password.as_deref().unwrap_or("").is_empty() {
-        errors.push(FieldError::new("current_password", "required", "请填写当前密码"));
-    }
-    if input.new_password.as_deref().unwrap_or("").is_empty() {
-        errors.push(FieldError::new("new_password", "required", "请填写新密码"));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    let input = input.validated()?;
     accounts::change_password(
         &state,
         &user,
@@ -225,8 +230,9 @@ async fn create_user(
     state: web::Data<AppState>,
     req: HttpRequest,
     admin: Authed<AdminOnly>,
-    JsonBody(input): JsonBody<StaffInput>,
+    input: JsonBody<StaffInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let input = input.validated()?;
     let id = accounts::create_staff(&state, &admin, input, &client_address(&req)).await?;
     let account = state
         .db

@@ -12,7 +12,9 @@ use crate::store::audit::{self, AuditEvent};
 use crate::store::throttle;
 use crate::web::auth::CurrentUser;
 use crate::web::error::{ApiError, FieldError};
+use crate::web::validate;
 use crate::web::AppState;
+use validator::{Validate, ValidationErrors};
 
 #[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 pub struct RegisterInput {
@@ -32,126 +34,151 @@ fn text(v: &Option<String>) -> &str {
     v.as_deref().map(str::trim).unwrap_or("")
 }
 
-fn required<'a>(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    v: &'a Option<String>,
-    label: &str,
-) -> Option<&'a str> {
-    let t = v.as_deref().map(str::trim).unwrap_or("");
-    if t.is_empty() {
-        errors.push(FieldError::new(field, "required", format!("请填写{label}")));
-        None
-    } else {
-        Some(t)
+/// A given, non-blank value, trimmed.
+fn given(v: &Option<String>) -> Option<String> {
+    Some(text(v).to_owned()).filter(|t| !t.is_empty())
+}
+
+/// What a citizen registers with.
+#[derive(Validate)]
+struct CitizenFields {
+    #[validate(
+        required(code = "required", message = "请填写姓名"),
+        length(max = 100, code = "too_long", message = "名称不能超过 100 个字")
+    )]
+    name: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写身份证号码"),
+        custom(function = "validate::id_number")
+    )]
+    id_number: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写手机号码"),
+        custom(function = "validate::mobile")
+    )]
+    phone: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写密码"),
+        custom(function = "validate::password")
+    )]
+    password: Option<String>,
+}
+
+/// What an enterprise registers with.
+#[derive(Validate)]
+struct EnterpriseFields {
+    #[validate(
+        required(code = "required", message = "请填写企业名称"),
+        length(max = 100, code = "too_long", message = "名称不能超过 100 个字")
+    )]
+    name: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写统一社会信用代码"),
+        custom(function = "validate::uscc")
+    )]
+    uscc: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写法定代表人"),
+        length(max = 100, code = "too_long", message = "姓名不能超过 100 个字")
+    )]
+    legal_representative: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写联系人"),
+        length(max = 100, code = "too_long", message = "姓名不能超过 100 个字")
+    )]
+    contact_name: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写所属行业"),
+        custom(function = "validate::industry")
+    )]
+    industry: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写企业规模"),
+        custom(function = "validate::scale")
+    )]
+    scale: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写手机号码"),
+        custom(function = "validate::mobile")
+    )]
+    phone: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写密码"),
+        custom(function = "validate::password")
+    )]
+    password: Option<String>,
+}
+
+/// A registration's rules depend on its kind: each kind's fields are checked by their own
+/// declared rules.
+impl Validate for RegisterInput {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        match text(&self.kind) {
+            "citizen" => CitizenFields {
+                name: given(&self.name),
+                id_number: given(&self.id_number),
+                phone: given(&self.phone),
+                password: given(&self.password),
+            }
+            .validate(),
+            "enterprise" => EnterpriseFields {
+                name: given(&self.name),
+                uscc: given(&self.uscc),
+                legal_representative: given(&self.legal_representative),
+                contact_name: given(&self.contact_name),
+                industry: given(&self.industry),
+                scale: given(&self.scale),
+                phone: given(&self.phone),
+                password: given(&self.password),
+            }
+            .validate(),
+            _ => {
+                let mut errors = ValidationErrors::new();
+                errors.add(
+                    "kind",
+                    validate::problem(
+                        "invalid_choice",
+                        "请选择注册类型：citizen（个人）或 enterprise（企业）",
+                    ),
+                );
+                Err(errors)
+            }
+        }
     }
 }
 
-fn checked<T>(errors: &mut Vec<FieldError>, field: &str, r: Result<T, Invalid>) -> Option<T> {
-    r.map_err(|e| errors.push(FieldError::new(field, e.code, e.message)))
-        .ok()
-}
-
-fn name_ok(errors: &mut Vec<FieldError>, field: &str, v: &str, label: &str) {
-    if v.chars().count() > 100 {
-        errors.push(FieldError::new(
-            field,
-            "too_long",
-            format!("{label}不能超过 100 个字"),
-        ));
-    }
-}
-
-/// Parses a registration; every problem is reported against its field.
+/// A validated registration converted into the identity types. The only problem left for
+/// parsing is one that needs today's date: a birth date in the future.
 pub fn validate_registration(
     input: &RegisterInput,
     today: chrono::NaiveDate,
 ) -> Result<NewAccountPlain, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let kind = text(&input.kind);
-    let password = required(&mut errors, "password", &input.password, "密码")
-        .and_then(|p| checked(&mut errors, "password", identity::check_password(p)).map(|_| p.to_owned()));
-    let phone = required(&mut errors, "phone", &input.phone, "手机号码")
-        .and_then(|p| checked(&mut errors, "phone", Mobile::parse(p)));
-    let name = required(
-        &mut errors,
-        "name",
-        &input.name,
-        if kind == "enterprise" {
-            "企业名称"
-        } else {
-            "姓名"
+    input.validate().map_err(|e| validate::field_errors(&e))?;
+    let one = |field: &str, e: Invalid| vec![FieldError::new(field, e.code, e.message)];
+    let value = |v: &Option<String>| text(v).to_owned();
+    let mobile = Mobile::parse(text(&input.phone)).map_err(|e| one("phone", e))?;
+    let password = value(&input.password);
+    Ok(match text(&input.kind) {
+        "citizen" => NewAccountPlain::Citizen {
+            name: value(&input.name),
+            id_number: IdNumber::parse(text(&input.id_number), today).map_err(|e| one("id_number", e))?,
+            phone: mobile,
+            password,
         },
-    );
-    if let Some(n) = name {
-        name_ok(&mut errors, "name", n, "名称");
-    }
-    let result = match kind {
-        "citizen" => {
-            let id = required(&mut errors, "id_number", &input.id_number, "身份证号码")
-                .and_then(|v| checked(&mut errors, "id_number", IdNumber::parse(v, today)));
-            match (name, id, phone, password) {
-                (Some(n), Some(id), Some(p), Some(pw)) if errors.is_empty() => {
-                    Some(NewAccountPlain::Citizen {
-                        name: n.to_owned(),
-                        id_number: id,
-                        phone: p,
-                        password: pw,
-                    })
-                }
-                _ => None,
-            }
-        }
-        "enterprise" => {
-            let uscc = required(&mut errors, "uscc", &input.uscc, "统一社会信用代码")
-                .and_then(|v| checked(&mut errors, "uscc", Uscc::parse(v)));
-            let legal = required(
-                &mut errors,
-                "legal_representative",
-                &input.legal_representative,
-                "法定代表人",
-            );
-            let contact = required(&mut errors, "contact_name", &input.contact_name, "联系人");
-            for (f, v) in [("legal_representative", legal), ("contact_name", contact)] {
-                if let Some(v) = v {
-                    name_ok(&mut errors, f, v, "姓名");
-                }
-            }
-            let industry = required(&mut errors, "industry", &input.industry, "所属行业")
-                .and_then(|v| checked(&mut errors, "industry", identity::parse_industry(v)));
-            let scale = required(&mut errors, "scale", &input.scale, "企业规模")
-                .and_then(|v| checked(&mut errors, "scale", Scale::parse(v)));
-            match (name, uscc, legal, contact, industry, scale, phone, password) {
-                (Some(n), Some(u), Some(l), Some(c), Some(i), Some(s), Some(p), Some(pw))
-                    if errors.is_empty() =>
-                {
-                    Some(NewAccountPlain::Enterprise {
-                        name: n.to_owned(),
-                        uscc: u,
-                        legal_representative: l.to_owned(),
-                        contact_name: c.to_owned(),
-                        industry: i.code.clone(),
-                        scale: s,
-                        phone: p,
-                        password: pw,
-                    })
-                }
-                _ => None,
-            }
-        }
-        _ => {
-            errors.push(FieldError::new(
-                "kind",
-                "invalid_choice",
-                "请选择注册类型：citizen（个人）或 enterprise（企业）",
-            ));
-            None
-        }
-    };
-    match result {
-        Some(r) if errors.is_empty() => Ok(r),
-        _ => Err(errors),
-    }
+        _ => NewAccountPlain::Enterprise {
+            name: value(&input.name),
+            uscc: Uscc::parse(text(&input.uscc)).map_err(|e| one("uscc", e))?,
+            legal_representative: value(&input.legal_representative),
+            contact_name: value(&input.contact_name),
+            industry: identity::parse_industry(text(&input.industry))
+                .map_err(|e| one("industry", e))?
+                .code
+                .clone(),
+            scale: Scale::parse(text(&input.scale)).map_err(|e| one("scale", e))?,
+            phone: mobile,
+            password,
+        },
+    })
 }
 
 /// A checked registration before encryption.
@@ -537,75 +564,103 @@ pub struct StaffInput {
     pub display_name: Option<String>,
 }
 
+/// The fields every staff account needs.
+#[derive(Validate)]
+struct StaffFields {
+    #[validate(
+        required(code = "required", message = "请填写用户名"),
+        custom(function = "username_format")
+    )]
+    username: Option<String>,
+    #[validate(
+        required(code = "required", message = "请填写初始密码"),
+        custom(function = "validate::password")
+    )]
+    password: Option<String>,
+    #[validate(custom(function = "staff_role"))]
+    role: String,
+}
+
+fn username_format(u: &str) -> Result<(), validator::ValidationError> {
+    let ok = (3..=32).contains(&u.chars().count())
+        && u.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+        && u.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    if ok {
+        Ok(())
+    } else {
+        Err(validate::problem(
+            "invalid_format",
+            "用户名为 3–32 位字母、数字、下划线、点或横线，以字母开头",
+        ))
+    }
+}
+
+fn staff_role(r: &str) -> Result<(), validator::ValidationError> {
+    match Role::parse(r) {
+        Some(r) if r.is_staff() => Ok(()),
+        _ => Err(validate::problem(
+            "invalid_choice",
+            "角色应为 window（综窗）、reviewer（部门审批）、admin（管理员）或 policy_editor（政策编辑）",
+        )),
+    }
+}
+
+/// A department is bound to reviewers and to nobody else.
+impl Validate for StaffInput {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let fields = StaffFields {
+            username: given(&self.username),
+            password: given(&self.password),
+            role: text(&self.role).to_owned(),
+        };
+        let mut errors = fields.validate().err().unwrap_or_default();
+        match (Role::parse(&fields.role), given(&self.department)) {
+            (Some(Role::Reviewer), None) => errors.add(
+                "department",
+                validate::problem("required", "部门审批人员必须绑定一个部门"),
+            ),
+            (Some(r), Some(_)) if r != Role::Reviewer => errors.add(
+                "department",
+                validate::problem("not_applicable", "只有部门审批人员需要绑定部门"),
+            ),
+            _ => {}
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
 pub async fn create_staff(
     state: &AppState,
     actor: &CurrentUser,
     input: StaffInput,
     address: &str,
 ) -> Result<i64, ApiError> {
-    let mut errors = Vec::new();
-    let username = required(&mut errors, "username", &input.username, "用户名").map(str::to_owned);
-    if let Some(u) = &username {
-        let ok = (3..=32).contains(&u.chars().count())
-            && u.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
-            && u.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-        if !ok {
-            errors.push(FieldError::new(
-                "username",
-                "invalid_format",
-                "用户名为 3–32 位字母、数字、下划线、点或横线，以字母开头",
-            ));
-        }
-    }
-    let password = required(&mut errors, "password", &input.password, "初始密码")
-        .and_then(|p| checked(&mut errors, "password", identity::check_password(p)).map(|_| p.to_owned()));
-    let role = match Role::parse(text(&input.role)) {
-        Some(r) if r.is_staff() => Some(r),
-        _ => {
-            errors.push(FieldError::new(
-                "role",
-                "invalid_choice",
-                "角色应为 window（综窗）、reviewer（部门审批）、admin（管理员）或 policy_editor（政策编辑）",
-            ));
-            None
-        }
-    };
-    let department = Some(text(&input.department).to_owned()).filter(|d| !d.is_empty());
-    if role == Some(Role::Reviewer) {
-        match &department {
-            None => errors.push(FieldError::new(
+    input
+        .validate()
+        .map_err(|e| ApiError::Validation(validate::field_errors(&e)))?;
+    let username = text(&input.username).to_owned();
+    let password = text(&input.password).to_owned();
+    let role = Role::parse(text(&input.role))
+        .ok_or_else(|| ApiError::failed("staff role", "validated role did not parse"))?;
+    let department = given(&input.department);
+    if let Some(code) = department.clone() {
+        // Whether the department exists is a lookup, not a rule of the request.
+        if !state
+            .db
+            .run(move |c| crate::store::catalogue::department_exists(c, &code))
+            .await?
+        {
+            return Err(ApiError::Validation(vec![FieldError::new(
                 "department",
-                "required",
-                "部门审批人员必须绑定一个部门",
-            )),
-            Some(d) => {
-                let code = d.clone();
-                if !state
-                    .db
-                    .run(move |c| crate::store::catalogue::department_exists(c, &code))
-                    .await?
-                {
-                    errors.push(FieldError::new(
-                        "department",
-                        "unknown_department",
-                        "部门编码不存在",
-                    ));
-                }
-            }
+                "unknown_department",
+                "部门编码不存在",
+            )]));
         }
-    } else if department.is_some() {
-        errors.push(FieldError::new(
-            "department",
-            "not_applicable",
-            "只有部门审批人员需要绑定部门",
-        ));
-    }
-    let (Some(username), Some(password), Some(role)) = (username, password, role) else {
-        return Err(ApiError::Validation(errors));
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
     }
     let display = Some(text(&input.display_name).to_owned())
         .filter(|d| !d.is_empty())

@@ -9,6 +9,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::Datelike;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use validator::Validate;
 
 use super::service;
 use crate::calendar::{self, YearSource};
@@ -188,16 +189,44 @@ async fn failed(
     render(state, req, ctx, status).await
 }
 
-#[derive(Deserialize)]
+/// A year typed from the notice; each date line is then parsed, every bad line named.
+#[derive(Deserialize, Validate)]
 struct TypedForm {
     csrf_token: String,
+    #[validate(custom(function = "year_in_range"))]
     year: String,
     #[serde(default)]
+    #[validate(custom(function = "off_days_given"))]
     off_days: String,
     #[serde(default)]
     working_days: String,
     #[serde(default)]
     source_note: String,
+}
+
+fn year_in_range(v: &str) -> Result<(), validator::ValidationError> {
+    match v.trim().parse::<i32>() {
+        Ok(y) if service::YEARS.contains(&y) => Ok(()),
+        _ => Err(crate::web::validate::problem(
+            "invalid",
+            format!(
+                "年份应为 {} 至 {} 之间的四位数字",
+                service::YEARS.start(),
+                service::YEARS.end()
+            ),
+        )),
+    }
+}
+
+fn off_days_given(v: &str) -> Result<(), validator::ValidationError> {
+    if v.trim().is_empty() {
+        Err(crate::web::validate::problem(
+            "required",
+            "请按通知填写放假日期（每行一个日期或日期范围，后接节日名称）",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 #[post("/admin/calendar")]
@@ -216,33 +245,16 @@ async fn enter_typed(
     ]
     .into_iter()
     .collect();
-    let mut errors = Vec::new();
-    let year = match form.year.trim().parse::<i32>() {
-        Ok(y) if service::YEARS.contains(&y) => Some(y),
-        _ => {
-            errors.push(FieldError::new(
-                "year",
-                "invalid",
-                format!(
-                    "年份应为 {} 至 {} 之间的四位数字",
-                    service::YEARS.start(),
-                    service::YEARS.end()
-                ),
-            ));
-            None
-        }
-    };
+    let mut errors = form
+        .validate()
+        .err()
+        .map(|e| crate::web::validate::field_errors(&e))
+        .unwrap_or_default();
+    let year = form.year.trim().parse::<i32>().ok();
     let off = service::parse_days("off_days", &form.off_days, &mut errors);
     let work = service::parse_days("working_days", &form.working_days, &mut errors);
     if off.is_empty() && !form.off_days.trim().is_empty() && errors.is_empty() {
         errors.push(FieldError::new("off_days", "required", "请填写放假日期"));
-    }
-    if form.off_days.trim().is_empty() {
-        errors.push(FieldError::new(
-            "off_days",
-            "required",
-            "请按通知填写放假日期（每行一个日期或日期范围，后接节日名称）",
-        ));
     }
     let Some(year) = year.filter(|_| errors.is_empty()) else {
         return Ok(failed(&state, &req, ApiError::Validation(errors), values).await?);

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
+use validator::{Validate, ValidationError};
 
 use crate::auth::Role;
 use crate::store::cases::{self as store, EventRow, MessageRow, QueueFilter};
@@ -228,6 +229,24 @@ fn changed(
         })
 }
 
+const DELIVERY_CHOICE: &str =
+    "送达方式 method 应为 mail（邮寄）、e_certificate（电子证照）或 pickup（窗口领取）";
+const DECISION_CHOICE: &str = "decision 应为 approve（同意）或 deny（不予批准）";
+
+fn delivery_method(v: &str) -> Result<(), ValidationError> {
+    match DeliveryMethod::parse(v, String::new()) {
+        Some(_) => Ok(()),
+        None => Err(crate::web::validate::problem("invalid_choice", DELIVERY_CHOICE)),
+    }
+}
+
+fn decision_choice(v: &str) -> Result<(), ValidationError> {
+    match v {
+        "approve" | "deny" => Ok(()),
+        _ => Err(crate::web::validate::problem("invalid_choice", DECISION_CHOICE)),
+    }
+}
+
 fn window_or_admin(user: &crate::web::auth::CurrentUser) -> Result<(), ApiError> {
     if user.is_window_clerk() {
         Ok(())
@@ -257,7 +276,9 @@ async fn accept(
     respond(&state, &user, &receipt, seen, Command::Accept).await
 }
 
-#[derive(Default, Deserialize, ToSchema)]
+/// What each item must say is the workflow's rule (a field or material of the case, a
+/// reason, the asking department once in progress).
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct SupplementBody {
     #[serde(default)]
     items: Vec<SupplementInput>,
@@ -287,9 +308,10 @@ async fn supplement(
     IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
-    JsonBody(body): JsonBody<SupplementBody>,
+    body: JsonBody<SupplementBody>,
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
+    let body = body.validated()?;
     let items = body
         .items
         .into_iter()
@@ -309,7 +331,8 @@ async fn supplement(
     .await
 }
 
-#[derive(Default, Deserialize, ToSchema)]
+/// The workflow requires the reason (it is told to the applicant).
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct ReasonBody {
     reason: Option<String>,
 }
@@ -331,15 +354,24 @@ async fn refuse(
     IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
-    JsonBody(body): JsonBody<ReasonBody>,
+    body: JsonBody<ReasonBody>,
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
+    let body = body.validated()?;
     let reason = body.reason.unwrap_or_default().trim().to_owned();
     respond(&state, &user, &receipt, seen, Command::Refuse { reason }).await
 }
 
-#[derive(Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct DeliverBody {
+    /// mail, e_certificate or pickup.
+    #[validate(
+        required(
+            code = "invalid_choice",
+            message = "送达方式 method 应为 mail（邮寄）、e_certificate（电子证照）或 pickup（窗口领取）"
+        ),
+        custom(function = "delivery_method")
+    )]
     method: Option<String>,
     tracking_no: Option<String>,
 }
@@ -361,27 +393,18 @@ async fn deliver(
     IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
-    JsonBody(body): JsonBody<DeliverBody>,
+    body: JsonBody<DeliverBody>,
 ) -> Result<HttpResponse, ApiError> {
     window_or_admin(&user)?;
-    let method = match body.method.as_deref().unwrap_or("") {
-        "mail" => DeliveryMethod::Mail {
-            tracking_no: body.tracking_no.unwrap_or_default().trim().to_owned(),
-        },
-        "e_certificate" => DeliveryMethod::ECertificate,
-        "pickup" => DeliveryMethod::Pickup,
-        _ => {
-            return Err(ApiError::Validation(vec![FieldError::new(
-                "method",
-                "invalid_choice",
-                "送达方式 method 应为 mail（邮寄）、e_certificate（电子证照）或 pickup（窗口领取）",
-            )]))
-        }
-    };
+    let body = body.validated()?;
+    let tracking_no = body.tracking_no.unwrap_or_default().trim().to_owned();
+    let method = DeliveryMethod::parse(body.method.as_deref().unwrap_or(""), tracking_no)
+        .ok_or_else(|| ApiError::failed("delivery method", "validated method did not parse"))?;
     respond(&state, &user, &receipt, seen, Command::Deliver { method }).await
 }
 
-#[derive(Default, Deserialize, ToSchema)]
+/// The workflow checks the days against the legal cap and requires the reason.
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct ExtendBody {
     working_days: Option<u32>,
     reason: Option<String>,
@@ -404,8 +427,9 @@ async fn extend(
     IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
-    JsonBody(body): JsonBody<ExtendBody>,
+    body: JsonBody<ExtendBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.validated()?;
     let cmd = Command::Extend {
         working_days: body.working_days.unwrap_or(0),
         reason: body.reason.unwrap_or_default().trim().to_owned(),
@@ -434,8 +458,16 @@ async fn archive(
     respond(&state, &user, &receipt, seen, Command::Archive).await
 }
 
-#[derive(Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct DecideBody {
+    /// approve or deny.
+    #[validate(
+        required(
+            code = "invalid_choice",
+            message = "decision 应为 approve（同意）或 deny（不予批准）"
+        ),
+        custom(function = "decision_choice")
+    )]
     decision: Option<String>,
     opinion: Option<String>,
     result: Option<String>,
@@ -460,19 +492,10 @@ async fn decide(
     IfMatch(seen): IfMatch,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
-    JsonBody(body): JsonBody<DecideBody>,
+    body: JsonBody<DecideBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let approve = match body.decision.as_deref() {
-        Some("approve") => true,
-        Some("deny") => false,
-        _ => {
-            return Err(ApiError::Validation(vec![FieldError::new(
-                "decision",
-                "invalid_choice",
-                "decision 应为 approve（同意）或 deny（不予批准）",
-            )]))
-        }
-    };
+    let body = body.validated()?;
+    let approve = body.decision.as_deref() == Some("approve");
     let sub_case = id.into_inner();
     let receipt = state
         .db
@@ -532,7 +555,9 @@ async fn result_document(
         .body(bytes))
 }
 
-#[derive(Default, Deserialize, ToSchema)]
+/// Which fields and materials may be corrected, and their values, are checked against the
+/// notice and the form by the resubmission.
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct ResubmitBody {
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -561,8 +586,9 @@ async fn resubmit(
     IfMatch(seen): IfMatch,
     user: Authed<Applicant>,
     receipt: web::Path<String>,
-    JsonBody(body): JsonBody<ResubmitBody>,
+    body: JsonBody<ResubmitBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.validated()?;
     let (row, wf, due) = crate::web::cases::supplement::resubmit(
         &state,
         &user,
@@ -591,7 +617,9 @@ async fn my_messages(state: web::Data<AppState>, user: Authed<Applicant>) -> Res
     }))
 }
 
-#[derive(Default, Deserialize, ToSchema)]
+/// The applicant is validated as a registration (with the password the counter generates)
+/// and the application as any submission.
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct CounterBody {
     applicant: Option<crate::web::accounts::service::RegisterInput>,
     #[serde(flatten)]
@@ -618,11 +646,12 @@ async fn counter(
     req: HttpRequest,
     user: Authed<StaffOnly>,
     IdempotencyKey(key): IdempotencyKey,
-    JsonBody(body): JsonBody<CounterBody>,
+    body: JsonBody<CounterBody>,
 ) -> Result<HttpResponse, ApiError> {
     if !user.is_window_clerk() {
         return Err(ApiError::Forbidden("只有综窗人员或管理员可以代为登记".into()));
     }
+    let body = body.validated()?;
     let who = body.applicant.unwrap_or_default();
     let (applicant, created) =
         crate::web::counter::service::find_or_register(&state, who, client_address(&req)).await?;

@@ -244,13 +244,9 @@ async fn case_action(
             (Command::RequestSupplement { items }, "一次性告知补正")
         }
         "deliver" => {
-            let method = match text("method").as_str() {
-                "mail" => DeliveryMethod::Mail {
-                    tracking_no: text("tracking_no"),
-                },
-                "pickup" => DeliveryMethod::Pickup,
-                _ => DeliveryMethod::ECertificate,
-            };
+            // The form's radio buttons default to the e-certificate.
+            let method = DeliveryMethod::parse(&text("method"), text("tracking_no"))
+                .unwrap_or(DeliveryMethod::ECertificate);
             (Command::Deliver { method }, "送达")
         }
         "archive" => (Command::Archive, "归档"),

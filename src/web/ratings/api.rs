@@ -50,8 +50,9 @@ async fn rate(
     state: web::Data<AppState>,
     user: Authed<Applicant>,
     receipt: web::Path<String>,
-    JsonBody(req): JsonBody<RatingRequest>,
+    req: JsonBody<RatingRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let req = req.validated()?;
     let (saved, opened) = logic::rate(&state, &user, &receipt, req).await?;
     Ok(HttpResponse::Created().json(Rated {
         rating: saved,
@@ -159,8 +160,9 @@ async fn visit(
     state: web::Data<AppState>,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
-    JsonBody(req): JsonBody<FollowUpRequest>,
+    req: JsonBody<FollowUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let req = req.validated()?;
     run(&state, &user, id.into_inner(), FollowUpAction::Visit, req).await
 }
 
@@ -180,8 +182,9 @@ async fn resolve(
     state: web::Data<AppState>,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
-    JsonBody(req): JsonBody<FollowUpRequest>,
+    req: JsonBody<FollowUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let req = req.validated()?;
     run(&state, &user, id.into_inner(), FollowUpAction::Resolve, req).await
 }
 
@@ -201,8 +204,9 @@ async fn appeal(
     state: web::Data<AppState>,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
-    JsonBody(req): JsonBody<FollowUpRequest>,
+    req: JsonBody<FollowUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let req = req.validated()?;
     run(&state, &user, id.into_inner(), FollowUpAction::Appeal, req).await
 }
 
@@ -222,8 +226,9 @@ async fn review_appeal(
     state: web::Data<AppState>,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
-    JsonBody(req): JsonBody<FollowUpRequest>,
+    req: JsonBody<FollowUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let req = req.validated()?;
     let action = match req.upheld {
         Some(true) => FollowUpAction::UpholdAppeal,
         Some(false) => FollowUpAction::RejectAppeal,

@@ -12,6 +12,7 @@ use crate::web::auth::CurrentUser;
 use crate::web::error::{ApiError, FieldError};
 use crate::web::AppState;
 use crate::workflow::CaseStatus;
+use validator::Validate;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct DepartmentLevel {
@@ -19,12 +20,29 @@ pub struct DepartmentLevel {
     pub level: String,
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+/// Which departments may be rated (those that handled the case) is checked against the case.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema, Validate)]
 pub struct RatingRequest {
+    /// very_satisfied, satisfied, basic, dissatisfied or very_dissatisfied.
+    #[validate(
+        required(
+            code = "invalid_choice",
+            message = "评价等级应为：非常满意、满意、基本满意、不满意、非常不满意"
+        ),
+        custom(function = "rating_level")
+    )]
     pub level: Option<String>,
+    #[validate(length(max = 500, code = "too_long", message = "评价内容不能超过 500 个字"))]
     pub comment: Option<String>,
     #[serde(default)]
     pub departments: Vec<DepartmentLevel>,
+}
+
+fn rating_level(v: &str) -> Result<(), validator::ValidationError> {
+    match Level::parse(v) {
+        Some(_) => Ok(()),
+        None => Err(crate::web::validate::problem("invalid_choice", LEVEL_MESSAGE)),
+    }
 }
 
 /// A saved rating as the API returns it.
@@ -93,19 +111,14 @@ pub async fn rate(
     if row.account_id != user.id || !matches!(user.role, Role::Citizen | Role::Enterprise) {
         return Err(not_found());
     }
-    let mut errors = Vec::new();
+    // The pages call this directly; the API has validated already, cheaply done again.
+    let mut errors = req
+        .validate()
+        .err()
+        .map(|e| crate::web::validate::field_errors(&e))
+        .unwrap_or_default();
     let level = req.level.as_deref().and_then(Level::parse);
-    if level.is_none() {
-        errors.push(FieldError::new("level", "invalid_choice", LEVEL_MESSAGE));
-    }
     let comment = req.comment.unwrap_or_default().trim().to_owned();
-    if comment.chars().count() > rules::MAX_COMMENT {
-        errors.push(FieldError::new(
-            "comment",
-            "too_long",
-            format!("评价内容不能超过 {} 个字", rules::MAX_COMMENT),
-        ));
-    }
     let case_departments: std::collections::BTreeSet<String> =
         subs.iter().map(|s| s.department_code.clone()).collect();
     let mut given = std::collections::BTreeMap::new();
@@ -261,8 +274,9 @@ fn required_text(value: Option<String>, field: &'static str, what: &str) -> Resu
     Ok(v)
 }
 
-/// The body of a follow-up action.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+/// The body of a follow-up action; which text it needs depends on the action (a visit's
+/// note, an outcome, an appeal's reason), checked by the action.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema, Validate)]
 pub struct FollowUpRequest {
     pub note: Option<String>,
     pub outcome: Option<String>,
