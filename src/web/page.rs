@@ -3,12 +3,58 @@
 
 use std::collections::HashMap;
 
+use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use validator::Validate;
 
 use super::auth::csrf_token;
 use super::error::{ApiError, FieldError, PageError};
 use super::AppState;
+
+/// A posted page form (URL-encoded, as `web::Form`). Its value is reachable only through
+/// [`PageForm::checked`] (for forms that show the problems beside their fields) or
+/// [`PageForm::valid`] (for the rest), so its declared rules (`validator`) are never skipped.
+pub struct PageForm<T>(T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for PageForm<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = web::Form::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(PageForm(form.await?.into_inner())) })
+    }
+}
+
+impl<T: Validate> PageForm<T> {
+    /// The form and the problems its rules find, for a page that shows them per field.
+    pub fn checked(self) -> (T, Vec<FieldError>) {
+        let errors = self
+            .0
+            .validate()
+            .err()
+            .map(|e| super::validate::field_errors(&e))
+            .unwrap_or_default();
+        (self.0, errors)
+    }
+
+    /// The form if its rules hold, else a 400 page that says what was wrong.
+    pub fn valid(self, state: &AppState) -> Result<T, PageError> {
+        let (form, errors) = self.checked();
+        if errors.is_empty() {
+            return Ok(form);
+        }
+        let detail: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+        Err(state.page_error(
+            StatusCode::BAD_REQUEST,
+            "提交的内容有误",
+            &format!("{}。请返回上一页修改后重新提交。", detail.join("；")),
+        ))
+    }
+}
 
 /// Renders `template` with a CSRF token, setting the CSRF cookie when the browser has none.
 pub fn form_page(

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use validator::Validate;
 
 use crate::auth::Role;
 use crate::identity::Scale;
@@ -18,7 +19,7 @@ use crate::web::auth::{
     clear_session_cookie, client_address, require_csrf, session_cookie, AdminOnly, AnyUser, Authed,
 };
 use crate::web::error::{ApiError, PageError};
-use crate::web::page::{field_errors, form_message, form_page, see_other};
+use crate::web::page::{field_errors, form_message, form_page, see_other, PageForm};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -59,7 +60,7 @@ async fn login_form(
     form_page(&state, &req, "accounts/login.html", &mut ctx, StatusCode::OK)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct LoginForm {
     username: String,
     password: String,
@@ -71,8 +72,9 @@ struct LoginForm {
 async fn login_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<LoginForm>,
+    form: PageForm<LoginForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token)?;
     let next = safe_next(form.next.as_deref());
     match accounts::login(&state, &form.username, &form.password, client_address(&req)).await {
@@ -139,7 +141,7 @@ async fn register_form(
     form_page(&state, &req, "accounts/register.html", &mut ctx, StatusCode::OK)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct RegisterForm {
     csrf_token: String,
     #[serde(flatten)]
@@ -150,8 +152,9 @@ struct RegisterForm {
 async fn register_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<RegisterForm>,
+    form: PageForm<RegisterForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token)?;
     let f = &form.fields;
     let get = |k: &str| f.get(k).cloned();
@@ -200,7 +203,7 @@ async fn register_submit(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct CsrfOnly {
     csrf_token: String,
 }
@@ -210,8 +213,9 @@ async fn logout_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: Authed<AnyUser>,
-    form: web::Form<CsrfOnly>,
+    form: PageForm<CsrfOnly>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token)?;
     accounts::logout(&state, &user, &client_address(&req)).await?;
     Ok(HttpResponse::SeeOther()
@@ -272,7 +276,7 @@ async fn account_page(
     form_page(&state, &req, "accounts/account.html", &mut ctx, StatusCode::OK)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct PasswordForm {
     csrf_token: String,
     current_password: String,
@@ -284,8 +288,9 @@ async fn password_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: Authed<AnyUser>,
-    form: web::Form<PasswordForm>,
+    form: PageForm<PasswordForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token)?;
     match accounts::change_password(
         &state,
@@ -358,7 +363,7 @@ async fn admin_users(
     admin_users_page(&state, &req, tera::Context::new(), StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct StaffForm {
     csrf_token: String,
     username: String,
@@ -373,8 +378,9 @@ async fn admin_users_create(
     state: web::Data<AppState>,
     req: HttpRequest,
     admin: Authed<AdminOnly>,
-    form: web::Form<StaffForm>,
+    form: PageForm<StaffForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token)?;
     let input = StaffInput {
         username: Some(form.username.clone()),
@@ -404,7 +410,7 @@ async fn admin_users_create(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct ToggleForm {
     csrf_token: String,
     action: String,
@@ -416,8 +422,9 @@ async fn admin_user_toggle(
     req: HttpRequest,
     admin: Authed<AdminOnly>,
     id: web::Path<i64>,
-    form: web::Form<ToggleForm>,
+    form: PageForm<ToggleForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token)?;
     let disable = form.action == "disable";
     if let Err(e) =

@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
 
 use crate::form;
 use crate::store::applications as store;
@@ -19,7 +20,7 @@ use crate::web::apply::service::{
 };
 use crate::web::auth::{client_address, AnyUser, Applicant, Authed, MaybeUser};
 use crate::web::error::{ApiError, FieldError};
-use crate::web::extract::IdempotencyKey;
+use crate::web::extract::{IdempotencyKey, JsonBody};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -33,7 +34,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get_application);
 }
 
-#[derive(Default, Deserialize, ToSchema)]
+/// Which answers a bundle's questions allow is the bundle's rule (`form::check_answers`).
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct AnswersBody {
     #[serde(default)]
     answers: HashMap<String, String>,
@@ -52,13 +54,9 @@ async fn merged_form(
     state: web::Data<AppState>,
     code: web::Path<String>,
     user: MaybeUser,
-    raw: web::Bytes,
+    body: JsonBody<AnswersBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body: AnswersBody = if raw.is_empty() {
-        AnswersBody::default()
-    } else {
-        crate::web::extract::parse(&raw)?
-    };
+    let body = body.validated()?;
     let (_, bundle, catalogue) = apply::bundle_context(&state, &code).await?;
     let problems = form::check_answers(&bundle, &body.answers);
     if !problems.is_empty() {
@@ -100,7 +98,8 @@ async fn get_draft(
     Ok(HttpResponse::Ok().json(draft))
 }
 
-#[derive(Deserialize, ToSchema)]
+/// Nothing in a draft is checked: it keeps whatever was typed.
+#[derive(Default, Deserialize, ToSchema, Validate)]
 struct DraftPatch {
     answers: Option<HashMap<String, String>>,
     #[schema(value_type = Option<Object>)]
@@ -130,9 +129,9 @@ async fn put_draft(
     state: web::Data<AppState>,
     user: Authed<Applicant>,
     bundle: web::Path<String>,
-    raw: web::Bytes,
+    patch: JsonBody<DraftPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let patch: DraftPatch = crate::web::extract::parse(&raw)?;
+    let patch = patch.validated()?;
     apply::bundle_context(&state, &bundle).await?;
     let mut draft = apply::load_draft(&state, &user, &bundle).await?;
     if let Some(a) = patch.answers {

@@ -10,6 +10,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use validator::Validate;
 
 use crate::catalogue::{BundleDef, Catalogue, FieldType};
 use crate::form::{self, FormData, MergedForm, Problem};
@@ -19,7 +20,7 @@ use crate::web::apply::service::{self as apply, Draft};
 use crate::web::auth::{csrf_matches, require_csrf, AnyUser, Applicant, Authed, CurrentUser};
 use crate::web::counter::service::{filer, Filer};
 use crate::web::error::{ApiError, PageError};
-use crate::web::page::{form_message, form_page as render, page_err, see_other};
+use crate::web::page::{form_message, form_page as render, page_err, see_other, PageForm};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -101,17 +102,29 @@ async fn questions_page(
     )
 }
 
+/// The situation questions' answers (`q_<code>` fields); which answers are allowed is the
+/// bundle's rule, checked by `form::check_answers`.
+#[derive(Deserialize, Validate)]
+struct AnswersForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(flatten)]
+    fields: HashMap<String, String>,
+}
+
 #[post("/apply/{code}/answers")]
 async fn answers_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: Authed<AnyUser>,
     code: web::Path<String>,
-    body: web::Form<HashMap<String, String>>,
+    body: PageForm<AnswersForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    require_csrf(&req, body.get("csrf_token").map(String::as_str).unwrap_or(""))?;
+    let body = body.valid(&state)?;
+    require_csrf(&req, &body.csrf_token)?;
     let mut c = context(&state, &user, &code).await?;
     let answers: HashMap<String, String> = body
+        .fields
         .iter()
         .filter_map(|(k, v)| k.strip_prefix("q_").map(|q| (q.to_owned(), v.clone())))
         .collect();
@@ -622,7 +635,7 @@ async fn review_page(
     render(&state, &req, "apply/apply_review.html", &mut ctx, StatusCode::OK)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct SubmitForm {
     csrf_token: String,
     idempotency_key: String,
@@ -634,8 +647,9 @@ async fn final_submit(
     req: HttpRequest,
     user: Authed<AnyUser>,
     code: web::Path<String>,
-    f: web::Form<SubmitForm>,
+    f: PageForm<SubmitForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let f = f.valid(&state)?;
     require_csrf(&req, &f.csrf_token)?;
     let c = context(&state, &user, &code).await?;
     let body = serde_json::json!({

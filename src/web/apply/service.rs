@@ -242,9 +242,14 @@ pub async fn read_upload(state: &AppState, row: &UploadRow) -> Result<Vec<u8>, A
         .map_err(|e| ApiError::failed("read an upload", e))
 }
 
-/// A merged application as submitted.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+/// A merged application as submitted. Its answers, fields and materials are the bundle's to
+/// define: the form module checks them against the catalogue.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema, validator::Validate)]
 pub struct SubmitInput {
+    #[validate(
+        required(code = "required", message = "请指定要申请的一件事套餐"),
+        custom(function = "bundle_named")
+    )]
     pub bundle: Option<String>,
     #[serde(default)]
     pub answers: HashMap<String, String>,
@@ -282,6 +287,17 @@ pub struct SubmitResult {
     pub sub_cases: Vec<SubCaseSummary>,
 }
 
+fn bundle_named(b: &str) -> Result<(), validator::ValidationError> {
+    if b.trim().is_empty() {
+        Err(crate::web::validate::problem(
+            "required",
+            "请指定要申请的一件事套餐",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// Checks and writes one application of `applicant`, filed by `user` (the applicant online,
 /// a window clerk at the counter: the uploads must be the filer's). Every part is written
 /// in one transaction.
@@ -292,12 +308,10 @@ pub async fn submit(
     input: SubmitInput,
     channel: &str,
 ) -> Result<SubmitResult, ApiError> {
-    let Some(code) = input.bundle.clone().filter(|b| !b.trim().is_empty()) else {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "bundle",
-            "required",
-            "请指定要申请的一件事套餐",
-        )]));
+    validator::Validate::validate(&input)
+        .map_err(|e| ApiError::Validation(crate::web::validate::field_errors(&e)))?;
+    let Some(code) = input.bundle.clone() else {
+        return Err(ApiError::failed("submission", "validated bundle is missing"));
     };
     let (bundle_version, bundle, catalogue) = bundle_context(state, &code).await?;
     let merged = form::merge(&catalogue, &bundle, &input.answers);

@@ -15,7 +15,7 @@ use super::service;
 use crate::calendar::{self, YearSource};
 use crate::web::auth::{client_address, require_csrf, AdminOnly, Authed};
 use crate::web::error::{ApiError, FieldError, PageError};
-use crate::web::page::{field_errors, form_message, form_page, page_err};
+use crate::web::page::{field_errors, form_message, form_page, page_err, PageForm};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -234,8 +234,9 @@ async fn enter_typed(
     state: web::Data<AppState>,
     req: HttpRequest,
     admin: Authed<AdminOnly>,
-    form: web::Form<TypedForm>,
+    form: PageForm<TypedForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let (form, mut errors) = form.checked();
     require_csrf(&req, &form.csrf_token)?;
     let values: BTreeMap<&str, String> = [
         ("year", form.year.clone()),
@@ -245,11 +246,6 @@ async fn enter_typed(
     ]
     .into_iter()
     .collect();
-    let mut errors = form
-        .validate()
-        .err()
-        .map(|e| crate::web::validate::field_errors(&e))
-        .unwrap_or_default();
     let year = form.year.trim().parse::<i32>().ok();
     let off = service::parse_days("off_days", &form.off_days, &mut errors);
     let work = service::parse_days("working_days", &form.working_days, &mut errors);

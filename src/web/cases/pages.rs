@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use validator::Validate;
 
 use crate::auth::Role;
 use crate::store::cases::{self as store, QueueFilter};
@@ -14,7 +15,7 @@ use crate::web::apply::service as apply;
 use crate::web::auth::{client_address, require_csrf, Authed, StaffOnly};
 use crate::web::cases::service::{summary, transition};
 use crate::web::error::PageError;
-use crate::web::page::{form_message, form_page, page_err};
+use crate::web::page::{form_message, form_page, page_err, PageForm};
 use crate::web::AppState;
 use crate::workflow::{Command, DeliveryMethod, SupplementItem};
 
@@ -195,7 +196,7 @@ async fn case_context(
     Ok(ctx)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct ActionForm {
     csrf_token: String,
     version: u32,
@@ -210,8 +211,9 @@ async fn case_action(
     req: HttpRequest,
     user: Authed<StaffOnly>,
     receipt: web::Path<String>,
-    form: web::Form<ActionForm>,
+    form: PageForm<ActionForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token)?;
     let text = |k: &str| {
         form.fields

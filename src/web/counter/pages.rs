@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use validator::Validate;
 
 use crate::store::{accounts as account_store, counter as store};
 use crate::web::accounts::pages::register_context;
@@ -14,7 +15,7 @@ use crate::web::accounts::service::RegisterInput;
 use crate::web::auth::{client_address, require_csrf, AnyUser, Authed, CurrentUser};
 use crate::web::counter::service as counter;
 use crate::web::error::{ApiError, PageError};
-use crate::web::page::{field_errors, form_message, form_page, page_err};
+use crate::web::page::{field_errors, form_message, form_page, page_err, PageForm};
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -106,7 +107,7 @@ async fn counter_page(
     form_page(&state, &req, "counter/counter.html", &mut ctx, StatusCode::OK)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct CounterForm {
     csrf_token: String,
     action: String,
@@ -119,8 +120,9 @@ async fn counter_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: Authed<AnyUser>,
-    form: web::Form<CounterForm>,
+    form: PageForm<CounterForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token)?;
     window_only(&state, &user)?;
     let f = &form.fields;
@@ -222,7 +224,7 @@ async fn activate_page(state: web::Data<AppState>, req: HttpRequest) -> Result<H
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct ActivateForm {
     csrf_token: String,
     login: String,
@@ -234,8 +236,9 @@ struct ActivateForm {
 async fn activate_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<ActivateForm>,
+    form: PageForm<ActivateForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token)?;
     let mut ctx = activate_context();
     match counter::activate(

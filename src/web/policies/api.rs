@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
 
 use crate::auth::Role;
 use crate::identity::{self, Scale};
@@ -472,11 +473,16 @@ pub struct ProfileInput {
     pub scale: Option<String>,
     pub region: Option<String>,
     pub founded_on: Option<String>,
+    /// A number, or text holding one.
+    #[schema(value_type = Option<f64>)]
     pub employees: Option<serde_json::Value>,
+    /// 年营业收入（万元）: a number, or text holding one.
+    #[schema(value_type = Option<f64>)]
     pub revenue: Option<serde_json::Value>,
     pub tags: Vec<String>,
 }
 
+/// A given number: `None` when absent or blank, `Err` when not a number.
 fn number_of(v: &Option<serde_json::Value>) -> Option<Result<f64, ()>> {
     match v {
         None | Some(serde_json::Value::Null) => None,
@@ -486,82 +492,143 @@ fn number_of(v: &Option<serde_json::Value>) -> Option<Result<f64, ()>> {
     }
 }
 
-/// Checks an enterprise profile; every bad field is reported.
-pub fn parse_profile(p: &ProfileInput, today: NaiveDate) -> Result<Profile, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let mut profile = Profile::default();
-    if let Some(code) = present(&p.industry) {
-        match identity::parse_industry(code) {
-            Ok(i) => profile.industry = Some(i.code.clone()),
-            Err(e) => errors.push(FieldError::new("industry", e.code, e.message)),
-        }
-    }
-    if let Some(s) = present(&p.scale) {
-        match Scale::parse(s) {
-            Ok(s) => profile.scale = Some(s),
-            Err(e) => errors.push(FieldError::new("scale", e.code, e.message)),
-        }
-    }
-    if let Some(r) = present(&p.region) {
-        if regions::name(r).is_some() {
-            profile.region = Some(r.to_owned());
-        } else {
-            errors.push(FieldError::new(
-                "region",
-                "unknown_region",
-                "所在地区代码不在地区表中，如 350112（长乐区）",
-            ));
-        }
-    }
-    if let Some(d) = present(&p.founded_on) {
-        match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
-            Ok(d) if d <= today => profile.founded_on = Some(d),
-            Ok(_) => errors.push(FieldError::new("founded_on", "in_future", "成立日期不能晚于今天")),
-            Err(_) => errors.push(FieldError::new(
-                "founded_on",
-                "invalid_date",
-                "成立日期应为 YYYY-MM-DD 格式",
-            )),
-        }
-    }
-    match number_of(&p.employees) {
-        None => {}
-        Some(Ok(n)) if n >= 0.0 && n.fract() == 0.0 && n <= 10_000_000.0 => {
-            profile.employees = Some(n as u32)
-        }
-        Some(_) => errors.push(FieldError::new(
-            "employees",
-            "invalid_number",
-            "从业人数应为不小于 0 的整数",
+/// The profile's given values, each checked by its declared rule.
+#[derive(Validate)]
+struct ProfileFields {
+    #[validate(custom(function = "crate::web::validate::industry"))]
+    industry: Option<String>,
+    #[validate(custom(function = "crate::web::validate::scale"))]
+    scale: Option<String>,
+    #[validate(custom(function = "profile_region"))]
+    region: Option<String>,
+    #[validate(custom(function = "iso_date"))]
+    founded_on: Option<String>,
+    #[validate(custom(function = "employee_count"))]
+    employees: Option<Result<f64, ()>>,
+    #[validate(custom(function = "revenue_amount"))]
+    revenue: Option<Result<f64, ()>>,
+    #[validate(nested)]
+    tags: Vec<ProfileTag>,
+}
+
+#[derive(Validate)]
+struct ProfileTag {
+    #[validate(custom(function = "known_tag"))]
+    tags: String,
+}
+
+fn problem(code: &'static str, message: String) -> validator::ValidationError {
+    crate::web::validate::problem(code, message)
+}
+
+fn profile_region(r: &str) -> Result<(), validator::ValidationError> {
+    match regions::name(r) {
+        Some(_) => Ok(()),
+        None => Err(problem(
+            "unknown_region",
+            "所在地区代码不在地区表中，如 350112（长乐区）".into(),
         )),
     }
-    match number_of(&p.revenue) {
-        None => {}
-        Some(Ok(n)) if n >= 0.0 && n.is_finite() => profile.revenue = Some(n),
-        Some(_) => errors.push(FieldError::new(
-            "revenue",
+}
+
+fn iso_date(d: &str) -> Result<(), validator::ValidationError> {
+    match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+        Ok(_) => Ok(()),
+        Err(_) => Err(problem("invalid_date", "成立日期应为 YYYY-MM-DD 格式".into())),
+    }
+}
+
+fn employee_count(n: &Result<f64, ()>) -> Result<(), validator::ValidationError> {
+    match n {
+        Ok(n) if *n >= 0.0 && n.fract() == 0.0 && *n <= 10_000_000.0 => Ok(()),
+        _ => Err(problem("invalid_number", "从业人数应为不小于 0 的整数".into())),
+    }
+}
+
+fn revenue_amount(n: &Result<f64, ()>) -> Result<(), validator::ValidationError> {
+    match n {
+        Ok(n) if *n >= 0.0 && n.is_finite() => Ok(()),
+        _ => Err(problem(
             "invalid_number",
-            "年营业收入（万元）应为不小于 0 的数字",
+            "年营业收入（万元）应为不小于 0 的数字".into(),
         )),
     }
-    for t in p.tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-        if TAGS.contains(&t) {
-            if !profile.tags.iter().any(|x| x == t) {
-                profile.tags.push(t.to_owned());
-            }
-        } else {
-            errors.push(FieldError::new(
-                "tags",
-                "unknown_tag",
-                format!("企业标签“{t}”无效，可选：{}", TAGS.join("、")),
-            ));
-        }
-    }
-    if errors.is_empty() {
-        Ok(profile)
+}
+
+fn known_tag(t: &str) -> Result<(), validator::ValidationError> {
+    if TAGS.contains(&t) {
+        Ok(())
     } else {
-        Err(errors)
+        Err(problem(
+            "unknown_tag",
+            format!("企业标签“{t}”无效，可选：{}", TAGS.join("、")),
+        ))
     }
+}
+
+impl Validate for ProfileInput {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        let given = |v: &Option<String>| present(v).map(str::to_owned);
+        ProfileFields {
+            industry: given(&self.industry),
+            scale: given(&self.scale),
+            region: given(&self.region),
+            founded_on: given(&self.founded_on),
+            employees: number_of(&self.employees),
+            revenue: number_of(&self.revenue),
+            tags: self
+                .tags
+                .iter()
+                .map(|t| t.trim())
+                .filter(|t| !t.is_empty())
+                .map(|t| ProfileTag { tags: t.to_owned() })
+                .collect(),
+        }
+        .validate()
+    }
+}
+
+/// Checks an enterprise profile by its rules and, needing today's date, that it was not
+/// founded in the future (every bad field reported), then reads it into a [`Profile`].
+pub fn parse_profile(p: &ProfileInput, today: NaiveDate) -> Result<Profile, Vec<FieldError>> {
+    let mut errors: Vec<FieldError> = p
+        .validate()
+        .err()
+        .map(|e| crate::web::validate::field_errors(&e))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut f| {
+            // A tag's problem is reported against `tags`, as the form names the field.
+            if f.field.starts_with("tags[") {
+                f.field = "tags".into();
+            }
+            f
+        })
+        .collect();
+    let founded_on = present(&p.founded_on).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    if founded_on.is_some_and(|d| d > today) {
+        errors.push(FieldError::new("founded_on", "in_future", "成立日期不能晚于今天"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut profile = Profile {
+        industry: present(&p.industry)
+            .and_then(|c| identity::parse_industry(c).ok())
+            .map(|i| i.code.clone()),
+        scale: present(&p.scale).and_then(|s| Scale::parse(s).ok()),
+        region: present(&p.region).map(str::to_owned),
+        employees: number_of(&p.employees).and_then(Result::ok).map(|n| n as u32),
+        revenue: number_of(&p.revenue).and_then(Result::ok),
+        founded_on,
+        ..Profile::default()
+    };
+    for t in p.tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        if !profile.tags.iter().any(|x| x == t) {
+            profile.tags.push(t.to_owned());
+        }
+    }
+    Ok(profile)
 }
 
 /// The policies a profile qualifies for, and those it nearly qualifies for.

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
+use validator::Validate;
 
 use crate::auth::Role;
 use crate::identity::Scale;
@@ -17,7 +18,7 @@ use crate::store::policies as store;
 use crate::store::Paging;
 use crate::web::auth::{require_csrf, Authed, MaybeUser};
 use crate::web::error::{ApiError, FieldError, PageError};
-use crate::web::page::{form_page, page_err, see_other};
+use crate::web::page::{form_page, page_err, see_other, PageForm};
 use crate::web::policies::api::{
     change_status, load_visible, parse_profile, parse_search, run_match, spawn_import, version_views, view,
     PolicyEditors, ProfileInput, SearchParams, IMPORT_LIMIT,
@@ -358,7 +359,7 @@ async fn admin_list(
 }
 
 /// The edit form's fields; lists are one item per line.
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize, Validate)]
 #[serde(default)]
 pub struct PolicyForm {
     csrf_token: String,
@@ -532,8 +533,9 @@ async fn admin_create(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: Authed<PolicyEditors>,
-    form: web::Form<PolicyForm>,
+    form: PageForm<PolicyForm>,
 ) -> Result<HttpResponse, PageError> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token).map_err(|_| {
         state.page_error(
             StatusCode::FORBIDDEN,
@@ -604,8 +606,9 @@ async fn admin_update(
     req: HttpRequest,
     user: Authed<PolicyEditors>,
     id: web::Path<String>,
-    form: web::Form<PolicyForm>,
+    form: PageForm<PolicyForm>,
 ) -> Result<HttpResponse, PageError> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token).map_err(|_| {
         state.page_error(
             StatusCode::FORBIDDEN,
@@ -646,7 +649,7 @@ async fn admin_update(
     Ok(see_other(&format!("/policies/{pid}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct CsrfForm {
     csrf_token: String,
 }
@@ -681,8 +684,9 @@ async fn admin_publish(
     req: HttpRequest,
     user: Authed<PolicyEditors>,
     id: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: PageForm<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
+    let form = form.valid(&state)?;
     status_action(state, req, user, &id, &form, Status::Published).await
 }
 
@@ -692,8 +696,9 @@ async fn admin_revoke(
     req: HttpRequest,
     user: Authed<PolicyEditors>,
     id: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: PageForm<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
+    let form = form.valid(&state)?;
     status_action(state, req, user, &id, &form, Status::Revoked).await
 }
 

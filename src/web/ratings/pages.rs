@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use validator::Validate;
 
 use crate::auth::Role;
 use crate::metrics::ratings::{FollowUpAction, FollowUpStatus, Level};
 use crate::web::auth::{require_csrf, Applicant, Authed, StaffOnly};
 use crate::web::error::PageError;
-use crate::web::page::{form_message, form_page, page_err};
+use crate::web::page::{form_message, form_page, page_err, PageForm};
 use crate::web::ratings::service::{self as logic, DepartmentLevel, FollowUpRequest, RatingRequest};
 use crate::web::AppState;
 
@@ -94,7 +95,7 @@ async fn rating_page(
     form_page(&state, &req, "ratings/rating.html", &mut ctx, StatusCode::OK)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct RatingForm {
     csrf_token: String,
     #[serde(default)]
@@ -111,8 +112,9 @@ async fn rating_submit(
     req: HttpRequest,
     user: Authed<Applicant>,
     receipt: web::Path<String>,
-    form: web::Form<RatingForm>,
+    form: PageForm<RatingForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token)?;
     let departments = form
         .fields
@@ -192,7 +194,7 @@ async fn follow_ups_page(
     form_page(&state, &req, "ratings/follow_ups.html", &mut ctx, StatusCode::OK)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct ActionForm {
     csrf_token: String,
     action: String,
@@ -206,8 +208,9 @@ async fn follow_up_action(
     req: HttpRequest,
     user: Authed<StaffOnly>,
     id: web::Path<i64>,
-    form: web::Form<ActionForm>,
+    form: PageForm<ActionForm>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
     require_csrf(&req, &form.csrf_token)?;
     let text = Some(form.text.clone());
     let (action, request, label) = match form.action.as_str() {
