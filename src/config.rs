@@ -115,6 +115,17 @@ pub struct Settings {
     #[arg(long, env = "ONETHING_SWEEP_SECONDS", default_value_t = 300, global = true)]
     pub sweep_seconds: u64,
 
+    /// Seconds after which a submission's `Idempotency-Key` that was taken but never
+    /// completed (its request crashed) may be taken over by a retry; until then a retry is
+    /// told the request is still being processed (409).
+    #[arg(
+        long,
+        env = "ONETHING_IDEMPOTENCY_IN_FLIGHT_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub idempotency_in_flight_seconds: u64,
+
     /// Meilisearch address; when set, search uses Meilisearch instead of the embedded index.
     #[arg(long, env = "MEILI_URL", global = true)]
     pub meili_url: Option<String>,
@@ -143,6 +154,7 @@ impl Settings {
             token_ttl_minutes: 480,
             max_upload_mb: 10,
             sweep_seconds: 300,
+            idempotency_in_flight_seconds: 60,
             holidays_dir: None,
             meili_url: None,
             meili_key: None,

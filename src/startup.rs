@@ -104,6 +104,10 @@ impl Application {
             calendars,
             clock,
             max_upload_bytes: settings.max_upload_mb as usize * 1024 * 1024,
+            idempotency_in_flight: i64::try_from(settings.idempotency_in_flight_seconds)
+                .ok()
+                .and_then(chrono::Duration::try_seconds)
+                .unwrap_or(chrono::Duration::MAX),
             search,
             imports: Arc::new(web::policies::api::ImportJobs::default()),
         });

@@ -196,6 +196,10 @@ pub enum DbError {
     Corrupt(String),
     #[error("database task failed: {0}")]
     Join(String),
+    /// The write lost its claim (an `Idempotency-Key` taken over meanwhile): the
+    /// transaction is rolled back and nothing is written.
+    #[error("the claim on this write was taken over")]
+    Superseded,
     /// A deadline computed inside a transaction could not be counted.
     #[error("working-day calendar: {0}")]
     Calendar(#[from] crate::calendar::CalendarError),

@@ -94,8 +94,9 @@ pub fn delete_draft(conn: &mut DbConn, account: i64, bundle: &str) -> Result<(),
 /// What a new request with an idempotency key finds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Begin {
-    /// First use: the key is now held for this request.
-    New,
+    /// First use (or a crashed request's key taken over): the key is now held for this
+    /// request, as of `claim`; only the holder of that claim can complete it.
+    New { claim: NaiveDateTime },
     /// Done before with the same body: the original response.
     Replay { status: i32, body: String },
     /// Used before with another body.
@@ -114,17 +115,21 @@ struct IdempotencyRow {
     created_at: NaiveDateTime,
 }
 
-/// An in-flight record older than this is taken to be a crashed request and is replaced.
-const IN_FLIGHT_TIMEOUT: Duration = Duration::seconds(60);
-
+/// Takes an `Idempotency-Key` for a request. A key held longer than `in_flight` by a
+/// request that never completed it is taken to be a crashed request's and taken over;
+/// because completing requires the claim (see [`complete_idempotent`]), the crashed
+/// request — should it still be running — can no longer file its case.
 pub fn begin_idempotent(
     conn: &mut DbConn,
     account: i64,
     key: &str,
     hash: &str,
     now: NaiveDateTime,
+    in_flight: Duration,
 ) -> Result<Begin, DbError> {
-    retry_on_conflict(conn, |conn| begin_once(conn, account, key, hash, now))
+    // Claims are compared for equality: microseconds, which both backends store exactly.
+    let now = chrono::SubsecRound::trunc_subsecs(now, 6);
+    retry_on_conflict(conn, |conn| begin_once(conn, account, key, hash, now, in_flight))
 }
 
 /// Tries to take the key first (a write, so that SQLite holds the write lock from the
@@ -135,6 +140,7 @@ fn begin_once(
     key: &str,
     hash: &str,
     now: NaiveDateTime,
+    in_flight: Duration,
 ) -> Result<Begin, DbError> {
     conn.transaction(|conn| {
         // A savepoint: a failed insert must not abort the PostgreSQL transaction.
@@ -150,7 +156,7 @@ fn begin_once(
                 .execute(c)
         });
         match inserted {
-            Ok(_) => return Ok(Begin::New),
+            Ok(_) => return Ok(Begin::New { claim: now }),
             Err(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
@@ -169,41 +175,59 @@ fn begin_once(
                 response_body: Some(body),
                 ..
             } if state == "done" => Ok(Begin::Replay { status, body }),
-            r if now - r.created_at < IN_FLIGHT_TIMEOUT => Ok(Begin::InFlight),
-            _ => {
+            r if now - r.created_at < in_flight => Ok(Begin::InFlight),
+            r => {
+                // A claim must differ from the one it replaces, even on a clock that has
+                // not moved.
+                let claim = now.max(r.created_at + Duration::microseconds(1));
                 diesel::update(idempotency_keys::table.find((account, key)))
                     .set((
                         idempotency_keys::state.eq("in_flight"),
-                        idempotency_keys::created_at.eq(now),
+                        idempotency_keys::created_at.eq(claim),
                     ))
                     .execute(conn)?;
-                Ok(Begin::New)
+                Ok(Begin::New { claim })
             }
         }
     })
 }
 
-pub fn finish_idempotent(
+/// Whose key a submission holds: called inside the transaction that writes the case, so
+/// that the case and the stored response commit together or not at all.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub account: i64,
+    pub key: String,
+    pub at: NaiveDateTime,
+}
+
+/// Stores the response under the key, in the caller's transaction. False when the claim is
+/// no longer the key's (taken over after `in_flight`, or completed): the caller must then
+/// roll back, so that one key never files two cases.
+pub fn complete_idempotent(
     conn: &mut DbConn,
-    account: i64,
-    key: &str,
+    claim: &Claim,
     status: i32,
     body: &str,
-) -> Result<(), DbError> {
-    diesel::update(idempotency_keys::table.find((account, key)))
+) -> Result<bool, DbError> {
+    let updated = diesel::update(idempotency_keys::table.find((claim.account, &claim.key)))
+        .filter(idempotency_keys::state.eq("in_flight"))
+        .filter(idempotency_keys::created_at.eq(claim.at))
         .set((
             idempotency_keys::state.eq("done"),
             idempotency_keys::response_status.eq(Some(status)),
             idempotency_keys::response_body.eq(Some(body)),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(updated == 1)
 }
 
-/// Frees a key whose request failed before anything was written, so it may be retried.
-pub fn release_idempotent(conn: &mut DbConn, account: i64, key: &str) -> Result<(), DbError> {
-    diesel::delete(idempotency_keys::table.find((account, key)))
+/// Frees a key whose request failed before anything was written, so it may be retried —
+/// unless another request has taken it over since.
+pub fn release_idempotent(conn: &mut DbConn, claim: &Claim) -> Result<(), DbError> {
+    diesel::delete(idempotency_keys::table.find((claim.account, &claim.key)))
         .filter(idempotency_keys::state.eq("in_flight"))
+        .filter(idempotency_keys::created_at.eq(claim.at))
         .execute(conn)?;
     Ok(())
 }

@@ -40,6 +40,8 @@ pub struct AppState {
     /// The one clock every handler reads "now" from.
     pub clock: Arc<dyn crate::clock::Clock>,
     pub max_upload_bytes: usize,
+    /// How long a taken `Idempotency-Key` protects a request that never completed it.
+    pub idempotency_in_flight: chrono::Duration,
     /// The policy search engine and how it is kept in step with the database.
     pub search: crate::search::follower::Search,
     /// Policy imports started from the admin pages, with their progress.

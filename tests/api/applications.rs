@@ -284,8 +284,15 @@ both_backends!(a_submission_is_idempotent_and_split_per_department, |app| {
     let (_, me) = app.get_auth("/api/v1/me", &token).await;
     let account = me["id"].as_i64().expect("id");
     let mut conn = app.db.get().expect("conn");
-    onething::store::applications::begin_idempotent(&mut conn, account, "key-2", &hash, app.clock.now_utc())
-        .expect("begin");
+    onething::store::applications::begin_idempotent(
+        &mut conn,
+        account,
+        "key-2",
+        &hash,
+        app.clock.now_utc(),
+        chrono::Duration::seconds(60),
+    )
+    .expect("begin");
     drop(conn);
     let (status, resp) = submit(&app, &token, Some("key-2"), &other).await;
     assert_eq!(

@@ -12,6 +12,7 @@ mod cases;
 mod catalogue_api;
 mod cli;
 mod counter;
+mod crash;
 mod loader;
 mod metrics;
 mod migrations;

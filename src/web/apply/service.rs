@@ -307,7 +307,8 @@ pub async fn submit(
     applicant: i64,
     input: SubmitInput,
     channel: &str,
-) -> Result<SubmitResult, ApiError> {
+    claim: store::Claim,
+) -> Result<String, ApiError> {
     validator::Validate::validate(&input)
         .map_err(|e| ApiError::Validation(crate::web::validate::field_errors(&e)))?;
     let Some(code) = input.bundle.clone() else {
@@ -384,7 +385,8 @@ pub async fn submit(
     let (actor_id, actor) = (user.id, user.label());
     let channel = channel.to_owned();
     let bundle_code = bundle.code.clone();
-    let (case, sub_rows) = state
+    let (bundle_name, names) = (bundle.name.clone(), catalogue.clone());
+    let result = state
         .db
         .run(move |c| {
             crate::db::retry_on_conflict(c, |c| {
@@ -431,21 +433,43 @@ pub async fn submit(
                             detail: &format!("bundle={} items={}", case.bundle_code, written.1.len()),
                         },
                     )?;
-                    Ok(written)
+                    let (case, sub_rows) = written;
+                    let result = SubmitResult {
+                        sub_cases: sub_summaries(&names, &sub_rows),
+                        receipt_no: case.receipt_no,
+                        status: case.status,
+                        bundle: case.bundle_code,
+                        bundle_name: bundle_name.clone(),
+                        channel: case.channel,
+                        submitted_at: case.submitted_at,
+                    };
+                    // The answer is stored under the key in the case's own transaction: after
+                    // a crash at any instant, a retry replays it or files the case once.
+                    let text = serde_json::to_string(&result)
+                        .map_err(|e| DbError::Corrupt(format!("submission answer: {e}")))?;
+                    if !store::complete_idempotent(c, &claim, 201, &text)? {
+                        return Err(DbError::Superseded);
+                    }
+                    Ok((result, text))
                 })
             })
         })
-        .await?;
-    tracing::info!(receipt = %case.receipt_no, bundle = %case.bundle_code, parts = sub_rows.len(), "application submitted");
-    Ok(SubmitResult {
-        sub_cases: sub_summaries(&catalogue, &sub_rows),
-        receipt_no: case.receipt_no,
-        status: case.status,
-        bundle: bundle.code.clone(),
-        bundle_name: bundle.name.clone(),
-        channel: case.channel,
-        submitted_at: case.submitted_at,
-    })
+        .await
+        .map_err(|e| match e {
+            DbError::Superseded => in_flight(),
+            e => ApiError::from(e),
+        })?;
+    let (result, text) = result;
+    tracing::info!(receipt = %result.receipt_no, bundle = %result.bundle, parts = result.sub_cases.len(), "application submitted");
+    Ok(text)
+}
+
+fn in_flight() -> ApiError {
+    ApiError::Conflict(vec![FieldError::new(
+        "Idempotency-Key",
+        "idempotency_in_flight",
+        "同一申请正在处理中，请稍候查看结果",
+    )])
 }
 
 fn sub_summaries(catalogue: &Catalogue, rows: &[store::SubCaseRow]) -> Vec<SubCaseSummary> {
@@ -493,10 +517,11 @@ pub async fn submit_idempotent(
         .db
         .run({
             let now = state.now();
-            move |c| store::begin_idempotent(c, account, &k, &h, now)
+            let in_flight = state.idempotency_in_flight;
+            move |c| store::begin_idempotent(c, account, &k, &h, now, in_flight)
         })
         .await?;
-    match begin {
+    let claim = match begin {
         Begin::Replay { status, body } => return Ok((status as u16, body)),
         Begin::Mismatch => {
             return Err(ApiError::Validation(vec![FieldError::new(
@@ -505,39 +530,29 @@ pub async fn submit_idempotent(
                 "该幂等键已用于另一份不同的申请，请使用新的幂等键",
             )]))
         }
-        Begin::InFlight => {
-            return Err(ApiError::Conflict(vec![FieldError::new(
-                "Idempotency-Key",
-                "idempotency_in_flight",
-                "同一申请正在处理中，请稍候查看结果",
-            )]))
-        }
-        Begin::New => {}
-    }
+        Begin::InFlight => return Err(in_flight()),
+        Begin::New { claim } => claim,
+    };
+    let claim = store::Claim {
+        account: user.id,
+        key: key.to_owned(),
+        at: claim,
+    };
     let input: Result<SubmitInput, _> = serde_json::from_value(body);
     let outcome = match input {
-        Ok(input) => submit(state, user, applicant, input, channel).await,
+        Ok(input) => submit(state, user, applicant, input, channel, claim.clone()).await,
         Err(e) => Err(ApiError::BadRequest {
             code: "invalid_json",
             message: format!("申请内容格式有误：{e}"),
         }),
     };
-    let (account, k) = (user.id, key.to_owned());
     match outcome {
-        Ok(result) => {
-            let text = serde_json::to_string(&result).map_err(json_err)?;
-            let stored = text.clone();
-            state
-                .db
-                .run(move |c| store::finish_idempotent(c, account, &k, 201, &stored))
-                .await?;
-            Ok((201, text))
-        }
+        Ok(text) => Ok((201, text)),
         Err(e) => {
             // Nothing was written: free the key so that a corrected request may use it.
             state
                 .db
-                .run(move |c| store::release_idempotent(c, account, &k))
+                .run(move |c| store::release_idempotent(c, &claim))
                 .await?;
             Err(e)
         }
