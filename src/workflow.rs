@@ -421,6 +421,22 @@ pub fn action_label(action: &str) -> &'static str {
     }
 }
 
+/// The part an event of one department's part is about (a decision, a certificate issued),
+/// read from the detail this module writes for it (`子件 {id}（…`): `Some(None)` when such an
+/// event's part cannot be read, `None` for an event of the whole case. Reviewers of other
+/// departments are not shown these events.
+pub fn event_part(action: &str, detail: &str) -> Option<Option<i64>> {
+    if !matches!(action, "approve" | "deny" | "issue_result") {
+        return None;
+    }
+    Some(
+        detail
+            .strip_prefix("子件 ")
+            .and_then(|rest| rest.split('（').next())
+            .and_then(|id| id.trim().parse().ok()),
+    )
+}
+
 /// One department's part of a case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubCase {

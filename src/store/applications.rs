@@ -34,6 +34,53 @@ pub fn get_upload(conn: &mut DbConn, id: &str) -> Result<Option<UploadRow>, DbEr
         .optional()?)
 }
 
+/// Where an upload is used: the cases that link it (with their receipt and applicant), and
+/// the departments whose part uses it as a material or as its result document.
+#[derive(Debug, Default)]
+pub struct UploadUse {
+    pub cases: Vec<(String, i64)>,
+    pub departments: Vec<String>,
+}
+
+pub fn upload_use(conn: &mut DbConn, id: &str) -> Result<UploadUse, DbError> {
+    let mut cases: Vec<(String, i64)> = case_materials::table
+        .inner_join(cases::table)
+        .filter(case_materials::upload_id.eq(id))
+        .select((cases::receipt_no, cases::account_id))
+        .distinct()
+        .load(conn)?;
+    // A part's materials are JSON (material → upload ids); the LIKE only narrows, the JSON
+    // decides.
+    let parts: Vec<(String, String, Option<String>, String, i64)> = sub_cases::table
+        .inner_join(cases::table)
+        .filter(
+            sub_cases::result_upload
+                .eq(id)
+                .or(sub_cases::materials.like(format!("%\"{id}\"%"))),
+        )
+        .select((
+            sub_cases::department_code,
+            sub_cases::materials,
+            sub_cases::result_upload,
+            cases::receipt_no,
+            cases::account_id,
+        ))
+        .load(conn)?;
+    let mut departments = Vec::new();
+    for (department, materials, result, receipt, account) in parts {
+        let links: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(&materials)
+            .map_err(|e| DbError::Corrupt(format!("materials of a part of {receipt}: {e}")))?;
+        let used = result.as_deref() == Some(id) || links.values().flatten().any(|u| u == id);
+        if used {
+            departments.push(department);
+            if !cases.iter().any(|(r, _)| *r == receipt) {
+                cases.push((receipt, account));
+            }
+        }
+    }
+    Ok(UploadUse { cases, departments })
+}
+
 /// The uploads among `ids` that belong to `account`.
 pub fn uploads_of(conn: &mut DbConn, account: i64, ids: &[String]) -> Result<Vec<UploadRow>, DbError> {
     Ok(uploads::table

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Text};
 
 use super::metrics::Period;
-use crate::db::schema::{cases, follow_ups, rating_parts, ratings};
+use crate::db::schema::{cases, follow_ups, rating_parts, ratings, sub_cases};
 use crate::db::{DbConn, DbError};
 use crate::metrics::ratings::{FollowUpStatus, Level};
 
@@ -174,11 +174,27 @@ fn view(row: FollowUpRow, receipt_no: String, level: i32, comment: String, exclu
 
 type Joined = (FollowUpRow, String, i32, String, bool);
 
-pub fn follow_ups(conn: &mut DbConn, status: Option<&str>, limit: i64) -> Result<Vec<FollowUpView>, DbError> {
+/// Follow-ups, optionally of one status, and — for a department's reviewer — only those of
+/// cases in which the department has a part.
+pub fn follow_ups(
+    conn: &mut DbConn,
+    status: Option<&str>,
+    department: Option<&str>,
+    limit: i64,
+) -> Result<Vec<FollowUpView>, DbError> {
     let mut q = follow_ups::table
         .inner_join(cases::table.on(cases::id.eq(follow_ups::case_id)))
         .inner_join(ratings::table.on(ratings::id.eq(follow_ups::rating_id)))
         .into_boxed();
+    if let Some(d) = department {
+        q = q.filter(
+            follow_ups::case_id.eq_any(
+                sub_cases::table
+                    .filter(sub_cases::department_code.eq(d.to_owned()))
+                    .select(sub_cases::case_id),
+            ),
+        );
+    }
     if let Some(s) = status {
         q = q.filter(follow_ups::status.eq(s.to_owned()));
     }
@@ -199,11 +215,27 @@ pub fn follow_ups(conn: &mut DbConn, status: Option<&str>, limit: i64) -> Result
         .collect())
 }
 
-pub fn follow_up(conn: &mut DbConn, id: i64) -> Result<Option<FollowUpView>, DbError> {
-    let row: Option<Joined> = follow_ups::table
+/// One follow-up; for a department's reviewer only one of a case with the department's part.
+pub fn follow_up(
+    conn: &mut DbConn,
+    id: i64,
+    department: Option<&str>,
+) -> Result<Option<FollowUpView>, DbError> {
+    let mut q = follow_ups::table
         .inner_join(cases::table.on(cases::id.eq(follow_ups::case_id)))
         .inner_join(ratings::table.on(ratings::id.eq(follow_ups::rating_id)))
         .filter(follow_ups::id.eq(id))
+        .into_boxed();
+    if let Some(d) = department {
+        q = q.filter(
+            follow_ups::case_id.eq_any(
+                sub_cases::table
+                    .filter(sub_cases::department_code.eq(d.to_owned()))
+                    .select(sub_cases::case_id),
+            ),
+        );
+    }
+    let row: Option<Joined> = q
         .select((
             FollowUpRow::as_select(),
             cases::receipt_no,

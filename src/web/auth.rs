@@ -43,6 +43,12 @@ impl CurrentUser {
     pub fn is_window_clerk(&self) -> bool {
         WindowClerks::ROLES.contains(&self.role)
     }
+
+    /// The department a reviewer is bound to: what they see is limited to its parts. None
+    /// for every other role.
+    pub fn reviewer_department(&self) -> Option<&str> {
+        self.department.as_deref().filter(|_| self.role == Role::Reviewer)
+    }
 }
 
 /// Which roles may pass.

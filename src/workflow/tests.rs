@@ -1377,3 +1377,30 @@ fn the_random_sequences_reach_every_status_and_action() {
     .collect();
     assert_eq!(actions, all);
 }
+
+#[test]
+fn decision_events_name_their_part_and_case_events_name_none() {
+    let c = ok(
+        &in_progress(),
+        &reviewer("公安"),
+        Command::Decide {
+            sub_case: 3,
+            approve: true,
+            opinion: "同意".into(),
+            result: Some("证2026001".into()),
+        },
+    );
+    let c = ok(&c, &reviewer("民政"), decide(2, false, "材料不符"));
+    let parts: Vec<Option<Option<i64>>> = c
+        .events
+        .iter()
+        .map(|e| event_part(&e.action, &e.detail))
+        .collect();
+    assert_eq!(
+        parts,
+        [None, None, None, Some(Some(3)), Some(Some(2))],
+        "{:?}",
+        c.events
+    );
+    assert_eq!(event_part("approve", "garbled"), Some(None));
+}

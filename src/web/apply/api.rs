@@ -13,7 +13,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use crate::form;
-use crate::store::applications as store;
 use crate::store::Page;
 use crate::web::apply::service::{
     self as apply, CaseSummary, CaseView, Draft, FormResponse, SubmitInput, SubmitResult,
@@ -249,7 +248,8 @@ async fn upload(
     )]))
 }
 
-/// An upload's bytes, for its owner and for staff handling a case that uses it.
+/// An upload's bytes: for its owner; for window staff and administrators when a case links
+/// it; for a reviewer when it belongs to a part of their department. Staff reads are audited.
 #[utoipa::path(
     tag = "apply",
     security(("bearer" = [])),
@@ -259,22 +259,11 @@ async fn upload(
 #[get("/uploads/{id}")]
 async fn get_upload(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: Authed<AnyUser>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let lookup = id.clone();
-    let row = state
-        .db
-        .run(move |c| store::get_upload(c, &lookup))
-        .await?
-        .filter(|u| {
-            u.account_id == user.id
-                || matches!(
-                    user.role,
-                    crate::auth::Role::Window | crate::auth::Role::Admin | crate::auth::Role::Reviewer
-                )
-        })
-        .ok_or_else(|| ApiError::NotFound("未找到该文件".into()))?;
+    let row = apply::readable_upload(&state, &user, &id, &client_address(&req)).await?;
     let bytes = apply::read_upload(&state, &row).await?;
     Ok(HttpResponse::Ok()
         .content_type(row.content_type.as_str())

@@ -242,6 +242,79 @@ pub async fn read_upload(state: &AppState, row: &UploadRow) -> Result<Vec<u8>, A
         .map_err(|e| ApiError::failed("read an upload", e))
 }
 
+/// The upload `id` if `user` may read it: its owner and the applicant of a case using it; window staff and administrators when a
+/// case links it; a reviewer when a part of their department uses it. Anyone else is told
+/// it does not exist. A staff read is audited with the cases and applicants it belongs to.
+pub async fn readable_upload(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    address: &str,
+) -> Result<store::UploadRow, ApiError> {
+    let not_found = || ApiError::NotFound("未找到该文件".into());
+    let lookup = id.to_owned();
+    let (row, used) = state
+        .db
+        .run(move |c| {
+            let Some(row) = store::get_upload(c, &lookup)? else {
+                return Ok(None);
+            };
+            let used = store::upload_use(c, &lookup)?;
+            Ok::<_, DbError>(Some((row, used)))
+        })
+        .await?
+        .ok_or_else(not_found)?;
+    // The uploader, and the applicant of a case that uses it (a document the window
+    // scanned for them, a department's result document).
+    if row.account_id == user.id || used.cases.iter().any(|(_, applicant)| *applicant == user.id) {
+        return Ok(row);
+    }
+    let allowed = match user.reviewer_department() {
+        Some(department) => used.departments.iter().any(|d| d == department),
+        None => user.is_window_clerk() && !used.cases.is_empty(),
+    };
+    if !allowed {
+        return Err(not_found());
+    }
+    let target = used
+        .cases
+        .iter()
+        .map(|(receipt, _)| receipt.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let applicants = used
+        .cases
+        .iter()
+        .map(|(_, account)| format!("account:{account}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let detail = format!(
+        "upload={} applicant={applicants} role={}",
+        row.id,
+        user.role.as_str()
+    );
+    let (actor_id, actor, address, at) = (user.id, user.label(), address.to_owned(), state.now());
+    state
+        .db
+        .run(move |c| {
+            audit::record(
+                c,
+                &AuditEvent {
+                    at,
+                    actor_id: Some(actor_id),
+                    actor: &actor,
+                    action: "upload_read",
+                    target: &target,
+                    address: &address,
+                    outcome: "success",
+                    detail: &detail,
+                },
+            )
+        })
+        .await?;
+    Ok(row)
+}
+
 /// A merged application as submitted. Its answers, fields and materials are the bundle's to
 /// define: the form module checks them against the catalogue.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema, validator::Validate)]

@@ -93,7 +93,7 @@ async fn queue(
         return Err(ApiError::InvalidQuery(errors));
     }
     let filter = QueueFilter {
-        department: user.department.clone().filter(|_| user.role == Role::Reviewer),
+        department: user.reviewer_department().map(str::to_owned),
         status,
         bundle: non_empty(&q.bundle),
         channel: non_empty(&q.channel),
@@ -162,15 +162,17 @@ async fn case_detail(
         .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
     let view = apply::case_view(&state, &user, &receipt, &client_address(&req)).await?;
     let case_id = row.id;
-    let timeline = state.db.run(move |c| store::timeline(c, case_id)).await?;
+    let mut timeline = state.db.run(move |c| store::timeline(c, case_id)).await?;
     let calendar = state.calendar().await?;
     let s = summary(&calendar, &row, state.today())?;
     let dues = crate::web::cases::service::case_dues(&state, &calendar, &row, &wf).await?;
+    let (mut wf, mut part_dues) = (wf, dues.part_dues);
+    crate::web::cases::service::scope_to_reviewer(&user, &mut wf, &mut part_dues, &mut timeline);
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(wf.version)))
         .json(CaseDetail {
             case: view,
-            part_dues: dues.part_dues,
+            part_dues,
             version: wf.version,
             status: wf.status,
             trips: wf.trips,
@@ -528,6 +530,7 @@ async fn decide(
 #[get("/sub-cases/{id}/result-document")]
 async fn result_document(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: Authed<AnyUser>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
@@ -540,13 +543,9 @@ async fn result_document(
         .ok_or_else(not_found)?;
     let allowed = case.account_id == user.id
         || user.is_window_clerk()
-        || (user.role == Role::Reviewer && user.department.as_deref() == Some(part.department_code.as_str()));
+        || user.reviewer_department() == Some(part.department_code.as_str());
     let upload_id = part.result_upload.filter(|_| allowed).ok_or_else(not_found)?;
-    let upload = state
-        .db
-        .run(move |c| crate::store::applications::get_upload(c, &upload_id))
-        .await?
-        .ok_or_else(not_found)?;
+    let upload = apply::readable_upload(&state, &user, &upload_id, &client_address(&req)).await?;
     let bytes = apply::read_upload(&state, &upload).await?;
     let name: String = url::form_urlencoded::byte_serialize(upload.file_name.as_bytes()).collect();
     Ok(HttpResponse::Ok()

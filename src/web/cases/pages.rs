@@ -75,7 +75,7 @@ async fn queue_page(
     let channel = non_empty(&q.channel).filter(|c| c == "window" || c == "online");
     let age: Option<i64> = non_empty(&q.age).and_then(|a| a.parse().ok()).filter(|a| *a > 0);
     let filter = QueueFilter {
-        department: user.department.clone().filter(|_| user.role == Role::Reviewer),
+        department: user.reviewer_department().map(str::to_owned),
         status: status.clone(),
         bundle: bundle.clone(),
         channel: channel.clone(),
@@ -164,7 +164,7 @@ async fn case_context(
     user: &crate::web::auth::CurrentUser,
     receipt: &str,
 ) -> Result<tera::Context, PageError> {
-    let (row, wf) = crate::web::cases::service::load_current(state, receipt)
+    let (row, mut wf) = crate::web::cases::service::load_current(state, receipt)
         .await
         .map_err(|e| page_err(state, e))?
         .ok_or_else(|| state.page_error(StatusCode::NOT_FOUND, "办件不存在", "没有找到这个受理编号。"))?;
@@ -172,16 +172,17 @@ async fn case_context(
         .await
         .map_err(|e| page_err(state, e))?;
     let case_id = row.id;
-    let timeline = state
+    let mut timeline = state
         .db
         .run(move |c| store::timeline(c, case_id))
         .await
         .map_err(|e| page_err(state, e.into()))?;
     let calendar = state.calendar().await.map_err(|e| page_err(state, e))?;
     let s = summary(&calendar, &row, state.today()).map_err(|e| page_err(state, e))?;
-    let dues = crate::web::cases::service::case_dues(state, &calendar, &row, &wf)
+    let mut dues = crate::web::cases::service::case_dues(state, &calendar, &row, &wf)
         .await
         .map_err(|e| page_err(state, e))?;
+    crate::web::cases::service::scope_to_reviewer(user, &mut wf, &mut dues.part_dues, &mut timeline);
     let mut ctx = tera::Context::new();
     ctx.insert("part_dues", &dues.part_dues);
     ctx.insert("dues", &dues);

@@ -73,6 +73,30 @@ pub struct PartDue {
     pub light: Option<&'static str>,
 }
 
+/// What a reviewer may see of a case: their department's parts only — not another
+/// department's opinion, certificate number, decision events or 补正 items. Nothing changes
+/// for anyone else.
+pub fn scope_to_reviewer(
+    user: &CurrentUser,
+    wf: &mut crate::workflow::Case,
+    part_dues: &mut Vec<PartDue>,
+    timeline: &mut Vec<crate::store::cases::EventRow>,
+) {
+    let Some(department) = user.reviewer_department() else {
+        return;
+    };
+    wf.sub_cases.retain(|s| s.department == department);
+    let own: Vec<i64> = wf.sub_cases.iter().map(|s| s.id).collect();
+    part_dues.retain(|d| own.contains(&d.id));
+    timeline.retain(|e| {
+        crate::workflow::event_part(&e.action, &e.detail)
+            .is_none_or(|part| part.is_some_and(|p| own.contains(&p)))
+    });
+    if let Some(items) = wf.open_notice.as_mut() {
+        items.retain(|i| i.department.as_deref().is_none_or(|d| d == department));
+    }
+}
+
 /// The case's due date and its parts', as the case views show them.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CaseDues {

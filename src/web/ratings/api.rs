@@ -125,9 +125,10 @@ async fn follow_up(
 ) -> Result<HttpResponse, ApiError> {
     logic::require_case_staff(&user)?;
     let id = id.into_inner();
+    let department = user.reviewer_department().map(str::to_owned);
     let f = state
         .db
-        .run(move |c| crate::store::ratings::follow_up(c, id))
+        .run(move |c| crate::store::ratings::follow_up(c, id, department.as_deref()))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("未找到编号为 {id} 的整改工单")))?;
     Ok(HttpResponse::Ok().json(f))

@@ -196,7 +196,7 @@ pub async fn rate(
             };
             let parts = store::parts_of(c, rating.id)?;
             let view = match follow_up {
-                Some(f) => store::follow_up(c, f.id)?,
+                Some(f) => store::follow_up(c, f.id, None)?,
                 None => None,
             };
             Ok::<_, crate::db::DbError>(Some((rating, parts, view)))
@@ -294,9 +294,10 @@ pub async fn act(
 ) -> Result<FollowUpView, ApiError> {
     require_case_staff(user)?;
     let not_found = || ApiError::NotFound(format!("未找到编号为 {id} 的整改工单"));
+    let department = user.reviewer_department().map(str::to_owned);
     let current = state
         .db
-        .run(move |c| store::follow_up(c, id))
+        .run(move |c| store::follow_up(c, id, department.as_deref()))
         .await?
         .ok_or_else(not_found)?;
     let from = FollowUpStatus::parse(&current.row.status)
@@ -335,7 +336,7 @@ pub async fn act(
             if !store::save_follow_up(c, &row, &change)? {
                 return Ok(None);
             }
-            store::follow_up(c, row.id)
+            store::follow_up(c, row.id, None)
         })
         .await?;
     saved.ok_or_else(|| {
@@ -366,7 +367,10 @@ pub async fn list(
     }
     Ok(state
         .db
-        .run(move |c| store::follow_ups(c, status.as_deref(), 500))
+        .run({
+            let department = user.reviewer_department().map(str::to_owned);
+            move |c| store::follow_ups(c, status.as_deref(), department.as_deref(), 500)
+        })
         .await?)
 }
 
