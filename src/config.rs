@@ -126,6 +126,11 @@ pub struct Settings {
     )]
     pub idempotency_in_flight_seconds: u64,
 
+    /// Reverse proxies (CIDRs, comma-separated) whose `Forwarded` / `X-Forwarded-For` header
+    /// names the client; from any other peer the header is ignored. Default: none.
+    #[arg(long, env = "ONETHING_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Meilisearch address; when set, search uses Meilisearch instead of the embedded index.
     #[arg(long, env = "MEILI_URL", global = true)]
     pub meili_url: Option<String>,
@@ -155,6 +160,7 @@ impl Settings {
             max_upload_mb: 10,
             sweep_seconds: 300,
             idempotency_in_flight_seconds: 60,
+            trusted_proxies: Vec::new(),
             holidays_dir: None,
             meili_url: None,
             meili_key: None,

@@ -108,6 +108,7 @@ impl Application {
                 .ok()
                 .and_then(chrono::Duration::try_seconds)
                 .unwrap_or(chrono::Duration::MAX),
+            trusted_proxies: settings.trusted_proxies.clone(),
             search,
             imports: Arc::new(web::policies::api::ImportJobs::default()),
         });

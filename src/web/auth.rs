@@ -338,9 +338,108 @@ pub fn require_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AuthReject
     }
 }
 
-/// The client's address as seen by this server, for throttling and the audit log.
+/// The client's address, for throttling and the audit log: the TCP peer, unless the peer is
+/// a trusted proxy (`ONETHING_TRUSTED_PROXIES`); then the nearest address in `Forwarded`
+/// (or else `X-Forwarded-For`) that is not itself a trusted proxy.
 pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    let trusted: &[ipnet::IpNet] = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    forwarded_client(peer, trusted, req.headers()).to_string()
+}
+
+fn forwarded_client(
+    peer: std::net::IpAddr,
+    trusted: &[ipnet::IpNet],
+    headers: &header::HeaderMap,
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<std::net::IpAddr> = if headers.contains_key(header::FORWARDED) {
+        headers
+            .get_all(header::FORWARDED)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (k, v) = pair.split_once('=')?;
+                    k.trim().eq_ignore_ascii_case("for").then(|| forwarded_ip(v))?
+                })
+            })
+            .collect()
+    } else {
+        headers
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(forwarded_ip)
+            .collect()
+    };
+    // Walk back from the proxy nearest to us; the first untrusted hop is the client.
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(forwarded.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+/// An address of a forwarding header: `203.0.113.7`, `"[2001:db8::1]:4711"`, `1.2.3.4:80`.
+fn forwarded_ip(raw: &str) -> Option<std::net::IpAddr> {
+    let v = raw.trim().trim_matches('"');
+    if let Ok(ip) = v.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = v.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    v.rsplit_once(':').and_then(|(ip, _)| ip.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> header::HeaderMap {
+        let mut h = header::HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                header::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                header::HeaderValue::from_str(v).expect("value"),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn forwarding_headers_count_only_from_a_trusted_proxy() {
+        let lb: ipnet::IpNet = "10.0.0.0/8".parse().expect("cidr");
+        let xff = headers(&[("x-forwarded-for", "198.51.100.9, 203.0.113.7, 10.0.0.5")]);
+        let from_lb: std::net::IpAddr = "10.0.0.2".parse().expect("ip");
+        let stranger: std::net::IpAddr = "192.0.2.1".parse().expect("ip");
+        assert_eq!(forwarded_client(from_lb, &[lb], &xff).to_string(), "203.0.113.7");
+        assert_eq!(
+            forwarded_client(stranger, &[lb], &xff),
+            stranger,
+            "a spoofed header is ignored"
+        );
+        assert_eq!(
+            forwarded_client(from_lb, &[], &xff),
+            from_lb,
+            "no proxy is trusted by default"
+        );
+        let fwd = headers(&[(
+            "forwarded",
+            "for=\"[2001:db8::1]:4711\";proto=https, for=10.0.0.9",
+        )]);
+        assert_eq!(forwarded_client(from_lb, &[lb], &fwd).to_string(), "2001:db8::1");
+        assert_eq!(forwarded_client(from_lb, &[lb], &headers(&[])), from_lb);
+    }
 }

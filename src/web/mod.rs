@@ -42,6 +42,8 @@ pub struct AppState {
     pub max_upload_bytes: usize,
     /// How long a taken `Idempotency-Key` protects a request that never completed it.
     pub idempotency_in_flight: chrono::Duration,
+    /// Peers whose forwarding headers are believed (`ONETHING_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The policy search engine and how it is kept in step with the database.
     pub search: crate::search::follower::Search,
     /// Policy imports started from the admin pages, with their progress.

@@ -709,3 +709,67 @@ both_backends!(
         assert!(body.to_string().contains("invalid_format"), "{body}");
     }
 );
+
+both_backends!(
+    one_account_locks_after_five_wrong_passwords_however_its_phone_is_spelled,
+    |app| {
+        app.register_citizen().await;
+        let spellings = [
+            "+86 138 0013 8000",
+            "138-0013-8000",
+            "+8613800138000",
+            "138 0013 8000",
+            CITIZEN_PHONE,
+        ];
+        for (n, name) in spellings.into_iter().enumerate() {
+            let (status, body) = app
+                .post_json(
+                    "/api/v1/auth/login",
+                    None,
+                    json!({"username": name, "password": "Wrong12345"}),
+                )
+                .await;
+            // The fifth failure locks the account.
+            assert_eq!(status, if n < 4 { 401 } else { 429 }, "{name}: {body}");
+        }
+        let (status, body) = app
+            .post_json(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": "+86-138-0013-8000", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 429, "the sixth spelling meets the lock: {body}");
+    }
+);
+
+both_backends!(a_busy_address_never_keeps_out_a_right_password, |app| {
+    app.register_enterprise().await;
+    for n in 0..25 {
+        app.post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": format!("1301111{n:04}"), "password": "Wrong12345"}),
+        )
+        .await;
+    }
+    let (status, body) = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": "13011119999", "password": "Wrong12345"}),
+        )
+        .await;
+    assert_eq!(status, 429, "failures from the busy address are slowed: {body}");
+    let (status, body) = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": ENTERPRISE_USCC, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "an account that is not locked logs in from that address: {body}"
+    );
+});

@@ -20,5 +20,6 @@ mod openapi;
 mod pages;
 mod policies;
 mod policy_search_contract;
+mod privilege;
 mod ratings;
 mod storage;

@@ -299,6 +299,9 @@ pub fn safe_login_label(username: &str) -> String {
         mask_phone(u)
     } else if u.len() == 18 && u.chars().take(17).all(|c| c.is_ascii_digit()) {
         mask_id_number(u)
+    } else if u.chars().filter(char::is_ascii_digit).count() >= 6 {
+        // A near miss of an ID number, phone or USCC is still personal data.
+        identity::mask_middle(&u.chars().take(40).collect::<String>(), 3, 2)
     } else {
         u.chars().take(40).collect()
     }
@@ -331,27 +334,8 @@ pub async fn login(
         .ok()
         .map(|m| vault.lookup_hash(PiiKind::Phone, m.as_str()));
     let uscc = Uscc::parse(&username).ok().map(|u| u.as_str().to_owned());
-    let account_key = format!(
-        "acct:{}",
-        vault.lookup_hash(PiiKind::LoginKey, &format!("login:{}", username.to_lowercase()))
-    );
     let address_key = format!("addr:{address}");
     let label = safe_login_label(&username);
-
-    let locked = {
-        let (a, b) = (account_key.clone(), address_key.clone());
-        let now = state.now();
-        state
-            .db
-            .run(move |c| {
-                Ok::<_, DbError>(throttle::locked_for(c, &a, now)?.max(throttle::locked_for(c, &b, now)?))
-            })
-            .await?
-    };
-    if let Some(secs) = locked {
-        audit_event(state, None, &label, "login", &address, "throttled").await?;
-        return Err(throttled(secs));
-    }
     let name = username.clone();
     let account = state
         .db
@@ -365,6 +349,32 @@ pub async fn login(
             )
         })
         .await?;
+    // The account's counter is keyed on the account found, however its phone, ID number or
+    // USCC was spelled; a name that finds no account counts under its own keyed hash.
+    let account_key = match &account {
+        Some(a) => format!("acct:{}", a.id),
+        None => format!(
+            "name:{}",
+            vault.lookup_hash(PiiKind::LoginKey, &format!("login:{}", username.to_lowercase()))
+        ),
+    };
+    let (account_locked, address_locked) = {
+        let (a, b) = (account_key.clone(), address_key.clone());
+        let now = state.now();
+        state
+            .db
+            .run(move |c| {
+                Ok::<_, DbError>((
+                    throttle::locked_for(c, &a, now)?,
+                    throttle::locked_for(c, &b, now)?,
+                ))
+            })
+            .await?
+    };
+    if let Some(secs) = account_locked {
+        audit_event(state, None, &label, "login", &address, "throttled").await?;
+        return Err(throttled(secs));
+    }
     let stored = account.as_ref().map(|a| a.password_hash.clone());
     let ok = tokio::task::spawn_blocking(move || {
         verify_password(&password, stored.as_deref().unwrap_or(dummy_hash()))
@@ -376,6 +386,8 @@ pub async fn login(
         Some(a) if !a.disabled && a.role().is_some() => {
             let role = a.role().unwrap_or(Role::Citizen);
             let issued = state.tokens.issue(a.id, role, state.clock.now());
+            // A busy address (a load balancer, an office behind one NAT) never keeps out a
+            // right password: only the account's own lock does.
             let key = account_key.clone();
             state.db.run(move |c| throttle::reset(c, &key)).await?;
             audit_event(
@@ -410,7 +422,8 @@ pub async fn login(
                     let b = throttle::record_failure(c, &address_key, throttle::PER_ADDRESS, now)?;
                     Ok::<_, DbError>(a.max(b))
                 })
-                .await?;
+                .await?
+                .or(address_locked);
             audit_event(state, None, &label, "login", &address, "failure").await?;
             match lock {
                 Some(secs) => Err(throttled(secs)),
