@@ -19,7 +19,8 @@ use onething::form::{self, example::example_data};
 use onething::startup::Application;
 use serde_json::{json, Value};
 
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+/// A real one-page PDF: uploads must parse as what they claim to be.
+const PDF: &[u8] = include_bytes!("../tests/fixtures/one-page.pdf");
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -123,7 +123,7 @@ impl Application {
                 .into_utoipa_app()
                 .configure(web::configure)
                 .into_app()
-                .wrap(actix_web::middleware::from_fn(web::no_store_for_credentials))
+                .wrap(actix_web::middleware::from_fn(web::per_request_headers))
                 .wrap(web::security_headers())
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())

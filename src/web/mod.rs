@@ -78,16 +78,30 @@ pub fn security_headers() -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+        // The portal uses no camera, microphone, location or payment API.
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+        ))
 }
 
-/// Responses to requests that carry credentials may hold personal data: no cache keeps them.
-pub async fn no_store_for_credentials(
+/// The headers that depend on the request: responses to requests that carry credentials may
+/// hold personal data, so no cache keeps them; over HTTPS, Strict-Transport-Security.
+pub async fn per_request_headers(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let credentials = req.headers().contains_key(actix_web::http::header::AUTHORIZATION)
         || req.cookie(auth::SESSION_COOKIE).is_some();
+    // Over HTTPS (TLS terminated by this server) browsers are told to stay on HTTPS.
+    let secure = req.app_config().secure();
     let mut res = next.call(req).await?;
+    if secure {
+        res.headers_mut().insert(
+            actix_web::http::header::STRICT_TRANSPORT_SECURITY,
+            actix_web::http::header::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     if credentials {
         res.headers_mut().insert(
             actix_web::http::header::CACHE_CONTROL,

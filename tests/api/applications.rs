@@ -9,7 +9,8 @@ use crate::both_backends;
 use crate::catalogue_api::has_chinese;
 use crate::helpers::{TestApp, CITIZEN_PHONE, PASSWORD};
 
-pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+/// A real one-page PDF: uploads must parse as what they claim to be.
+pub const PDF: &[u8] = include_bytes!("../fixtures/one-page.pdf");
 
 /// A valid value for a merged-form field.
 pub fn sample(field: &Value) -> Value {
@@ -180,6 +181,33 @@ both_backends!(
     }
 );
 
+/// The signature and header chunk of a PNG image of the given size.
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(width.to_be_bytes());
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
+    png.extend(&ihdr);
+    png.extend(crc32(&ihdr).to_be_bytes());
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for b in bytes {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
 both_backends!(uploads_are_typed_by_content_limited_in_size_and_private, |app| {
     app.register_citizen().await;
     let token = app.login(CITIZEN_PHONE, PASSWORD).await;
@@ -196,9 +224,32 @@ both_backends!(uploads_are_typed_by_content_limited_in_size_and_private, |app| {
     let big = vec![0xFFu8; 2 * 1024 * 1024];
     let (status, body) = upload(&app, &token, &big, "big.jpg").await;
     assert_eq!(status, 413, "{body}");
-    let png = [&[0x89u8, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..], b"rest"].concat();
-    let (status, body) = upload(&app, &token, &png, "photo.png").await;
-    assert_eq!((status, body["content_type"].as_str()), (201, Some("image/png")));
+    let (status, body) = upload(&app, &token, &png_header(1, 1), "photo.png").await;
+    assert_eq!(
+        (status, body["content_type"].as_str()),
+        (201, Some("image/png")),
+        "{body}"
+    );
+    let (status, body) = upload(&app, &token, &png_header(100_000, 100_000), "huge.png").await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (422, Some("unsupported_type")),
+        "{body}"
+    );
+    // Starts like a PDF, continues as an executable.
+    let disguised = [&b"%PDF-1.4\n"[..], b"\x7fELF\x02\x01\x01", &[0u8; 64]].concat();
+    let (status, body) = upload(&app, &token, &disguised, "证明.pdf").await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (422, Some("unsupported_type")),
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("不是完整有效的 PDF")),
+        "the refusal says why: {body}"
+    );
     let (status, _) = app.post_json("/api/v1/uploads", None, json!({})).await;
     assert_eq!(status, 401, "uploads need an account");
 });

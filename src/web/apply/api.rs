@@ -267,7 +267,7 @@ async fn get_upload(
     let bytes = apply::read_upload(&state, &row).await?;
     Ok(HttpResponse::Ok()
         .content_type(row.content_type.as_str())
-        .insert_header(("Content-Disposition", "inline"))
+        .insert_header(("Content-Disposition", apply::disposition(&row)))
         .body(bytes))
 }
 

@@ -149,16 +149,29 @@ pub async fn save_draft(
     Ok(state.db.run(move |c| store::save_draft(c, row)).await?)
 }
 
-/// The content type decided by the bytes themselves, not by the name or the header.
-pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+/// The content type decided by the bytes themselves, not by the name or the header: a PDF
+/// must parse as a PDF with at least one page, an image must have a readable header of sane
+/// dimensions. Anything else — a file that only starts like a PDF, say — is refused, with
+/// the reason.
+pub fn sniff(bytes: &[u8]) -> Result<&'static str, &'static str> {
+    /// Larger than any scan of an A0 sheet at 600 dpi.
+    const MAX_SIDE: usize = 30_000;
     if bytes.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        Some("image/png")
-    } else {
-        None
+        return match lopdf::Document::load_mem(bytes) {
+            Ok(doc) if !doc.get_pages().is_empty() => Ok("application/pdf"),
+            Ok(_) => Err("PDF 文件没有任何页面"),
+            Err(_) => Err("文件以 PDF 开头，但不是完整有效的 PDF 文档"),
+        };
+    }
+    let kind = match imagesize::image_type(bytes) {
+        Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
+        Ok(imagesize::ImageType::Png) => "image/png",
+        _ => return Err("只能上传 PDF、JPEG 或 PNG 文件"),
+    };
+    match imagesize::blob_size(bytes) {
+        Ok(size) if (1..=MAX_SIDE).contains(&size.width) && (1..=MAX_SIDE).contains(&size.height) => Ok(kind),
+        Ok(_) => Err("图片尺寸超出范围"),
+        Err(_) => Err("图片文件已损坏，无法读取"),
     }
 }
 
@@ -174,13 +187,8 @@ pub async fn store_upload(
     bytes: Vec<u8>,
     file_name: &str,
 ) -> Result<UploadRow, ApiError> {
-    let content_type = sniff(&bytes).ok_or_else(|| {
-        ApiError::Validation(vec![FieldError::new(
-            "file",
-            "unsupported_type",
-            "只能上传 PDF、JPEG 或 PNG 文件",
-        )])
-    })?;
+    let content_type = sniff(&bytes)
+        .map_err(|reason| ApiError::Validation(vec![FieldError::new("file", "unsupported_type", reason)]))?;
     let sha = hex::encode(Sha256::digest(&bytes));
     let path = upload_path(state, &sha);
     let tmp_dir = state.data_dir.join("uploads").join("tmp");
@@ -240,6 +248,18 @@ pub async fn read_upload(state: &AppState, row: &UploadRow) -> Result<Vec<u8>, A
         .await
         .map_err(|e| ApiError::failed("background task", e))?
         .map_err(|e| ApiError::failed("read an upload", e))
+}
+
+/// How an upload is served: images (previewed in the staff console) inline, everything else
+/// as a download, so that no document opens in the browser of the staff who read it.
+pub fn disposition(row: &store::UploadRow) -> String {
+    let name: String = url::form_urlencoded::byte_serialize(row.file_name.as_bytes()).collect();
+    let how = if row.content_type.starts_with("image/") {
+        "inline"
+    } else {
+        "attachment"
+    };
+    format!("{how}; filename*=UTF-8''{name}")
 }
 
 /// The upload `id` if `user` may read it: its owner and the applicant of a case using it; window staff and administrators when a

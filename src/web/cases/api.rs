@@ -547,10 +547,9 @@ async fn result_document(
     let upload_id = part.result_upload.filter(|_| allowed).ok_or_else(not_found)?;
     let upload = apply::readable_upload(&state, &user, &upload_id, &client_address(&req)).await?;
     let bytes = apply::read_upload(&state, &upload).await?;
-    let name: String = url::form_urlencoded::byte_serialize(upload.file_name.as_bytes()).collect();
     Ok(HttpResponse::Ok()
         .content_type(upload.content_type.as_str())
-        .insert_header(("Content-Disposition", format!("inline; filename*=UTF-8''{name}")))
+        .insert_header(("Content-Disposition", apply::disposition(&upload)))
         .body(bytes))
 }
 
