@@ -7,5 +7,6 @@ use onething::telemetry;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.settings.log, &cli.settings.log_level);
+    telemetry::quiet_panics();
     run(cli)
 }

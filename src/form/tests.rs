@@ -594,3 +594,45 @@ fn masks_hide_personal_values_only() {
     let public = field("p", FieldType::Text);
     assert_eq!(masked(&public, &json!("经营范围")), "经营范围");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// No typed value panics a field's check, its display or its mask: any Unicode text,
+    /// full-width digits and stray multi-byte characters included.
+    #[test]
+    fn any_text_in_any_field_is_checked_shown_and_masked_without_panicking(
+        field_ix in 0usize..10_000,
+        text in "\\PC{0,40}|[0-9０-９xX－\\-+ ]{0,24}",
+    ) {
+        let cat = shipped();
+        let fields: Vec<&FieldDef> = cat.fields.values().collect();
+        let field = fields[field_ix % fields.len()];
+        let value = Value::String(text);
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).expect("date");
+        let _ = normalize(field, &value, today);
+        let _ = display(field, &value);
+        let _ = masked(field, &value);
+    }
+
+    /// A whole merged form of arbitrary text is answered with problems, never a panic.
+    #[test]
+    fn a_merged_form_of_arbitrary_text_is_validated_without_panicking(
+        bundle_ix in 0usize..1000,
+        texts in proptest::collection::vec("\\PC{0,24}", 1..40),
+    ) {
+        let cat = shipped();
+        let bundle = &cat.bundles[bundle_ix % cat.bundles.len()];
+        let form = merge(cat, bundle, &HashMap::new());
+        let spec = merged_spec(cat, &form);
+        let data: FormData = form
+            .sections
+            .iter()
+            .flat_map(|s| s.fields.iter())
+            .zip(texts.iter().cycle())
+            .map(|(f, t)| (f.key.clone(), Value::String(t.clone())))
+            .collect();
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).expect("date");
+        let _ = validate(&spec, &data, today);
+    }
+}
