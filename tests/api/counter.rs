@@ -379,3 +379,55 @@ both_backends!(
         assert_eq!(seen, "in_progress", "the sweep accepted the case within 10 s");
     }
 );
+
+both_backends!(a_clerks_view_of_the_applicants_own_data_is_audited, |app| {
+    let window = app.staff_token("clerk", Role::Window, None).await;
+    let (status, page) = page_post(
+        &app,
+        &window,
+        "/staff/counter",
+        &[
+            ("action", "start"),
+            ("kind", "citizen"),
+            ("name", "陈阿婆"),
+            ("id_number", WALK_IN_ID),
+            ("phone", "13512345678"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    // Answer the bundle's situation questions (each its first option), then open the form.
+    let (_, bundle) = app.get_json("/api/v1/bundles/after-death").await;
+    let answers: Vec<(String, String)> = bundle["questions"]
+        .as_array()
+        .expect("questions")
+        .iter()
+        .filter(|q| q["show_if"].is_null())
+        .map(|q| {
+            (
+                format!("q_{}", q["code"].as_str().expect("code")),
+                q["options"][0]["value"].as_str().expect("value").to_owned(),
+            )
+        })
+        .collect();
+    let fields: Vec<(&str, &str)> = answers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, page) = page_post(&app, &window, "/apply/after-death/answers", &fields).await;
+    assert!(status < 400, "{status}: {page}");
+    let (status, page) = page_get(&app, &window, "/apply/after-death/form").await;
+    assert_eq!(status, 200, "{page}");
+    let admin = app.staff_token("chief", Role::Admin, None).await;
+    let (_, audit) = app
+        .get_auth("/api/v1/admin/audit?action=prefill_read", &admin)
+        .await;
+    let entry = &audit["items"][0];
+    assert!(
+        entry["actor"].as_str().is_some_and(|a| a.starts_with("window#"))
+            && entry["target"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("account:"))
+            && entry["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("id_number") && !d.contains(WALK_IN_ID)),
+        "the read is audited naming the applicant, without the data itself: {audit}"
+    );
+});

@@ -212,6 +212,7 @@ fn value_text(v: Option<&Value>) -> String {
 
 async fn form_ctx(
     state: &AppState,
+    req: &HttpRequest,
     user: &CurrentUser,
     c: &Ctx,
     merged: &MergedForm,
@@ -225,6 +226,22 @@ async fn form_ctx(
     let prefill = apply::prefill(state, c.filer.applicant)
         .await
         .map_err(|e| page_err(state, e))?;
+    if c.filer.applicant != user.id && !prefill.is_empty() {
+        // A clerk filing at the counter sees the applicant's own data unmasked: audited.
+        let fields: Vec<&str> = prefill.keys().map(String::as_str).collect();
+        crate::web::accounts::service::audit_detail(
+            state,
+            Some(user.id),
+            &user.label(),
+            "prefill_read",
+            &format!("account:{}", c.filer.applicant),
+            &crate::web::auth::client_address(req),
+            "success",
+            format!("bundle={} fields={}", c.bundle.code, fields.join(",")),
+        )
+        .await
+        .map_err(|e| page_err(state, e))?;
+    }
     let sections: Vec<SectionCtx> = merged
         .sections
         .iter()
@@ -333,7 +350,7 @@ async fn form_page(
     if !merged.complete {
         return Ok(see_other(&format!("/apply/{}", c.bundle.code)));
     }
-    let mut ctx = form_ctx(&state, &user, &c, &merged, &HashMap::new()).await?;
+    let mut ctx = form_ctx(&state, &req, &user, &c, &merged, &HashMap::new()).await?;
     if q.saved.is_some() {
         ctx.insert("notice", "草稿已保存。您可以随时在任何设备上登录后继续填写。");
     }
@@ -509,7 +526,7 @@ async fn form_submit(
         (Ok(_), None) if action == "next" => Ok(see_other(&format!("/apply/{}/review", c.bundle.code))),
         (result, upload_error) => {
             let problems = result.err().unwrap_or_default();
-            let mut ctx = form_ctx(&state, &user, &c, &merged, &errors_map(&problems)).await?;
+            let mut ctx = form_ctx(&state, &req, &user, &c, &merged, &errors_map(&problems)).await?;
             let mut message = if problems.is_empty() {
                 String::new()
             } else {
