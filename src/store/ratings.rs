@@ -174,6 +174,18 @@ fn view(row: FollowUpRow, receipt_no: String, level: i32, comment: String, exclu
 
 type Joined = (FollowUpRow, String, i32, String, bool);
 
+/// The cases in which `department` has a part, as a subquery.
+fn cases_with_part_of(
+    department: &str,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<sub_cases::table, diesel::dsl::Eq<sub_cases::department_code, String>>,
+    sub_cases::case_id,
+> {
+    sub_cases::table
+        .filter(sub_cases::department_code.eq(department.to_owned()))
+        .select(sub_cases::case_id)
+}
+
 /// Follow-ups, optionally of one status, and — for a department's reviewer — only those of
 /// cases in which the department has a part.
 pub fn follow_ups(
@@ -187,13 +199,7 @@ pub fn follow_ups(
         .inner_join(ratings::table.on(ratings::id.eq(follow_ups::rating_id)))
         .into_boxed();
     if let Some(d) = department {
-        q = q.filter(
-            follow_ups::case_id.eq_any(
-                sub_cases::table
-                    .filter(sub_cases::department_code.eq(d.to_owned()))
-                    .select(sub_cases::case_id),
-            ),
-        );
+        q = q.filter(follow_ups::case_id.eq_any(cases_with_part_of(d)));
     }
     if let Some(s) = status {
         q = q.filter(follow_ups::status.eq(s.to_owned()));
@@ -227,13 +233,7 @@ pub fn follow_up(
         .filter(follow_ups::id.eq(id))
         .into_boxed();
     if let Some(d) = department {
-        q = q.filter(
-            follow_ups::case_id.eq_any(
-                sub_cases::table
-                    .filter(sub_cases::department_code.eq(d.to_owned()))
-                    .select(sub_cases::case_id),
-            ),
-        );
+        q = q.filter(follow_ups::case_id.eq_any(cases_with_part_of(d)));
     }
     let row: Option<Joined> = q
         .select((

@@ -86,17 +86,9 @@ pub fn password(v: &str) -> Result<(), ValidationError> {
 pub fn region(v: &str) -> Result<(), ValidationError> {
     match crate::policy::regions::name(v.trim()) {
         Some(_) => Ok(()),
-        None => Err(ValidationError::new("unknown_region")
-            .with_message(Cow::Borrowed("应为地区表中的行政区划代码，如 350112（长乐区）"))),
-    }
-}
-
-/// Text that must not be only spaces when given.
-pub fn not_blank(v: &str) -> Result<(), ValidationError> {
-    if v.trim().is_empty() {
-        Err(ValidationError::new("required").with_message(Cow::Borrowed("此项不能为空")))
-    } else {
-        Ok(())
+        None => Err(ValidationError::new("unknown_region").with_message(Cow::Borrowed(
+            "地区代码不在地区表中，应为行政区划代码，如 350112（长乐区）",
+        ))),
     }
 }
 

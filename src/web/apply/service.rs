@@ -308,30 +308,21 @@ pub async fn readable_upload(
         .map(|(_, account)| format!("account:{account}"))
         .collect::<Vec<_>>()
         .join(",");
-    let detail = format!(
-        "upload={} applicant={applicants} role={}",
-        row.id,
-        user.role.as_str()
-    );
-    let (actor_id, actor, address, at) = (user.id, user.label(), address.to_owned(), state.now());
-    state
-        .db
-        .run(move |c| {
-            audit::record(
-                c,
-                &AuditEvent {
-                    at,
-                    actor_id: Some(actor_id),
-                    actor: &actor,
-                    action: "upload_read",
-                    target: &target,
-                    address: &address,
-                    outcome: "success",
-                    detail: &detail,
-                },
-            )
-        })
-        .await?;
+    crate::web::accounts::service::audit_detail(
+        state,
+        Some(user.id),
+        &user.label(),
+        "upload_read",
+        &target,
+        address,
+        "success",
+        format!(
+            "upload={} applicant={applicants} role={}",
+            row.id,
+            user.role.as_str()
+        ),
+    )
+    .await?;
     Ok(row)
 }
 
@@ -478,7 +469,8 @@ pub async fn submit(
     let (actor_id, actor) = (user.id, user.label());
     let channel = channel.to_owned();
     let bundle_code = bundle.code.clone();
-    let (bundle_name, names) = (bundle.name.clone(), catalogue.clone());
+    // Moved, not cloned: the bundle and its catalogue are not needed after the write.
+    let (bundle_name, names) = (bundle.name, catalogue);
     let result = state
         .db
         .run(move |c| {

@@ -499,7 +499,7 @@ struct ProfileFields {
     industry: Option<String>,
     #[validate(custom(function = "crate::web::validate::scale"))]
     scale: Option<String>,
-    #[validate(custom(function = "profile_region"))]
+    #[validate(custom(function = "crate::web::validate::region"))]
     region: Option<String>,
     #[validate(custom(function = "iso_date"))]
     founded_on: Option<String>,
@@ -519,16 +519,6 @@ struct ProfileTag {
 
 fn problem(code: &'static str, message: String) -> validator::ValidationError {
     crate::web::validate::problem(code, message)
-}
-
-fn profile_region(r: &str) -> Result<(), validator::ValidationError> {
-    match regions::name(r) {
-        Some(_) => Ok(()),
-        None => Err(problem(
-            "unknown_region",
-            "所在地区代码不在地区表中，如 350112（长乐区）".into(),
-        )),
-    }
 }
 
 fn iso_date(d: &str) -> Result<(), validator::ValidationError> {
