@@ -131,6 +131,30 @@ pub struct Settings {
     #[arg(long, env = "ONETHING_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// General request limit: sustained requests per minute per client address (IPv6 per
+    /// /64), answered 429 with `Retry-After` beyond it; 0 turns it off.
+    #[arg(
+        long,
+        env = "ONETHING_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 600,
+        global = true
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Requests a client may send at once before the sustained rate applies.
+    #[arg(long, env = "ONETHING_RATE_LIMIT_BURST", default_value_t = 120, global = true)]
+    pub rate_limit_burst: u32,
+
+    /// Whether clients on the loopback address are limited too (off: local tools and tests
+    /// on the machine itself are not).
+    #[arg(
+        long,
+        env = "ONETHING_RATE_LIMIT_LOOPBACK",
+        default_value_t = false,
+        global = true
+    )]
+    pub rate_limit_loopback: bool,
+
     /// Meilisearch address; when set, search uses Meilisearch instead of the embedded index.
     #[arg(long, env = "MEILI_URL", global = true)]
     pub meili_url: Option<String>,
@@ -161,6 +185,9 @@ impl Settings {
             sweep_seconds: 300,
             idempotency_in_flight_seconds: 60,
             trusted_proxies: Vec::new(),
+            rate_limit_per_minute: 600,
+            rate_limit_burst: 120,
+            rate_limit_loopback: false,
             holidays_dir: None,
             meili_url: None,
             meili_key: None,

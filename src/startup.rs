@@ -110,6 +110,11 @@ impl Application {
                 .unwrap_or(chrono::Duration::MAX),
             trusted_proxies: settings.trusted_proxies.clone(),
             search,
+            rate_limit: web::rate_limit::ClientLimiter::new(web::rate_limit::RateLimitSettings {
+                per_minute: settings.rate_limit_per_minute,
+                burst: settings.rate_limit_burst,
+                loopback: settings.rate_limit_loopback,
+            }),
             imports: Arc::new(web::policies::api::ImportJobs::default()),
         });
         if settings.sweep_seconds > 0 {
@@ -123,6 +128,7 @@ impl Application {
                 .into_utoipa_app()
                 .configure(web::configure)
                 .into_app()
+                .wrap(actix_web::middleware::from_fn(web::rate_limit::limit_clients))
                 .wrap(actix_web::middleware::from_fn(web::per_request_headers))
                 .wrap(web::security_headers())
                 .wrap(TracingLogger::default())

@@ -342,14 +342,17 @@ pub fn require_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AuthReject
 /// a trusted proxy (`ONETHING_TRUSTED_PROXIES`); then the nearest address in `Forwarded`
 /// (or else `X-Forwarded-For`) that is not itself a trusted proxy.
 pub fn client_address(req: &HttpRequest) -> String {
-    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
-        return "unknown".into();
-    };
+    client_ip(req).map_or_else(|| "unknown".into(), |ip| ip.to_string())
+}
+
+/// [`client_address`] as an address; `None` only for a request without a peer (a test request).
+pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
     let trusted: &[ipnet::IpNet] = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.trusted_proxies.as_slice())
         .unwrap_or_default();
-    forwarded_client(peer, trusted, req.headers()).to_string()
+    Some(forwarded_client(peer, trusted, req.headers()))
 }
 
 fn forwarded_client(

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod page;
 pub mod policies;
+pub mod rate_limit;
 pub mod ratings;
 pub mod templates;
 pub mod validate;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The policy search engine and how it is kept in step with the database.
     pub search: crate::search::follower::Search,
+    /// The general per-client request limit; `None` when turned off.
+    pub rate_limit: Option<rate_limit::ClientLimiter>,
     /// Policy imports started from the admin pages, with their progress.
     pub imports: Arc<policies::api::ImportJobs>,
 }

@@ -773,3 +773,45 @@ both_backends!(a_busy_address_never_keeps_out_a_right_password, |app| {
         "an account that is not locked logs in from that address: {body}"
     );
 });
+
+both_backends!(
+    a_client_flooding_the_server_is_answered_429_and_nobody_else_is,
+    settings: |s: &mut onething::config::Settings| {
+        s.trusted_proxies = vec!["127.0.0.0/8".parse().expect("a CIDR")];
+        s.rate_limit_per_minute = 60;
+        s.rate_limit_burst = 5;
+    },
+    |app| {
+        let from = |client: &'static str, path: &str| {
+            app.client
+                .get(format!("{}{path}", app.address))
+                .header("X-Forwarded-For", client)
+                .send()
+        };
+        for n in 0..5 {
+            let res = from("203.0.113.9", "/api/v1/bundles").await.expect("request");
+            assert_eq!(res.status(), 200, "request {n} is within the burst");
+        }
+        let res = from("203.0.113.9", "/api/v1/bundles").await.expect("request");
+        assert_eq!(res.status(), 429, "the sixth request at once is over the burst");
+        let retry: u64 = res.headers()["retry-after"].to_str().ok().and_then(|v| v.parse().ok()).expect("a Retry-After in seconds");
+        assert!((1..=2).contains(&retry), "Retry-After {retry}");
+        let body: Value = res.json().await.expect("a JSON error");
+        assert_eq!(body["code"], "too_many_requests", "{body}");
+        assert!(has_chinese(body["message"].as_str().unwrap_or_default()), "{body}");
+
+        let page = from("203.0.113.9", "/").await.expect("request");
+        assert_eq!(page.status(), 429);
+        assert!(page.headers().contains_key("retry-after"));
+        assert!(page.text().await.expect("html").contains("请求过于频繁"));
+
+        let health = from("203.0.113.9", "/healthz").await.expect("request");
+        assert_eq!(health.status(), 200, "load balancers always reach /healthz");
+        let other = from("203.0.113.10", "/api/v1/bundles").await.expect("request");
+        assert_eq!(other.status(), 200, "another client keeps its own budget");
+        for _ in 0..10 {
+            let (status, _) = app.get_json("/api/v1/bundles").await;
+            assert_eq!(status, 200, "loopback itself is not limited unless asked");
+        }
+    }
+);
