@@ -437,6 +437,12 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
             if c.find(Locator::Css("form[action$='/decide']")).await.is_err() {
                 break;
             }
+            c.find(Locator::Css("form[action$='/decide'] select[name='decision']"))
+                .await
+                .expect("decision select")
+                .select_by_value("approve")
+                .await
+                .expect("choose 同意");
             fill(&c, "opinion", "材料齐全，同意").await;
             fill(&c, "result", &format!("ZS-{dept}")).await;
             if n == 0 {

@@ -613,3 +613,91 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_decision_form_that_comes_back_keeps_the_denial_and_never_approves_by_default,
+    |app| {
+        let (_, receipt, created) = submitted_case(&app).await;
+        let window = app.staff_token("clerk", Role::Window, None).await;
+        let (_, tag) = detail(&app, &window, &receipt).await;
+        let (status, body, _) = act(
+            &app,
+            &window,
+            &format!("/api/v1/cases/{receipt}/accept"),
+            Some(&tag),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let part = &created["sub_cases"][0];
+        let (id, dept) = (
+            part["id"].as_i64().expect("id").to_string(),
+            part["department"].as_str().expect("dept"),
+        );
+        app.staff_token("rev", Role::Reviewer, Some(dept)).await;
+        let (client, csrf) = page_login(&app, "rev", PASSWORD).await;
+        let decide = |decision: &'static str, opinion: &'static str, version: String| {
+            let form = reqwest::multipart::Form::new()
+                .text("csrf_token", csrf.clone())
+                .text("version", version)
+                .text("sub_case", id.clone())
+                .text("decision", decision)
+                .text("opinion", opinion);
+            client
+                .post(format!("{}/staff/cases/{receipt}/decide", app.address))
+                .multipart(form)
+                .send()
+        };
+        let version = |page: &str| {
+            page.split("name=\"version\" value=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .expect("version")
+                .to_owned()
+        };
+        let page = client
+            .get(format!("{}/staff/cases/{receipt}", app.address))
+            .send()
+            .await
+            .expect("case")
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            page.contains("<option value=\"\">请选择审批决定</option>") && !page.contains(" selected>同意"),
+            "nothing is chosen before the reviewer chooses"
+        );
+        let v = version(&page);
+
+        let resp = decide("deny", "", v.clone()).await.expect("post");
+        assert_eq!(resp.status().as_u16(), 422, "a denial needs an opinion");
+        let page = resp.text().await.expect("html");
+        assert!(
+            page.contains("<option value=\"deny\" selected>不予批准</option>"),
+            "the page comes back with 不予批准 still chosen"
+        );
+
+        let resp = decide("", "材料不全", v.clone()).await.expect("post");
+        assert_eq!(resp.status().as_u16(), 422);
+        let page = resp.text().await.expect("html");
+        assert!(
+            page.contains("请选择审批决定"),
+            "no choice is refused, not approved"
+        );
+        assert!(page.contains("value=\"材料不全\""), "the typed opinion is kept");
+
+        let resp = decide("deny", "材料不全，不予批准", v).await.expect("post");
+        assert_eq!(resp.status().as_u16(), 303);
+        let (case, _) = detail(&app, &window, &receipt).await;
+        let decided = case["sub_cases"]
+            .as_array()
+            .expect("parts")
+            .iter()
+            .find(|s| s["id"].as_i64().map(|i| i.to_string()) == Some(id.clone()))
+            .expect("the part");
+        assert_eq!(
+            decided["status"], "denied",
+            "the denial is recorded as a denial: {decided}"
+        );
+    }
+);

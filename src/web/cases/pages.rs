@@ -260,10 +260,11 @@ async fn case_action(
         }
     };
     let outcome = transition(&state, &user, &receipt, form.version, cmd).await;
-    after_action(&state, &req, &user, &receipt, label, outcome).await
+    after_action(&state, &req, &user, &receipt, label, outcome, &form.fields).await
 }
 
-/// Back to the case page: with a notice when the action succeeded, else with the reason.
+/// Back to the case page: with a notice when the action succeeded, else with the reason and
+/// the form as it was posted (`posted`), so that nothing typed or chosen is lost or reset.
 async fn after_action<T>(
     state: &AppState,
     req: &HttpRequest,
@@ -271,6 +272,7 @@ async fn after_action<T>(
     receipt: &str,
     label: &str,
     outcome: Result<T, crate::web::error::ApiError>,
+    posted: &HashMap<String, String>,
 ) -> Result<HttpResponse, actix_web::Error> {
     match outcome {
         Ok(_) => {
@@ -282,6 +284,7 @@ async fn after_action<T>(
         Err(e) => {
             let (status, message, errors) = form_message(&e);
             let mut ctx = case_context(state, req, user, receipt).await?;
+            ctx.insert("posted", posted);
             let detail: Vec<String> = errors.into_iter().map(|e| e.message).collect();
             ctx.insert("message", &format!("{message}{}", detail.join("；")));
             let mut resp = form_page(state, req, "cases/staff_case.html", &mut ctx, StatusCode::OK)?;
@@ -312,18 +315,28 @@ async fn decide_action(
             .map(|v| v.trim().to_owned())
             .unwrap_or_default()
     };
-    let outcome = match posted.upload_error {
-        Some(message) => Err(crate::web::error::ApiError::Validation(vec![
+    // No default decision: a form that comes back with an error must never turn a 不予批准
+    // into an approval because a select fell back to its first option.
+    let decision = match text("decision").as_str() {
+        "approve" => Ok(true),
+        "deny" => Ok(false),
+        _ => Err(crate::web::error::ApiError::Validation(vec![
+            crate::web::error::FieldError::new("decision", "required", "请选择审批决定：同意或不予批准"),
+        ])),
+    };
+    let outcome = match (posted.upload_error, decision) {
+        (Some(message), _) => Err(crate::web::error::ApiError::Validation(vec![
             crate::web::error::FieldError::new("result_upload", "upload_failed", message),
         ])),
-        None => {
+        (None, Err(e)) => Err(e),
+        (None, Ok(approve)) => {
             crate::web::cases::service::decide(
                 &state,
                 &user,
                 &receipt,
                 text("version").parse().unwrap_or(0),
                 text("sub_case").parse().unwrap_or(-1),
-                text("decision") == "approve",
+                approve,
                 text("opinion"),
                 Some(text("result")).filter(|r| !r.is_empty()),
                 posted.files.into_iter().next().map(|(_, id)| id),
@@ -331,5 +344,5 @@ async fn decide_action(
             .await
         }
     };
-    after_action(&state, &req, &user, &receipt, "审批决定", outcome).await
+    after_action(&state, &req, &user, &receipt, "审批决定", outcome, &posted.inputs).await
 }
