@@ -7,7 +7,7 @@
 //! since 1992, so a fixed offset is exact for every date this platform handles. Times are
 //! stored as UTC; [`beijing`] turns one into the local time a person is shown.
 //!
-//! Plain domain code: std and chrono only.
+//! Plain domain code: std, chrono and serde only.
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -112,9 +112,102 @@ pub fn day_start_utc(day: NaiveDate) -> NaiveDateTime {
     from_beijing(day.and_time(chrono::NaiveTime::MIN))
 }
 
+/// Serde for a stored UTC time as RFC 3339 in Beijing time (`2026-12-07T20:00:00+08:00`):
+/// an instant with its offset, as the API documents `date-time`, and the local time a person
+/// reads. Reading accepts RFC 3339 with any offset, and the offset-less UTC form that JSON
+/// written by earlier versions (stored case logs) holds.
+pub mod rfc3339 {
+    use chrono::{DateTime, NaiveDateTime, SecondsFormat};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// `at_utc` as RFC 3339 in Beijing time.
+    pub fn format(at_utc: NaiveDateTime) -> String {
+        at_utc
+            .and_utc()
+            .with_timezone(&super::beijing_offset())
+            .to_rfc3339_opts(SecondsFormat::AutoSi, false)
+    }
+
+    /// An instant written by [`format`], any RFC 3339 time, or a UTC time without offset.
+    pub fn parse(s: &str) -> Result<NaiveDateTime, chrono::ParseError> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.naive_utc())
+            .or_else(|_| s.parse::<NaiveDateTime>())
+    }
+
+    pub fn serialize<S: Serializer>(at: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+        let s = String::deserialize(d)?;
+        parse(&s).map_err(serde::de::Error::custom)
+    }
+
+    /// The same for an optional time (`null` when absent).
+    pub mod option {
+        use chrono::NaiveDateTime;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(at: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => super::serialize(at, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDateTime>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|s| super::parse(&s).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+
+    /// The same for the 补正 pauses of a case: (start, end unless still open).
+    pub mod pauses {
+        use chrono::NaiveDateTime;
+        use serde::ser::SerializeSeq;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        type Pause = (NaiveDateTime, Option<NaiveDateTime>);
+
+        pub fn serialize<S: Serializer>(pauses: &[Pause], s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(pauses.len()))?;
+            for (from, until) in pauses {
+                seq.serialize_element(&(super::format(*from), until.map(super::format)))?;
+            }
+            seq.end()
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Pause>, D::Error> {
+            Vec::<(String, Option<String>)>::deserialize(d)?
+                .into_iter()
+                .map(|(from, until)| {
+                    Ok((
+                        super::parse(&from).map_err(serde::de::Error::custom)?,
+                        until
+                            .map(|u| super::parse(&u).map_err(serde::de::Error::custom))
+                            .transpose()?,
+                    ))
+                })
+                .collect()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_written_in_beijing_with_their_offset_and_read_back_in_any_form() {
+        let at = t("2026-12-19 16:30:00");
+        assert_eq!(rfc3339::format(at), "2026-12-20T00:30:00+08:00");
+        assert_eq!(rfc3339::parse("2026-12-20T00:30:00+08:00"), Ok(at));
+        assert_eq!(rfc3339::parse("2026-12-19T16:30:00Z"), Ok(at));
+        assert_eq!(rfc3339::parse("2026-12-19T16:30:00"), Ok(at), "older stored JSON");
+        assert!(rfc3339::parse("2026-12-20 午夜").is_err());
+    }
 
     fn t(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap_or_else(|e| panic!("{s}: {e}"))

@@ -451,6 +451,7 @@ pub struct SubCase {
 /// One entry of the append-only case log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
+    #[serde(with = "crate::clock::rfc3339")]
     pub at: NaiveDateTime,
     /// A role label such as "综窗人员", never a person's name.
     pub actor_label: String,

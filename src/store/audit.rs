@@ -12,6 +12,7 @@ use crate::db::{DbConn, DbError};
 #[diesel(table_name = audit_log)]
 pub struct AuditRow {
     pub id: i64,
+    #[serde(with = "crate::clock::rfc3339")]
     pub at: NaiveDateTime,
     pub actor_id: Option<i64>,
     pub actor: String,

@@ -148,6 +148,7 @@ pub fn save_transition(conn: &mut DbConn, t: &Transition<'_>, calendar: &Calenda
 pub struct EventRow {
     pub id: i64,
     pub case_id: i64,
+    #[serde(with = "crate::clock::rfc3339")]
     pub at: NaiveDateTime,
     pub actor_role: String,
     pub action: String,
@@ -170,6 +171,7 @@ pub struct MessageRow {
     pub id: i64,
     pub account_id: i64,
     pub case_id: i64,
+    #[serde(with = "crate::clock::rfc3339")]
     pub at: NaiveDateTime,
     pub body: String,
     pub read: bool,

@@ -515,12 +515,38 @@ pub struct CodeName {
     pub name: String,
 }
 
+/// A material as an item uses it, with the material's name. The use's fields are spelled
+/// out rather than flattened: the definition refuses unknown keys when it is loaded, and a
+/// flattened schema would inherit that refusal and forbid `name` in the answer.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct MaterialView {
     pub code: String,
     pub name: String,
-    #[serde(flatten)]
-    pub usage: catalogue::MaterialUse,
+    pub form: String,
+    pub copies: u32,
+    pub medium: String,
+    pub required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    pub source: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+}
+
+impl MaterialView {
+    fn new(name: String, usage: catalogue::MaterialUse) -> Self {
+        Self {
+            code: usage.code,
+            name,
+            form: usage.form,
+            copies: usage.copies,
+            medium: usage.medium,
+            required: usage.required,
+            when: usage.when,
+            source: usage.source,
+            notes: usage.notes,
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -566,6 +592,7 @@ pub struct ItemDetail {
     pub materials: Vec<MaterialView>,
     pub bundles: Vec<CodeName>,
     pub version: i32,
+    #[serde(with = "crate::clock::rfc3339")]
     pub updated_at: chrono::NaiveDateTime,
 }
 
@@ -587,6 +614,7 @@ pub struct BundleDetail {
     pub materials: Vec<catalogue::MergedMaterial>,
     pub savings: catalogue::BundleSavings,
     pub version: i32,
+    #[serde(with = "crate::clock::rfc3339")]
     pub updated_at: chrono::NaiveDateTime,
 }
 
@@ -838,11 +866,7 @@ pub fn get_item(conn: &mut DbConn, code: &str) -> Result<Option<ItemDetail>, DbE
         materials: def
             .materials
             .into_iter()
-            .map(|m| MaterialView {
-                code: m.code.clone(),
-                name: material_names.get(&m.code).cloned().unwrap_or_default(),
-                usage: m,
-            })
+            .map(|m| MaterialView::new(material_names.get(&m.code).cloned().unwrap_or_default(), m))
             .collect(),
         bundles,
         version: row.version,

@@ -30,13 +30,17 @@ pub struct FollowUpRow {
     pub rating_id: i64,
     pub case_id: i64,
     pub status: String,
+    #[serde(with = "crate::clock::rfc3339")]
     pub opened_at: NaiveDateTime,
     pub due_date: String,
+    #[serde(with = "crate::clock::rfc3339::option")]
     pub visit_at: Option<NaiveDateTime>,
     pub visit_note: Option<String>,
     pub outcome: Option<String>,
+    #[serde(with = "crate::clock::rfc3339::option")]
     pub resolved_at: Option<NaiveDateTime>,
     pub appeal_reason: Option<String>,
+    #[serde(with = "crate::clock::rfc3339::option")]
     pub appealed_at: Option<NaiveDateTime>,
     pub review_note: Option<String>,
     pub handled_by: String,

@@ -125,6 +125,21 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         )])
         .into()
     }))
+    // A path segment that is not a valid number or code names nothing: 404, as JSON under
+    // the API and as a page elsewhere (never actix's plain-text message).
+    .app_data(web::PathConfig::default().error_handler(|err, req| {
+        tracing::debug!(error = %err, "unusable path parameter");
+        match req.app_data::<web::Data<AppState>>() {
+            Some(state) if !req.path().starts_with(openapi::BASE) => state
+                .page_error(
+                    StatusCode::NOT_FOUND,
+                    "页面不存在",
+                    "您访问的页面不存在，请从首页重新进入。",
+                )
+                .into(),
+            _ => ApiError::NotFound("未找到：地址中的编号或编码无效".into()).into(),
+        }
+    }))
     .service(
         utoipa_actix_web::scope(openapi::BASE)
             .configure(catalogue::api::configure)

@@ -204,7 +204,8 @@ fn urlencode(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Res
 fn date(value: &tera::Value, args: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
     let s = tera::try_get_value!("date", "value", String, value);
     let format = args.get("format").and_then(|f| f.as_str()).unwrap_or("%Y-%m-%d");
-    let formatted = chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f")
+    // Instants (RFC 3339 with an offset, or stored UTC without one) are shown in Beijing time.
+    let formatted = crate::clock::rfc3339::parse(&s)
         .map(|d| crate::clock::beijing(d).format(format).to_string())
         .or_else(|_| chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(|d| d.format(format).to_string()))
         .map_err(|_| tera::Error::msg(format!("date filter: {s:?} is not a date")))?;

@@ -261,7 +261,15 @@ async fn list_users(state: web::Data<AppState>, _admin: Authed<AdminOnly>) -> Re
 }
 
 /// Disable a staff account: its sessions end at once.
-#[utoipa::path(tag = "accounts", security(("bearer" = [])), params(("id" = i64, Path, description = "The account's number")), responses((status = 204, description = "Done")))]
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account's number")),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 400, body = crate::web::error::ErrorBody, description = "An administrator cannot disable their own account")
+    )
+)]
 #[post("/admin/users/{id}/disable")]
 async fn disable_user(
     state: web::Data<AppState>,

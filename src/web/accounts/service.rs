@@ -788,6 +788,7 @@ pub struct AccountView {
     pub scale: Option<String>,
     pub department: Option<String>,
     pub disabled: bool,
+    #[serde(with = "crate::clock::rfc3339")]
     pub created_at: chrono::NaiveDateTime,
 }
 

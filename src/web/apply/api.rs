@@ -280,6 +280,7 @@ async fn get_upload(
     request_body = SubmitInput,
     responses(
         (status = 201, body = SubmitResult),
+        (status = 404, body = crate::web::error::ErrorBody, description = "No bundle of that code"),
         (status = 409, body = crate::web::error::ErrorBody, description = "The key is in use by a request still running"),
         (status = 422, body = crate::web::error::ErrorBody, description = "The form, a rule or a material is not right; each field named")
     )

@@ -367,6 +367,7 @@ pub struct SubmitResult {
     pub bundle: String,
     pub bundle_name: String,
     pub channel: String,
+    #[serde(with = "crate::clock::rfc3339")]
     pub submitted_at: chrono::NaiveDateTime,
     pub sub_cases: Vec<SubCaseSummary>,
 }
@@ -669,7 +670,9 @@ pub struct CaseView {
     pub status_label: &'static str,
     pub channel: String,
     pub trips: i32,
+    #[serde(with = "crate::clock::rfc3339")]
     pub submitted_at: chrono::NaiveDateTime,
+    #[serde(with = "crate::clock::rfc3339")]
     pub updated_at: chrono::NaiveDateTime,
     pub answers: HashMap<String, String>,
     #[schema(value_type = Object)]
@@ -835,6 +838,7 @@ pub struct CaseSummary {
     pub status: String,
     pub status_label: &'static str,
     pub channel: String,
+    #[serde(with = "crate::clock::rfc3339")]
     pub submitted_at: chrono::NaiveDateTime,
 }
 

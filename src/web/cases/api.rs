@@ -134,6 +134,7 @@ struct CaseDetail {
     /// The 补正 notice waiting for the applicant.
     open_notice: Option<Vec<SupplementItem>>,
     /// Clock pauses for 补正: start and (unless still open) end.
+    #[serde(with = "crate::clock::rfc3339::pauses")]
     pauses: Vec<(NaiveDateTime, Option<NaiveDateTime>)>,
     /// The one extension: working days and the reason.
     extension: Option<(u32, String)>,

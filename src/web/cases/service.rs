@@ -368,6 +368,7 @@ pub struct CaseSummary {
     pub channel: String,
     pub trips: i32,
     pub version: i32,
+    #[serde(with = "crate::clock::rfc3339")]
     pub submitted_at: chrono::NaiveDateTime,
     pub due_date: Option<String>,
     /// Counted through a year whose holidays are not yet officially published (预计).

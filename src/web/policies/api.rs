@@ -78,6 +78,7 @@ pub struct PolicyView<'a> {
     pub industry_names: Vec<Named>,
     pub region_names: Vec<&'static str>,
     pub scale_labels: Vec<&'static str>,
+    #[serde(with = "crate::clock::rfc3339")]
     pub updated_at: chrono::NaiveDateTime,
 }
 
@@ -280,6 +281,7 @@ pub struct VersionView {
     pub action: String,
     pub action_label: &'static str,
     pub actor: String,
+    #[serde(with = "crate::clock::rfc3339")]
     pub at: chrono::NaiveDateTime,
     pub changes: Vec<FieldChange>,
 }
@@ -770,11 +772,11 @@ async fn read_upload(
             }
             return Ok((bytes, filename));
         }
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "file",
-            "required",
-            "请选择要导入的 CSV 或 XLSX 文件（表单字段 file）",
-        )]));
+        // 400, not 422: the API's 422 for an import is the list of rows with errors.
+        return Err(ApiError::BadRequest {
+            code: "file_required",
+            message: "请选择要导入的 CSV 或 XLSX 文件（表单字段 file）".into(),
+        });
     }
     let mut payload = payload;
     let mut bytes = Vec::new();

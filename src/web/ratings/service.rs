@@ -52,6 +52,7 @@ pub struct RatingView {
     pub level: &'static str,
     pub level_label: &'static str,
     pub comment: String,
+    #[serde(with = "crate::clock::rfc3339")]
     pub rated_at: chrono::NaiveDateTime,
     pub departments: Vec<DepartmentLevelView>,
     pub excluded: bool,
