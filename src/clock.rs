@@ -36,8 +36,14 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        to_micros(Utc::now())
     }
+}
+
+/// Instants to the microsecond: what PostgreSQL stores. SQLite would keep nanoseconds, and a
+/// time moved between the two (an export, a restore) must stay the same time.
+fn to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::SubsecRound::trunc_subsecs(at, 6)
 }
 
 /// A clock set to a chosen instant that then runs at the real pace (so durations such as
@@ -83,7 +89,7 @@ impl SettableClock {
 impl Clock for SettableClock {
     fn now(&self) -> DateTime<Utc> {
         let (at, since) = *self.lock();
-        at + Duration::from_std(since.elapsed()).unwrap_or_default()
+        to_micros(at + Duration::from_std(since.elapsed()).unwrap_or_default())
     }
 }
 

@@ -2,6 +2,7 @@
 //! `import-policies`, `reindex`, `demo-data`. Every setting is also an
 //! environment variable; `onething --help` lists them.
 
+mod backup;
 mod demo;
 mod policies;
 
@@ -59,6 +60,15 @@ pub enum Command {
     /// Print the OpenAPI document of /api/v1 (the one the server serves), for API clients
     /// and testing tools.
     Openapi,
+    /// Write a consistent copy of the database, the keys and the uploads into DIR (new or
+    /// empty), while the server keeps running.
+    Backup { dir: std::path::PathBuf },
+    /// Restore a backup from DIR into an empty data directory and an empty database.
+    Restore { dir: std::path::PathBuf },
+    /// Export every table of the database to FILE (JSON lines), to move to another backend.
+    Export { file: std::path::PathBuf },
+    /// Import an export FILE into an empty database (either backend), counts checked.
+    Import { file: std::path::PathBuf },
     /// Fill the database with synthetic demonstration data, with progress bars.
     DemoData {
         /// How many synthetic policies to have (made from the seed library).
@@ -81,6 +91,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::CreateAdmin { username, password } => create_admin(&cli.settings, &username, password),
         Command::ImportPolicies { file, format } => policies::import(&cli.settings, &file, format.as_deref()),
         Command::Reindex => policies::reindex(&cli.settings),
+        Command::Backup { dir } => backup::backup(&cli.settings, &dir),
+        Command::Restore { dir } => backup::restore(&cli.settings, &dir),
+        Command::Export { file } => backup::export(&cli.settings, &file),
+        Command::Import { file } => backup::import(&cli.settings, &file),
         Command::Openapi => {
             println!("{}", crate::web::openapi::document());
             Ok(())

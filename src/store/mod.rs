@@ -14,6 +14,7 @@ pub mod policies;
 pub mod ratings;
 pub mod rows;
 pub mod throttle;
+pub mod transfer;
 
 /// A page of a list, as every list endpoint returns it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

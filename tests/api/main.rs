@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod applications;
 mod architecture;
+mod backup;
 mod browser;
 mod calendar;
 mod cases;
