@@ -110,6 +110,15 @@ pub struct Settings {
     #[arg(long, env = "ONETHING_MAX_UPLOAD_MB", default_value_t = 10, global = true)]
     pub max_upload_mb: u32,
 
+    /// Uploads one account may have in progress at once; more are answered 429.
+    #[arg(
+        long,
+        env = "ONETHING_MAX_CONCURRENT_UPLOADS",
+        default_value_t = 3,
+        global = true
+    )]
+    pub max_concurrent_uploads: usize,
+
     /// Seconds between sweeps that apply deemed acceptance (行政许可法 Art. 32) to cases
     /// nobody acted on within five working days; 0 turns the sweep off.
     #[arg(long, env = "ONETHING_SWEEP_SECONDS", default_value_t = 300, global = true)]
@@ -182,6 +191,7 @@ impl Settings {
             data_key: None,
             token_ttl_minutes: 480,
             max_upload_mb: 10,
+            max_concurrent_uploads: 3,
             sweep_seconds: 300,
             idempotency_in_flight_seconds: 60,
             trusted_proxies: Vec::new(),

@@ -104,6 +104,10 @@ impl Application {
             calendars,
             clock,
             max_upload_bytes: settings.max_upload_mb as usize * 1024 * 1024,
+            upload_slots: web::apply::service::UploadSlots::new(settings.max_concurrent_uploads),
+            content_checks: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
             idempotency_in_flight: i64::try_from(settings.idempotency_in_flight_seconds)
                 .ok()
                 .and_then(chrono::Duration::try_seconds)

@@ -41,6 +41,10 @@ pub struct AppState {
     /// The one clock every handler reads "now" from.
     pub clock: Arc<dyn crate::clock::Clock>,
     pub max_upload_bytes: usize,
+    /// Uploads in progress per account, capped (`ONETHING_MAX_CONCURRENT_UPLOADS`).
+    pub upload_slots: apply::service::UploadSlots,
+    /// Content checks of received files running at once (one per core).
+    pub content_checks: tokio::sync::Semaphore,
     /// How long a taken `Idempotency-Key` protects a request that never completed it.
     pub idempotency_in_flight: chrono::Duration,
     /// Peers whose forwarding headers are believed (`ONETHING_TRUSTED_PROXIES`).

@@ -524,3 +524,70 @@ both_backends!(every_bundle_of_the_catalogue_can_be_applied_for_online, |app| {
         );
     }
 });
+
+both_backends!(
+    uploads_stream_to_disk_under_a_per_account_cap_and_leave_nothing_behind_when_refused,
+    |app| {
+        use tokio::io::AsyncWriteExt;
+        app.register_citizen().await;
+        let token = app.login(CITIZEN_PHONE, PASSWORD).await;
+
+        // Over the limit (1 MB in the tests): refused as it streams, no temporary file left.
+        let big = vec![b'%'; 1024 * 1024 + 10];
+        let (status, body) = upload(&app, &token, &big, "big.pdf").await;
+        assert_eq!(status, 413, "{body}");
+        let tmp = app.settings.data_dir.join("uploads").join("tmp");
+        let left = std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(left, 0, "nothing remains of a refused upload");
+
+        // Three uploads that never finish hold the account's three slots.
+        let host = app.address.trim_start_matches("http://").to_owned();
+        let mut held = Vec::new();
+        for n in 0..3 {
+            let mut s = tokio::net::TcpStream::connect(&host).await.expect("connect");
+            let part = format!(
+                "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow{n}.pdf\"\r\n\
+                 Content-Type: application/pdf\r\n\r\n%PDF-1.7\n"
+            );
+            let head = format!(
+                "POST /api/v1/uploads HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 500000\r\n\r\n{part}"
+            );
+            s.write_all(head.as_bytes()).await.expect("send the start");
+            held.push(s);
+        }
+        // Let the server take up the three before probing: a probe racing them could take a
+        // slot first and have one of the held uploads refused instead.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let mut refused = None;
+        for _ in 0..50 {
+            let (status, body) = upload(&app, &token, PDF, "one.pdf").await;
+            if status == 429 {
+                refused = Some(body);
+                break;
+            }
+            assert_eq!(status, 201, "{body}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let body = refused.expect("a fourth upload at once is refused");
+        assert!(
+            body["message"].as_str().unwrap_or_default().contains("正在上传"),
+            "{body}"
+        );
+        app.register_enterprise().await;
+        let other = app.login(crate::helpers::ENTERPRISE_USCC, PASSWORD).await;
+        let (status, body) = upload(&app, &other, PDF, "other.pdf").await;
+        assert_eq!(status, 201, "another account is not held up: {body}");
+
+        drop(held);
+        let mut ok = false;
+        for _ in 0..50 {
+            if upload(&app, &token, PDF, "one.pdf").await.0 == 201 {
+                ok = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(ok, "the slots are free again once the held uploads are gone");
+    }
+);

@@ -204,7 +204,8 @@ struct Uploaded {
     request_body(content_type = "multipart/form-data", description = "One part named `file`: the document (PDF, JPEG or PNG)"),
     responses(
         (status = 201, body = Uploaded),
-        (status = 413, body = crate::web::error::ErrorBody, description = "Larger than the limit")
+        (status = 413, body = crate::web::error::ErrorBody, description = "Larger than the limit"),
+        (status = 429, body = crate::web::error::ErrorBody, description = "Too many uploads of this account at once")
     )
 )]
 #[post("/uploads")]
@@ -231,8 +232,13 @@ async fn upload(
             .and_then(|d| d.get_filename())
             .unwrap_or("材料")
             .to_owned();
-        let bytes = read_file_field(&mut field, state.max_upload_bytes).await?;
-        let row = apply::store_upload(&state, &user, bytes, &name).await?;
+        let Some(row) = apply::receive_upload(&state, &user, &mut field, &name).await? else {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "file",
+                "empty",
+                "文件是空的（0 字节），请重新选择",
+            )]));
+        };
         return Ok(HttpResponse::Created().json(Uploaded {
             id: row.id,
             sha256: row.sha256,

@@ -15,7 +15,7 @@ use validator::Validate;
 use crate::catalogue::{BundleDef, Catalogue, FieldType};
 use crate::form::{self, FormData, MergedForm, Problem};
 use crate::store::applications as store;
-use crate::web::apply::api::{check_length, read_file_field};
+use crate::web::apply::api::check_length;
 use crate::web::apply::service::{self as apply, Draft};
 use crate::web::auth::{csrf_matches, require_csrf, AnyUser, Applicant, Authed, CurrentUser};
 use crate::web::counter::service::{filer, Filer};
@@ -394,18 +394,19 @@ pub async fn read_posted_form(
                 .and_then(|d| d.get_filename())
                 .unwrap_or("")
                 .to_owned();
-            let bytes = match read_file_field(&mut field, state.max_upload_bytes).await {
-                Ok(b) => b,
-                Err(e) => {
-                    posted.upload_error = Some(form_message(&e).1);
-                    continue;
+            // A field of a material this form does not take is read past, not stored.
+            if !accept(material) {
+                while let Some(chunk) = field.next().await {
+                    chunk.map_err(|e| ApiError::BadRequest {
+                        code: "invalid_multipart",
+                        message: format!("表单内容格式有误：{e}"),
+                    })?;
                 }
-            };
-            if bytes.is_empty() || !accept(material) {
                 continue;
             }
-            match apply::store_upload(state, user, bytes, &file_name).await {
-                Ok(row) => posted.files.push((material.to_owned(), row.id)),
+            match apply::receive_upload(state, user, &mut field, &file_name).await {
+                Ok(Some(row)) => posted.files.push((material.to_owned(), row.id)),
+                Ok(None) => {}
                 Err(e) => posted.upload_error = Some(format!("{}：{}", file_name, form_message(&e).1)),
             }
         } else {

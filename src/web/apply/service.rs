@@ -3,7 +3,6 @@
 //! in one transaction), and the case as its owner or staff may see it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::PathBuf;
 
 use diesel::Connection;
@@ -149,29 +148,54 @@ pub async fn save_draft(
     Ok(state.db.run(move |c| store::save_draft(c, row)).await?)
 }
 
-/// The content type decided by the bytes themselves, not by the name or the header: a PDF
-/// must parse as a PDF with at least one page, an image must have a readable header of sane
-/// dimensions. Anything else — a file that only starts like a PDF, say — is refused, with
+/// The type of a received file, read from its content: a PDF must parse with at least one
+/// page, an image must have a readable header of sane size; anything else is refused with
 /// the reason.
-pub fn sniff(bytes: &[u8]) -> Result<&'static str, &'static str> {
+pub fn sniff_file(path: &std::path::Path) -> Result<&'static str, String> {
+    use std::io::Read;
     /// Larger than any scan of an A0 sheet at 600 dpi.
     const MAX_SIDE: usize = 30_000;
-    if bytes.starts_with(b"%PDF-") {
-        return match lopdf::Document::load_mem(bytes) {
+    let mut header = [0u8; 16];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut header))
+        .map_err(|e| format!("文件无法读取：{e}"))?;
+    let header = &header[..n];
+    if header.starts_with(b"%PDF-") {
+        return match lopdf::Document::load(path) {
             Ok(doc) if !doc.get_pages().is_empty() => Ok("application/pdf"),
-            Ok(_) => Err("PDF 文件没有任何页面"),
-            Err(_) => Err("文件以 PDF 开头，但不是完整有效的 PDF 文档"),
+            Ok(_) => Err("PDF 文件没有任何页面".into()),
+            Err(_) => Err("文件以 PDF 开头，但不是完整有效的 PDF 文档".into()),
         };
     }
-    let kind = match imagesize::image_type(bytes) {
+    let kind = match imagesize::image_type(header) {
         Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
         Ok(imagesize::ImageType::Png) => "image/png",
-        _ => return Err("只能上传 PDF、JPEG 或 PNG 文件"),
+        _ => {
+            return Err(format!(
+                "只能上传 PDF、JPEG 或 PNG 文件，收到的文件{}",
+                found_type(header)
+            ))
+        }
     };
-    match imagesize::blob_size(bytes) {
+    match imagesize::size(path) {
         Ok(size) if (1..=MAX_SIDE).contains(&size.width) && (1..=MAX_SIDE).contains(&size.height) => Ok(kind),
-        Ok(_) => Err("图片尺寸超出范围"),
-        Err(_) => Err("图片文件已损坏，无法读取"),
+        Ok(size) => Err(format!(
+            "图片尺寸 {}×{} 像素超出范围（每边 1 至 {MAX_SIDE} 像素）",
+            size.width, size.height
+        )),
+        Err(_) => Err("图片文件已损坏，无法读取".into()),
+    }
+}
+
+/// What a refused file looks like, in words.
+fn found_type(header: &[u8]) -> &'static str {
+    match header {
+        [0x50, 0x4B, 0x03, 0x04, ..] => "是压缩包或 Office 文档",
+        [0x4D, 0x5A, ..] | [0x7F, b'E', b'L', b'F', ..] => "是可执行程序",
+        [b'G', b'I', b'F', b'8', ..] => "是 GIF 图片",
+        [0xD0, 0xCF, 0x11, 0xE0, ..] => "是旧版 Office 文档",
+        [] => "为空",
+        _ => "类型无法识别",
     }
 }
 
@@ -179,66 +203,179 @@ fn upload_path(state: &AppState, sha: &str) -> PathBuf {
     state.data_dir.join("uploads").join(&sha[..2]).join(sha)
 }
 
-/// Stores an upload: the bytes are written and synced under their SHA-256 before the row
-/// that makes them the applicant's is inserted.
-pub async fn store_upload(
-    state: &AppState,
-    user: &CurrentUser,
-    bytes: Vec<u8>,
-    file_name: &str,
-) -> Result<UploadRow, ApiError> {
-    let content_type = sniff(&bytes)
-        .map_err(|reason| ApiError::Validation(vec![FieldError::new("file", "unsupported_type", reason)]))?;
-    let sha = hex::encode(Sha256::digest(&bytes));
-    let path = upload_path(state, &sha);
-    let tmp_dir = state.data_dir.join("uploads").join("tmp");
-    let size = bytes.len() as i64;
-    tokio::task::spawn_blocking(move || write_synced(&path, &tmp_dir, &bytes))
-        .await
-        .map_err(|e| ApiError::failed("background task", e))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot store an upload");
-            ApiError::failed("upload storage", "writing the file")
-        })?;
-    let mut id = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
-    let name: String = file_name
-        .chars()
-        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
-        .take(100)
-        .collect();
-    let row = UploadRow {
-        id: hex::encode(id),
-        account_id: user.id,
-        sha256: sha,
-        size,
-        content_type: content_type.into(),
-        file_name: if name.is_empty() { "材料".into() } else { name },
-        created_at: state.now(),
-    };
-    let insert = row.clone();
-    state.db.run(move |c| store::insert_upload(c, &insert)).await?;
-    Ok(row)
+/// Uploads in progress per account. A cap keeps one account from tying up the server's disk
+/// and connections with many parallel uploads (`ONETHING_MAX_CONCURRENT_UPLOADS`).
+pub struct UploadSlots {
+    busy: std::sync::Mutex<HashMap<i64, usize>>,
+    cap: usize,
 }
 
-fn write_synced(path: &std::path::Path, tmp_dir: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+/// One upload in progress; the slot is free again when it is dropped.
+pub struct UploadSlot<'a> {
+    slots: &'a UploadSlots,
+    account: i64,
+}
+
+impl UploadSlots {
+    pub fn new(cap: usize) -> Self {
+        Self {
+            busy: std::sync::Mutex::new(HashMap::new()),
+            cap: cap.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, usize>> {
+        // The map holds plain counts: a panic elsewhere cannot leave it half updated.
+        self.busy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn take(&self, account: i64) -> Result<UploadSlot<'_>, ApiError> {
+        let mut busy = self.lock();
+        let n = busy.entry(account).or_default();
+        if *n >= self.cap {
+            return Err(ApiError::TooManyRequests {
+                retry_after: 2,
+                message: format!("您已有 {} 个文件正在上传，请等其完成后再上传", self.cap),
+            });
+        }
+        *n += 1;
+        Ok(UploadSlot { slots: self, account })
+    }
+}
+
+impl Drop for UploadSlot<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.slots.lock();
+        if let Some(n) = busy.get_mut(&self.account) {
+            *n -= 1;
+            if *n == 0 {
+                busy.remove(&self.account);
+            }
+        }
+    }
+}
+
+/// Receives one file of a multipart form: streamed to a temporary file while it is hashed,
+/// the size limit enforced as it arrives (nothing held whole in memory), typed by its
+/// content, moved under its SHA-256 and synced before the row that makes it the uploader's
+/// is inserted. `None` when the field was empty (no file chosen).
+pub async fn receive_upload(
+    state: &AppState,
+    user: &CurrentUser,
+    field: &mut actix_multipart::Field,
+    file_name: &str,
+) -> Result<Option<UploadRow>, ApiError> {
+    let _slot = state.upload_slots.take(user.id)?;
+    let tmp_dir = state.data_dir.join("uploads").join("tmp");
+    tokio::fs::create_dir_all(&tmp_dir)
+        .await
+        .map_err(|e| ApiError::failed("upload storage", e))?;
+    let mut rnd = [0u8; 8];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut rnd);
+    let tmp = tmp_dir.join(hex::encode(rnd));
+    let outcome = async {
+        let (sha, size) = stream_to_file(field, &tmp, state.max_upload_bytes).await?;
+        if size == 0 {
+            return Ok(None);
+        }
+        let path = upload_path(state, &sha);
+        let from = tmp.clone();
+        // Parsing a PDF reads it whole: as many at once as there are cores, so that many
+        // parallel uploads cannot add up to the memory the streaming saved.
+        let _checking = state
+            .content_checks
+            .acquire()
+            .await
+            .map_err(|e| ApiError::failed("upload check", e))?;
+        let content_type = tokio::task::spawn_blocking(move || {
+            let content_type = sniff_file(&from)?;
+            move_synced(&from, &path).map_err(|e| {
+                tracing::error!(error = %e, "cannot store an upload");
+                "文件保存失败，请稍后重试".to_owned()
+            })?;
+            Ok::<_, String>(content_type)
+        })
+        .await
+        .map_err(|e| ApiError::failed("background task", e))?
+        .map_err(|reason| ApiError::Validation(vec![FieldError::new("file", "unsupported_type", reason)]))?;
+        let mut id = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
+        let name: String = file_name
+            .chars()
+            .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+            .take(100)
+            .collect();
+        let row = UploadRow {
+            id: hex::encode(id),
+            account_id: user.id,
+            sha256: sha,
+            size,
+            content_type: content_type.into(),
+            file_name: if name.is_empty() { "材料".into() } else { name },
+            created_at: state.now(),
+        };
+        let insert = row.clone();
+        state.db.run(move |c| store::insert_upload(c, &insert)).await?;
+        Ok(Some(row))
+    }
+    .await;
+    // Gone already when it was moved into place; otherwise it is the remains of a refused
+    // or interrupted upload.
+    if let Err(e) = tokio::fs::remove_file(&tmp).await {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(error = %e, "a temporary upload could not be removed");
+        }
+    }
+    outcome
+}
+
+/// Writes the field's chunks to `path` as they arrive: its SHA-256 (hex) and size.
+async fn stream_to_file(
+    field: &mut actix_multipart::Field,
+    path: &std::path::Path,
+    limit: usize,
+) -> Result<(String, i64), ApiError> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(|e| ApiError::failed("upload storage", e))?;
+    let mut hasher = Sha256::new();
+    let mut size = 0usize;
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest {
+            code: "upload_failed",
+            message: format!("文件上传中断：{e}"),
+        })?;
+        size += chunk.len();
+        if size > limit {
+            return Err(crate::web::apply::api::too_large(limit));
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| ApiError::failed("upload storage", e))?;
+    }
+    file.sync_all()
+        .await
+        .map_err(|e| ApiError::failed("upload storage", e))?;
+    let size = i64::try_from(size).map_err(|e| ApiError::failed("upload size", e))?;
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// Moves a received file under its content address (unless the same content is there
+/// already) and syncs the folder, so the file survives a crash before its row exists.
+fn move_synced(from: &std::path::Path, path: &std::path::Path) -> std::io::Result<()> {
     if path.exists() {
         return Ok(());
     }
-    std::fs::create_dir_all(tmp_dir)?;
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("upload path has no parent"))?;
     std::fs::create_dir_all(dir)?;
-    let mut rnd = [0u8; 8];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut rnd);
-    let tmp = tmp_dir.join(hex::encode(rnd));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
+    std::fs::rename(from, path)?;
     std::fs::File::open(dir)?.sync_all()
 }
 
@@ -884,4 +1021,39 @@ pub struct FormResponse {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(value_type = Object)]
     pub prefill: FormData,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_gets_at_most_its_cap_of_uploads_at_once_and_others_are_not_affected() {
+        let slots = UploadSlots::new(2);
+        let first = slots.take(7).expect("first");
+        let _second = slots.take(7).expect("second");
+        assert!(
+            matches!(slots.take(7), Err(ApiError::TooManyRequests { .. })),
+            "a third upload of the same account at once is refused"
+        );
+        let _other = slots.take(8).expect("another account has its own slots");
+        drop(first);
+        let _third = slots.take(7).expect("a finished upload frees its slot");
+    }
+
+    #[test]
+    fn a_refused_file_is_named_for_what_it_is() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cases: [(&[u8], &str); 3] = [
+            (b"MZ\x90\x00 an executable", "可执行程序"),
+            (b"PK\x03\x04 a zip", "压缩包"),
+            (b"%PDF-1.7\nnot really a pdf", "不是完整有效的 PDF"),
+        ];
+        for (n, (bytes, says)) in cases.into_iter().enumerate() {
+            let path = dir.path().join(format!("f{n}"));
+            std::fs::write(&path, bytes).expect("write");
+            let reason = sniff_file(&path).expect_err("refused");
+            assert!(reason.contains(says), "{reason:?} should say {says}");
+        }
+    }
 }
