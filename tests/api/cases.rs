@@ -701,3 +701,53 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_supplement_notice_names_only_fields_and_materials_of_the_case,
+    |app| {
+        let (citizen, receipt, _) = submitted_case(&app).await;
+        let window = app.staff_token("clerk", Role::Window, None).await;
+        let (_, tag) = detail(&app, &window, &receipt).await;
+        let path = format!("/api/v1/cases/{receipt}/supplement");
+        for target in ["子女姓名", "foo_bar", "materials.no-such-material"] {
+            let (status, body, _) = act(
+                &app,
+                &window,
+                &path,
+                Some(&tag),
+                json!({"items": [{"target": target, "reason": "与出生医学证明不一致"}]}),
+            )
+            .await;
+            assert_eq!(
+                status, 422,
+                "{target:?} is not a field or material of this case: {body}"
+            );
+            let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+            assert!(message.contains(target), "the error names {target:?}: {body}");
+        }
+        let (status, body, _) = act(
+            &app,
+            &window,
+            &path,
+            Some(&tag),
+            json!({"items": [{"target": "child_name", "reason": "与出生医学证明不一致"}]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, page) = {
+            let resp = app
+                .client
+                .get(format!("{}/applications/{receipt}", app.address))
+                .header("Cookie", format!("onething_session={citizen}"))
+                .send()
+                .await
+                .expect("page");
+            (resp.status().as_u16(), resp.text().await.expect("html"))
+        };
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("与出生医学证明不一致"),
+            "the citizen's case page shows the open notice"
+        );
+    }
+);

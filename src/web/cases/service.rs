@@ -259,6 +259,9 @@ pub async fn transition(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
     let actor = actor_for(user, &row)?;
+    if let Command::RequestSupplement { items } = &cmd {
+        super::supplement::check_notice(state, &row, items).await?;
+    }
     let now = state.now();
     let message = message_for(&cmd, &row.receipt_no);
     let next =

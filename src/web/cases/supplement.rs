@@ -172,3 +172,60 @@ pub async fn resubmit(
     }
     Ok((row, next, due))
 }
+
+/// A 补正 notice may name only what the case holds: a field of one of its parts' items, a
+/// material of one of them, and a department of one of its parts. Anything else (a field's
+/// Chinese label, an invented code) is refused per line, so the applicant is never asked to
+/// fill something that does not exist.
+pub async fn check_notice(
+    state: &AppState,
+    row: &CaseRow,
+    items: &[workflow::SupplementItem],
+) -> Result<(), ApiError> {
+    let lookup = row.receipt_no.clone();
+    let subs = state
+        .db
+        .run(move |c| crate::store::applications::case_by_receipt(c, &lookup))
+        .await?
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    let (_, _, catalogue) = crate::web::apply::service::bundle_context(state, &row.bundle_code).await?;
+    let parts: Vec<&crate::catalogue::ItemDef> = subs
+        .iter()
+        .filter_map(|s| catalogue.items.get(&s.item_code))
+        .collect();
+    let mut errors = Vec::new();
+    for (n, item) in items.iter().enumerate() {
+        let target = item.target.trim();
+        let known = match target.strip_prefix("materials.") {
+            Some(m) => parts.iter().any(|p| p.materials.iter().any(|x| x.code == m)),
+            None => parts.iter().any(|p| p.fields.iter().any(|f| f.key == target)),
+        };
+        if !known {
+            errors.push(FieldError::new(
+                format!("items[{n}].target"),
+                "unknown_target",
+                format!("“{target}”不是本办件的字段或材料，请从办件的字段和材料中选择"),
+            ));
+        }
+        if let Some(dept) = item
+            .department
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+        {
+            if !subs.iter().any(|s| s.department_code == dept) {
+                errors.push(FieldError::new(
+                    format!("items[{n}].department"),
+                    "unknown_department",
+                    format!("“{dept}”不是本办件的办理部门"),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
