@@ -806,6 +806,7 @@ pub fn display(field: &FieldDef, value: &Value) -> String {
 }
 
 pub mod example;
+pub mod filing;
 
 #[cfg(test)]
 mod tests;

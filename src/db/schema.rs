@@ -195,6 +195,7 @@ diesel::table! {
         materials -> Text,
         version -> Integer,
         updated_at -> Timestamp,
+        filing -> Nullable<Text>,
     }
 }
 
@@ -215,6 +216,7 @@ diesel::table! {
         updated_at -> Timestamp,
         workflow -> Text,
         due_date -> Nullable<Text>,
+        agency -> Nullable<Text>,
     }
 }
 

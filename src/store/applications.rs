@@ -92,6 +92,7 @@ pub fn uploads_of(conn: &mut DbConn, account: i64, ids: &[String]) -> Result<Vec
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = drafts)]
+#[diesel(treat_none_as_null = true)]
 pub struct DraftRow {
     pub account_id: i64,
     pub bundle_code: String,
@@ -100,6 +101,8 @@ pub struct DraftRow {
     pub materials: String,
     pub version: i32,
     pub updated_at: NaiveDateTime,
+    /// `self` or `agent` and the relationship, as JSON (the form's 办理方式).
+    pub filing: Option<String>,
 }
 
 pub fn get_draft(conn: &mut DbConn, account: i64, bundle: &str) -> Result<Option<DraftRow>, DbError> {
@@ -311,6 +314,9 @@ pub struct CaseRow {
     pub updated_at: NaiveDateTime,
     pub workflow: String,
     pub due_date: Option<String>,
+    /// A 代办: the relationship of the filing account to the applicant in the form (JSON of
+    /// `form::filing::Filing`); `None` when the holder filed for themselves.
+    pub agency: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -328,6 +334,7 @@ pub struct NewCase {
     pub version: i32,
     pub submitted_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub agency: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

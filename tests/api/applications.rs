@@ -89,10 +89,16 @@ async fn try_complete(app: &TestApp, token: &str, bundle: &str, pick_last: bool)
             );
         }
     };
+    // As a person filling in the form: the values the account holds as shown, the rest typed.
     let mut data = serde_json::Map::new();
     for section in form["sections"].as_array().into_iter().flatten() {
         for f in section["fields"].as_array().into_iter().flatten() {
-            data.insert(f["key"].as_str().expect("key").to_owned(), sample(f));
+            let key = f["key"].as_str().expect("key");
+            let value = match &form["prefill"][key] {
+                Value::Null => sample(f),
+                held => held.clone(),
+            };
+            data.insert(key.to_owned(), value);
         }
     }
     let mut materials = serde_json::Map::new();
@@ -589,5 +595,72 @@ both_backends!(
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert!(ok, "the slots are free again once the held uploads are gone");
+    }
+);
+
+both_backends!(
+    the_applicant_is_the_account_holder_unless_the_case_is_filed_as_a_declared_agent,
+    |app| {
+        app.register_citizen().await;
+        let citizen = app.login(CITIZEN_PHONE, PASSWORD).await;
+        let mut body = complete_application(&app, &citizen, "newborn").await;
+        assert_eq!(
+            body["data"]["applicant_name"], "林晓明",
+            "the form carries the account's name"
+        );
+
+        // Another person's name and ID number as the applicant, filed "for oneself".
+        body["data"]["applicant_name"] = json!("王五");
+        body["data"]["id_number"] = json!("110105198001010024");
+        let (status, refused) = submit(&app, &citizen, Some("other-person"), &body).await;
+        assert_eq!(status, 422, "{refused}");
+        let fields: Vec<&str> = refused["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter(|e| e["code"] == "not_account_holder")
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert_eq!(fields, ["applicant_name", "id_number"], "{refused}");
+
+        // The same as a 代办 needs the relationship, then files with the agent recorded.
+        body["filing_for"] = json!("agent");
+        let (status, refused) = submit(&app, &citizen, Some("agent-no-relation"), &body).await;
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(refused["errors"][0]["field"], "agent_relationship", "{refused}");
+        body["agent_relationship"] = json!("child");
+        // The agent fields are the account holder's: left empty, they are filled from it.
+        for key in ["agent_name", "agent_id_number", "agent_mobile"] {
+            body["data"].as_object_mut().expect("data").remove(key);
+        }
+        let (status, created) = submit(&app, &citizen, Some("agent"), &body).await;
+        assert_eq!(status, 201, "{created}");
+        let receipt = created["receipt_no"].as_str().expect("receipt");
+        let window = app.staff_token("clerk", onething::auth::Role::Window, None).await;
+        let (_, case) = app.get_auth(&format!("/api/v1/cases/{receipt}"), &window).await;
+        assert_eq!(case["case"]["agency"]["agent_name"], "林晓明", "{case}");
+        assert_eq!(case["case"]["agency"]["relationship_label"], "子女");
+        assert_eq!(
+            case["case"]["data"]["applicant_name"], "王五",
+            "the applicant is the principal"
+        );
+        assert_eq!(
+            case["case"]["data"]["agent_name"], "林晓明",
+            "the agent is the account holder"
+        );
+        let page = app
+            .client
+            .get(format!("{}/staff/cases/{receipt}", app.address))
+            .header("Cookie", format!("onething_session={window}"))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            page.contains("由 林晓明（子女）代申请人提交"),
+            "the staff console shows the 代办"
+        );
     }
 );

@@ -46,6 +46,10 @@ async fn counter_submit(app: &TestApp, window: &str, key: &str) -> Value {
     let mut body = complete_application(app, window, "newborn").await;
     body["applicant"] =
         json!({"kind": "citizen", "name": "陈阿婆", "id_number": WALK_IN_ID, "phone": "13512345678"});
+    // The form's applicant is the walk-in applicant, filled in from the registered identity.
+    for key in ["applicant_name", "id_number"] {
+        body["data"].as_object_mut().expect("data").remove(key);
+    }
     let resp = app
         .client
         .post(format!("{}/api/v1/cases/counter", app.address))
@@ -55,8 +59,10 @@ async fn counter_submit(app: &TestApp, window: &str, key: &str) -> Value {
         .send()
         .await
         .expect("counter");
-    assert_eq!(resp.status().as_u16(), 201);
-    resp.json().await.expect("json")
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(status, 201, "{body}");
+    body
 }
 
 both_backends!(

@@ -324,6 +324,16 @@ async fn form_ctx(
         .collect();
     let mut ctx = base_ctx(c);
     ctx.insert("sections", &sections);
+    ctx.insert("filing_for", c.draft.filing_for.as_deref().unwrap_or("self"));
+    ctx.insert(
+        "agent_relationship",
+        c.draft.agent_relationship.as_deref().unwrap_or(""),
+    );
+    ctx.insert("relationships", crate::form::filing::RELATIONSHIPS);
+    ctx.insert(
+        "filing_error",
+        &error_of("filing_for").or_else(|| error_of("agent_relationship")),
+    );
     ctx.insert("materials", &materials);
     ctx.insert("item_names", &item_names);
     ctx.insert("items", &merged.items);
@@ -506,6 +516,22 @@ async fn form_submit(
         }
     }
     c.draft.data = data_from_inputs(&merged, &c.catalogue, &inputs);
+    c.draft.filing_for = inputs.get("filing_for").cloned();
+    c.draft.agent_relationship = inputs
+        .get("agent_relationship")
+        .cloned()
+        .filter(|r| !r.is_empty());
+    // The account's identity goes into the draft as it will into the case.
+    let filing = apply::bind_identity(
+        &state,
+        c.filer.applicant,
+        &merged,
+        &mut c.draft.data,
+        c.draft.filing_for.as_deref(),
+        c.draft.agent_relationship.as_deref(),
+    )
+    .await
+    .map_err(|e| page_err(&state, e))?;
     apply::save_draft(&state, &user, &c.bundle.code, &c.draft)
         .await
         .map_err(|e| page_err(&state, e))?;
@@ -523,6 +549,13 @@ async fn form_submit(
         &c.draft.materials,
         today,
     );
+    let result = match (filing, result) {
+        (Ok(_), result) => result,
+        (Err(mut bound), result) => {
+            bound.extend(result.err().unwrap_or_default());
+            Err(bound)
+        }
+    };
     match (result, upload_error) {
         (Ok(_), None) if action == "next" => Ok(see_other(&format!("/apply/{}/review", c.bundle.code))),
         (result, upload_error) => {
@@ -567,17 +600,30 @@ async fn review_page(
     user: Authed<AnyUser>,
     code: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let c = context(&state, &user, &code).await?;
+    let mut c = context(&state, &user, &code).await?;
     let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
     let today = state.today();
-    let Ok(clean) = form::check_submission(
-        &c.catalogue,
-        &c.bundle,
+    let bound = apply::bind_identity(
+        &state,
+        c.filer.applicant,
         &merged,
-        &c.draft.answers,
-        &c.draft.data,
-        &c.draft.materials,
-        today,
+        &mut c.draft.data,
+        c.draft.filing_for.as_deref(),
+        c.draft.agent_relationship.as_deref(),
+    )
+    .await
+    .map_err(|e| page_err(&state, e))?;
+    let (Ok(_), Ok(clean)) = (
+        bound,
+        form::check_submission(
+            &c.catalogue,
+            &c.bundle,
+            &merged,
+            &c.draft.answers,
+            &c.draft.data,
+            &c.draft.materials,
+            today,
+        ),
     ) else {
         return Ok(see_other(&format!("/apply/{}/form", c.bundle.code)));
     };
@@ -672,6 +718,7 @@ async fn final_submit(
     let c = context(&state, &user, &code).await?;
     let body = serde_json::json!({
         "bundle": c.bundle.code, "answers": c.draft.answers, "data": c.draft.data, "materials": c.draft.materials,
+        "filing_for": c.draft.filing_for, "agent_relationship": c.draft.agent_relationship,
     });
     let (applicant, channel) = (c.filer.applicant, c.filer.channel);
     match apply::submit_idempotent(&state, &user, applicant, &f.idempotency_key, body, channel).await {

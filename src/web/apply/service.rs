@@ -91,6 +91,68 @@ pub async fn prefill(state: &AppState, account: i64) -> Result<FormData, ApiErro
     Ok(data)
 }
 
+/// Binds the form's identity fields to the applicant account for the way the application is
+/// filed (`form::filing`): the account's values are written into `data`; the problems are
+/// the typed values that are not the account's (or a 代办 without its relationship).
+pub async fn bind_identity(
+    state: &AppState,
+    applicant: i64,
+    merged: &MergedForm,
+    data: &mut FormData,
+    filing_for: Option<&str>,
+    relationship: Option<&str>,
+) -> Result<Result<form::filing::Filing, Vec<Problem>>, ApiError> {
+    let filing = match form::filing::Filing::parse(filing_for, relationship) {
+        Ok(f) => f,
+        Err(p) => return Ok(Err(vec![p])),
+    };
+    let holder = holder(state, applicant).await?;
+    let keys: Vec<&str> = merged
+        .sections
+        .iter()
+        .flat_map(|s| s.fields.iter().map(|f| f.key.as_str()))
+        .collect();
+    let bound = form::filing::bind(&keys, data, &holder, &filing);
+    Ok(if bound.is_empty() { Ok(filing) } else { Err(bound) })
+}
+
+/// The applicant account as the form's identity fields must show it.
+async fn holder(state: &AppState, account: i64) -> Result<form::filing::Holder, ApiError> {
+    let a = state
+        .db
+        .run(move |c| accounts::get(c, account))
+        .await?
+        .ok_or_else(|| ApiError::failed("submission", "the applicant account is missing"))?;
+    let open = |kind, enc: Option<&str>| -> Result<Option<String>, ApiError> {
+        enc.map(|e| {
+            state
+                .vault
+                .decrypt(kind, e)
+                .map_err(|_| ApiError::failed("decrypt an account", "the data key does not open it"))
+        })
+        .transpose()
+    };
+    let phone = open(PiiKind::Phone, a.phone_enc.as_deref())?;
+    Ok(match a.role() {
+        Some(Role::Enterprise) => form::filing::Holder {
+            name_key: "enterprise_name",
+            name: a.display_name.clone(),
+            id_key: "uscc",
+            id: a.uscc.clone(),
+            person: false,
+            phone,
+        },
+        _ => form::filing::Holder {
+            name_key: "applicant_name",
+            name: a.display_name.clone(),
+            id_key: "id_number",
+            id: open(PiiKind::IdNumber, a.id_number_enc.as_deref())?,
+            person: true,
+            phone,
+        },
+    })
+}
+
 /// A draft as the applicant left it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Draft {
@@ -106,6 +168,18 @@ pub struct Draft {
     pub version: i32,
     #[serde(default, skip_deserializing)]
     pub updated_at: Option<chrono::NaiveDateTime>,
+    /// `self` or `agent` (代办), as on the submission.
+    #[serde(default)]
+    pub filing_for: Option<String>,
+    #[serde(default)]
+    pub agent_relationship: Option<String>,
+}
+
+/// The draft's 办理方式, stored beside it.
+#[derive(Default, Serialize, Deserialize)]
+struct DraftFiling {
+    filing_for: Option<String>,
+    agent_relationship: Option<String>,
 }
 
 pub async fn load_draft(state: &AppState, user: &CurrentUser, bundle: &str) -> Result<Draft, ApiError> {
@@ -117,12 +191,21 @@ pub async fn load_draft(state: &AppState, user: &CurrentUser, bundle: &str) -> R
         .vault
         .decrypt(PiiKind::FormData, &row.data_enc)
         .map_err(|_| ApiError::failed("decrypt a draft", "the data key does not open it"))?;
+    let filing: DraftFiling = row
+        .filing
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(json_err)?
+        .unwrap_or_default();
     Ok(Draft {
         answers: serde_json::from_str(&row.answers).map_err(json_err)?,
         data: serde_json::from_str(&data).map_err(json_err)?,
         materials: serde_json::from_str(&row.materials).map_err(json_err)?,
         version: row.version,
         updated_at: Some(row.updated_at),
+        filing_for: filing.filing_for,
+        agent_relationship: filing.agent_relationship,
     })
 }
 
@@ -144,6 +227,13 @@ pub async fn save_draft(
         materials: serde_json::to_string(&draft.materials).map_err(json_err)?,
         version: 0,
         updated_at: state.now(),
+        filing: Some(
+            serde_json::to_string(&DraftFiling {
+                filing_for: draft.filing_for.clone(),
+                agent_relationship: draft.agent_relationship.clone(),
+            })
+            .map_err(json_err)?,
+        ),
     };
     Ok(state.db.run(move |c| store::save_draft(c, row)).await?)
 }
@@ -480,6 +570,12 @@ pub struct SubmitInput {
     #[schema(value_type = HashMap<String, Vec<String>>)]
     #[serde(default)]
     pub materials: MaterialLinks,
+    /// `self` (the default): the account holder applies for themselves, and the form's
+    /// applicant name and ID number (or enterprise name and USCC) are the account's.
+    /// `agent`: 代办 for the person or enterprise the form names.
+    pub filing_for: Option<String>,
+    /// For `agent`: `parent`, `child`, `spouse`, `relative`, `guardian`, `entrusted` or `staff`.
+    pub agent_relationship: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -539,16 +635,31 @@ pub async fn submit(
     let (bundle_version, bundle, catalogue) = bundle_context(state, &code).await?;
     let merged = form::merge(&catalogue, &bundle, &input.answers);
     let today = state.today();
+    let mut data = input.data.clone();
+    let filing = bind_identity(
+        state,
+        applicant,
+        &merged,
+        &mut data,
+        input.filing_for.as_deref(),
+        input.agent_relationship.as_deref(),
+    )
+    .await?
+    .map_err(problems)?;
     let clean = form::check_submission(
         &catalogue,
         &bundle,
         &merged,
         &input.answers,
-        &input.data,
+        &data,
         &input.materials,
         today,
     )
     .map_err(problems)?;
+    let agency = match &filing {
+        form::filing::Filing::Own => None,
+        agent => Some(serde_json::to_string(agent).map_err(json_err)?),
+    };
     // Every linked upload must be the applicant's own.
     let ids: Vec<String> = input.materials.values().flatten().cloned().collect();
     let (owner, lookup) = (user.id, ids.clone());
@@ -628,6 +739,7 @@ pub async fn submit(
                         version: 1,
                         submitted_at: now.naive_utc(),
                         updated_at: now.naive_utc(),
+                        agency: agency.clone(),
                     };
                     let written = store::insert_case(c, &case, subs.clone(), &links)?;
                     let wf = crate::workflow::Case::new(
@@ -817,6 +929,17 @@ pub struct CaseView {
     pub fields: Vec<ShownField>,
     pub materials: Vec<ShownMaterial>,
     pub sub_cases: Vec<ShownPart>,
+    /// Set when the case was filed by an agent (代办) for the applicant in the form.
+    pub agency: Option<Agency>,
+}
+
+/// A 代办: who filed the case for the applicant named in the form, and how they are related.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Agency {
+    /// The filing account's name (the agent).
+    pub agent_name: String,
+    pub relationship: String,
+    pub relationship_label: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -947,7 +1070,24 @@ pub async fn case_view(
             })
             .await?;
     }
+    let agency = match case.agency.as_deref() {
+        None => None,
+        Some(text) => {
+            let filing: form::filing::Filing = serde_json::from_str(text).map_err(json_err)?;
+            let filer = case.account_id;
+            let agent = state.db.run(move |c| accounts::get(c, filer)).await?;
+            match filing {
+                form::filing::Filing::Own => None,
+                form::filing::Filing::Agent { ref relationship } => Some(Agency {
+                    agent_name: agent.map(|a| a.display_name).unwrap_or_default(),
+                    relationship: relationship.clone(),
+                    relationship_label: filing.relationship_label().unwrap_or_default().to_owned(),
+                }),
+            }
+        }
+    };
     Ok(CaseView {
+        agency,
         fields: shown(&data),
         receipt_no: case.receipt_no,
         bundle: bundle.code.clone(),

@@ -1,0 +1,2 @@
+ALTER TABLE drafts DROP COLUMN filing;
+ALTER TABLE cases DROP COLUMN agency;
