@@ -257,4 +257,57 @@ mod tests {
             .expect("renders");
         assert_eq!(page, "flat override");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn render(template: &str, value: &str) -> tera::Result<String> {
+            let mut tera = Tera::default();
+            tera.register_filter("urlencode", urlencode);
+            tera.register_filter("date", date);
+            tera.add_raw_template("t", template)?;
+            let mut ctx = tera::Context::new();
+            ctx.insert("v", value);
+            tera.render("t", &ctx)
+        }
+
+        proptest! {
+            /// Text from people (names, reasons, a 补正 line in Chinese) goes through every
+            /// filter that shortens or transforms it without a panic, cut between characters
+            /// (tera cuts between grapheme clusters).
+            #[test]
+            fn text_filters_never_panic_and_cut_on_characters(v in "\\PC{0,80}", n in 0usize..40) {
+                let cut = render(&format!("{{{{ v | truncate(length={n}) }}}}"), &v).expect("truncate renders");
+                // "t" has no .html name, so nothing is escaped: the output is the text itself.
+                let kept = if cut == v { cut.as_str() } else { cut.strip_suffix('…').unwrap_or(&cut) };
+                prop_assert!(v.starts_with(kept), "{cut:?} is not a prefix of {v:?}");
+                let encoded = render("{{ v | urlencode }}", &v).expect("urlencode renders");
+                let decoded: String = url::form_urlencoded::parse(format!("x={encoded}").as_bytes())
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+                prop_assert_eq!(decoded, v);
+            }
+
+            /// Any text given to the date filter is a date shown in Beijing time or an error
+            /// that names it, never a panic.
+            #[test]
+            fn the_date_filter_refuses_what_is_not_a_time(v in "\\PC{0,40}") {
+                if let Err(e) = render("{{ v | date }}", &v) {
+                    let text = format!("{e:?}");
+                    prop_assert!(text.contains("date"), "{text}");
+                }
+            }
+
+            #[test]
+            fn the_date_filter_shows_any_stored_time_in_beijing(secs in 0i64..4_102_444_800) {
+                let at = chrono::DateTime::from_timestamp(secs, 0).expect("a time").naive_utc();
+                let want = crate::clock::beijing(at).format("%Y-%m-%d %H:%M").to_string();
+                for form in [at.format("%Y-%m-%dT%H:%M:%S").to_string(), crate::clock::rfc3339::format(at)] {
+                    let shown = render("{{ v | date(format=\"%Y-%m-%d %H:%M\") }}", &form).expect("renders");
+                    prop_assert_eq!(&shown, &want);
+                }
+            }
+        }
+    }
 }

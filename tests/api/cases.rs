@@ -757,3 +757,48 @@ both_backends!(
         );
     }
 );
+
+both_backends!(any_text_as_a_receipt_number_is_a_404_never_a_crash, |app| {
+    use proptest::strategy::{Strategy, ValueTree};
+    let (citizen, receipt, _) = submitted_case(&app).await;
+    let window = app.staff_token("clerk", Role::Window, None).await;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strings = "\\PC{1,40}";
+    let mut tried = vec![
+        format!("{receipt}中"),
+        receipt.to_lowercase(),
+        "CL２０２６１２０７０００００１".to_owned(),
+        "../../etc/passwd".to_owned(),
+    ];
+    for _ in 0..60 {
+        tried.push(strings.new_tree(&mut runner).expect("a string").current());
+    }
+    for r in tried {
+        let encoded: String = url::form_urlencoded::byte_serialize(r.as_bytes()).collect();
+        let encoded = encoded.replace('+', "%20");
+        for (path, token) in [
+            (format!("/api/v1/cases/{encoded}"), &window),
+            (format!("/api/v1/applications/{encoded}"), &citizen),
+        ] {
+            let resp = app
+                .client
+                .get(format!("{}{path}", app.address))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("request");
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            assert_eq!(status, 404, "{path} ({r:?}): {body}");
+            assert_eq!(body["code"], "not_found", "{path}: {body}");
+        }
+        let page = app
+            .client
+            .get(format!("{}/applications/{encoded}", app.address))
+            .header("Cookie", format!("onething_session={citizen}"))
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(page.status().as_u16(), 404, "/applications/{r:?}");
+    }
+});
