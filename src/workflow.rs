@@ -334,8 +334,10 @@ pub enum Command {
     Accept,
     /// Window: Submitted or InProgress → SupplementRequested; one notice listing every item.
     RequestSupplement { items: Vec<SupplementItem> },
-    /// Applicant: SupplementRequested → the status before the notice.
-    Resubmit { corrected: Vec<String>, in_person: bool },
+    /// Applicant: SupplementRequested → the status before the notice. Whether the papers were
+    /// handed in at the centre (a trip) is not the applicant's to say: the window clerk who
+    /// received them records it ([`Command::RecordVisit`]).
+    Resubmit { corrected: Vec<String> },
     /// Window: Submitted (or SupplementRequested before acceptance) → Refused.
     Refuse { reason: String },
     /// Reviewer of the sub-case's department, or Admin: a pending sub-case is decided.
@@ -823,7 +825,7 @@ pub fn apply(
     match cmd {
         Command::Accept => accept(&c, &mut next)?,
         Command::RequestSupplement { items } => request_supplement(&c, &mut next, items)?,
-        Command::Resubmit { corrected, in_person } => resubmit(&c, &mut next, corrected, in_person)?,
+        Command::Resubmit { corrected } => resubmit(&c, &mut next, corrected)?,
         Command::Refuse { reason } => refuse(&c, &mut next, reason)?,
         Command::Decide {
             sub_case,
@@ -922,12 +924,7 @@ fn request_supplement(
 }
 
 /// `Command::Resubmit`: The applicant answers the notice, every listed item and nothing else; the clock restarts.
-fn resubmit(
-    c: &Step<'_>,
-    next: &mut Case,
-    corrected: Vec<String>,
-    in_person: bool,
-) -> Result<(), TransitionError> {
+fn resubmit(c: &Step<'_>, next: &mut Case, corrected: Vec<String>) -> Result<(), TransitionError> {
     let notice = c
         .case
         .open_notice
@@ -952,15 +949,11 @@ fn resubmit(
         return Err(c.invalid("corrected", problems.join("；")));
     }
     close_pause(next, c.at);
-    let mut detail = format!(
+    let detail = format!(
         "已补正 {} 项：{}；办理时限恢复计算",
         listed.len(),
         listed.iter().copied().collect::<Vec<_>>().join("、")
     );
-    if in_person {
-        next.trips = next.trips.saturating_add(1);
-        detail.push_str(&format!("；现场递交，累计跑动 {} 次", next.trips));
-    }
     push(next, c.at, &c.label, "resubmit", resume, detail);
     Ok(())
 }
@@ -1151,6 +1144,9 @@ fn extend(c: &Step<'_>, next: &mut Case, working_days: u32, reason: String) -> R
 
 /// `Command::RecordVisit`: The applicant came to the centre: one more trip.
 fn record_visit(c: &Step<'_>, next: &mut Case, reason: VisitReason) -> Result<(), TransitionError> {
+    if reason == VisitReason::SupplementInPerson && c.case.pauses.is_empty() {
+        return Err(c.invalid("reason", "该办件没有补正告知，无需记录现场补正".into()));
+    }
     next.trips = next.trips.saturating_add(1);
     let detail = format!("{}，累计跑动 {} 次", reason.label(), next.trips);
     push(next, c.at, &c.label, "record_visit", c.from, detail);

@@ -183,9 +183,18 @@ pub fn generate(
             Actor::Applicant,
             Command::Resubmit {
                 corrected: vec!["materials.id-card".into()],
-                in_person,
             },
         );
+        if in_person {
+            step(
+                &mut case,
+                at,
+                Actor::Window,
+                Command::RecordVisit {
+                    reason: crate::workflow::VisitReason::SupplementInPerson,
+                },
+            );
+        }
         at += hours(rng, 1, 24);
     }
     if roll > 0.985 {

@@ -95,10 +95,9 @@ fn supplement_from_submitted() -> Case {
     )
 }
 
-fn resubmit(targets: &[&str], in_person: bool) -> Command {
+fn resubmit(targets: &[&str]) -> Command {
     Command::Resubmit {
         corrected: targets.iter().map(|t| (*t).to_owned()).collect(),
-        in_person,
     }
 }
 
@@ -314,7 +313,7 @@ fn a_department_asks_for_supplement_through_the_window_while_in_progress() {
         err(&s, &reviewer("公安"), decide(1, true, "")).code(),
         "illegal_transition"
     );
-    let back = ok(&s, &Actor::Applicant, resubmit(&["materials.marriage"], false));
+    let back = ok(&s, &Actor::Applicant, resubmit(&["materials.marriage"]));
     assert_eq!(back.status, CaseStatus::InProgress);
     assert!(!back.is_paused());
     // A department that has decided everything cannot ask any more.
@@ -341,30 +340,25 @@ fn a_department_asks_for_supplement_through_the_window_while_in_progress() {
 #[test]
 fn resubmit_must_correct_exactly_the_listed_items() {
     let c = supplement_from_submitted();
-    let e = err(&c, &Actor::Applicant, resubmit(&["name"], false));
+    let e = err(&c, &Actor::Applicant, resubmit(&["name"]));
     assert_eq!(e.field(), Some("corrected"));
     assert!(e.message().contains("materials.household"), "{}", e.message());
     let e = err(
         &c,
         &Actor::Applicant,
-        resubmit(&["name", "materials.household", "photo"], false),
+        resubmit(&["name", "materials.household", "photo"]),
     );
     assert!(e.message().contains("photo"), "{}", e.message());
-    let e = err(&c, &Actor::Applicant, resubmit(&[], false));
+    let e = err(&c, &Actor::Applicant, resubmit(&[]));
     assert!(e.message().contains("name") && e.message().contains("materials.household"));
     assert_eq!(
-        err(
-            &c,
-            &Actor::Window,
-            resubmit(&["name", "materials.household"], false)
-        )
-        .code(),
+        err(&c, &Actor::Window, resubmit(&["name", "materials.household"])).code(),
         "forbidden"
     );
     let back = ok(
         &c,
         &Actor::Applicant,
-        resubmit(&["materials.household", "name", "name"], false),
+        resubmit(&["materials.household", "name", "name"]),
     );
     assert_eq!(back.status, CaseStatus::Submitted);
     assert_eq!(back.open_notice, None);
@@ -372,14 +366,36 @@ fn resubmit_must_correct_exactly_the_listed_items() {
     assert_eq!(back.pauses.len(), 1);
     assert_eq!(back.pauses[0].1, Some(back.events.last().expect("event").at));
     assert_eq!(back.trips, 0);
-    let in_person = ok(
-        &c,
-        &Actor::Applicant,
-        resubmit(&["name", "materials.household"], true),
-    );
-    assert_eq!(in_person.trips, 1);
+    let online = ok(&c, &Actor::Applicant, resubmit(&["name", "materials.household"]));
     assert_eq!(
-        err(&back, &Actor::Applicant, resubmit(&["name"], false)).code(),
+        online.trips, 0,
+        "an applicant's resubmission is never a trip by itself"
+    );
+    let visited = ok(
+        &online,
+        &Actor::Window,
+        Command::RecordVisit {
+            reason: VisitReason::SupplementInPerson,
+        },
+    );
+    assert_eq!(
+        visited.trips, 1,
+        "the clerk who received the papers records the trip"
+    );
+    assert_eq!(
+        err(
+            &online,
+            &Actor::Applicant,
+            Command::RecordVisit {
+                reason: VisitReason::SupplementInPerson
+            }
+        )
+        .code(),
+        "forbidden",
+        "an applicant cannot record a visit"
+    );
+    assert_eq!(
+        err(&back, &Actor::Applicant, resubmit(&["name"])).code(),
         "illegal_transition"
     );
 }
@@ -689,7 +705,12 @@ fn one_extension_by_an_admin_within_the_cap_with_a_reason() {
 fn visits_count_trips_until_the_case_ends() {
     let c = new_case(Channel::Online);
     let visit = |r| Command::RecordVisit { reason: r };
-    let v = ok(&c, &Actor::Window, visit(VisitReason::SupplementInPerson));
+    assert_eq!(
+        err(&c, &Actor::Window, visit(VisitReason::SupplementInPerson)).code(),
+        "invalid",
+        "a 补正 visit needs a 补正"
+    );
+    let v = ok(&c, &Actor::Window, visit(VisitReason::CounterSubmission));
     assert_eq!(v.trips, 1);
     assert_eq!(v.status, CaseStatus::Submitted);
     assert_eq!(v.version, 2);
@@ -715,11 +736,7 @@ fn deemed_acceptance_after_the_deadline_without_a_notice() {
     assert!(!deemed_accepted(&in_progress(), day_after, deadline));
     let s = supplement_from_submitted();
     assert!(!deemed_accepted(&s, day_after, deadline));
-    let back = ok(
-        &s,
-        &Actor::Applicant,
-        resubmit(&["name", "materials.household"], false),
-    );
+    let back = ok(&s, &Actor::Applicant, resubmit(&["name", "materials.household"]));
     assert_eq!(back.status, CaseStatus::Submitted);
     assert!(
         !deemed_accepted(&back, day_after, deadline),
@@ -771,7 +788,7 @@ fn terminal_cases_refuse_everything_but_archiving_a_refusal() {
         Command::RequestSupplement {
             items: vec![item("name", "a", None)],
         },
-        resubmit(&["name"], false),
+        resubmit(&["name"]),
         Command::Refuse { reason: "x".into() },
         decide(1, true, ""),
         Command::IssueResult { sub_case: 1 },
@@ -862,7 +879,14 @@ fn a_full_journey_keeps_a_readable_log() {
             items: vec![item("materials.photo", "照片不符合要求", None)],
         },
     );
-    let c = ok(&c, &Actor::Applicant, resubmit(&["materials.photo"], true));
+    let c = ok(&c, &Actor::Applicant, resubmit(&["materials.photo"]));
+    let c = ok(
+        &c,
+        &Actor::Window,
+        Command::RecordVisit {
+            reason: VisitReason::SupplementInPerson,
+        },
+    );
     let c = ok(&c, &Actor::Window, Command::Accept);
     let c = ok(
         &c,
@@ -886,13 +910,14 @@ fn a_full_journey_keeps_a_readable_log() {
     let c = ok(&c, &Actor::Window, Command::Archive);
     assert_eq!(c.status, CaseStatus::Archived);
     assert_eq!(c.trips, 3);
-    assert_eq!(c.version, 11);
+    assert_eq!(c.version, 12);
     assert_eq!(
         actions(&c),
         [
             "submit",
             "request_supplement",
             "resubmit",
+            "record_visit",
             "accept",
             "dispatch",
             "extend",
@@ -924,7 +949,6 @@ enum Op {
     },
     Resubmit {
         mode: u8,
-        in_person: bool,
     },
     Refuse {
         blank: bool,
@@ -971,7 +995,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::Accept),
         2 => prop::collection::vec((0..TARGETS.len(), prop::bool::weighted(0.1), prop::option::of(0usize..4)), 0..4)
             .prop_map(|items| Op::Supplement { items }),
-        3 => (0u8..4, any::<bool>()).prop_map(|(mode, in_person)| Op::Resubmit { mode, in_person }),
+        3 => (0u8..4).prop_map(|mode| Op::Resubmit { mode }),
         1 => prop::bool::weighted(0.2).prop_map(|blank| Op::Refuse { blank }),
         6 => (0usize..5, prop::bool::weighted(0.7), prop::bool::weighted(0.2), any::<bool>())
             .prop_map(|(idx, approve, blank_opinion, cert)| Op::Decide { idx, approve, blank_opinion, cert }),
@@ -1037,7 +1061,7 @@ fn concretise(case: &Case, step: &Step, at: NaiveDateTime) -> (Actor, Command) {
                 .collect();
             (Actor::Window, Command::RequestSupplement { items })
         }
-        Op::Resubmit { mode, in_person } => {
+        Op::Resubmit { mode } => {
             let mut corrected: Vec<String> = case
                 .open_notice
                 .iter()
@@ -1051,13 +1075,7 @@ fn concretise(case: &Case, step: &Step, at: NaiveDateTime) -> (Actor, Command) {
                 3 => corrected.push("unknown_field".into()),
                 _ => {}
             }
-            (
-                Actor::Applicant,
-                Command::Resubmit {
-                    corrected,
-                    in_person: *in_person,
-                },
-            )
+            (Actor::Applicant, Command::Resubmit { corrected })
         }
         Op::Refuse { blank } => (
             Actor::Window,

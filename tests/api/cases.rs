@@ -802,3 +802,52 @@ both_backends!(any_text_as_a_receipt_number_is_a_404_never_a_crash, |app| {
         assert_eq!(page.status().as_u16(), 404, "/applications/{r:?}");
     }
 });
+
+both_backends!(
+    a_trip_for_a_supplement_is_recorded_by_the_clerk_who_received_it,
+    |app| {
+        let (citizen, receipt, _) = submitted_case(&app).await;
+        let window = app.staff_token("clerk", Role::Window, None).await;
+        let visit = format!("/api/v1/cases/{receipt}/supplement-visit");
+        let (_, tag) = detail(&app, &window, &receipt).await;
+        let (status, body, _) = act(&app, &window, &visit, Some(&tag), json!({})).await;
+        assert_eq!(status, 422, "no 补正, no 补正 visit: {body}");
+
+        let (status, body, tag) = act(
+            &app,
+            &window,
+            &format!("/api/v1/cases/{receipt}/supplement"),
+            Some(&tag),
+            json!({"items": [{"target": "child_name", "reason": "与出生医学证明不一致"}]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        // The applicant's own resubmission says nothing about trips, whatever it claims.
+        let (status, body, tag) = act(
+            &app,
+            &citizen,
+            &format!("/api/v1/applications/{receipt}/resubmit"),
+            tag.as_deref(),
+            json!({"data": {"child_name": "林小满"}, "in_person": true}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["trips"], 0, "an applicant cannot declare a trip: {body}");
+
+        let (status, body, _) = act(&app, &citizen, &visit, tag.as_deref(), json!({})).await;
+        assert_eq!(status, 403, "only staff record a visit: {body}");
+        let (status, body, _) = act(&app, &window, &visit, tag.as_deref(), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["trips"], 1, "{body}");
+        let (case, _) = detail(&app, &window, &receipt).await;
+        let last = case["timeline"]
+            .as_array()
+            .and_then(|t| t.last())
+            .expect("an event");
+        assert!(
+            last["detail"].as_str().unwrap_or_default().contains("现场补正"),
+            "the timeline says who recorded what: {last}"
+        );
+        assert_eq!(last["actor_role"], "综窗人员", "{last}");
+    }
+);

@@ -109,7 +109,6 @@ fn random_command(rng: &mut StdRng, wf: &workflow::Case) -> (Actor, Command) {
             Actor::Applicant,
             Command::Resubmit {
                 corrected: vec!["materials.x".into()],
-                in_person: rng.gen_bool(0.5),
             },
         ),
         8 if rng.gen_bool(0.2) => (Actor::Applicant, Command::Withdraw),

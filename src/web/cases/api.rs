@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(accept)
         .service(supplement)
         .service(refuse)
+        .service(supplement_visit)
         .service(deliver)
         .service(extend)
         .service(archive)
@@ -334,6 +335,32 @@ async fn supplement(
     .await
 }
 
+/// The window clerk records that the applicant brought the 补正 papers to the centre: one
+/// trip (跑动), counted against the zero-trip target. Only staff record trips; an applicant's
+/// own resubmission never counts as one.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("receipt_no" = String, Path, description = "受理编号"), IfMatch),
+    responses(
+        (status = 200, body = Changed, headers(("ETag" = String, description = "The case's new version"))),
+        (status = 409, body = crate::web::error::ErrorBody, description = "Not allowed in the case's state")
+    )
+)]
+#[post("/cases/{receipt_no}/supplement-visit")]
+async fn supplement_visit(
+    state: web::Data<AppState>,
+    IfMatch(seen): IfMatch,
+    user: Authed<StaffOnly>,
+    receipt: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    window_or_admin(&user)?;
+    let cmd = Command::RecordVisit {
+        reason: crate::workflow::VisitReason::SupplementInPerson,
+    };
+    respond(&state, &user, &receipt, seen, cmd).await
+}
+
 /// The workflow requires the reason (it is told to the applicant).
 #[derive(Default, Deserialize, ToSchema, Validate)]
 struct ReasonBody {
@@ -564,8 +591,6 @@ struct ResubmitBody {
     #[serde(default)]
     #[schema(value_type = std::collections::HashMap<String, Vec<String>>)]
     materials: crate::form::MaterialLinks,
-    #[serde(default)]
-    in_person: bool,
 }
 
 /// The applicant's corrections after a 补正 notice: exactly the listed fields and materials.
@@ -588,16 +613,9 @@ async fn resubmit(
     body: JsonBody<ResubmitBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.validated()?;
-    let (row, wf, due) = crate::web::cases::supplement::resubmit(
-        &state,
-        &user,
-        &receipt,
-        seen,
-        body.data,
-        body.materials,
-        body.in_person,
-    )
-    .await?;
+    let (row, wf, due) =
+        crate::web::cases::supplement::resubmit(&state, &user, &receipt, seen, body.data, body.materials)
+            .await?;
     Ok(changed(&row, &wf, due))
 }
 

@@ -241,8 +241,7 @@ async fn resubmit_submit(
             message,
         )])),
         None => {
-            crate::web::cases::supplement::resubmit(&state, &user, &receipt, version, data, materials, false)
-                .await
+            crate::web::cases::supplement::resubmit(&state, &user, &receipt, version, data, materials).await
         }
     };
     match outcome {

@@ -253,6 +253,12 @@ async fn case_action(
             (Command::Deliver { method }, "送达")
         }
         "archive" => (Command::Archive, "归档"),
+        "supplement_visit" => (
+            Command::RecordVisit {
+                reason: crate::workflow::VisitReason::SupplementInPerson,
+            },
+            "记录现场补正",
+        ),
         _ => {
             return Err(state
                 .page_error(StatusCode::BAD_REQUEST, "无法完成操作", "未知的操作。")

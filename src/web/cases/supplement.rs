@@ -23,7 +23,6 @@ pub async fn resubmit(
     seen_version: u32,
     data: crate::form::FormData,
     materials: crate::form::MaterialLinks,
-    in_person: bool,
 ) -> Result<(CaseRow, workflow::Case, Option<String>), ApiError> {
     use crate::auth::PiiKind;
     let not_found = || ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件"));
@@ -107,10 +106,7 @@ pub async fn resubmit(
     let next = workflow::apply(
         &wf,
         &Actor::Applicant,
-        Command::Resubmit {
-            corrected: targets,
-            in_person,
-        },
+        Command::Resubmit { corrected: targets },
         now,
         seen_version,
     )
