@@ -119,7 +119,6 @@ impl Application {
                 burst: settings.rate_limit_burst,
                 loopback: settings.rate_limit_loopback,
             }),
-            imports: Arc::new(web::policies::api::ImportJobs::default()),
         });
         if settings.sweep_seconds > 0 {
             tokio::spawn(web::cases::service::sweep_loop(

@@ -108,6 +108,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    import_jobs (id) {
+        id -> Text,
+        started_by -> Text,
+        started_at -> Timestamp,
+        updated_at -> Timestamp,
+        done -> BigInt,
+        total -> BigInt,
+        finished -> Bool,
+        outcome -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(items -> departments (department_code));
 diesel::joinable!(item_fields -> items (item_code));
 diesel::joinable!(item_fields -> field_definitions (field_key));
@@ -501,6 +514,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    import_jobs,
     calendar_years,
     departments,
     field_definitions,

@@ -73,7 +73,7 @@ pub struct Row {
     pub content: PolicyContent,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RowError {
     pub row: usize,
     pub column: String,

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod catalogue;
 pub mod counter;
 pub mod demo;
+pub mod imports;
 pub mod metrics;
 pub mod policies;
 pub mod ratings;

@@ -540,7 +540,7 @@ pub fn seed(
 }
 
 /// What an import wrote.
-#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub inserted: usize,
     pub updated: usize,

@@ -53,6 +53,7 @@ pub const TABLES: &[&str] = &[
     "policy_versions",
     "policy_changes",
     "calendar_years",
+    "import_jobs",
 ];
 
 /// Rows per line of the file and per insert statement.

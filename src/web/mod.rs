@@ -53,8 +53,6 @@ pub struct AppState {
     pub search: crate::search::follower::Search,
     /// The general per-client request limit; `None` when turned off.
     pub rate_limit: Option<rate_limit::ClientLimiter>,
-    /// Policy imports started from the admin pages, with their progress.
-    pub imports: Arc<policies::api::ImportJobs>,
 }
 
 impl AppState {

@@ -767,7 +767,7 @@ both_backends!(seeding_is_idempotent_and_a_broken_index_is_rebuilt, |app| {
 });
 
 both_backends!(
-    an_editor_imports_a_file_on_the_page_and_follows_its_progress,
+    an_editor_imports_a_file_on_the_page_and_follows_its_progress_on_any_server,
     |app| {
         let token = editor(&app).await;
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
@@ -840,6 +840,28 @@ both_backends!(
             assert!(Instant::now() < deadline, "the import did not finish within 10 s");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        // Another server on the same database (keys shared, as the README requires) reports
+        // the same job: it lives in the database, not in the memory of the one that ran it.
+        let mut second = app.settings.clone();
+        second.data_dir = app.settings.data_dir.with_file_name("second");
+        std::fs::create_dir_all(second.data_dir.join("keys")).expect("keys dir");
+        for key in ["jwt.key", "data.key"] {
+            std::fs::copy(
+                app.settings.data_dir.join("keys").join(key),
+                second.data_dir.join("keys").join(key),
+            )
+            .expect("copy a key");
+        }
+        let (other, _) = crate::helpers::spawn_server(&second).await;
+        let html = client
+            .get(format!("{other}{location}"))
+            .send()
+            .await
+            .expect("progress on the other server")
+            .text()
+            .await
+            .expect("html");
+        assert!(html.contains("导入完成") && html.contains("新增 1 条"), "{html}");
         let r = search(&app, &format!("q={}", q("页面导入检验词"))).await;
         assert_eq!(
             r["items"][0]["title"], "页面导入政策",

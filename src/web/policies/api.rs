@@ -2,9 +2,8 @@
 //! (create, edit, publish, revoke, versions, spreadsheet import and export), public reading
 //! and search, and matching an enterprise profile against the policies in force.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
@@ -975,74 +974,136 @@ async fn export(
 /// State of an import started from the admin pages.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportJob {
-    pub done: usize,
-    pub total: usize,
+    pub done: i64,
+    pub total: i64,
     pub finished: bool,
     pub report: Option<ImportReport>,
     pub errors: Vec<RowError>,
     pub failure: Option<String>,
 }
 
-/// Imports running or finished on this server (kept in memory; a restart forgets them).
-#[derive(Default)]
-pub struct ImportJobs {
-    next: AtomicU64,
-    jobs: Mutex<HashMap<u64, ImportJob>>,
+/// How an import ended, stored with its job.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ImportOutcome {
+    report: Option<ImportReport>,
+    #[serde(default)]
+    errors: Vec<RowError>,
+    failure: Option<String>,
 }
 
-impl ImportJobs {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, ImportJob>> {
-        self.jobs.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn start(&self) -> u64 {
-        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        self.lock().insert(
-            id,
-            ImportJob {
-                done: 0,
-                total: 0,
-                finished: false,
-                report: None,
-                errors: Vec::new(),
-                failure: None,
-            },
-        );
-        id
-    }
-
-    pub fn get(&self, id: u64) -> Option<ImportJob> {
-        self.lock().get(&id).cloned()
-    }
-
-    pub fn update(&self, id: u64, f: impl FnOnce(&mut ImportJob)) {
-        if let Some(job) = self.lock().get_mut(&id) {
-            f(job);
-        }
-    }
-}
-
-/// Starts an import in the background and returns its job id.
-pub fn spawn_import(state: web::Data<AppState>, format: Format, bytes: Vec<u8>, actor: String) -> u64 {
-    let id = state.imports.start();
-    let jobs = state.imports.clone();
+/// Starts an import in the background and returns its job id. The job lives in the
+/// database: its progress is written there once a second while the import runs (a write
+/// that must wait for the import's own transaction is simply late), and its outcome at the
+/// end, so any server can show them.
+pub async fn spawn_import(
+    state: web::Data<AppState>,
+    format: Format,
+    bytes: Vec<u8>,
+    actor: String,
+) -> Result<String, ApiError> {
+    let mut raw = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+    let id = hex::encode(raw);
+    let now = state.now();
+    let job = crate::store::imports::ImportJobRow {
+        id: id.clone(),
+        started_by: actor.clone(),
+        started_at: now,
+        updated_at: now,
+        done: 0,
+        total: 0,
+        finished: false,
+        outcome: None,
+    };
+    state
+        .db
+        .run(move |c| crate::store::imports::create(c, &job))
+        .await?;
+    let counts = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0), AtomicBool::new(false)));
+    let seen = counts.clone();
     let progress: Arc<dyn Fn(usize, usize) + Send + Sync> = Arc::new(move |done, total| {
-        jobs.update(id, |j| {
-            j.done = done;
-            j.total = total;
-        })
+        seen.0.store(done, Ordering::Relaxed);
+        seen.1.store(total, Ordering::Relaxed);
     });
+    let ticker = (state.clone(), counts.clone(), id.clone());
     actix_web::rt::spawn(async move {
-        let outcome = import_file(&state, format, bytes, actor, progress).await;
-        state.imports.update(id, |j| {
-            j.finished = true;
-            j.done = j.total;
-            match outcome {
-                Ok(Ok(report)) => j.report = Some(report),
-                Ok(Err(errors)) => j.errors = errors,
-                Err(e) => j.failure = Some(e.to_string()),
+        let (state, counts, id) = ticker;
+        let mut written = (usize::MAX, usize::MAX);
+        while !counts.2.load(Ordering::Relaxed) {
+            let now = (counts.0.load(Ordering::Relaxed), counts.1.load(Ordering::Relaxed));
+            if now != written {
+                let (job, at) = (id.clone(), state.now());
+                let (done, total) = (
+                    i64::try_from(now.0).unwrap_or(i64::MAX),
+                    i64::try_from(now.1).unwrap_or(i64::MAX),
+                );
+                match state
+                    .db
+                    .run(move |c| crate::store::imports::progress(c, &job, done, total, at))
+                    .await
+                {
+                    Ok(()) => written = now,
+                    Err(e) => tracing::debug!(error = %e, "import progress not written yet"),
+                }
             }
-        });
+            actix_web::rt::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
     });
-    id
+    let job_id = id.clone();
+    actix_web::rt::spawn(async move {
+        let outcome = match import_file(&state, format, bytes, actor, progress).await {
+            Ok(Ok(report)) => ImportOutcome {
+                report: Some(report),
+                ..ImportOutcome::default()
+            },
+            Ok(Err(errors)) => ImportOutcome {
+                errors,
+                ..ImportOutcome::default()
+            },
+            Err(e) => ImportOutcome {
+                failure: Some(e.to_string()),
+                ..ImportOutcome::default()
+            },
+        };
+        counts.2.store(true, Ordering::Relaxed);
+        let text = serde_json::to_string(&outcome).unwrap_or_else(|e| format!("{{\"failure\":\"{e}\"}}"));
+        let at = state.now();
+        let finished = state
+            .db
+            .run(move |c| {
+                crate::db::retry_on_conflict(c, |c| crate::store::imports::finish(c, &job_id, &text, at))
+            })
+            .await;
+        if let Err(e) = finished {
+            tracing::error!(error = %e, "the outcome of a policy import could not be recorded");
+        }
+    });
+    Ok(id)
+}
+
+/// An import job as any server sees it.
+pub async fn load_import(state: &AppState, id: &str) -> Result<Option<ImportJob>, ApiError> {
+    let lookup = id.to_owned();
+    let Some(row) = state
+        .db
+        .run(move |c| crate::store::imports::get(c, &lookup))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let outcome: ImportOutcome = row
+        .outcome
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| ApiError::failed("an import outcome", e))?
+        .unwrap_or_default();
+    Ok(Some(ImportJob {
+        done: row.done,
+        total: row.total,
+        finished: row.finished,
+        report: outcome.report,
+        errors: outcome.errors,
+        failure: outcome.failure,
+    }))
 }

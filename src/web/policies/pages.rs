@@ -20,8 +20,8 @@ use crate::web::auth::{require_csrf, Authed, MaybeUser};
 use crate::web::error::{ApiError, FieldError, PageError};
 use crate::web::page::{form_page, page_err, see_other, PageForm};
 use crate::web::policies::api::{
-    change_status, load_visible, parse_profile, parse_search, run_match, spawn_import, version_views, view,
-    PolicyEditors, ProfileInput, SearchParams, IMPORT_LIMIT,
+    change_status, load_import, load_visible, parse_profile, parse_search, run_match, spawn_import,
+    version_views, view, PolicyEditors, ProfileInput, SearchParams, IMPORT_LIMIT,
 };
 use crate::web::AppState;
 
@@ -747,7 +747,9 @@ async fn admin_import(
     if file.is_empty() {
         return Err(bad("文件为空。"));
     }
-    let job = spawn_import(state.clone(), format, file, user.label());
+    let job = spawn_import(state.clone(), format, file, user.label())
+        .await
+        .map_err(|e| crate::web::page::page_err(&state, e))?;
     Ok(see_other(&format!("/admin/policies/import/{job}")))
 }
 
@@ -755,15 +757,12 @@ async fn admin_import(
 async fn admin_import_progress(
     state: web::Data<AppState>,
     _user: Authed<PolicyEditors>,
-    job: web::Path<u64>,
+    job: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let job = state.imports.get(*job).ok_or_else(|| {
-        state.page_error(
-            StatusCode::NOT_FOUND,
-            "页面不存在",
-            "没有这个导入任务（服务重启后任务记录会清空）。",
-        )
-    })?;
+    let job = load_import(&state, &job)
+        .await
+        .map_err(|e| crate::web::page::page_err(&state, e))?
+        .ok_or_else(|| state.page_error(StatusCode::NOT_FOUND, "页面不存在", "没有这个导入任务。"))?;
     let percent = if job.finished {
         100
     } else {
