@@ -131,6 +131,7 @@ impl Application {
                 .into_utoipa_app()
                 .configure(web::configure)
                 .into_app()
+                .wrap(actix_web::middleware::from_fn(web::head_as_get))
                 .wrap(actix_web::middleware::from_fn(web::rate_limit::limit_clients))
                 .wrap(actix_web::middleware::from_fn(web::per_request_headers))
                 .wrap(web::security_headers())

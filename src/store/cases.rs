@@ -31,10 +31,34 @@ pub fn workflow_of(row: &CaseRow, subs: &[SubCaseRow]) -> Result<workflow::Case,
     .map_err(corrupt)
 }
 
+/// Stores a new case's workflow and its first events (the submission), so the timeline
+/// shows them before anyone acts on the case.
 pub fn set_workflow(conn: &mut DbConn, case_id: i64, wf: &workflow::Case) -> Result<(), DbError> {
     diesel::update(cases::table.find(case_id))
         .set(cases::workflow.eq(serde_json::to_string(wf).map_err(corrupt)?))
         .execute(conn)?;
+    append_events(conn, case_id, &wf.events)
+}
+
+/// Writes the events of the log that the events table does not hold yet.
+fn append_events(conn: &mut DbConn, case_id: i64, events: &[workflow::Event]) -> Result<(), DbError> {
+    let known: i64 = case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .count()
+        .get_result(conn)?;
+    for e in events.iter().skip(usize::try_from(known).unwrap_or(usize::MAX)) {
+        diesel::insert_into(case_events::table)
+            .values((
+                case_events::case_id.eq(case_id),
+                case_events::at.eq(e.at),
+                case_events::actor_role.eq(&e.actor_label),
+                case_events::action.eq(&e.action),
+                case_events::from_status.eq(e.from.as_str()),
+                case_events::to_status.eq(e.to.as_str()),
+                case_events::detail.eq(&e.detail),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -110,23 +134,7 @@ pub fn save_transition(conn: &mut DbConn, t: &Transition<'_>, calendar: &Calenda
                 ))
                 .execute(conn)?;
         }
-        let known: i64 = case_events::table
-            .filter(case_events::case_id.eq(row.id))
-            .count()
-            .get_result(conn)?;
-        for e in new.events.iter().skip(known as usize) {
-            diesel::insert_into(case_events::table)
-                .values((
-                    case_events::case_id.eq(row.id),
-                    case_events::at.eq(e.at),
-                    case_events::actor_role.eq(&e.actor_label),
-                    case_events::action.eq(&e.action),
-                    case_events::from_status.eq(e.from.as_str()),
-                    case_events::to_status.eq(e.to.as_str()),
-                    case_events::detail.eq(&e.detail),
-                ))
-                .execute(conn)?;
-        }
+        append_events(conn, row.id, &new.events)?;
         super::metrics::record_case(conn, row, new, due_date.as_deref(), calendar)?;
         if let Some(body) = message {
             diesel::insert_into(messages::table)

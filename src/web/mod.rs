@@ -116,6 +116,27 @@ pub async fn per_request_headers(
     Ok(res)
 }
 
+/// `HEAD` on every page and API route: answered as the `GET` it asks about, without the
+/// body (routes are declared for `GET`, which actix would otherwise answer 404 for `HEAD`).
+pub async fn head_as_get(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody, ()>>,
+    actix_web::Error,
+> {
+    let head = req.method() == actix_web::http::Method::HEAD;
+    if head {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    let res = next.call(req).await?;
+    Ok(if head {
+        res.map_body(|_, _| actix_web::body::EitherBody::right(()))
+    } else {
+        res.map_into_left_body()
+    })
+}
+
 /// Registers every route of the application: the API through `utoipa_actix_web`, so that
 /// each of its routes is in the OpenAPI document, and the pages as plain actix services.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -187,8 +187,22 @@ pub fn load(override_dir: Option<&Path>) -> Result<Tera, TemplateError> {
     let mut tera = Tera::default();
     tera.register_filter("urlencode", urlencode);
     tera.register_filter("date", date);
+    tera.register_filter("action_label", action_label);
+    tera.register_filter("status_label", status_label);
     tera.add_raw_templates(sources)?;
     Ok(tera)
+}
+
+/// A timeline action's code (`request_supplement`) in words (一次性告知补正).
+fn action_label(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let s = tera::try_get_value!("action_label", "value", String, value);
+    Ok(tera::Value::String(crate::workflow::action_label(&s).to_owned()))
+}
+
+/// A case or part status code (`supplement_requested`) in words (待补正).
+fn status_label(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let s = tera::try_get_value!("status_label", "value", String, value);
+    Ok(tera::Value::String(crate::workflow::status_label(&s).to_owned()))
 }
 
 fn urlencode(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {

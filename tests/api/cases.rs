@@ -405,6 +405,11 @@ both_backends!(the_window_console_lists_and_accepts_a_case, |app| {
         page.contains("受理并分送") && page.contains("110101199003071233"),
         "actions and the unmasked form"
     );
+    let timeline = page.split("办理过程").nth(1).unwrap_or_default();
+    assert!(
+        timeline.contains("提交申请") && !timeline.contains("submit") && !timeline.contains("submitted"),
+        "the timeline is in words, not codes: {timeline}"
+    );
     let version = page
         .split("name=\"version\" value=\"")
         .nth(1)

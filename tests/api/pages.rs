@@ -150,3 +150,25 @@ both_backends!(unknown_pages_are_chinese_404_pages, |app| {
         assert!(has_chinese(&html) && html.contains("返回首页"), "{path}");
     }
 });
+
+both_backends!(head_is_answered_on_every_page_and_api_route, |app| {
+    for (path, want) in [
+        ("/", 200),
+        ("/bundles/newborn", 200),
+        ("/api/v1/bundles", 200),
+        ("/dashboard", 200),
+        ("/no-such-page", 404),
+    ] {
+        let resp = app
+            .client
+            .head(format!("{}{path}", app.address))
+            .send()
+            .await
+            .expect("HEAD");
+        assert_eq!(resp.status().as_u16(), want, "HEAD {path}");
+        assert!(
+            resp.bytes().await.expect("body").is_empty(),
+            "HEAD {path} has no body"
+        );
+    }
+});
