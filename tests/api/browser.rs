@@ -375,9 +375,26 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
         "a counter submission is one trip"
     );
     click(&c, "button[accesskey=a]").await;
-    fill(&c, "items", "child_name | 与出生医学证明不一致").await;
-    fill(&c, "department", "health").await;
-    click(&c, "form textarea[name=items] ~ button[type=submit]").await;
+    c.execute(
+        "document.querySelectorAll('details').forEach(d => d.open = true);",
+        vec![],
+    )
+    .await
+    .expect("open the parts");
+    c.find(Locator::Css("input[name='pick__child_name']"))
+        .await
+        .expect("the child's name among the fields")
+        .click()
+        .await
+        .expect("tick it");
+    fill(&c, "reason__child_name", "与出生医学证明不一致").await;
+    c.find(Locator::Css("select[name='department']"))
+        .await
+        .expect("department list")
+        .select_by_value("health")
+        .await
+        .expect("choose 卫生健康局");
+    click(&c, "fieldset.notice-picker ~ button[type=submit]").await;
     assert!(
         c.source().await.expect("source").contains("待补正"),
         "the notice is recorded"

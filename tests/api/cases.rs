@@ -856,3 +856,81 @@ both_backends!(
         assert_eq!(last["actor_role"], "综窗人员", "{last}");
     }
 );
+
+both_backends!(
+    the_clerk_picks_a_supplement_notice_from_the_fields_and_materials_of_the_case,
+    |app| {
+        let (_, receipt, _) = submitted_case(&app).await;
+        app.staff_token("clerk", Role::Window, None).await;
+        let (client, csrf) = page_login(&app, "clerk", PASSWORD).await;
+        let page = |client: reqwest::Client| {
+            let url = format!("{}/staff/cases/{receipt}", app.address);
+            async move {
+                client
+                    .get(url)
+                    .send()
+                    .await
+                    .expect("case")
+                    .text()
+                    .await
+                    .expect("html")
+            }
+        };
+        let html = page(client.clone()).await;
+        assert!(
+            html.contains("name=\"pick__child_name\"")
+                && html.contains("name=\"pick__materials.birth-medical-certificate\""),
+            "every field and material of the case can be picked"
+        );
+        assert!(!html.contains("<textarea id=\"items\""), "no free-text notice");
+        let version = html
+            .split("name=\"version\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("version")
+            .to_owned();
+        let post = |form: Vec<(&'static str, String)>| {
+            let client = client.clone();
+            let url = format!("{}/staff/cases/{receipt}", app.address);
+            async move { client.post(url).form(&form).send().await.expect("post") }
+        };
+        let base = |extra: Vec<(&'static str, String)>| {
+            let mut f = vec![
+                ("csrf_token", csrf.clone()),
+                ("version", version.clone()),
+                ("action", "supplement".to_owned()),
+            ];
+            f.extend(extra);
+            f
+        };
+        let resp = post(base(vec![])).await;
+        assert_eq!(resp.status().as_u16(), 422);
+        assert!(resp
+            .text()
+            .await
+            .expect("html")
+            .contains("请勾选需要补正的字段或材料"));
+
+        let resp = post(base(vec![
+            ("pick__foo_bar", "on".into()),
+            ("reason__foo_bar", "编造的".into()),
+        ]))
+        .await;
+        assert_eq!(resp.status().as_u16(), 422);
+        assert!(resp
+            .text()
+            .await
+            .expect("html")
+            .contains("不是本办件的字段或材料"));
+
+        let resp = post(base(vec![
+            ("pick__child_name", "on".into()),
+            ("reason__child_name", "与出生医学证明不一致".into()),
+        ]))
+        .await;
+        assert_eq!(resp.status().as_u16(), 303);
+        let html = page(client.clone()).await;
+        assert!(html.contains("待补正"), "the notice is open");
+        assert!(html.contains("与出生医学证明不一致"), "with its reason");
+    }
+);

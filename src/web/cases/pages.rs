@@ -194,6 +194,19 @@ async fn case_context(
     ctx.insert("role", user.role.as_str());
     ctx.insert("department", &user.department);
     ctx.insert("is_window", &user.is_window_clerk());
+    if user.is_window_clerk() {
+        let choices = crate::web::cases::supplement::notice_choices(state, &row)
+            .await
+            .map_err(|e| page_err(state, e))?;
+        let mut departments: Vec<(&str, &str)> = Vec::new();
+        for p in &choices {
+            if !departments.iter().any(|(code, _)| *code == p.department) {
+                departments.push((&p.department, &p.department_name));
+            }
+        }
+        ctx.insert("notice_departments", &departments);
+        ctx.insert("notice_choices", &choices);
+    }
     Ok(ctx)
 }
 
@@ -231,19 +244,38 @@ async fn case_action(
             "不予受理",
         ),
         "supplement" => {
-            // One line per part: "字段或材料 | 原因".
-            let items = text("items")
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| {
-                    let (target, reason) = l.split_once('|').unwrap_or((l, ""));
-                    SupplementItem {
-                        target: target.trim().to_owned(),
-                        reason: reason.trim().to_owned(),
-                        department: Some(text("department")).filter(|d| !d.is_empty()),
-                    }
+            // One checkbox per field or material of the case (`pick__<target>`), each with
+            // its reason (`reason__<target>`); the department from the list of the parts'.
+            let mut items: Vec<SupplementItem> = form
+                .fields
+                .keys()
+                .filter_map(|k| k.strip_prefix("pick__"))
+                .map(|target| SupplementItem {
+                    target: target.to_owned(),
+                    reason: text(&format!("reason__{target}")),
+                    department: Some(text("department")).filter(|d| !d.is_empty()),
                 })
                 .collect();
+            items.sort_by(|a, b| a.target.cmp(&b.target));
+            if items.is_empty() {
+                let outcome: Result<(), _> = Err(crate::web::error::ApiError::Validation(vec![
+                    crate::web::error::FieldError::new(
+                        "items",
+                        "required",
+                        "请勾选需要补正的字段或材料，并写明原因",
+                    ),
+                ]));
+                return after_action(
+                    &state,
+                    &req,
+                    &user,
+                    &receipt,
+                    "一次性告知补正",
+                    outcome,
+                    &form.fields,
+                )
+                .await;
+            }
             (Command::RequestSupplement { items }, "一次性告知补正")
         }
         "deliver" => {

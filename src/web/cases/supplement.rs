@@ -225,3 +225,70 @@ pub async fn check_notice(
         Err(ApiError::Validation(errors))
     }
 }
+
+/// One field or material a 补正 notice can name.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NoticeChoice {
+    /// The notice's target: a field key, or `materials.<code>`.
+    pub target: String,
+    pub label: String,
+}
+
+/// The fields and materials of one part of the case, for the clerk to pick from.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PartChoices {
+    pub item_name: String,
+    pub department: String,
+    pub department_name: String,
+    pub choices: Vec<NoticeChoice>,
+}
+
+/// What a 补正 notice on this case can name, grouped by part; a field or material shared by
+/// several parts is offered once, under the first.
+pub async fn notice_choices(state: &AppState, row: &CaseRow) -> Result<Vec<PartChoices>, ApiError> {
+    let lookup = row.receipt_no.clone();
+    let subs = state
+        .db
+        .run(move |c| crate::store::applications::case_by_receipt(c, &lookup))
+        .await?
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    let (_, _, catalogue) = crate::web::apply::service::bundle_context(state, &row.bundle_code).await?;
+    let mut offered = std::collections::HashSet::new();
+    let mut parts = Vec::new();
+    for s in &subs {
+        let Some(item) = catalogue.items.get(&s.item_code) else {
+            continue;
+        };
+        let fields = item.fields.iter().map(|f| {
+            let label = catalogue
+                .fields
+                .get(&f.key)
+                .map_or_else(|| f.key.clone(), |d| d.label.clone());
+            (f.key.clone(), label)
+        });
+        let materials = item.materials.iter().map(|m| {
+            let name = catalogue
+                .materials
+                .get(&m.code)
+                .map_or_else(|| m.code.clone(), |d| d.name.clone());
+            (format!("materials.{}", m.code), format!("材料：{name}"))
+        });
+        let choices: Vec<NoticeChoice> = fields
+            .chain(materials)
+            .filter(|(target, _)| offered.insert(target.clone()))
+            .map(|(target, label)| NoticeChoice { target, label })
+            .collect();
+        parts.push(PartChoices {
+            item_name: item.name.clone(),
+            department: s.department_code.clone(),
+            department_name: catalogue
+                .departments
+                .iter()
+                .find(|d| d.code == s.department_code)
+                .map_or_else(|| s.department_code.clone(), |d| d.name.clone()),
+            choices,
+        });
+    }
+    Ok(parts)
+}
