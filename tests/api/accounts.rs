@@ -815,3 +815,73 @@ both_backends!(
         }
     }
 );
+
+both_backends!(registering_from_an_application_returns_to_it, |app| {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let login = client
+        .get(format!("{}/login?next=/apply/newborn", app.address))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        login.contains("/register?kind=citizen&amp;next=%2Fapply%2Fnewborn"),
+        "the login page's register link keeps where the person was going"
+    );
+    for (next, lands) in [
+        ("/apply/newborn", "/apply/newborn"),
+        ("//evil.example", "/account"),
+    ] {
+        let page = client
+            .get(format!(
+                "{}/register?kind=citizen&next={}",
+                app.address,
+                crate::catalogue_api::urlencode(next)
+            ))
+            .send()
+            .await
+            .expect("register page")
+            .text()
+            .await
+            .expect("html");
+        let csrf = page
+            .split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("csrf")
+            .to_owned();
+        let (id, phone) = if lands == "/account" {
+            ("110105198001010024", "13700137000")
+        } else {
+            (CITIZEN_ID, CITIZEN_PHONE)
+        };
+        let resp = client
+            .post(format!("{}/register", app.address))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("kind", "citizen"),
+                ("name", "林晓明"),
+                ("id_number", id),
+                ("phone", phone),
+                ("password", PASSWORD),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(resp.status().as_u16(), 303);
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(location.starts_with(lands), "{next} → {location}");
+    }
+});

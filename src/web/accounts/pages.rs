@@ -105,6 +105,8 @@ async fn login_submit(
 #[derive(Deserialize)]
 struct KindQuery {
     kind: Option<String>,
+    /// Where to continue after registering (e.g. the application that sent the person here).
+    next: Option<String>,
 }
 
 pub(crate) fn register_context(kind: &str) -> tera::Context {
@@ -138,6 +140,7 @@ async fn register_form(
     q: web::Query<KindQuery>,
 ) -> Result<HttpResponse, PageError> {
     let mut ctx = register_context(q.kind.as_deref().unwrap_or("citizen"));
+    ctx.insert("next", &q.next.as_deref().map(|n| safe_next(Some(n))));
     form_page(&state, &req, "accounts/register.html", &mut ctx, StatusCode::OK)
 }
 
@@ -171,6 +174,11 @@ async fn register_submit(
         scale: get("scale"),
     };
     let kind = input.kind.clone().unwrap_or_default();
+    // Back to where the person came from (an application), else to the new account.
+    let next = f
+        .get("next")
+        .filter(|n| !n.is_empty())
+        .map_or_else(|| "/account?registered=1".to_owned(), |n| safe_next(Some(n)));
     let result = match accounts::validate_registration(&input, state.today()) {
         Err(errors) => Err(ApiError::Validation(errors)),
         Ok(plain) => accounts::register(&state, plain, client_address(&req)).await,
@@ -180,13 +188,19 @@ async fn register_submit(
             let issued = state.tokens.issue(id, role, state.clock.now());
             let max_age = (issued.expires_at - state.clock.now()).num_seconds();
             Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/account?registered=1"))
+                .insert_header((header::LOCATION, next))
                 .cookie(session_cookie(&req, &issued.token, max_age))
                 .finish())
         }
         Err(e) => {
             let (status, message, errors) = form_message(&e);
             let mut ctx = register_context(&kind);
+            ctx.insert(
+                "next",
+                &f.get("next")
+                    .filter(|n| !n.is_empty())
+                    .map(|n| safe_next(Some(n))),
+            );
             let mut values = f.clone();
             values.remove("password");
             ctx.insert("values", &values);
