@@ -8,6 +8,7 @@ use tera::Tera;
 
 const BUILT_IN: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
+    ("console.html", include_str!("../../templates/console.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     (
         "catalogue/home.html",
