@@ -450,6 +450,25 @@ pub async fn read_posted_form(
     Ok(posted)
 }
 
+/// The applicant account's identity written into the draft, as it will be into the case
+/// (`apply::bind_identity`); the problems when the form names someone else.
+async fn bind_draft(
+    state: &AppState,
+    c: &mut Ctx,
+    merged: &MergedForm,
+) -> Result<Result<crate::form::filing::Filing, Vec<crate::form::Problem>>, PageError> {
+    apply::bind_identity(
+        state,
+        c.filer.applicant,
+        merged,
+        &mut c.draft.data,
+        c.draft.filing_for.as_deref(),
+        c.draft.agent_relationship.as_deref(),
+    )
+    .await
+    .map_err(|e| page_err(state, e))
+}
+
 /// Text values of the merged form's fields from the posted inputs.
 fn data_from_inputs(
     merged: &MergedForm,
@@ -521,17 +540,7 @@ async fn form_submit(
         .get("agent_relationship")
         .cloned()
         .filter(|r| !r.is_empty());
-    // The account's identity goes into the draft as it will into the case.
-    let filing = apply::bind_identity(
-        &state,
-        c.filer.applicant,
-        &merged,
-        &mut c.draft.data,
-        c.draft.filing_for.as_deref(),
-        c.draft.agent_relationship.as_deref(),
-    )
-    .await
-    .map_err(|e| page_err(&state, e))?;
+    let filing = bind_draft(&state, &mut c, &merged).await?;
     apply::save_draft(&state, &user, &c.bundle.code, &c.draft)
         .await
         .map_err(|e| page_err(&state, e))?;
@@ -603,16 +612,7 @@ async fn review_page(
     let mut c = context(&state, &user, &code).await?;
     let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
     let today = state.today();
-    let bound = apply::bind_identity(
-        &state,
-        c.filer.applicant,
-        &merged,
-        &mut c.draft.data,
-        c.draft.filing_for.as_deref(),
-        c.draft.agent_relationship.as_deref(),
-    )
-    .await
-    .map_err(|e| page_err(&state, e))?;
+    let bound = bind_draft(&state, &mut c, &merged).await?;
     let (Ok(_), Ok(clean)) = (
         bound,
         form::check_submission(

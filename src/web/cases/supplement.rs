@@ -169,6 +169,28 @@ pub async fn resubmit(
     Ok((row, next, due))
 }
 
+/// The parts of a case and the catalogue its bundle was filed under.
+async fn case_parts(
+    state: &AppState,
+    row: &CaseRow,
+) -> Result<
+    (
+        Vec<crate::store::applications::SubCaseRow>,
+        crate::catalogue::Catalogue,
+    ),
+    ApiError,
+> {
+    let lookup = row.receipt_no.clone();
+    let subs = state
+        .db
+        .run(move |c| crate::store::applications::case_by_receipt(c, &lookup))
+        .await?
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    let (_, _, catalogue) = crate::web::apply::service::bundle_context(state, &row.bundle_code).await?;
+    Ok((subs, catalogue))
+}
+
 /// A 补正 notice may name only what the case holds: a field of one of its parts' items, a
 /// material of one of them, and a department of one of its parts. Anything else (a field's
 /// Chinese label, an invented code) is refused per line, so the applicant is never asked to
@@ -178,14 +200,7 @@ pub async fn check_notice(
     row: &CaseRow,
     items: &[workflow::SupplementItem],
 ) -> Result<(), ApiError> {
-    let lookup = row.receipt_no.clone();
-    let subs = state
-        .db
-        .run(move |c| crate::store::applications::case_by_receipt(c, &lookup))
-        .await?
-        .map(|(_, s)| s)
-        .unwrap_or_default();
-    let (_, _, catalogue) = crate::web::apply::service::bundle_context(state, &row.bundle_code).await?;
+    let (subs, catalogue) = case_parts(state, row).await?;
     let parts: Vec<&crate::catalogue::ItemDef> = subs
         .iter()
         .filter_map(|s| catalogue.items.get(&s.item_code))
@@ -246,14 +261,7 @@ pub struct PartChoices {
 /// What a 补正 notice on this case can name, grouped by part; a field or material shared by
 /// several parts is offered once, under the first.
 pub async fn notice_choices(state: &AppState, row: &CaseRow) -> Result<Vec<PartChoices>, ApiError> {
-    let lookup = row.receipt_no.clone();
-    let subs = state
-        .db
-        .run(move |c| crate::store::applications::case_by_receipt(c, &lookup))
-        .await?
-        .map(|(_, s)| s)
-        .unwrap_or_default();
-    let (_, _, catalogue) = crate::web::apply::service::bundle_context(state, &row.bundle_code).await?;
+    let (subs, catalogue) = case_parts(state, row).await?;
     let mut offered = std::collections::HashSet::new();
     let mut parts = Vec::new();
     for s in &subs {
