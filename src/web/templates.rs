@@ -189,6 +189,7 @@ pub fn load(override_dir: Option<&Path>) -> Result<Tera, TemplateError> {
     tera.register_filter("urlencode", urlencode);
     tera.register_filter("date", date);
     tera.register_filter("action_label", action_label);
+    tera.register_filter("paragraphs", paragraphs);
     tera.register_filter("status_label", status_label);
     tera.add_raw_templates(sources)?;
     Ok(tera)
@@ -204,6 +205,21 @@ fn action_label(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::
 fn status_label(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
     let s = tera::try_get_value!("status_label", "value", String, value);
     Ok(tera::Value::String(crate::workflow::status_label(&s).to_owned()))
+}
+
+/// Plain text as HTML paragraphs: escaped first, a blank line starts a paragraph, a single
+/// line break stays a line break. The result is marked safe only because nothing of the
+/// text itself is left unescaped.
+fn paragraphs(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let s = tera::try_get_value!("paragraphs", "value", String, value);
+    let text = s.replace("\r\n", "\n");
+    let html: String = text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("<p>{}</p>", tera::escape_html(p).replace('\n', "<br>")))
+        .collect();
+    Ok(tera::Value::String(html))
 }
 
 fn urlencode(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
@@ -271,6 +287,17 @@ mod tests {
             .render("cases/receipt.html", &tera::Context::new())
             .expect("renders");
         assert_eq!(page, "flat override");
+    }
+
+    #[test]
+    fn policy_text_becomes_escaped_paragraphs() {
+        let v =
+            tera::Value::String("第一条　<b>补贴</b>\n每户 1 万元。\n\n第二条　自发布之日起施行。".into());
+        let html = paragraphs(&v, &HashMap::new()).expect("renders");
+        assert_eq!(
+            html,
+            "<p>第一条　&lt;b&gt;补贴&lt;&#x2F;b&gt;<br>每户 1 万元。</p><p>第二条　自发布之日起施行。</p>"
+        );
     }
 
     mod properties {

@@ -624,6 +624,10 @@ both_backends!(policy_pages_render_in_chinese, |app| {
     for part in ["申报指南", "政策解读", "版本记录", "长乐区行政服务中心"] {
         assert!(html.contains(part), "policy page lacks {part}");
     }
+    assert!(
+        html.contains("<div class=\"prose\"><p>") && !html.contains("&lt;br"),
+        "the text is in paragraphs, never a literal <br>"
+    );
     let (status, html) = app.get_html("/policies/match").await;
     assert_eq!(status, 200);
     assert!(html.contains("为我匹配"));
