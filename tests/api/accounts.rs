@@ -580,12 +580,7 @@ both_backends!(
             .await
             .expect("form");
         let html = form.text().await.expect("html");
-        let csrf = html
-            .split("name=\"csrf_token\" value=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .expect("csrf field")
-            .to_owned();
+        let csrf = crate::helpers::input_value(&html, "csrf_token");
         // A bad ID number comes back beside its field, with what was typed kept.
         let resp = client
             .post(format!("{}/register", app.address))
@@ -850,12 +845,7 @@ both_backends!(registering_from_an_application_returns_to_it, |app| {
             .text()
             .await
             .expect("html");
-        let csrf = page
-            .split("name=\"csrf_token\" value=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .expect("csrf")
-            .to_owned();
+        let csrf = crate::helpers::input_value(&page, "csrf_token");
         let (id, phone) = if lands == "/account" {
             ("110105198001010024", "13700137000")
         } else {

@@ -291,7 +291,7 @@ both_backends!(
         // The data directory moves as it is (keys and uploads); only the database changes.
         let data_dir = dir.path().join("data");
         for sub in ["keys", "uploads"] {
-            copy_dir(&app.settings.data_dir.join(sub), &data_dir.join(sub));
+            crate::loader::copy_dir(&app.settings.data_dir.join(sub), &data_dir.join(sub));
         }
         let said = run({
             let mut c = onething(&data_dir, db.url.as_deref());
@@ -363,21 +363,6 @@ fn first_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
             .enumerate()
             .find_map(|(i, (p, q))| first_difference(&format!("{path}[{i}]"), p, q)),
         _ => (a != b).then(|| format!("{path}: {a} != {b}")),
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    let Ok(entries) = std::fs::read_dir(from) else {
-        return;
-    };
-    std::fs::create_dir_all(to).expect("create");
-    for entry in entries.flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
     }
 }
 

@@ -410,12 +410,7 @@ both_backends!(the_window_console_lists_and_accepts_a_case, |app| {
         timeline.contains("提交申请") && !timeline.contains("submit") && !timeline.contains("submitted"),
         "the timeline is in words, not codes: {timeline}"
     );
-    let version = page
-        .split("name=\"version\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("version")
-        .to_owned();
+    let version = crate::helpers::input_value(&page, "version");
     let resp = client
         .post(format!("{}/staff/cases/{receipt}", app.address))
         .form(&[
@@ -659,13 +654,7 @@ both_backends!(
                 .multipart(form)
                 .send()
         };
-        let version = |page: &str| {
-            page.split("name=\"version\" value=\"")
-                .nth(1)
-                .and_then(|s| s.split('"').next())
-                .expect("version")
-                .to_owned()
-        };
+        let version = |page: &str| crate::helpers::input_value(page, "version");
         let page = client
             .get(format!("{}/staff/cases/{receipt}", app.address))
             .send()
@@ -883,12 +872,7 @@ both_backends!(
             "every field and material of the case can be picked"
         );
         assert!(!html.contains("<textarea id=\"items\""), "no free-text notice");
-        let version = html
-            .split("name=\"version\" value=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .expect("version")
-            .to_owned();
+        let version = crate::helpers::input_value(&html, "version");
         let post = |form: Vec<(&'static str, String)>| {
             let client = client.clone();
             let url = format!("{}/staff/cases/{receipt}", app.address);

@@ -370,6 +370,15 @@ macro_rules! both_backends {
     };
 }
 
+/// The value of the form input named `name` in a page (a CSRF token, a case version).
+pub fn input_value(html: &str, name: &str) -> String {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("the page has no input named {name}"))
+        .to_owned()
+}
+
 /// A cookie-keeping client logged in through the login page, and its CSRF token.
 pub async fn page_login(app: &TestApp, username: &str, password: &str) -> (reqwest::Client, String) {
     let client = reqwest::Client::builder()
@@ -385,12 +394,7 @@ pub async fn page_login(app: &TestApp, username: &str, password: &str) -> (reqwe
         .text()
         .await
         .expect("html");
-    let csrf = login
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf")
-        .to_owned();
+    let csrf = input_value(&login, "csrf_token");
     let resp = client
         .post(format!("{}/login", app.address))
         .form(&[

@@ -15,7 +15,7 @@ pub fn copy_forms() -> TempDir {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read dir").filter_map(Result::ok) {
         let target = to.join(entry.file_name());

@@ -790,12 +790,7 @@ both_backends!(
             .text()
             .await
             .expect("html");
-        let csrf = html
-            .split("name=\"csrf_token\" value=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .expect("csrf field")
-            .to_owned();
+        let csrf = crate::helpers::input_value(&html, "csrf_token");
         let csv = csv_of(&[[
             "page-1",
             "published",

@@ -331,12 +331,7 @@ both_backends!(the_applicant_rates_on_the_page_linked_from_the_receipt, |app| {
     for label in ["非常满意", "基本满意", "非常不满意", "提交评价"] {
         assert!(html.contains(label), "{label}: {html}");
     }
-    let csrf = html
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf")
-        .to_owned();
+    let csrf = crate::helpers::input_value(&html, "csrf_token");
     let resp = client
         .post(format!("{}/applications/{no}/rating", app.address))
         .form(&[("csrf_token", csrf.as_str()), ("comment", "很好")])

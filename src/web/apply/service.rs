@@ -45,48 +45,38 @@ pub async fn bundle_context(state: &AppState, code: &str) -> Result<(i32, Bundle
     Ok((row.version, def, catalogue))
 }
 
-/// Values the account already holds, by dictionary key.
+/// Values the account already holds, by dictionary key: its identity (as the form's
+/// identity fields must show it) and, for an enterprise, its registration details.
 pub async fn prefill(state: &AppState, account: i64) -> Result<FormData, ApiError> {
     let id = account;
     let Some(a) = state.db.run(move |c| accounts::get(c, id)).await? else {
         return Ok(FormData::new());
     };
+    let enterprise = match a.role() {
+        Some(Role::Citizen) => false,
+        Some(Role::Enterprise) => true,
+        _ => return Ok(FormData::new()),
+    };
+    let holder = holder_of(state, &a)?;
     let mut data = FormData::new();
-    let phone = a
-        .phone_enc
-        .as_deref()
-        .and_then(|e| state.vault.decrypt(PiiKind::Phone, e).ok());
-    match a.role() {
-        Some(Role::Citizen) => {
-            data.insert("applicant_name".into(), Value::String(a.display_name.clone()));
-            if let Some(id) = a
-                .id_number_enc
-                .as_deref()
-                .and_then(|e| state.vault.decrypt(PiiKind::IdNumber, e).ok())
-            {
-                data.insert("id_number".into(), Value::String(id));
-            }
-            if let Some(p) = phone {
-                data.insert("mobile".into(), Value::String(p));
-            }
-        }
-        Some(Role::Enterprise) => {
-            data.insert("enterprise_name".into(), Value::String(a.display_name.clone()));
-            for (key, value) in [
-                ("uscc", &a.uscc),
-                ("legal_rep_name", &a.legal_representative),
-                ("contact_name", &a.contact_name),
-                ("industry", &a.industry),
-            ] {
-                if let Some(v) = value {
-                    data.insert(key.into(), Value::String(v.clone()));
-                }
-            }
-            if let Some(p) = phone {
-                data.insert("contact_mobile".into(), Value::String(p));
+    data.insert(holder.name_key.into(), Value::String(holder.name));
+    if let Some(id) = holder.id {
+        data.insert(holder.id_key.into(), Value::String(id));
+    }
+    if let Some(p) = holder.phone {
+        let key = if enterprise { "contact_mobile" } else { "mobile" };
+        data.insert(key.into(), Value::String(p));
+    }
+    if enterprise {
+        for (key, value) in [
+            ("legal_rep_name", &a.legal_representative),
+            ("contact_name", &a.contact_name),
+            ("industry", &a.industry),
+        ] {
+            if let Some(v) = value {
+                data.insert(key.into(), Value::String(v.clone()));
             }
         }
-        _ => {}
     }
     Ok(data)
 }
@@ -123,6 +113,12 @@ async fn holder(state: &AppState, account: i64) -> Result<form::filing::Holder, 
         .run(move |c| accounts::get(c, account))
         .await?
         .ok_or_else(|| ApiError::failed("submission", "the applicant account is missing"))?;
+    holder_of(state, &a)
+}
+
+/// An account's name, identifier and phone, decrypted; a value the data key cannot open is
+/// an error, never a gap.
+fn holder_of(state: &AppState, a: &accounts::AccountRow) -> Result<form::filing::Holder, ApiError> {
     let open = |kind, enc: Option<&str>| -> Result<Option<String>, ApiError> {
         enc.map(|e| {
             state
@@ -623,7 +619,7 @@ pub async fn submit(
     state: &AppState,
     user: &CurrentUser,
     applicant: i64,
-    input: SubmitInput,
+    mut input: SubmitInput,
     channel: &str,
     claim: store::Claim,
 ) -> Result<String, ApiError> {
@@ -635,7 +631,7 @@ pub async fn submit(
     let (bundle_version, bundle, catalogue) = bundle_context(state, &code).await?;
     let merged = form::merge(&catalogue, &bundle, &input.answers);
     let today = state.today();
-    let mut data = input.data.clone();
+    let mut data = std::mem::take(&mut input.data);
     let filing = bind_identity(
         state,
         applicant,

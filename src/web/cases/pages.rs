@@ -189,6 +189,8 @@ async fn case_context(
     ctx.insert("case", &view);
     ctx.insert("wf", &wf);
     ctx.insert("status_label", wf.status.label());
+    // Whether the workflow still takes a visit record (any status that is not final).
+    ctx.insert("case_open", &!wf.status.is_terminal());
     ctx.insert("summary", &s);
     ctx.insert("timeline", &timeline);
     ctx.insert("role", user.role.as_str());
