@@ -93,6 +93,21 @@ pub fn sla_light(
     Ok(Some(light(calendar.remaining_working_days(today, due)?)))
 }
 
+/// The first day whose due date is no longer yellow seen on `today`: due dates in
+/// `[today, soon_before)` are yellow, earlier ones red, later ones green. Lets a store
+/// filter and rank by light with plain date comparisons.
+pub fn soon_before(calendar: &Calendar, today: NaiveDate) -> Result<NaiveDate, CalendarError> {
+    let mut day = today;
+    // Remaining working days grow by at most one a day, so this ends within a few weeks
+    // even across the Spring Festival.
+    while light(calendar.remaining_working_days(today, day)?) != SlaLight::Green {
+        day = day
+            .succ_opt()
+            .ok_or(CalendarError::YearNotCovered(chrono::Datelike::year(&day)))?;
+    }
+    Ok(day)
+}
+
 /// The English name of a light, as the API and the templates use it.
 pub fn light_name(l: SlaLight) -> &'static str {
     match l {
@@ -136,6 +151,28 @@ mod tests {
             case.version,
         )
         .expect("accept")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_soon_boundary_splits_due_dates_exactly_as_the_lights_do(
+            start in 0i64..3650,
+            offset in -15i64..40,
+        ) {
+            let calendar = Calendar::shipped();
+            let today = d("2026-01-01") + chrono::Duration::days(start);
+            let due = today + chrono::Duration::days(offset);
+            let boundary = soon_before(calendar, today).expect("covered");
+            let by_range = if due < today {
+                SlaLight::Red
+            } else if due < boundary {
+                SlaLight::Yellow
+            } else {
+                SlaLight::Green
+            };
+            let by_light = sla_light(calendar, today, due, true).expect("covered");
+            proptest::prop_assert_eq!(Some(by_range), by_light, "today {} due {} boundary {}", today, due, boundary);
+        }
     }
 
     #[test]

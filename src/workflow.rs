@@ -252,7 +252,7 @@ impl Actor {
         match self {
             Self::Applicant => "申请人".into(),
             Self::Window => "综窗人员".into(),
-            Self::Reviewer { department } => format!("部门审批人员（{department}）"),
+            Self::Reviewer { .. } => "部门审批人员".into(),
             Self::Admin => "管理员".into(),
             Self::System => "系统".into(),
         }
@@ -267,6 +267,21 @@ pub struct SupplementItem {
     pub reason: String,
     /// The department that asks for it (required once the case is in progress).
     pub department: Option<String>,
+    /// The field's or material's name as the applicant reads it; the timeline is written
+    /// with it. Empty in notices written before names were kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+}
+
+impl SupplementItem {
+    /// The name to show: the label, or the target for a notice without one.
+    pub fn title(&self) -> &str {
+        if self.label.is_empty() {
+            &self.target
+        } else {
+            &self.label
+        }
+    }
 }
 
 /// How the result reaches the applicant.
@@ -423,20 +438,21 @@ pub fn action_label(action: &str) -> &'static str {
     }
 }
 
-/// The part an event of one department's part is about (a decision, a certificate issued),
-/// read from the detail this module writes for it (`子件 {id}（…`): `Some(None)` when such an
-/// event's part cannot be read, `None` for an event of the whole case. Reviewers of other
-/// departments are not shown these events.
-pub fn event_part(action: &str, detail: &str) -> Option<Option<i64>> {
+/// The part an event of one department's part is about (a decision, a certificate issued):
+/// the part recorded with the event, or for events recorded before parts were, read from
+/// the detail then written (`子件 {id}（…`). `Some(None)` when such an event's part cannot
+/// be known, `None` for an event of the whole case. Reviewers of other departments are not
+/// shown these events.
+pub fn event_part(action: &str, detail: &str, part: Option<i64>) -> Option<Option<i64>> {
     if !matches!(action, "approve" | "deny" | "issue_result") {
         return None;
     }
-    Some(
+    Some(part.or_else(|| {
         detail
             .strip_prefix("子件 ")
             .and_then(|rest| rest.split('（').next())
-            .and_then(|id| id.trim().parse().ok()),
-    )
+            .and_then(|id| id.trim().parse().ok())
+    }))
 }
 
 /// One department's part of a case.
@@ -448,6 +464,53 @@ pub struct SubCase {
     pub opinion: Option<String>,
     /// The certificate number, if one was issued.
     pub result: Option<String>,
+    /// The item's and the department's names, which the timeline is written with. Empty
+    /// in cases stored before names were kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub item_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub department_name: String,
+}
+
+impl SubCase {
+    /// How the timeline names this part: "出生医学证明（区卫生健康局）".
+    pub fn title(&self) -> String {
+        if self.item_name.is_empty() {
+            format!("子件 {}（{}）", self.id, self.department_title())
+        } else {
+            format!("{}（{}）", self.item_name, self.department_title())
+        }
+    }
+
+    /// The department's name, or its code in a case stored before names were kept.
+    pub fn department_title(&self) -> &str {
+        if self.department_name.is_empty() {
+            &self.department
+        } else {
+            &self.department_name
+        }
+    }
+}
+
+/// One part of a new case: its sub-case id, its department, and the names people read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPart {
+    pub id: i64,
+    pub department: String,
+    pub item_name: String,
+    pub department_name: String,
+}
+
+impl From<(i64, String)> for NewPart {
+    /// A part known only by its id and department code (tests, demo data without names).
+    fn from((id, department): (i64, String)) -> Self {
+        Self {
+            id,
+            department,
+            item_name: String::new(),
+            department_name: String::new(),
+        }
+    }
 }
 
 /// One entry of the append-only case log.
@@ -462,6 +525,9 @@ pub struct Event {
     pub to: CaseStatus,
     /// Chinese text shown in the case timeline (reasons, opinions, counts).
     pub detail: String,
+    /// The part a decision or a certificate is about; reviewers see only their parts' events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<i64>,
 }
 
 /// A case (办件) and everything the workflow needs to decide its next step.
@@ -491,12 +557,19 @@ pub struct Case {
 }
 
 impl Case {
+    /// A department's name as this case knows it, or its code when the case does not.
+    pub fn department_name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.sub_cases
+            .iter()
+            .find(|s| s.department == code)
+            .map_or(code, SubCase::department_title)
+    }
+
     /// A freshly submitted case: status Submitted, version 1, every sub-case pending, one
     /// `submit` event. A counter submission (Channel::Window) counts as one trip.
-    /// `sub_cases` are (sub-case id, department); there must be at least one, with
-    /// distinct ids and non-empty departments.
-    pub fn new(
-        sub_cases: Vec<(i64, String)>,
+    /// There must be at least one part, with distinct ids and non-empty departments.
+    pub fn new<P: Into<NewPart>>(
+        sub_cases: Vec<P>,
         channel: Channel,
         deadline_kind: DeadlineKind,
         submitted_at: NaiveDateTime,
@@ -510,8 +583,9 @@ impl Case {
         if sub_cases.is_empty() {
             return Err(invalid("sub_cases", "办件至少应包含一个子件"));
         }
+        let sub_cases: Vec<NewPart> = sub_cases.into_iter().map(Into::into).collect();
         let mut ids = BTreeSet::new();
-        for (id, department) in &sub_cases {
+        for NewPart { id, department, .. } in &sub_cases {
             if !ids.insert(*id) {
                 return Err(invalid("sub_cases", &format!("子件编号 {id} 重复")));
             }
@@ -535,12 +609,14 @@ impl Case {
             deadline_kind,
             sub_cases: sub_cases
                 .into_iter()
-                .map(|(id, department)| SubCase {
-                    id,
-                    department: department.trim().to_owned(),
+                .map(|p| SubCase {
+                    id: p.id,
+                    department: p.department.trim().to_owned(),
                     status: SubStatus::Pending,
                     opinion: None,
                     result: None,
+                    item_name: p.item_name,
+                    department_name: p.department_name,
                 })
                 .collect(),
             open_notice: None,
@@ -556,6 +632,7 @@ impl Case {
                 from: CaseStatus::Submitted,
                 to: CaseStatus::Submitted,
                 detail,
+                part: None,
             }],
         })
     }
@@ -810,7 +887,7 @@ pub fn apply(
         action,
         from,
         at,
-        label: actor.label(),
+        label: actor_label(case, actor),
     };
     if let Some(last) = case.events.last() {
         if at < last.at {
@@ -884,7 +961,11 @@ fn accept(c: &Step<'_>, next: &mut Case) -> Result<(), TransitionError> {
     for s in &mut next.sub_cases {
         s.status = SubStatus::Pending;
     }
-    let detail = format!("分送 {} 个子件：{}", next.sub_cases.len(), list_sub_cases(next));
+    let detail = format!(
+        "分送 {} 个部门办理：{}",
+        next.sub_cases.len(),
+        list_sub_cases(next)
+    );
     push(next, c.at, &c.label, "dispatch", CaseStatus::InProgress, detail);
     Ok(())
 }
@@ -899,8 +980,8 @@ fn request_supplement(
     let summary = items
         .iter()
         .map(|i| match &i.department {
-            Some(d) => format!("{}（{}；{}）", i.target, i.reason, d),
-            None => format!("{}（{}）", i.target, i.reason),
+            Some(d) => format!("{}：{}（{}提出）", i.title(), i.reason, c.case.department_name(d)),
+            None => format!("{}：{}", i.title(), i.reason),
         })
         .collect::<Vec<_>>()
         .join("；");
@@ -948,11 +1029,12 @@ fn resubmit(c: &Step<'_>, next: &mut Case, corrected: Vec<String>) -> Result<(),
     if !problems.is_empty() {
         return Err(c.invalid("corrected", problems.join("；")));
     }
+    let titles: Vec<&str> = notice.iter().map(SupplementItem::title).collect();
     close_pause(next, c.at);
     let detail = format!(
         "已补正 {} 项：{}；办理时限恢复计算",
-        listed.len(),
-        listed.iter().copied().collect::<Vec<_>>().join("、")
+        titles.len(),
+        titles.join("、")
     );
     push(next, c.at, &c.label, "resubmit", resume, detail);
     Ok(())
@@ -1004,11 +1086,7 @@ fn decide(
         }
         Some(r) => Some(required(&r).ok_or_else(|| c.invalid("result", "证照编号不能为空白".into()))?),
     };
-    let mut detail = format!(
-        "子件 {sub_case}（{}）{}",
-        sub.department,
-        if approve { "同意" } else { "不予批准" }
-    );
+    let mut detail = format!("{}：{}", sub.title(), if approve { "同意" } else { "不予批准" });
     if let Some(r) = &result {
         detail.push_str(&format!("，证照编号 {r}"));
     }
@@ -1025,6 +1103,7 @@ fn decide(
     s.result = result;
     let event = if approve { "approve" } else { "deny" };
     push(next, c.at, &c.label, event, CaseStatus::InProgress, detail);
+    mark_part(next, sub_case);
     if next.all_decided() {
         let denied = next
             .sub_cases
@@ -1062,12 +1141,13 @@ fn issue_result(c: &Step<'_>, next: &mut Case, sub_case: i64) -> Result<(), Tran
             from: sub.status,
         });
     }
-    let mut detail = format!("子件 {sub_case}（{}）已出证", sub.department);
+    let mut detail = format!("{}：已出证", sub.title());
     if let Some(r) = &sub.result {
         detail.push_str(&format!("，证照编号 {r}"));
     }
     next.sub_cases[idx].status = SubStatus::Issued;
     push(next, c.at, &c.label, "issue_result", c.from, detail);
+    mark_part(next, sub_case);
     Ok(())
 }
 
@@ -1183,7 +1263,7 @@ fn deem_accept(c: &Step<'_>, next: &mut Case, deadline: NaiveDate) -> Result<(),
     }
     let detail = format!(
         "至 {deadline} 未受理也未一次性告知补正，依《行政许可法》第三十二条自收到申请材料之日\
-             （{}）起视为受理，分送 {} 个子件：{}",
+             （{}）起视为受理，分送 {} 个部门办理：{}",
         crate::clock::beijing_date(c.case.submitted_at),
         next.sub_cases.len(),
         list_sub_cases(next)
@@ -1254,9 +1334,11 @@ fn check_department(
     status: CaseStatus,
 ) -> Result<(), TransitionError> {
     match actor {
-        Actor::Reviewer { department } if *department != sub.department => {
-            Err(forbidden(action, status, actor))
-        }
+        Actor::Reviewer { department } if *department != sub.department => Err(TransitionError::Forbidden {
+            action,
+            status,
+            actor: format!("{}以外部门的审批人员", sub.department_title()),
+        }),
         _ => Ok(()),
     }
 }
@@ -1287,11 +1369,17 @@ fn check_notice(case: &Case, items: Vec<SupplementItem>) -> Result<Vec<Supplemen
         {
             return Err(format!("第 {n} 项未指明需要补正的字段或材料"));
         }
+        let label = item.label.trim().to_owned();
+        let title = if label.is_empty() {
+            target.clone()
+        } else {
+            label.clone()
+        };
         let Some(reason) = required(&item.reason) else {
-            return Err(format!("补正事项 {target} 未说明补正原因"));
+            return Err(format!("补正事项“{title}”未说明补正原因"));
         };
         if !seen.insert(target.clone()) {
-            return Err(format!("补正事项 {target} 重复列出，请合并为一项"));
+            return Err(format!("补正事项“{title}”重复列出，请合并为一项"));
         }
         let department = item
             .department
@@ -1300,7 +1388,7 @@ fn check_notice(case: &Case, items: Vec<SupplementItem>) -> Result<Vec<Supplemen
             .filter(|d| !d.is_empty());
         match department {
             Some(d) if !case.sub_cases.iter().any(|s| s.department == d) => {
-                return Err(format!("补正事项 {target} 的提出部门 {d} 不办理本件的任何子件"));
+                return Err(format!("补正事项“{title}”的提出部门 {d} 不办理本件的任何事项"));
             }
             Some(d)
                 if in_progress
@@ -1309,10 +1397,13 @@ fn check_notice(case: &Case, items: Vec<SupplementItem>) -> Result<Vec<Supplemen
                         .iter()
                         .any(|s| s.department == d && s.status == SubStatus::Pending) =>
             {
-                return Err(format!("部门 {d} 已审批完毕，不能再要求补正 {target}"));
+                return Err(format!(
+                    "{}已审批完毕，不能再要求补正“{title}”",
+                    case.department_name(d)
+                ));
             }
             None if in_progress => {
-                return Err(format!("办理中的补正事项 {target} 必须注明提出补正的部门"));
+                return Err(format!("办理中的补正事项“{title}”必须注明提出补正的部门"));
             }
             _ => {}
         }
@@ -1320,6 +1411,7 @@ fn check_notice(case: &Case, items: Vec<SupplementItem>) -> Result<Vec<Supplemen
             target,
             reason,
             department: department.map(str::to_owned),
+            label,
         });
     }
     Ok(out)
@@ -1343,9 +1435,35 @@ fn close_pause(case: &mut Case, at: NaiveDateTime) {
 fn list_sub_cases(case: &Case) -> String {
     case.sub_cases
         .iter()
-        .map(|s| format!("{}（{}）", s.id, s.department))
+        .map(SubCase::title)
         .collect::<Vec<_>>()
         .join("、")
+}
+
+/// The label an actor's events carry: a reviewer by the name of their department when the
+/// case knows it ("区卫生健康局审批人员"), never by its code.
+fn actor_label(case: &Case, actor: &Actor) -> String {
+    match actor {
+        Actor::Reviewer { department } => {
+            let name = case
+                .sub_cases
+                .iter()
+                .find(|s| &s.department == department && !s.department_name.is_empty())
+                .map(|s| s.department_name.as_str());
+            match name {
+                Some(n) => format!("{n}审批人员"),
+                None => "部门审批人员".into(),
+            }
+        }
+        other => other.label(),
+    }
+}
+
+/// Records which part the event just written is about.
+fn mark_part(case: &mut Case, part: i64) {
+    if let Some(e) = case.events.last_mut() {
+        e.part = Some(part);
+    }
 }
 
 fn push(case: &mut Case, at: NaiveDateTime, actor_label: &str, action: &str, to: CaseStatus, detail: String) {
@@ -1356,6 +1474,7 @@ fn push(case: &mut Case, at: NaiveDateTime, actor_label: &str, action: &str, to:
         from: case.status,
         to,
         detail,
+        part: None,
     });
     case.status = to;
 }

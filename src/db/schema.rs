@@ -292,6 +292,7 @@ diesel::table! {
         from_status -> Text,
         to_status -> Text,
         detail -> Text,
+        sub_case_id -> Nullable<BigInt>,
     }
 }
 

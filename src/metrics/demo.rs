@@ -10,13 +10,15 @@ use super::local_day;
 use super::ratings::{FollowUpStatus, Level, FOLLOW_UP_WORKING_DAYS};
 use crate::calendar::{Calendar, CalendarError};
 use crate::workflow::{
-    apply, Actor, Case, Channel, Command, DeadlineKind, DeliveryMethod, SupplementItem, VisitReason,
+    apply, Actor, Case, Channel, Command, DeadlineKind, DeliveryMethod, NewPart, SupplementItem, VisitReason,
 };
 
 #[derive(Debug, Clone)]
 pub struct DemoItem {
     pub code: String,
     pub department: String,
+    pub name: String,
+    pub department_name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -118,8 +120,13 @@ pub fn generate(
     let subs = items
         .iter()
         .enumerate()
-        .map(|(k, &i)| (first_sub_case_id + k as i64, bundle.items[i].department.clone()))
-        .collect();
+        .map(|(k, &i)| NewPart {
+            id: first_sub_case_id + k as i64,
+            department: bundle.items[i].department.clone(),
+            item_name: bundle.items[i].name.clone(),
+            department_name: bundle.items[i].department_name.clone(),
+        })
+        .collect::<Vec<_>>();
     let Ok(mut case) = Case::new(subs, channel, DeadlineKind::JointLicensing, submitted) else {
         // Only a bundle without departments fails here; it has no case to show.
         return Ok(None);
@@ -166,6 +173,7 @@ pub fn generate(
             target: "materials.id-card".into(),
             reason: "扫描件不清晰".into(),
             department: None,
+            label: "居民身份证".into(),
         }];
         if !step(
             &mut case,
@@ -319,6 +327,8 @@ mod tests {
                 .map(|i| DemoItem {
                     code: format!("i{i}"),
                     department: format!("d{}", i % 2),
+                    name: format!("事项{i}"),
+                    department_name: format!("部门{}", i % 2),
                 })
                 .collect(),
         }]

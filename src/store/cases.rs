@@ -56,6 +56,7 @@ fn append_events(conn: &mut DbConn, case_id: i64, events: &[workflow::Event]) ->
                 case_events::from_status.eq(e.from.as_str()),
                 case_events::to_status.eq(e.to.as_str()),
                 case_events::detail.eq(&e.detail),
+                case_events::sub_case_id.eq(e.part),
             ))
             .execute(conn)?;
     }
@@ -163,6 +164,8 @@ pub struct EventRow {
     pub from_status: String,
     pub to_status: String,
     pub detail: String,
+    /// The part a decision or certificate event is about.
+    pub sub_case_id: Option<i64>,
 }
 
 pub fn timeline(conn: &mut DbConn, case_id: i64) -> Result<Vec<EventRow>, DbError> {
@@ -228,16 +231,93 @@ pub fn mark_read(conn: &mut DbConn, account: i64) -> Result<(), DbError> {
 pub struct QueueFilter {
     /// Only cases with a part for this department (a reviewer's queue).
     pub department: Option<String>,
-    pub status: Option<String>,
+    /// With `department`: only cases where that department still has a part to decide.
+    pub pending_part_only: bool,
+    /// Only cases in one of these states; empty for every state.
+    pub statuses: Vec<String>,
     pub bundle: Option<String>,
     pub channel: Option<String>,
+    /// Only cases submitted before this time (waiting at least so long).
+    pub submitted_before: Option<NaiveDateTime>,
+    /// Only cases whose clock runs and whose due date is in `[from, before)`.
+    pub due: Option<DueRange>,
 }
 
-/// The window's queue, oldest first.
-pub fn queue(conn: &mut DbConn, f: &QueueFilter, limit: i64) -> Result<Vec<CaseRow>, DbError> {
+/// A span of due dates (`YYYY-MM-DD`, either end open).
+#[derive(Debug, Clone, Default)]
+pub struct DueRange {
+    pub from: Option<String>,
+    pub before: Option<String>,
+}
+
+/// How the queue is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueOrder {
+    /// What needs action first: overdue, then due within the warning days (`soon_before`),
+    /// then waiting for acceptance, then the rest; the earliest due date and then the newest
+    /// submission first within each.
+    #[default]
+    Urgent,
+    Newest,
+    Oldest,
+}
+
+/// The states in which a case's time limit runs (the SLA lights apply to these).
+const RUNNING: [&str; 4] = ["submitted", "accepted", "in_progress", "supplement_requested"];
+
+/// One page of the queue and the number of cases the filter matches. `today` and
+/// `soon_before` (the first day that is no longer "due soon") rank the urgent order.
+pub fn queue(
+    conn: &mut DbConn,
+    f: &QueueFilter,
+    order: QueueOrder,
+    (today, soon_before): (&str, &str),
+    paging: super::Paging,
+) -> Result<super::Page<CaseRow>, DbError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Integer, Text};
+    let total = queue_count(conn, f)?;
+    let q = filtered(f);
+    let q = match order {
+        QueueOrder::Urgent => {
+            let running = "status IN ('submitted', 'accepted', 'in_progress', 'supplement_requested')";
+            let rank = sql::<Integer>(&format!("CASE WHEN {running} AND due_date < "))
+                .bind::<Text, _>(today.to_owned())
+                .sql(&format!(" THEN 0 WHEN {running} AND due_date < "))
+                .bind::<Text, _>(soon_before.to_owned())
+                .sql(" THEN 1 WHEN status = 'submitted' THEN 2 WHEN status = 'completed' THEN 3 ELSE 4 END");
+            q.order((
+                rank.asc(),
+                sql::<Text>("COALESCE(due_date, '9999-12-31')").asc(),
+                cases::submitted_at.desc(),
+                cases::id.desc(),
+            ))
+        }
+        QueueOrder::Newest => q.order((cases::submitted_at.desc(), cases::id.desc())),
+        QueueOrder::Oldest => q.order((cases::submitted_at.asc(), cases::id.asc())),
+    };
+    let items = q
+        .limit(paging.per_page)
+        .offset(paging.offset())
+        .select(CaseRow::as_select())
+        .load(conn)?;
+    Ok(super::Page {
+        items,
+        total,
+        page: paging.page,
+        per_page: paging.per_page,
+    })
+}
+
+/// How many cases the filter matches (the counts on the queue's tabs).
+pub fn queue_count(conn: &mut DbConn, f: &QueueFilter) -> Result<i64, DbError> {
+    Ok(filtered(f).count().get_result(conn)?)
+}
+
+fn filtered(f: &QueueFilter) -> cases::BoxedQuery<'static, <DbConn as diesel::Connection>::Backend> {
     let mut q = cases::table.into_boxed();
-    if let Some(s) = &f.status {
-        q = q.filter(cases::status.eq(s.clone()));
+    if !f.statuses.is_empty() {
+        q = q.filter(cases::status.eq_any(f.statuses.clone()));
     }
     if let Some(b) = &f.bundle {
         q = q.filter(cases::bundle_code.eq(b.clone()));
@@ -245,19 +325,35 @@ pub fn queue(conn: &mut DbConn, f: &QueueFilter, limit: i64) -> Result<Vec<CaseR
     if let Some(c) = &f.channel {
         q = q.filter(cases::channel.eq(c.clone()));
     }
-    if let Some(d) = &f.department {
-        q = q.filter(
-            cases::id.eq_any(
-                sub_cases::table
-                    .filter(sub_cases::department_code.eq(d.clone()))
-                    .select(sub_cases::case_id),
-            ),
-        );
+    if let Some(t) = f.submitted_before {
+        q = q.filter(cases::submitted_at.lt(t));
     }
-    Ok(q.order((cases::submitted_at, cases::id))
-        .limit(limit)
-        .select(CaseRow::as_select())
-        .load(conn)?)
+    if let Some(r) = &f.due {
+        q = q
+            .filter(cases::status.eq_any(RUNNING))
+            .filter(cases::due_date.is_not_null());
+        if let Some(from) = &r.from {
+            q = q.filter(cases::due_date.ge(from.clone()));
+        }
+        if let Some(before) = &r.before {
+            q = q.filter(cases::due_date.lt(before.clone()));
+        }
+    }
+    if let Some(d) = &f.department {
+        let parts = sub_cases::table.filter(sub_cases::department_code.eq(d.clone()));
+        q = if f.pending_part_only {
+            q.filter(
+                cases::id.eq_any(
+                    parts
+                        .filter(sub_cases::status.eq("pending"))
+                        .select(sub_cases::case_id),
+                ),
+            )
+        } else {
+            q.filter(cases::id.eq_any(parts.select(sub_cases::case_id)))
+        };
+    }
+    q
 }
 
 /// The corrected parts of a resubmitted case: the whole form data (encrypted), each

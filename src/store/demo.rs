@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use super::metrics::apply;
 use crate::calendar::Calendar;
 use crate::db::schema::{
-    accounts, bundle_items, bundles, case_events, case_facts, cases, follow_ups, items, rating_parts,
-    ratings, sub_cases,
+    accounts, bundle_items, bundles, case_events, case_facts, cases, departments, follow_ups, items,
+    rating_parts, ratings, sub_cases,
 };
 use crate::db::{DbConn, DbError};
 use crate::metrics::demo::{DemoBundle, DemoCase, DemoItem};
@@ -24,21 +24,29 @@ pub fn catalogue(conn: &mut DbConn) -> Result<Vec<DemoBundle>, DbError> {
         .order((bundles::position, bundles::code))
         .select((bundles::code, bundles::version, bundles::promised_time_limit_days))
         .load(conn)?;
-    let links: Vec<(String, String, String)> = bundle_items::table
-        .inner_join(items::table)
+    let links: Vec<(String, String, String, String, String)> = bundle_items::table
+        .inner_join(items::table.inner_join(departments::table))
         .filter(items::active.eq(true))
         .order((bundle_items::bundle_code, bundle_items::position))
-        .select((bundle_items::bundle_code, items::code, items::department_code))
+        .select((
+            bundle_items::bundle_code,
+            items::code,
+            items::department_code,
+            items::name,
+            departments::name,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(code, version, promised_days)| DemoBundle {
             items: links
                 .iter()
-                .filter(|(b, _, _)| *b == code)
-                .map(|(_, item, dept)| DemoItem {
+                .filter(|(b, ..)| *b == code)
+                .map(|(_, item, dept, name, dept_name)| DemoItem {
                     code: item.clone(),
                     department: dept.clone(),
+                    name: name.clone(),
+                    department_name: dept_name.clone(),
                 })
                 .collect(),
             code,
@@ -207,6 +215,7 @@ pub fn insert_batch(
                 case_events::from_status.eq(e.from.as_str()),
                 case_events::to_status.eq(e.to.as_str()),
                 case_events::detail.eq(e.detail.clone()),
+                case_events::sub_case_id.eq(e.part),
             ));
         }
         let inputs = FactInputs {

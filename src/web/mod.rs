@@ -181,6 +181,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(accounts::pages::configure)
             .configure(apply::pages::configure)
             .configure(cases::pages::configure)
+            .configure(cases::documents::configure)
             .configure(counter::pages::configure)
             .configure(cases::applicant::configure)
             .configure(metrics::pages::configure)

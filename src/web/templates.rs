@@ -124,6 +124,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../templates/cases/certificate.html"),
     ),
     (
+        "cases/document.html",
+        include_str!("../../templates/cases/document.html"),
+    ),
+    (
         "cases/inbox.html",
         include_str!("../../templates/cases/inbox.html"),
     ),
@@ -191,6 +195,7 @@ pub fn load(override_dir: Option<&Path>) -> Result<Tera, TemplateError> {
     tera.register_filter("action_label", action_label);
     tera.register_filter("paragraphs", paragraphs);
     tera.register_filter("status_label", status_label);
+    tera.register_filter("filesize", filesize);
     tera.add_raw_templates(sources)?;
     Ok(tera)
 }
@@ -199,6 +204,25 @@ pub fn load(override_dir: Option<&Path>) -> Result<Tera, TemplateError> {
 fn action_label(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
     let s = tera::try_get_value!("action_label", "value", String, value);
     Ok(tera::Value::String(crate::workflow::action_label(&s).to_owned()))
+}
+
+/// A size in bytes as people read it: 字节 below a kilobyte, then KB and MB with one
+/// decimal (binary units, as file managers show them).
+pub fn human_size(bytes: u64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} 字节")
+    } else if b < KB * KB {
+        format!("{:.1} KB", b / KB)
+    } else {
+        format!("{:.1} MB", b / KB / KB)
+    }
+}
+
+fn filesize(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let n = tera::try_get_value!("filesize", "value", u64, value);
+    Ok(tera::Value::String(human_size(n)))
 }
 
 /// A case or part status code (`supplement_requested`) in words (待补正).
@@ -246,6 +270,15 @@ fn date(value: &tera::Value, args: &HashMap<String, tera::Value>) -> tera::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_in_bytes_kilobytes_and_megabytes() {
+        assert_eq!(human_size(0), "0 字节");
+        assert_eq!(human_size(1023), "1023 字节");
+        assert_eq!(human_size(1024), "1.0 KB");
+        assert_eq!(human_size(350 * 1024 + 512), "350.5 KB");
+        assert_eq!(human_size(20 * 1024 * 1024), "20.0 MB");
+    }
 
     #[test]
     fn every_template_file_is_built_in_and_parses() {

@@ -60,6 +60,7 @@ fn item(target: &str, reason: &str, department: Option<&str>) -> SupplementItem 
         target: target.into(),
         reason: reason.into(),
         department: department.map(Into::into),
+        label: String::new(),
     }
 }
 
@@ -437,7 +438,7 @@ fn a_reviewer_decides_only_their_department_and_the_last_decision_completes() {
     let c = in_progress();
     let e = err(&c, &reviewer("民政"), decide(1, true, ""));
     assert_eq!(e.code(), "forbidden");
-    assert!(e.message().contains("民政"), "{}", e.message());
+    assert!(e.message().contains("公安以外部门的审批人员"), "{}", e.message());
     assert_eq!(err(&c, &Actor::Window, decide(1, true, "")).code(), "forbidden");
     assert_eq!(
         err(&c, &reviewer("公安"), decide(9, true, "")).field(),
@@ -1057,6 +1058,7 @@ fn concretise(case: &Case, step: &Step, at: NaiveDateTime) -> (Actor, Command) {
                         "材料不全".into()
                     },
                     department: d.map(|i| departments.get(i).copied().unwrap_or("税务").to_owned()),
+                    label: String::new(),
                 })
                 .collect();
             (Actor::Window, Command::RequestSupplement { items })
@@ -1412,7 +1414,7 @@ fn decision_events_name_their_part_and_case_events_name_none() {
     let parts: Vec<Option<Option<i64>>> = c
         .events
         .iter()
-        .map(|e| event_part(&e.action, &e.detail))
+        .map(|e| event_part(&e.action, &e.detail, e.part))
         .collect();
     assert_eq!(
         parts,
@@ -1420,5 +1422,63 @@ fn decision_events_name_their_part_and_case_events_name_none() {
         "{:?}",
         c.events
     );
-    assert_eq!(event_part("approve", "garbled"), Some(None));
+    assert_eq!(event_part("approve", "garbled", None), Some(None));
+    // Events stored before parts were recorded are read from the detail then written.
+    assert_eq!(
+        event_part("deny", "子件 7（health）不予批准", None),
+        Some(Some(7))
+    );
+}
+
+#[test]
+fn the_timeline_names_items_departments_and_notice_items_in_words_never_codes() {
+    let part = |id, department: &str, item_name: &str, department_name: &str| NewPart {
+        id,
+        department: department.into(),
+        item_name: item_name.into(),
+        department_name: department_name.into(),
+    };
+    let c = Case::new(
+        vec![
+            part(11, "health", "出生医学证明签发", "区卫生健康局"),
+            part(12, "police", "出生户口登记", "公安分局"),
+        ],
+        Channel::Online,
+        DeadlineKind::JointLicensing,
+        t0(),
+    )
+    .expect("case");
+    let c = ok(&c, &Actor::Window, Command::Accept);
+    let mut notice = item("materials.id-card", "扫描件不清晰", Some("police"));
+    notice.label = "居民身份证".into();
+    let c = ok(
+        &c,
+        &Actor::Window,
+        Command::RequestSupplement { items: vec![notice] },
+    );
+    let c = ok(
+        &c,
+        &Actor::Applicant,
+        Command::Resubmit {
+            corrected: vec!["materials.id-card".into()],
+        },
+    );
+    let c = ok(&c, &reviewer("health"), decide(11, true, "符合条件"));
+    let text: Vec<String> = c
+        .events
+        .iter()
+        .map(|e| format!("{} {}", e.actor_label, e.detail))
+        .collect();
+    let all = text.join("\n");
+    for expected in [
+        "分送 2 个部门办理：出生医学证明签发（区卫生健康局）、出生户口登记（公安分局）",
+        "居民身份证：扫描件不清晰（公安分局提出）",
+        "已补正 1 项：居民身份证",
+        "区卫生健康局审批人员 出生医学证明签发（区卫生健康局）：同意",
+    ] {
+        assert!(all.contains(expected), "missing “{expected}” in:\n{all}");
+    }
+    for code in ["health", "police", "materials.", "id-card", "11", "12"] {
+        assert!(!all.contains(code), "code “{code}” in:\n{all}");
+    }
 }

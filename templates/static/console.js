@@ -1,5 +1,14 @@
-// Keyboard moves in the staff queue: J/K select the next/previous case, Enter opens it.
+// Keyboard moves in the staff queue: J/K select the next/previous case, Enter opens it;
+// and the print button of the printed notices, shown only when this script runs.
 // The console works without this script; it only saves reaching for the mouse.
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("[data-print]");
+  for (var i = 0; i < buttons.length; i++) {
+    buttons[i].hidden = false;
+    buttons[i].addEventListener("click", function () { window.print(); });
+  }
+}());
 (function () {
   "use strict";
   var table = document.getElementById("queue");

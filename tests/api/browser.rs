@@ -138,7 +138,7 @@ for (const div of document.querySelectorAll('#apply-form [data-type]')) {
   const key = div.dataset.key, type = div.dataset.type;
   const input = div.querySelector('input:not([type=radio]):not([type=checkbox]), select');
   if (type === 'address') {
-    div.querySelector('input[name$=".region"]').value = '350112';
+    // The picker starts at 长乐区; the street is written.
     const d = div.querySelector('input[name$=".detail"]'); if (!d.value) d.value = '吴航街道郑和中路99号';
     continue;
   }
@@ -454,12 +454,14 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
             if c.find(Locator::Css("form[action$='/decide']")).await.is_err() {
                 break;
             }
-            c.find(Locator::Css("form[action$='/decide'] select[name='decision']"))
-                .await
-                .expect("decision select")
-                .select_by_value("approve")
-                .await
-                .expect("choose 同意");
+            c.find(Locator::Css(
+                "form[action$='/decide'] input[name='decision'][value='approve']",
+            ))
+            .await
+            .expect("the 同意 choice")
+            .click()
+            .await
+            .expect("choose 同意");
             fill(&c, "opinion", "材料齐全，同意").await;
             fill(&c, "result", &format!("ZS-{dept}")).await;
             if n == 0 {

@@ -664,7 +664,8 @@ both_backends!(
             .await
             .expect("html");
         assert!(
-            page.contains("<option value=\"\">请选择审批决定</option>") && !page.contains(" selected>同意"),
+            page.contains("name=\"decision\" value=\"approve\" required>")
+                && !page.contains(" checked> 同意"),
             "nothing is chosen before the reviewer chooses"
         );
         let v = version(&page);
@@ -673,7 +674,7 @@ both_backends!(
         assert_eq!(resp.status().as_u16(), 422, "a denial needs an opinion");
         let page = resp.text().await.expect("html");
         assert!(
-            page.contains("<option value=\"deny\" selected>不予批准</option>"),
+            page.contains("value=\"deny\" checked> 不予批准"),
             "the page comes back with 不予批准 still chosen"
         );
 
@@ -684,7 +685,7 @@ both_backends!(
             page.contains("请选择审批决定"),
             "no choice is refused, not approved"
         );
-        assert!(page.contains("value=\"材料不全\""), "the typed opinion is kept");
+        assert!(page.contains(">材料不全</textarea>"), "the typed opinion is kept");
 
         let resp = decide("deny", "材料不全，不予批准", v).await.expect("post");
         assert_eq!(resp.status().as_u16(), 303);
@@ -918,3 +919,170 @@ both_backends!(
         assert!(html.contains("与出生医学证明不一致"), "with its reason");
     }
 );
+
+both_backends!(
+    the_queue_pages_with_a_true_total_and_puts_what_needs_action_first,
+    |app| {
+        app.register_citizen().await;
+        let citizen = app.login(CITIZEN_PHONE, PASSWORD).await;
+        let body = complete_application(&app, &citizen, "newborn").await;
+        let mut receipts = Vec::new();
+        for n in 0..3 {
+            let (status, created) = submit(&app, &citizen, Some(&format!("queue-{n}")), &body).await;
+            assert_eq!(status, 201, "{created}");
+            receipts.push(created["receipt_no"].as_str().expect("receipt").to_owned());
+        }
+        let window = app.staff_token("clerk", Role::Window, None).await;
+        let (_, tag) = detail(&app, &window, &receipts[0]).await;
+        let (status, body, _) = act(
+            &app,
+            &window,
+            &format!("/api/v1/cases/{}/accept", receipts[0]),
+            Some(&tag),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+
+        let (status, page1) = app
+            .get_auth("/api/v1/cases?per_page=2&sort=newest", &window)
+            .await;
+        assert_eq!(status, 200, "{page1}");
+        assert_eq!(
+            page1["total"], 3,
+            "the true total, not the page's length: {page1}"
+        );
+        let first: Vec<&str> = page1["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|c| c["receipt_no"].as_str())
+            .collect();
+        assert_eq!(
+            first,
+            [receipts[2].as_str(), receipts[1].as_str()],
+            "newest first"
+        );
+        let (_, page2) = app
+            .get_auth("/api/v1/cases?per_page=2&page=2&sort=newest", &window)
+            .await;
+        assert_eq!(page2["items"][0]["receipt_no"], receipts[0].as_str(), "{page2}");
+
+        // Urgent: nothing is overdue or due soon, so the cases waiting to be accepted come
+        // first, newest first, and the accepted one (weeks left) after them.
+        let (_, urgent) = app.get_auth("/api/v1/cases", &window).await;
+        let order: Vec<&str> = urgent["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|c| c["receipt_no"].as_str())
+            .collect();
+        assert_eq!(
+            order,
+            [receipts[2].as_str(), receipts[1].as_str(), receipts[0].as_str()],
+            "{urgent}"
+        );
+
+        let (_, none) = app.get_auth("/api/v1/cases?view=supplement", &window).await;
+        assert_eq!(none["total"], 0, "{none}");
+        let (status, bad) = app.get_auth("/api/v1/cases?sort=random&view=x", &window).await;
+        assert_eq!(status, 400, "{bad}");
+        let fields: Vec<&str> = bad["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert!(fields.contains(&"sort") && fields.contains(&"view"), "{bad}");
+
+        let (client, _) = page_login(&app, "clerk", PASSWORD).await;
+        let html = client
+            .get(format!("{}/staff/cases?per_page=2", app.address))
+            .send()
+            .await
+            .expect("queue")
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            html.contains("第 1–2 件，共 3 件"),
+            "the page says how many there are"
+        );
+        assert!(html.contains("rel=\"next\""), "and links to the next page");
+        assert!(
+            html.contains("aria-current=\"page\">待办<span class=\"count\">3</span>"),
+            "the 待办 tab is current and counts all three"
+        );
+    }
+);
+
+both_backends!(the_timeline_and_the_printed_notices_name_things_in_words, |app| {
+    let (_, receipt, _) = submitted_case(&app).await;
+    let window = app.staff_token("clerk", Role::Window, None).await;
+    let (_, tag) = detail(&app, &window, &receipt).await;
+    let (status, body, _) = act(
+        &app,
+        &window,
+        &format!("/api/v1/cases/{receipt}/supplement"),
+        Some(&tag),
+        json!({"items": [{"target": "child_name", "reason": "与出生医学证明不一致"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (client, _) = page_login(&app, "clerk", PASSWORD).await;
+    let get = |path: String| {
+        let client = client.clone();
+        async move {
+            let resp = client.get(path).send().await.expect("page");
+            (resp.status().as_u16(), resp.text().await.expect("html"))
+        }
+    };
+    let (_, page) = get(format!("{}/staff/cases/{receipt}", app.address)).await;
+    assert!(
+        page.contains("子女姓名：与出生医学证明不一致"),
+        "the notice in the timeline names the field"
+    );
+    for code in ["child_name", "materials.", "（health）", "（police）"] {
+        assert!(
+            !page.contains(&format!("<small class=\"muted\">{code}")),
+            "{code} shown"
+        );
+    }
+    let (status, notice) = get(format!(
+        "{}/staff/cases/{receipt}/documents/supplement",
+        app.address
+    ))
+    .await;
+    assert_eq!(status, 200);
+    for expected in [
+        "补正材料告知书",
+        "福州市长乐区行政服务中心",
+        "第三十二条第一款第（四）项",
+        "子女姓名：与出生医学证明不一致",
+        "（印章）",
+    ] {
+        assert!(notice.contains(expected), "the 补正告知书 says “{expected}”");
+    }
+    let (status, _) = get(format!("{}/staff/cases/{receipt}/documents/refusal", app.address)).await;
+    assert_eq!(status, 404, "no refusal to print for a case not refused");
+    let (_, tag) = detail(&app, &window, &receipt).await;
+    let (status, body, _) = act(
+        &app,
+        &window,
+        &format!("/api/v1/cases/{receipt}/refuse"),
+        Some(&tag),
+        json!({"reason": "申请事项不属于本机关职权范围"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, refusal) = get(format!("{}/staff/cases/{receipt}/documents/refusal", app.address)).await;
+    assert_eq!(status, 200);
+    for expected in [
+        "不予受理决定书",
+        "申请事项不属于本机关职权范围",
+        "六十日内",
+        "六个月内",
+    ] {
+        assert!(refusal.contains(expected), "the 不予受理决定书 says “{expected}”");
+    }
+});

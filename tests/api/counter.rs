@@ -248,12 +248,31 @@ both_backends!(
             .as_str()
             .expect("due after acceptance")
             .to_owned();
-        let (status, notice) = page_get(&app, &window, &format!("/applications/{receipt}?notice=1")).await;
+        let (status, notice) = page_get(
+            &app,
+            &window,
+            &format!("/staff/cases/{receipt}/documents/acceptance"),
+        )
+        .await;
         assert_eq!(status, 200);
-        assert!(
-            notice.contains("受理通知书") && notice.contains(&due),
-            "the window prints the acceptance notice with the due date {due}"
+        let (y, m, d) = (
+            &due[..4],
+            due[5..7].trim_start_matches('0'),
+            due[8..].trim_start_matches('0'),
         );
+        let due_words = format!("{y}年{m}月{d}日");
+        for expected in [
+            "福州市长乐区行政服务中心",
+            "受理通知书",
+            "第三十二条第一款第（五）项",
+            receipt.as_str(),
+            due_words.as_str(),
+        ] {
+            assert!(
+                notice.contains(expected),
+                "the printed acceptance notice says “{expected}”"
+            );
+        }
 
         // Each department decides; the first attaches a result document.
         let subs = created["sub_cases"].as_array().expect("subs").clone();

@@ -102,6 +102,7 @@ fn random_command(rng: &mut StdRng, wf: &workflow::Case) -> (Actor, Command) {
                     target: "materials.x".into(),
                     reason: "不清晰".into(),
                     department: None,
+                    label: String::new(),
                 }],
             },
         ),

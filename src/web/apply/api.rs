@@ -170,7 +170,10 @@ pub async fn read_file_field(field: &mut actix_multipart::Field, limit: usize) -
 }
 
 pub fn too_large(limit: usize) -> ApiError {
-    ApiError::PayloadTooLarge(format!("文件不能超过 {} MB", limit / 1024 / 1024))
+    ApiError::PayloadTooLarge(format!(
+        "文件超过大小上限：每个文件不能超过 {}",
+        crate::web::templates::human_size(limit as u64)
+    ))
 }
 
 /// Refuses a body whose declared length is over the limit before reading any of it.

@@ -738,11 +738,16 @@ pub async fn submit(
                         agency: agency.clone(),
                     };
                     let written = store::insert_case(c, &case, subs.clone(), &links)?;
+                    let parts = sub_summaries(&names, &written.1);
                     let wf = crate::workflow::Case::new(
-                        written
-                            .1
+                        parts
                             .iter()
-                            .map(|s| (s.id, s.department_code.clone()))
+                            .map(|p| crate::workflow::NewPart {
+                                id: p.id,
+                                department: p.department.clone(),
+                                item_name: p.item_name.clone(),
+                                department_name: p.department_name.clone(),
+                            })
                             .collect(),
                         crate::workflow::Channel::parse(&case.channel)
                             .unwrap_or(crate::workflow::Channel::Online),
@@ -764,9 +769,9 @@ pub async fn submit(
                             detail: &format!("bundle={} items={}", case.bundle_code, written.1.len()),
                         },
                     )?;
-                    let (case, sub_rows) = written;
+                    let case = written.0;
                     let result = SubmitResult {
-                        sub_cases: sub_summaries(&names, &sub_rows),
+                        sub_cases: parts,
                         receipt_no: case.receipt_no,
                         status: case.status,
                         bundle: case.bundle_code,

@@ -4,17 +4,17 @@
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::{Validate, ValidationError};
 
 use crate::auth::Role;
-use crate::store::cases::{self as store, EventRow, MessageRow, QueueFilter};
+use crate::store::cases::{self as store, EventRow, MessageRow};
 use crate::store::Page;
 use crate::web::apply::service::{self as apply, CaseView, SubmitResult};
 use crate::web::auth::{client_address, AnyUser, Applicant, Authed, StaffOnly};
-use crate::web::cases::service::{summary, transition, CaseSummary, PartDue};
-use crate::web::error::{ApiError, FieldError};
+use crate::web::cases::service::{summary, transition, CaseSummary, PartDue, QueueQuery, QueueView};
+use crate::web::error::ApiError;
 use crate::web::extract::{etag, IdempotencyKey, IfMatch, JsonBody};
 use crate::web::AppState;
 use crate::workflow::{CaseStatus, Command, DeliveryMethod, Event, SubCase, SupplementItem};
@@ -36,22 +36,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(result_document);
 }
 
-#[derive(Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct QueueQuery {
-    /// Only cases in this state.
-    #[param(value_type = Option<CaseStatus>, inline)]
-    status: Option<String>,
-    /// Only cases with this SLA light: `green`, `yellow` or `red`.
-    light: Option<String>,
-    /// Only this bundle's code.
-    bundle: Option<String>,
-    /// Only this channel: `online` or `window`.
-    channel: Option<String>,
-}
-
 /// The handling queue: window clerks see every case, reviewers those with a part for their
-/// department.
+/// department. One page in the asked order, with the true total.
 #[utoipa::path(tag = "cases", security(("bearer" = [])), params(QueueQuery), responses((status = 200, body = Page<CaseSummary>)))]
 #[get("/cases")]
 async fn queue(
@@ -62,61 +48,9 @@ async fn queue(
     if user.role == Role::PolicyEditor {
         return Err(ApiError::Forbidden("政策编辑无权查看办件".into()));
     }
-    let non_empty = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let mut errors = Vec::new();
-    let status = non_empty(&q.status);
-    if let Some(s) = &status {
-        if crate::workflow::CaseStatus::parse(s).is_none() {
-            errors.push(FieldError::new(
-                "status",
-                "invalid_choice",
-                "status 不是有效的办件状态",
-            ));
-        }
-    }
-    let light = non_empty(&q.light);
-    if light
-        .as_deref()
-        .is_some_and(|l| !["green", "yellow", "red"].contains(&l))
-    {
-        errors.push(FieldError::new(
-            "light",
-            "invalid_choice",
-            "light 只能是 green、yellow 或 red",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::InvalidQuery(errors));
-    }
-    let filter = QueueFilter {
-        department: user.reviewer_department().map(str::to_owned),
-        status,
-        bundle: non_empty(&q.bundle),
-        channel: non_empty(&q.channel),
-    };
-    let rows = state.db.run(move |c| store::queue(c, &filter, 1000)).await?;
-    let calendar = state.calendar().await?;
-    let today = state.today();
-    let mut items = Vec::new();
-    for row in rows {
-        let s = summary(&calendar, &row, today)?;
-        if light.as_deref().is_some_and(|l| s.light != Some(l)) {
-            continue;
-        }
-        items.push(s);
-    }
-    let total = items.len() as i64;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        total,
-        page: 1,
-        per_page: total.max(1),
-    }))
+    let (params, paging) = q.parse(QueueView::All).map_err(ApiError::InvalidQuery)?;
+    let (page, _) = crate::web::cases::service::queue(&state, &user, &params, paging, false).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// A case with everything the staff console shows: its view, the parts' due dates, the
@@ -323,6 +257,7 @@ async fn supplement(
             target: i.target.unwrap_or_default().trim().to_owned(),
             reason: i.reason.unwrap_or_default().trim().to_owned(),
             department: i.department.filter(|d| !d.trim().is_empty()),
+            label: String::new(),
         })
         .collect();
     respond(

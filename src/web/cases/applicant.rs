@@ -51,7 +51,7 @@ struct ResultLine {
 
 /// The case's status page address and its QR code as inline SVG of at least `size` pixels,
 /// printed on receipts and certificates so that anyone can check them.
-fn status_qr(req: &HttpRequest, receipt: &str, size: u32) -> (String, String) {
+pub(super) fn status_qr(req: &HttpRequest, receipt: &str, size: u32) -> (String, String) {
     let url = {
         let info = req.connection_info();
         format!("{}://{}/applications/{receipt}", info.scheme(), info.host())
@@ -175,8 +175,6 @@ async fn receipt_context(
 struct ReceiptQuery {
     new: Option<String>,
     resubmitted: Option<String>,
-    /// Printed by the window as the acceptance notice (受理通知书).
-    notice: Option<String>,
 }
 
 #[get("/applications/{receipt_no}")]
@@ -189,7 +187,6 @@ async fn receipt_page(
 ) -> Result<HttpResponse, PageError> {
     let mut ctx = receipt_context(&state, &req, &user, &receipt).await?;
     ctx.insert("is_new", &q.new.is_some());
-    ctx.insert("acceptance_notice", &q.notice.is_some());
     if q.resubmitted.is_some() {
         ctx.insert("done", "补正材料已提交，办理时限恢复计算。");
     }

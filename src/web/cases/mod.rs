@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod applicant;
+pub mod documents;
 pub mod pages;
 pub mod service;
 pub mod supplement;

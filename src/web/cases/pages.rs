@@ -10,10 +10,10 @@ use serde::Deserialize;
 use validator::Validate;
 
 use crate::auth::Role;
-use crate::store::cases::{self as store, QueueFilter};
+use crate::store::cases as store;
 use crate::web::apply::service as apply;
 use crate::web::auth::{client_address, require_csrf, Authed, StaffOnly};
-use crate::web::cases::service::{summary, transition};
+use crate::web::cases::service::{summary, transition, QueueQuery, QueueView};
 use crate::web::error::PageError;
 use crate::web::page::{form_message, form_page, page_err, PageForm};
 use crate::web::AppState;
@@ -35,28 +35,11 @@ async fn console_js() -> HttpResponse {
         .body(crate::web::templates::CONSOLE_JS)
 }
 
-#[derive(Deserialize)]
-struct QueueQuery {
-    status: Option<String>,
-    light: Option<String>,
-    bundle: Option<String>,
-    channel: Option<String>,
-    /// Only cases waiting at least this many calendar days since submission.
-    age: Option<String>,
-}
-
 #[derive(serde::Serialize)]
 struct QueueRow {
     #[serde(flatten)]
     case: crate::web::cases::service::CaseSummary,
     bundle_name: String,
-}
-
-fn non_empty(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 #[get("/staff/cases")]
@@ -69,66 +52,107 @@ async fn queue_page(
     if user.role == Role::PolicyEditor {
         return Err(state.page_error(StatusCode::FORBIDDEN, "没有访问权限", "政策编辑无权查看办件。"));
     }
-    let status = non_empty(&q.status);
-    let light = non_empty(&q.light);
-    let bundle = non_empty(&q.bundle);
-    let channel = non_empty(&q.channel).filter(|c| c == "window" || c == "online");
-    let age: Option<i64> = non_empty(&q.age).and_then(|a| a.parse().ok()).filter(|a| *a > 0);
-    let filter = QueueFilter {
-        department: user.reviewer_department().map(str::to_owned),
-        status: status.clone(),
-        bundle: bundle.clone(),
-        channel: channel.clone(),
+    let (params, paging) = q.parse(QueueView::Todo).map_err(|errors| {
+        let text: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
+        state.page_error(StatusCode::BAD_REQUEST, "筛选条件有误", &text.join("；"))
+    })?;
+    let paging = crate::store::Paging {
+        per_page: if q.per_page.is_some() { paging.per_page } else { 50 },
+        ..paging
     };
-    let (rows, bundles) = state
+    let (page, tabs) = crate::web::cases::service::queue(&state, &user, &params, paging, true)
+        .await
+        .map_err(|e| page_err(&state, e))?;
+    let bundles = state
         .db
         .run(move |c| {
-            let rows = store::queue(c, &filter, 500)?;
-            let bundles = crate::store::catalogue::list_bundles(
+            crate::store::catalogue::list_bundles(
                 c,
                 &Default::default(),
                 crate::store::Paging {
                     page: 1,
                     per_page: crate::store::Paging::MAX_PER_PAGE,
                 },
-            )?;
-            Ok::<_, crate::db::DbError>((rows, bundles.items))
+            )
         })
         .await
-        .map_err(|e| page_err(&state, e.into()))?;
-    let now = state.now();
-    let calendar = state.calendar().await.map_err(|e| page_err(&state, e))?;
-    let today = state.today();
-    let all: Vec<_> = rows
-        .iter()
-        .filter(|r| age.is_none_or(|a| (now - r.submitted_at).num_days() >= a))
-        .map(|r| summary(&calendar, r, today))
-        .collect::<Result<_, _>>()
-        .map_err(|e| page_err(&state, e))?;
-    let overdue = all.iter().filter(|s| s.light == Some("red")).count();
-    let due_soon = all.iter().filter(|s| s.light == Some("yellow")).count();
+        .map_err(|e| page_err(&state, e.into()))?
+        .items;
     let names: HashMap<&str, &str> = bundles
         .iter()
         .map(|b| (b.code.as_str(), b.name.as_str()))
         .collect();
-    let items: Vec<QueueRow> = all
+    let items: Vec<QueueRow> = page
+        .items
         .into_iter()
-        .filter(|s| light.as_deref().is_none_or(|l| s.light == Some(l)))
         .map(|case| QueueRow {
             bundle_name: names.get(case.bundle.as_str()).unwrap_or(&"").to_string(),
             case,
         })
         .collect();
+    let first = (page.page - 1) * page.per_page + 1;
+    let last = first + items.len() as i64 - 1;
+    // The filters of this view, repeated in every tab, sort and page link.
+    let keep: Vec<(&str, String)> = [
+        ("status", params.status.clone()),
+        ("light", params.light.clone()),
+        ("bundle", params.bundle.clone()),
+        ("channel", params.channel.clone()),
+        ("age", params.age_days.map(|a| a.to_string())),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+    let query = |extra: &[(&str, String)]| -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(keep.iter().chain(extra.iter()))
+            .finish()
+    };
+    let sort = match params.order {
+        store::QueueOrder::Urgent => "urgent",
+        store::QueueOrder::Newest => "newest",
+        store::QueueOrder::Oldest => "oldest",
+    };
+    let view = params.view.as_str();
+    let base = vec![("view", view.to_owned()), ("sort", sort.to_owned())];
+    let page_link = |n: i64| {
+        let mut extra = base.clone();
+        extra.push(("page", n.to_string()));
+        format!("/staff/cases?{}", query(&extra))
+    };
     let mut ctx = tera::Context::new();
     ctx.insert("cases", &items);
+    ctx.insert("total", &page.total);
+    ctx.insert("first", &first);
+    ctx.insert("last", &last);
+    ctx.insert("prev_link", &(page.page > 1).then(|| page_link(page.page - 1)));
+    ctx.insert(
+        "next_link",
+        &(page.page * page.per_page < page.total).then(|| page_link(page.page + 1)),
+    );
+    ctx.insert("overdue", &tabs.overdue);
+    ctx.insert("due_soon", &tabs.due_soon);
+    let tab_links: Vec<(String, &str, i64, bool)> = tabs
+        .tabs
+        .iter()
+        .map(|t| {
+            let link = format!(
+                "/staff/cases?{}",
+                query(&[("view", t.view.to_owned()), ("sort", sort.to_owned())])
+            );
+            (link, t.label, t.count, t.view == view && params.status.is_none())
+        })
+        .collect();
+    ctx.insert("tabs", &tab_links);
+    ctx.insert("view", view);
+    ctx.insert("view_label", params.view.label());
+    ctx.insert("sort", sort);
     ctx.insert("bundles", &bundles);
-    ctx.insert("status", &status);
-    ctx.insert("light", &light);
-    ctx.insert("bundle", &bundle);
-    ctx.insert("channel", &channel);
-    ctx.insert("age", &age);
-    ctx.insert("overdue", &overdue);
-    ctx.insert("due_soon", &due_soon);
+    ctx.insert("status", &params.status);
+    ctx.insert("light", &params.light);
+    ctx.insert("bundle", &params.bundle);
+    ctx.insert("channel", &params.channel);
+    ctx.insert("age", &params.age_days);
     ctx.insert("role", user.role.as_str());
     let statuses: Vec<(&str, &str)> = crate::workflow::CaseStatus::ALL
         .iter()
@@ -186,6 +210,7 @@ async fn case_context(
     let mut ctx = tera::Context::new();
     ctx.insert("part_dues", &dues.part_dues);
     ctx.insert("dues", &dues);
+    ctx.insert("documents", &Vec::<(&str, &str)>::new());
     ctx.insert("case", &view);
     ctx.insert("wf", &wf);
     ctx.insert("status_label", wf.status.label());
@@ -197,6 +222,7 @@ async fn case_context(
     ctx.insert("department", &user.department);
     ctx.insert("is_window", &user.is_window_clerk());
     if user.is_window_clerk() {
+        ctx.insert("documents", &crate::web::cases::documents::available(&wf));
         let choices = crate::web::cases::supplement::notice_choices(state, &row)
             .await
             .map_err(|e| page_err(state, e))?;
@@ -256,6 +282,7 @@ async fn case_action(
                     target: target.to_owned(),
                     reason: text(&format!("reason__{target}")),
                     department: Some(text("department")).filter(|d| !d.is_empty()),
+                    label: String::new(),
                 })
                 .collect();
             items.sort_by(|a, b| a.target.cmp(&b.target));

@@ -89,7 +89,7 @@ pub fn scope_to_reviewer(
     let own: Vec<i64> = wf.sub_cases.iter().map(|s| s.id).collect();
     part_dues.retain(|d| own.contains(&d.id));
     timeline.retain(|e| {
-        crate::workflow::event_part(&e.action, &e.detail)
+        crate::workflow::event_part(&e.action, &e.detail, e.sub_case_id)
             .is_none_or(|part| part.is_some_and(|p| own.contains(&p)))
     });
     if let Some(items) = wf.open_notice.as_mut() {
@@ -253,13 +253,13 @@ pub async fn transition(
     user: &CurrentUser,
     receipt: &str,
     seen_version: u32,
-    cmd: Command,
+    mut cmd: Command,
 ) -> Result<(CaseRow, workflow::Case, Option<String>), ApiError> {
     let (row, wf) = load_current(state, receipt)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
     let actor = actor_for(user, &row)?;
-    if let Command::RequestSupplement { items } = &cmd {
+    if let Command::RequestSupplement { items } = &mut cmd {
         super::supplement::check_notice(state, &row, items).await?;
     }
     let now = state.now();
@@ -417,4 +417,313 @@ pub fn summary(
             .is_some_and(|d| calendar.provisional_span(beijing_date(row.submitted_at), d)),
         due_date: row.due_date.clone(),
     })
+}
+
+/// Which cases a queue shows: what waits for the viewer (the default of the console), what
+/// waits for applicants' 补正, or everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueView {
+    /// Window clerks: to accept, in progress, to deliver. Reviewers: cases where their
+    /// department still has a part to decide.
+    Todo,
+    /// Waiting for the applicant's 补正.
+    Supplement,
+    #[default]
+    All,
+}
+
+impl QueueView {
+    pub const ALL: [Self; 3] = [Self::Todo, Self::Supplement, Self::All];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Todo => "todo",
+            Self::Supplement => "supplement",
+            Self::All => "all",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Todo => "待办",
+            Self::Supplement => "待申请人补正",
+            Self::All => "全部",
+        }
+    }
+}
+
+/// The sort orders a queue offers, by the names the API and the page use.
+pub fn parse_order(s: &str) -> Option<store::QueueOrder> {
+    match s {
+        "urgent" => Some(store::QueueOrder::Urgent),
+        "newest" => Some(store::QueueOrder::Newest),
+        "oldest" => Some(store::QueueOrder::Oldest),
+        _ => None,
+    }
+}
+
+/// What a queue is asked for, already checked.
+#[derive(Debug, Clone, Default)]
+pub struct QueueParams {
+    pub view: QueueView,
+    pub status: Option<String>,
+    pub light: Option<String>,
+    pub bundle: Option<String>,
+    pub channel: Option<String>,
+    /// Only cases waiting at least this many calendar days since submission.
+    pub age_days: Option<i64>,
+    pub order: store::QueueOrder,
+}
+
+/// One queue tab and how many cases it holds under the other filters.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueTab {
+    pub view: &'static str,
+    pub label: &'static str,
+    pub count: i64,
+}
+
+/// The console's tabs and the alert counts of the current view (empty for the API).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueueTabs {
+    pub tabs: Vec<QueueTab>,
+    pub overdue: i64,
+    pub due_soon: i64,
+}
+
+fn queue_filter(
+    state: &AppState,
+    user: &CurrentUser,
+    p: &QueueParams,
+    view: QueueView,
+    (today, soon): (chrono::NaiveDate, chrono::NaiveDate),
+) -> store::QueueFilter {
+    let reviewer = user.reviewer_department().map(str::to_owned);
+    let statuses: Vec<String> = match (&p.status, view) {
+        (Some(s), _) => vec![s.clone()],
+        (None, QueueView::Todo) if reviewer.is_some() => vec!["in_progress".into()],
+        (None, QueueView::Todo) => ["submitted", "accepted", "in_progress", "completed"]
+            .map(String::from)
+            .to_vec(),
+        (None, QueueView::Supplement) => vec!["supplement_requested".into()],
+        (None, QueueView::All) => Vec::new(),
+    };
+    let day = |d: chrono::NaiveDate| Some(d.to_string());
+    let due = p.light.as_deref().map(|l| match l {
+        "red" => store::DueRange {
+            from: None,
+            before: day(today),
+        },
+        "yellow" => store::DueRange {
+            from: day(today),
+            before: day(soon),
+        },
+        _ => store::DueRange {
+            from: day(soon),
+            before: None,
+        },
+    });
+    store::QueueFilter {
+        pending_part_only: reviewer.is_some() && view == QueueView::Todo && p.status.is_none(),
+        department: reviewer,
+        statuses,
+        bundle: p.bundle.clone(),
+        channel: p.channel.clone(),
+        submitted_before: p.age_days.map(|d| state.now() - chrono::Duration::days(d)),
+        due,
+    }
+}
+
+/// One page of the queue in the asked order with its true total, and (for the console)
+/// the count of each tab under the same filters.
+pub async fn queue(
+    state: &AppState,
+    user: &CurrentUser,
+    p: &QueueParams,
+    paging: crate::store::Paging,
+    with_tabs: bool,
+) -> Result<(crate::store::Page<CaseSummary>, QueueTabs), ApiError> {
+    let calendar = state.calendar().await?;
+    let today = state.today();
+    let soon = deadlines::soon_before(&calendar, today)?;
+    let filter = queue_filter(state, user, p, p.view, (today, soon));
+    // Each tab under the other filters, then the overdue and due-soon cases of this view
+    // for the alert above the queue.
+    let tab_filters: Vec<store::QueueFilter> = if with_tabs {
+        let unfiltered = QueueParams {
+            status: None,
+            ..p.clone()
+        };
+        let lit = |light: &str| QueueParams {
+            light: Some(light.into()),
+            ..p.clone()
+        };
+        QueueView::ALL
+            .into_iter()
+            .map(|v| queue_filter(state, user, &unfiltered, v, (today, soon)))
+            .chain(["red", "yellow"].map(|l| queue_filter(state, user, &lit(l), p.view, (today, soon))))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let order = p.order;
+    let (rows, counts) = state
+        .db
+        .run(move |c| {
+            let rows = store::queue(c, &filter, order, (&today.to_string(), &soon.to_string()), paging)?;
+            let counts = tab_filters
+                .iter()
+                .map(|f| store::queue_count(c, f))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, crate::db::DbError>((rows, counts))
+        })
+        .await?;
+    let items = rows
+        .items
+        .iter()
+        .map(|r| summary(&calendar, r, today))
+        .collect::<Result<Vec<_>, _>>()?;
+    let tabs = QueueView::ALL
+        .into_iter()
+        .zip(&counts)
+        .map(|(v, count)| QueueTab {
+            view: v.as_str(),
+            label: v.label(),
+            count: *count,
+        })
+        .collect();
+    let alerts = match counts.get(QueueView::ALL.len()..) {
+        Some([overdue, due_soon]) => (*overdue, *due_soon),
+        _ => (0, 0),
+    };
+    Ok((
+        crate::store::Page {
+            items,
+            total: rows.total,
+            page: rows.page,
+            per_page: rows.per_page,
+        },
+        QueueTabs {
+            tabs,
+            overdue: alerts.0,
+            due_soon: alerts.1,
+        },
+    ))
+}
+
+/// The queue's query parameters as sent (text, so that a bad value gets a Chinese error
+/// naming the parameter).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// `todo` (what waits for the viewer), `supplement` (waiting for the applicant's 补正)
+    /// or `all`; the API's default is `all`, the console's `todo`.
+    #[param(value_type = Option<QueueView>, inline)]
+    pub view: Option<String>,
+    /// Only cases in this state (overrides `view`).
+    #[param(value_type = Option<workflow::CaseStatus>, inline)]
+    pub status: Option<String>,
+    /// Only cases with this SLA light: `green`, `yellow` or `red`.
+    pub light: Option<String>,
+    /// Only this bundle's code.
+    pub bundle: Option<String>,
+    /// Only this channel: `online` or `window`.
+    pub channel: Option<String>,
+    /// Only cases waiting at least this many calendar days since submission.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub age: Option<String>,
+    /// `urgent` (overdue, then due soon, then waiting for acceptance; the default),
+    /// `newest` or `oldest`.
+    pub sort: Option<String>,
+    /// Page number, from 1.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub page: Option<String>,
+    /// Page size, at most 200 (default 20).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub per_page: Option<String>,
+}
+
+impl QueueQuery {
+    /// The checked parameters, or every bad one named.
+    pub fn parse(
+        &self,
+        default_view: QueueView,
+    ) -> Result<(QueueParams, crate::store::Paging), Vec<FieldError>> {
+        let non_empty = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let mut errors = Vec::new();
+        let paging = crate::web::extract::parse_paging(&self.page, &self.per_page, &mut errors);
+        let mut invalid = |field: &'static str, message: &str| {
+            errors.push(FieldError::new(field, "invalid_choice", message));
+        };
+        let view = match non_empty(&self.view) {
+            None => default_view,
+            Some(v) => QueueView::ALL
+                .into_iter()
+                .find(|x| x.as_str() == v)
+                .unwrap_or_else(|| {
+                    invalid("view", "view 只能是 todo、supplement 或 all");
+                    default_view
+                }),
+        };
+        let status = non_empty(&self.status);
+        if status
+            .as_deref()
+            .is_some_and(|s| workflow::CaseStatus::parse(s).is_none())
+        {
+            invalid("status", "status 不是有效的办件状态");
+        }
+        let light = non_empty(&self.light);
+        if light
+            .as_deref()
+            .is_some_and(|l| !["green", "yellow", "red"].contains(&l))
+        {
+            invalid("light", "light 只能是 green、yellow 或 red");
+        }
+        let channel = non_empty(&self.channel);
+        if channel.as_deref().is_some_and(|c| c != "online" && c != "window") {
+            invalid("channel", "channel 只能是 online 或 window");
+        }
+        let order = match non_empty(&self.sort) {
+            None => store::QueueOrder::Urgent,
+            Some(s) => parse_order(&s).unwrap_or_else(|| {
+                invalid("sort", "sort 只能是 urgent、newest 或 oldest");
+                store::QueueOrder::Urgent
+            }),
+        };
+        let age_days = match non_empty(&self.age) {
+            None => None,
+            Some(a) => match a.parse::<i64>() {
+                Ok(n) if (1..=3650).contains(&n) => Some(n),
+                _ => {
+                    errors.push(FieldError::new(
+                        "age",
+                        "out_of_range",
+                        "age 应为 1 到 3650 之间的天数",
+                    ));
+                    None
+                }
+            },
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok((
+            QueueParams {
+                view,
+                status,
+                light,
+                bundle: non_empty(&self.bundle),
+                channel,
+                age_days,
+                order,
+            },
+            paging,
+        ))
+    }
 }

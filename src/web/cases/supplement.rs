@@ -194,11 +194,12 @@ async fn case_parts(
 /// A 补正 notice may name only what the case holds: a field of one of its parts' items, a
 /// material of one of them, and a department of one of its parts. Anything else (a field's
 /// Chinese label, an invented code) is refused per line, so the applicant is never asked to
-/// fill something that does not exist.
+/// fill something that does not exist. Each item is given the name people read, which the
+/// timeline and the applicant's page show.
 pub async fn check_notice(
     state: &AppState,
     row: &CaseRow,
-    items: &[workflow::SupplementItem],
+    items: &mut [workflow::SupplementItem],
 ) -> Result<(), ApiError> {
     let (subs, catalogue) = case_parts(state, row).await?;
     let parts: Vec<&crate::catalogue::ItemDef> = subs
@@ -206,13 +207,31 @@ pub async fn check_notice(
         .filter_map(|s| catalogue.items.get(&s.item_code))
         .collect();
     let mut errors = Vec::new();
-    for (n, item) in items.iter().enumerate() {
+    for (n, item) in items.iter_mut().enumerate() {
         let target = item.target.trim();
-        let known = match target.strip_prefix("materials.") {
-            Some(m) => parts.iter().any(|p| p.materials.iter().any(|x| x.code == m)),
-            None => parts.iter().any(|p| p.fields.iter().any(|f| f.key == target)),
+        let label = match target.strip_prefix("materials.") {
+            Some(m) => parts
+                .iter()
+                .any(|p| p.materials.iter().any(|x| x.code == m))
+                .then(|| {
+                    catalogue
+                        .materials
+                        .get(m)
+                        .map_or_else(|| m.to_owned(), |d| d.name.clone())
+                }),
+            None => parts
+                .iter()
+                .any(|p| p.fields.iter().any(|f| f.key == target))
+                .then(|| {
+                    catalogue
+                        .fields
+                        .get(target)
+                        .map_or_else(|| target.to_owned(), |d| d.label.clone())
+                }),
         };
-        if !known {
+        if let Some(label) = label {
+            item.label = label;
+        } else {
             errors.push(FieldError::new(
                 format!("items[{n}].target"),
                 "unknown_target",
