@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalogue::{
-    applicable_items, merge_materials, BundleDef, Catalogue, EnumOption, FieldDef, FieldType, ItemDef,
-    MergedMaterial, Question, Rule, Sensitivity, Sex,
+    applicable_items, merge_materials, BundleDef, Catalogue, EnumOption, FieldDef, FieldType, FieldWhen,
+    ItemDef, MergedMaterial, Question, Rule, Sensitivity, Sex,
 };
 use crate::identity::{mask_id_number, mask_middle, mask_phone, IdNumber, Mobile, Uscc};
 
@@ -28,7 +28,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             code,
@@ -38,10 +38,6 @@ impl Problem {
 }
 
 const TEXT_DEFAULT_MAX: u32 = 500;
-const PROVINCES: [&str; 34] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
-    "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
-];
 
 fn as_text(v: &Value) -> Option<String> {
     match v {
@@ -56,7 +52,9 @@ fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::String(s) => s.trim().is_empty(),
-        Value::Object(o) => o.values().all(is_empty),
+        // An address whose street is not written yet is not given, whatever region the
+        // picker shows.
+        Value::Object(o) => o.get("detail").map_or_else(|| o.values().all(is_empty), is_empty),
         _ => false,
     }
 }
@@ -173,18 +171,13 @@ pub fn normalize(field: &FieldDef, raw: &Value, today: NaiveDate) -> Result<Valu
                     o.get("region").and_then(as_text).unwrap_or_default(),
                     o.get("detail").and_then(as_text).unwrap_or_default(),
                 ),
-                _ => return bad("invalid_address", format!("{label}应包括行政区划代码和详细地址")),
+                _ => return bad("invalid_address", format!("{label}应包括所在地区和详细地址")),
             };
-            let region_ok = region.len() == 6
-                && region.chars().all(|c| c.is_ascii_digit())
-                && PROVINCES.contains(&&region[..2])
-                && &region[2..4] != "00"
-                && &region[4..6] != "00";
-            if !region_ok {
+            if !regions::is_address_region(&region) {
                 return Err(Problem::new(
                     format!("{key}.region"),
                     "invalid_region",
-                    format!("{label}的行政区划代码应为 6 位县级代码（如长乐区 350112）"),
+                    format!("请选择{label}所在的省、市和区县"),
                 ));
             }
             if detail.is_empty() || detail.chars().count() > 120 {
@@ -241,6 +234,16 @@ pub fn sex_of_id(id: &IdNumber) -> Sex {
 pub struct FormSpec<'a> {
     pub fields: Vec<(&'a FieldDef, bool)>,
     pub rules: Vec<&'a Rule>,
+    /// Fields asked only when another field has one of some values.
+    pub conditions: HashMap<String, FieldWhen>,
+}
+
+/// Whether a conditional field is asked for this data: its condition's field holds one of
+/// the values (compared as submitted text).
+fn condition_met(when: &FieldWhen, data: &FormData) -> bool {
+    data.get(&when.field)
+        .and_then(Value::as_str)
+        .is_some_and(|v| when.equals.iter().any(|e| e == v.trim()))
 }
 
 /// Checks `data` against a form: unknown keys, required fields, each value, cross-field
@@ -263,6 +266,14 @@ pub fn validate(spec: &FormSpec<'_>, data: &FormData, today: NaiveDate) -> Resul
         }
     }
     for (field, required) in &spec.fields {
+        // A field whose condition is not met is not asked: neither required nor kept.
+        if spec
+            .conditions
+            .get(&field.key)
+            .is_some_and(|w| !condition_met(w, data))
+        {
+            continue;
+        }
         match data.get(&field.key).filter(|v| !is_empty(v)) {
             None if *required => problems.push(Problem::new(
                 field.key.clone(),
@@ -414,6 +425,11 @@ pub fn item_spec<'a>(cat: &'a Catalogue, item: &'a ItemDef) -> FormSpec<'a> {
             .filter_map(|f| cat.fields.get(&f.key).map(|d| (d, f.required)))
             .collect(),
         rules: item.rules.iter().collect(),
+        conditions: item
+            .fields
+            .iter()
+            .filter_map(|f| f.when.clone().map(|w| (f.key.clone(), w)))
+            .collect(),
     }
 }
 
@@ -444,9 +460,21 @@ pub struct MergedField {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_future: Option<bool>,
     pub sensitivity: Sensitivity,
+    /// Asked only when another field of the form has one of these values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<FieldWhen>,
     /// The items this field feeds, and the legal basis of each.
     pub items: Vec<String>,
     pub basis: Vec<Basis>,
+}
+
+/// A field the applicant is not asked for because an item of the same application issues it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProvidedField {
+    pub key: String,
+    pub label: String,
+    /// The name of the item that issues it.
+    pub by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -480,6 +508,8 @@ pub struct MergedForm {
     pub sections: Vec<Section>,
     pub materials: Vec<MergedMaterial>,
     pub questions: Vec<QuestionView>,
+    /// Fields not asked because an included item issues them.
+    pub provided_fields: Vec<ProvidedField>,
     /// Whether every shown question has an answer.
     pub complete: bool,
 }
@@ -526,23 +556,62 @@ pub fn check_answers(bundle: &BundleDef, answers: &HashMap<String, String>) -> V
 
 pub fn merge(cat: &Catalogue, bundle: &BundleDef, answers: &HashMap<String, String>) -> MergedForm {
     let items = applicable_items(bundle, answers);
+    // Values an included item issues are taken from it, not asked of the applicant.
+    let mut produced: Vec<(&str, &ItemDef)> = Vec::new();
+    for item in items.iter().filter_map(|c| cat.items.get(*c)) {
+        for key in &item.produces.fields {
+            if !produced.iter().any(|(k, _)| k == key) {
+                produced.push((key.as_str(), item));
+            }
+        }
+    }
     // Which included items use each field, in first-use order.
     let mut order: Vec<&str> = Vec::new();
     let mut users: HashMap<&str, Vec<&ItemDef>> = HashMap::new();
     let mut required: HashMap<&str, bool> = HashMap::new();
+    let mut conditions: HashMap<&str, Vec<Option<&FieldWhen>>> = HashMap::new();
     for code in &items {
         let Some(item) = cat.items.get(*code) else {
             continue;
         };
         for f in &item.fields {
+            if produced.iter().any(|(k, _)| *k == f.key) {
+                continue;
+            }
             let e = users.entry(f.key.as_str()).or_default();
             if e.is_empty() {
                 order.push(f.key.as_str());
             }
             e.push(item);
             *required.entry(f.key.as_str()).or_default() |= f.required;
+            conditions
+                .entry(f.key.as_str())
+                .or_default()
+                .push(f.when.as_ref());
         }
     }
+    // A field stays conditional only if every item asks for it on a condition of the same
+    // field; the values add up. One unconditional use makes it unconditional.
+    let merged_when = |key: &str| -> Option<FieldWhen> {
+        let all = conditions.get(key)?;
+        let first = (*all.first()?)?;
+        let mut equals: Vec<String> = Vec::new();
+        for w in all {
+            let w = (*w)?;
+            if w.field != first.field {
+                return None;
+            }
+            for v in &w.equals {
+                if !equals.contains(v) {
+                    equals.push(v.clone());
+                }
+            }
+        }
+        Some(FieldWhen {
+            field: first.field.clone(),
+            equals,
+        })
+    };
     let merged_field = |key: &str| -> Option<MergedField> {
         let def = cat.fields.get(key)?;
         let used_by = users.get(key)?;
@@ -558,6 +627,7 @@ pub fn merge(cat: &Catalogue, bundle: &BundleDef, answers: &HashMap<String, Stri
             max_len: def.max_len,
             not_future: def.not_future,
             sensitivity: def.sensitivity,
+            when: merged_when(key),
             items: used_by.iter().map(|i| i.code.clone()).collect(),
             basis: used_by
                 .iter()
@@ -626,20 +696,37 @@ pub fn merge(cat: &Catalogue, bundle: &BundleDef, answers: &HashMap<String, Stri
         sections,
         materials: merge_materials(cat, &items),
         questions,
+        provided_fields: produced
+            .iter()
+            .map(|(key, item)| ProvidedField {
+                key: (*key).to_owned(),
+                label: cat
+                    .fields
+                    .get(*key)
+                    .map_or_else(|| (*key).to_owned(), |d| d.label.clone()),
+                by: item.name.clone(),
+            })
+            .collect(),
     }
 }
 
 /// The merged form as a checkable spec: every field once, every included item's rules.
 pub fn merged_spec<'a>(cat: &'a Catalogue, form: &MergedForm) -> FormSpec<'a> {
     let mut fields = Vec::new();
+    let mut conditions = HashMap::new();
     for s in &form.sections {
         for f in &s.fields {
             if let Some(def) = cat.fields.get(&f.key) {
                 fields.push((def, f.required));
             }
+            if let Some(w) = &f.when {
+                conditions.insert(f.key.clone(), w.clone());
+            }
         }
     }
-    // A rule that several items share is checked once.
+    // A rule that several items share is checked once; a rule about a field the form does
+    // not ask (one an included item issues) is not checked here.
+    let asked: BTreeSet<&str> = fields.iter().map(|(d, _)| d.key.as_str()).collect();
     let mut rules: Vec<&Rule> = Vec::new();
     for rule in form
         .items
@@ -647,11 +734,15 @@ pub fn merged_spec<'a>(cat: &'a Catalogue, form: &MergedForm) -> FormSpec<'a> {
         .filter_map(|c| cat.items.get(c))
         .flat_map(|i| i.rules.iter())
     {
-        if !rules.contains(&rule) {
+        if !rules.contains(&rule) && rule.fields().iter().all(|k| asked.contains(k)) {
             rules.push(rule);
         }
     }
-    FormSpec { fields, rules }
+    FormSpec {
+        fields,
+        rules,
+        conditions,
+    }
 }
 
 /// Checks the material links: known codes, required ones present, each list without repeats.
@@ -779,11 +870,19 @@ pub fn masked(field: &FieldDef, value: &Value) -> String {
         FieldType::IdNumber => mask_id_number(&text),
         FieldType::Mobile | FieldType::Phone => mask_phone(&text),
         FieldType::Address => match value {
-            Value::Object(o) => format!("{} ****", o.get("region").and_then(Value::as_str).unwrap_or("")),
+            Value::Object(o) => format!(
+                "{} ****",
+                region_name(o.get("region").and_then(Value::as_str).unwrap_or(""))
+            ),
             _ => "****".into(),
         },
         _ => mask_middle(&text, 1, 0),
     }
+}
+
+/// An address's region in words; a code the table does not know is shown as it is.
+fn region_name(code: &str) -> String {
+    regions::full_name(code).unwrap_or_else(|| code.to_owned())
 }
 
 /// A value as text for display to someone allowed to see it.
@@ -796,8 +895,8 @@ pub fn display(field: &FieldDef, value: &Value) -> String {
             .map(|o| o.label.clone())
             .unwrap_or_else(|| s.clone()),
         (_, Value::Object(o)) => format!(
-            "{} {}",
-            o.get("region").and_then(Value::as_str).unwrap_or(""),
+            "{}{}",
+            region_name(o.get("region").and_then(Value::as_str).unwrap_or("")),
             o.get("detail").and_then(Value::as_str).unwrap_or("")
         ),
         (_, Value::Bool(b)) => (if *b { "是" } else { "否" }).to_owned(),
@@ -807,6 +906,7 @@ pub fn display(field: &FieldDef, value: &Value) -> String {
 
 pub mod example;
 pub mod filing;
+pub mod regions;
 
 #[cfg(test)]
 mod tests;

@@ -217,6 +217,37 @@ pub struct FieldRef {
     /// Optional statement of the expected type; it must agree with the dictionary.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub field_type: Option<FieldType>,
+    /// Asked only when another field of the item has one of the given values (邮寄地址 only
+    /// when the result is mailed); otherwise neither required nor kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<FieldWhen>,
+}
+
+/// The answer a conditional field depends on: `field` (an enum field of the same item)
+/// has one of `equals` (option values).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldWhen {
+    pub field: String,
+    pub equals: Vec<String>,
+}
+
+/// What an item's result gives the other items of a bundle it is part of: materials (the
+/// 出生医学证明) and field values (the child's ID number, issued by the 出生登记) that those
+/// items then take from it instead of asking the applicant.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Produces {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub materials: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+impl Produces {
+    pub fn is_empty(&self) -> bool {
+        self.materials.is_empty() && self.fields.is_empty()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
@@ -232,6 +263,17 @@ pub struct MaterialUse {
     pub source: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub notes: String,
+}
+
+impl MaterialUse {
+    /// The source of a material the centre obtains itself (共享获取).
+    pub const SHARED: &'static str = "共享获取";
+
+    /// Whether the applicant is spared this material: the department obtains it through
+    /// data sharing, or the guide says the applicant need not hand it in.
+    pub fn obtained_by_the_department(&self) -> bool {
+        self.source == Self::SHARED || self.notes.contains("申请人无需提交")
+    }
 }
 
 /// One service item with its complete standard service guide (办事指南).
@@ -274,6 +316,8 @@ pub struct ItemDef {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub rules: Vec<Rule>,
+    #[serde(default, skip_serializing_if = "Produces::is_empty")]
+    pub produces: Produces,
 }
 
 /// A cross-field rule of an item's form.

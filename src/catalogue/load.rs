@@ -522,6 +522,60 @@ fn check_item(
             }
         }
     }
+    for f in &item.fields {
+        let Some(when) = &f.when else { continue };
+        let problem = match item.fields.iter().find(|o| o.key == when.field) {
+            _ if when.field == f.key => Some(format!("field {} cannot depend on itself", f.key)),
+            None => Some(format!(
+                "field {} depends on {}, which is not a field of this item",
+                f.key, when.field
+            )),
+            Some(_) => match fields.get(&when.field).and_then(|d| d.options.as_ref()) {
+                None => Some(format!(
+                    "field {} depends on {}, which is not a choice (enum) field",
+                    f.key, when.field
+                )),
+                Some(options) => when
+                    .equals
+                    .iter()
+                    .find(|v| !options.iter().any(|o| &&o.value == v))
+                    .map(|v| {
+                        format!(
+                            "field {} depends on {} = {v:?}, which is not one of its options",
+                            f.key, when.field
+                        )
+                    })
+                    .or_else(|| {
+                        when.equals
+                            .is_empty()
+                            .then(|| format!("field {} depends on {} but names no value", f.key, when.field))
+                    }),
+            },
+        };
+        if let Some(p) = problem {
+            c.err(src, entry, Some(&f.key), p);
+        }
+    }
+    for key in &item.produces.fields {
+        if !fields.contains_key(key) {
+            c.err(
+                src,
+                entry,
+                Some(key),
+                format!("produces unknown field key {key:?} (not in forms/dictionary/)"),
+            );
+        }
+    }
+    for code in &item.produces.materials {
+        if !materials.contains_key(code) {
+            c.err(
+                src,
+                entry,
+                Some(code),
+                format!("produces unknown material {code:?} (not in forms/materials/)"),
+            );
+        }
+    }
     for rule in &item.rules {
         for key in rule.fields() {
             if !item.fields.iter().any(|f| f.key == key) {

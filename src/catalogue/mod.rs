@@ -108,6 +108,10 @@ pub struct MergedMaterial {
     /// Situations in which an optional material is needed, one per item that says so.
     pub when: Vec<String>,
     pub items: Vec<String>,
+    /// Why the applicant need not hand it in (obtained through data sharing, or issued by
+    /// another item of the same application); such a material is never required.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provided: Option<String>,
 }
 
 /// Merges the materials of `items` (in bundle order) so that each material appears once.
@@ -133,6 +137,7 @@ pub fn merge_materials(catalogue: &Catalogue, items: &[&str]) -> Vec<MergedMater
                     copies: 0,
                     when: Vec::new(),
                     items: Vec::new(),
+                    provided: None,
                 });
                 merged.len() - 1
             });
@@ -150,8 +155,29 @@ pub fn merge_materials(catalogue: &Catalogue, items: &[&str]) -> Vec<MergedMater
             row.items.push(item.code.clone());
         }
     }
+    let producer = |material: &str| {
+        items
+            .iter()
+            .filter_map(|c| catalogue.items.get(*c))
+            .find(|i| i.produces.materials.iter().any(|m| m == material))
+    };
     for row in &mut merged {
-        if row.required {
+        let shared = row.items.iter().all(|code| {
+            catalogue.items.get(code).is_some_and(|i| {
+                i.materials
+                    .iter()
+                    .any(|m| m.code == row.code && m.obtained_by_the_department())
+            })
+        });
+        row.provided = match producer(&row.code) {
+            Some(item) => Some(format!("由本次一并办理的“{}”出具，无需提交", item.name)),
+            None if shared => Some("通过政务数据共享获取，无需提交".into()),
+            None => None,
+        };
+        if row.provided.is_some() {
+            row.required = false;
+        }
+        if row.required || row.provided.is_some() {
             row.when.clear();
         }
     }

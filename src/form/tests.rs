@@ -170,6 +170,7 @@ fn cross_field_rules_apply() {
     let spec = FormSpec {
         fields: vec![(&start, false), (&end, false), (&status, true), (&spouse, false)],
         rules: rules.iter().collect(),
+        conditions: HashMap::new(),
     };
     let data = |pairs: &[(&str, Value)]| {
         pairs
@@ -239,6 +240,7 @@ fn an_id_number_must_agree_with_the_birth_date_and_sex_given() {
     let spec = FormSpec {
         fields: vec![(&id, true), (&birth, false), (&sex, false)],
         rules: rules.iter().collect(),
+        conditions: HashMap::new(),
     };
     // 110101199003071233: born 1990-03-07, 17th digit 3 (odd): a man.
     let errs = validate(
@@ -505,7 +507,15 @@ fn check_split(cat: &Catalogue, form: &MergedForm, data: &FormData) {
     let mut used = BTreeSet::new();
     for p in &parts {
         let item = &cat.items[&p.item];
-        validate(&item_spec(cat, item), &p.data, today())
+        // A field another included item issues is not asked of the applicant: the part
+        // takes it from that item's result, so it is not required of the part's data here.
+        let mut spec = item_spec(cat, item);
+        for (def, required) in &mut spec.fields {
+            if form.provided_fields.iter().any(|f| f.key == def.key) {
+                *required = false;
+            }
+        }
+        validate(&spec, &p.data, today())
             .unwrap_or_else(|e| panic!("{} part {} fails its own form: {e:?}", form.bundle, p.item));
         for (k, v) in &p.data {
             assert!(
@@ -635,4 +645,153 @@ proptest! {
         let today = NaiveDate::from_ymd_opt(2026, 12, 7).expect("date");
         let _ = validate(&spec, &data, today);
     }
+}
+
+fn newborn_with_everything() -> MergedForm {
+    let cat = shipped();
+    let bundle = cat.bundles.iter().find(|b| b.code == "newborn").expect("newborn");
+    let answers: HashMap<String, String> = bundle
+        .questions
+        .iter()
+        .map(|q| (q.code.clone(), "yes".to_owned()))
+        .collect();
+    merge(cat, bundle, &answers)
+}
+
+#[test]
+fn what_an_included_item_issues_is_not_asked_of_the_applicant() {
+    let form = newborn_with_everything();
+    assert!(
+        form.items.iter().any(|i| i == "WJ-012"),
+        "育儿补贴 is included: {:?}",
+        form.items
+    );
+    let asked: Vec<&str> = form
+        .sections
+        .iter()
+        .flat_map(|s| &s.fields)
+        .map(|f| f.key.as_str())
+        .collect();
+    assert!(
+        !asked.contains(&"child_id_number"),
+        "the child's ID number comes from the 出生登记: {asked:?}"
+    );
+    assert!(form
+        .provided_fields
+        .iter()
+        .any(|f| f.key == "child_id_number" && f.by == "出生登记"));
+    let certificate = form
+        .materials
+        .iter()
+        .find(|m| m.code == "birth-medical-certificate")
+        .expect("the 出生医学证明 is listed");
+    assert!(!certificate.required, "issued by this very application");
+    assert!(
+        certificate
+            .provided
+            .as_deref()
+            .is_some_and(|p| p.contains("出生医学证明办理")),
+        "{certificate:?}"
+    );
+    // Nothing the applicant need not hand in is required of them.
+    for m in &form.materials {
+        if m.provided.is_some() {
+            assert!(!m.required, "{} is provided yet required", m.code);
+        }
+    }
+}
+
+#[test]
+fn a_shared_material_is_required_only_when_some_item_needs_the_applicants_copy() {
+    let cat = shipped();
+    let form = newborn_with_everything();
+    for m in &form.materials {
+        let every_item_fetches = m.items.iter().all(|i| {
+            cat.items[i]
+                .materials
+                .iter()
+                .any(|u| u.code == m.code && u.obtained_by_the_department())
+        });
+        if every_item_fetches {
+            assert!(
+                m.provided.is_some() && !m.required,
+                "{} is fetched by every item",
+                m.code
+            );
+        }
+    }
+}
+
+#[test]
+fn a_mailing_address_is_asked_only_when_the_result_is_mailed() {
+    let cat = shipped();
+    let form = newborn_with_everything();
+    let address = form
+        .sections
+        .iter()
+        .flat_map(|s| &s.fields)
+        .find(|f| f.key == "mailing_address")
+        .expect("asked on a condition");
+    assert_eq!(
+        address
+            .when
+            .as_ref()
+            .map(|w| (w.field.as_str(), w.equals.clone())),
+        Some(("delivery_method", vec!["mail".to_owned()]))
+    );
+    // The two fields as the merged form asks them, without the rest of the form.
+    let mut spec = merged_spec(cat, &form);
+    spec.fields
+        .retain(|(d, _)| d.key == "delivery_method" || d.key == "mailing_address");
+    spec.rules.clear();
+    let (required, kept): (Vec<_>, Vec<_>) = ["e_certificate", "mail"]
+        .iter()
+        .map(|method| {
+            let data = form_data(&[
+                ("delivery_method", json!(method)),
+                (
+                    "mailing_address",
+                    json!({"region": "350112", "detail": "吴航街道郑和中路99号"}),
+                ),
+            ]);
+            let without: FormData = data
+                .iter()
+                .filter(|(k, _)| *k != "mailing_address")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let missing = validate(&spec, &without, today())
+                .err()
+                .unwrap_or_default()
+                .iter()
+                .any(|p| p.field == "mailing_address");
+            let kept = validate(&spec, &data, today())
+                .map_or_else(|_| true, |clean| clean.contains_key("mailing_address"));
+            (missing, kept)
+        })
+        .unzip();
+    assert_eq!(required, [false, true], "required only with mail");
+    assert!(!kept[0], "an address given with 电子证照 is not kept");
+}
+
+#[test]
+fn an_address_is_a_county_or_township_of_the_table_shown_by_name() {
+    let f = field("addr", FieldType::Address);
+    for region in ["350112001", "110101"] {
+        assert!(
+            normalize(&f, &json!({"region": region, "detail": "某路1号"}), today()).is_ok(),
+            "{region}"
+        );
+    }
+    for region in ["350100", "350000", "999999", "35011", ""] {
+        let e = normalize(&f, &json!({"region": region, "detail": "某路1号"}), today()).expect_err(region);
+        assert_eq!(
+            (e.field.as_str(), e.code),
+            ("addr.region", "invalid_region"),
+            "{region}"
+        );
+    }
+    assert_eq!(
+        display(&f, &json!({"region": "350112001", "detail": "郑和中路99号"})),
+        "福建省福州市长乐区吴航街道郑和中路99号"
+    );
 }

@@ -54,3 +54,72 @@
     timer = setTimeout(save, 1000);
   });
 })();
+// Conditional fields (邮寄地址 only when the result is mailed) are hidden while their
+// condition is not met; without this script they stay visible with the condition beside
+// the label, and the server ignores them when the condition is not met.
+(function () {
+  "use strict";
+  var form = document.getElementById("apply-form");
+  if (!form) { return; }
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+  var dependents = form.querySelectorAll("[data-when-field]");
+  function update() {
+    Array.prototype.forEach.call(dependents, function (div) {
+      var control = form.elements[div.getAttribute("data-when-field")];
+      var values = (div.getAttribute("data-when-values") || "").split(" ");
+      var current = control ? control.value : "";
+      div.hidden = values.indexOf(current) < 0;
+    });
+  }
+  if (!dependents.length) { return; }
+  form.addEventListener("change", update);
+  update();
+}());
+// The address picker: choosing a province, city or county fetches the next level's
+// choices. Without this script the button beside the picker saves and brings them.
+(function () {
+  "use strict";
+  var LEVELS = ["province", "city", "county", "township"];
+  var LABELS = { city: "市（地区、州）", county: "区县", township: "乡镇（街道）" };
+  var pickers = document.querySelectorAll(".region-picker");
+  if (!pickers.length || !window.fetch) { return; }
+  Array.prototype.forEach.call(document.querySelectorAll(".region-refresh"), function (b) { b.hidden = true; });
+  Array.prototype.forEach.call(pickers, function (picker) {
+    var key = picker.parentNode.getAttribute("data-address");
+    function removeAfter(level) {
+      LEVELS.slice(LEVELS.indexOf(level) + 1).forEach(function (l) {
+        var select = document.getElementById(key + "-" + l);
+        if (select) {
+          var label = picker.querySelector("label[for='" + key + "-" + l + "']");
+          if (label) { label.remove(); }
+          select.remove();
+        }
+      });
+    }
+    picker.addEventListener("change", function (e) {
+      var level = e.target.getAttribute("data-level");
+      if (!level) { return; }
+      removeAfter(level);
+      var next = LEVELS[LEVELS.indexOf(level) + 1];
+      if (!e.target.value || !next) { return; }
+      fetch("/api/v1/regions?parent=" + encodeURIComponent(e.target.value))
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (items) {
+          if (!items.length) { return; }
+          var label = document.createElement("label");
+          label.className = "sub";
+          label.htmlFor = key + "-" + next;
+          label.textContent = LABELS[next];
+          var select = document.createElement("select");
+          select.id = key + "-" + next;
+          select.name = key + "." + next;
+          select.setAttribute("data-level", next);
+          select.add(new Option("请选择", ""));
+          items.forEach(function (d) { select.add(new Option(d.name, d.code)); });
+          picker.appendChild(label);
+          picker.appendChild(select);
+        });
+    });
+  });
+}());

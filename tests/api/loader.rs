@@ -323,3 +323,37 @@ fn an_id_matches_rule_naming_a_missing_or_mistyped_field_is_refused() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_condition_on_a_value_the_field_does_not_offer_is_a_start_up_error() {
+    let forms = copy_forms();
+    let file = forms.path().join("items").join("RS-001.toml");
+    let msg = break_file(&forms, &file, |t| {
+        t.replacen("equals = [\"mail\"]", "equals = [\"courier\"]", 1)
+    });
+    assert!(
+        msg.contains("RS-001.toml") && msg.contains("\"courier\", which is not one of its options"),
+        "{msg}"
+    );
+    let msg = break_file(&forms, &file, |t| {
+        t.replacen("field = \"delivery_method\"", "field = \"no_such_field\"", 1)
+    });
+    assert!(msg.contains("which is not a field of this item"), "{msg}");
+}
+
+#[test]
+fn an_item_that_produces_an_unknown_material_is_a_start_up_error() {
+    let forms = copy_forms();
+    let file = forms.path().join("items").join("WJ-001.toml");
+    let msg = break_file(&forms, &file, |t| {
+        t.replacen(
+            "materials = [\"birth-medical-certificate\"]",
+            "materials = [\"no-such-paper\"]",
+            1,
+        )
+    });
+    assert!(
+        msg.contains("WJ-001.toml") && msg.contains("produces unknown material \"no-such-paper\""),
+        "{msg}"
+    );
+}

@@ -93,7 +93,6 @@ both_backends!(item_guide_page_shows_every_element_and_prints, |app| {
     let (status, html) = app.get_html(&format!("/items/{code}")).await;
     assert_eq!(status, 200);
     for heading in [
-        "事项编码",
         "事项类型",
         "实施主体",
         "法定办结时限",
@@ -171,4 +170,28 @@ both_backends!(head_is_answered_on_every_page_and_api_route, |app| {
             "HEAD {path} has no body"
         );
     }
+});
+
+both_backends!(regions_list_each_level_of_the_address_picker, |app| {
+    let (status, provinces) = app.get_json("/api/v1/regions").await;
+    assert_eq!(status, 200);
+    assert!(
+        provinces
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|p| p["name"] == "福建省"),
+        "{provinces}"
+    );
+    let (_, towns) = app.get_json("/api/v1/regions?parent=350112").await;
+    assert!(
+        towns
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|t| t["code"] == "350112001" && t["name"] == "吴航街道"),
+        "{towns}"
+    );
+    let (status, body) = app.get_json("/api/v1/regions?parent=999999").await;
+    assert_eq!(status, 404, "{body}");
 });

@@ -174,7 +174,8 @@ struct FieldCtx {
     options: Vec<crate::catalogue::EnumOption>,
     help: Option<String>,
     value: String,
-    region: String,
+    /// For an address: the picker's levels (省、市、区县、乡镇街道), each with its choices.
+    picker: Vec<PickerLevel>,
     detail: String,
     prefilled: bool,
     items: Vec<String>,
@@ -182,6 +183,58 @@ struct FieldCtx {
     min: Option<i64>,
     max: Option<i64>,
     error: Option<String>,
+    /// For a conditional field: the field it depends on, the values that ask it, and the
+    /// condition in words (“结果领取方式”选择“免费邮寄”时填写).
+    when_field: Option<String>,
+    when_values: String,
+    when_text: Option<String>,
+}
+
+/// One level of the address picker: its input name, label, the choices under the level
+/// above, and the one chosen.
+#[derive(Serialize)]
+struct PickerLevel {
+    name: &'static str,
+    label: &'static str,
+    options: Vec<(String, String)>,
+    chosen: String,
+}
+
+/// The address picker for a region code: every level down to the chosen one, plus the level
+/// below it when there is one to choose from.
+fn picker(region: &str) -> Vec<PickerLevel> {
+    use crate::form::regions;
+    const LEVELS: [(&str, &str); 4] = [
+        ("province", "省（自治区、直辖市）"),
+        ("city", "市（地区、州）"),
+        ("county", "区县"),
+        ("township", "乡镇（街道）"),
+    ];
+    let chain = regions::path(region);
+    let mut out = Vec::new();
+    let mut parent: Option<&str> = None;
+    for (n, (name, label)) in LEVELS.into_iter().enumerate() {
+        let options: Vec<(String, String)> = regions::children(parent)
+            .into_iter()
+            .map(|d| (d.code.clone(), d.name.clone()))
+            .collect();
+        if options.is_empty() {
+            break;
+        }
+        let chosen = chain.get(n).map(|d| d.code.clone()).unwrap_or_default();
+        let done = chosen.is_empty();
+        out.push(PickerLevel {
+            name,
+            label,
+            options,
+            chosen,
+        });
+        if done {
+            break;
+        }
+        parent = chain.get(n).map(|d| d.code.as_str());
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -199,6 +252,27 @@ struct MaterialCtx {
     items: Vec<String>,
     uploads: Vec<store::UploadRow>,
     error: Option<String>,
+    /// Why the applicant need not hand it in.
+    provided: Option<String>,
+}
+
+/// A conditional field's condition in words, from the definitions of the field it
+/// depends on.
+fn condition_text(catalogue: &Catalogue, when: &crate::catalogue::FieldWhen) -> String {
+    let def = catalogue.fields.get(&when.field);
+    let label = def.map_or(when.field.as_str(), |d| d.label.as_str());
+    let values: Vec<String> = when
+        .equals
+        .iter()
+        .map(|v| {
+            let name = def
+                .and_then(|d| d.options.as_ref())
+                .and_then(|o| o.iter().find(|o| &o.value == v))
+                .map_or(v.as_str(), |o| o.label.as_str());
+            format!("“{name}”")
+        })
+        .collect();
+    format!("“{label}”选择{}时填写", values.join("或"))
 }
 
 fn value_text(v: Option<&Value>) -> String {
@@ -265,11 +339,15 @@ async fn form_ctx(
                         options: f.options.clone().unwrap_or_default(),
                         help: f.help.clone(),
                         value: value_text(value),
-                        region: obj
-                            .and_then(|o| o.get("region"))
-                            .and_then(Value::as_str)
-                            .unwrap_or("350112")
-                            .to_owned(),
+                        picker: if f.field_type == FieldType::Address {
+                            picker(
+                                obj.and_then(|o| o.get("region"))
+                                    .and_then(Value::as_str)
+                                    .unwrap_or(crate::form::regions::HOME_COUNTY),
+                            )
+                        } else {
+                            Vec::new()
+                        },
                         detail: obj
                             .and_then(|o| o.get("detail"))
                             .and_then(Value::as_str)
@@ -286,6 +364,9 @@ async fn form_ctx(
                         min: f.min,
                         max: f.max,
                         error: error_of(&f.key),
+                        when_field: f.when.as_ref().map(|w| w.field.clone()),
+                        when_values: f.when.as_ref().map(|w| w.equals.join(" ")).unwrap_or_default(),
+                        when_text: f.when.as_ref().map(|w| condition_text(&c.catalogue, w)),
                     }
                 })
                 .collect(),
@@ -314,6 +395,7 @@ async fn form_ctx(
                 .map(|ids| uploads.iter().filter(|u| ids.contains(&u.id)).cloned().collect())
                 .unwrap_or_default(),
             error: errors.get(&format!("materials.{}", m.code)).cloned(),
+            provided: m.provided.clone(),
         })
         .collect();
     let item_names: BTreeMap<&str, &str> = c
@@ -335,6 +417,12 @@ async fn form_ctx(
         &error_of("filing_for").or_else(|| error_of("agent_relationship")),
     );
     ctx.insert("materials", &materials);
+    ctx.insert("provided_fields", &merged.provided_fields);
+    ctx.insert(
+        "upload_limit",
+        &crate::web::templates::human_size(state.max_upload_bytes as u64),
+    );
+    ctx.insert("form_error", &errors.get("materials"));
     ctx.insert("item_names", &item_names);
     ctx.insert("items", &merged.items);
     ctx.insert("max_upload_mb", &(state.max_upload_bytes / 1024 / 1024));
@@ -373,6 +461,8 @@ pub struct PostedForm {
     pub inputs: HashMap<String, String>,
     pub files: Vec<(String, String)>,
     pub upload_error: Option<String>,
+    /// The material whose file was refused, with the reason alone (type found, size, limit).
+    pub refused: Option<(String, String)>,
 }
 
 pub async fn read_posted_form(
@@ -386,6 +476,7 @@ pub async fn read_posted_form(
         inputs: HashMap::new(),
         files: Vec::new(),
         upload_error: None,
+        refused: None,
     };
     let mut csrf_ok = false;
     while let Some(field) = payload.next().await {
@@ -417,7 +508,11 @@ pub async fn read_posted_form(
             match apply::receive_upload(state, user, &mut field, &file_name).await {
                 Ok(Some(row)) => posted.files.push((material.to_owned(), row.id)),
                 Ok(None) => {}
-                Err(e) => posted.upload_error = Some(format!("{}：{}", file_name, form_message(&e).1)),
+                Err(e) => {
+                    let reason = form_message(&e).1;
+                    posted.upload_error = Some(format!("{file_name}：{reason}"));
+                    posted.refused = Some((material.to_owned(), format!("“{file_name}”未能上传：{reason}")));
+                }
             }
         } else {
             let mut text = Vec::new();
@@ -479,18 +574,23 @@ fn data_from_inputs(
     for f in merged.sections.iter().flat_map(|s| &s.fields) {
         let value = match f.field_type {
             FieldType::Address => {
-                let region = inputs
-                    .get(&format!("{}.region", f.key))
-                    .cloned()
-                    .unwrap_or_default();
-                let detail = inputs
-                    .get(&format!("{}.detail", f.key))
-                    .cloned()
-                    .unwrap_or_default();
-                if detail.trim().is_empty() {
+                let input = |part: &str| {
+                    inputs
+                        .get(&format!("{}.{part}", f.key))
+                        .map(|v| v.trim().to_owned())
+                        .unwrap_or_default()
+                };
+                // The picker's levels, each counted only under the one above it.
+                let levels = ["province", "city", "county", "township"].map(input);
+                let chosen = crate::form::regions::deepest_choice(&levels.each_ref().map(String::as_str));
+                let region = chosen.map(|d| d.code.clone()).unwrap_or_default();
+                let detail = input("detail");
+                // A region chosen without the street yet is kept, so the picker's choice
+                // survives a save.
+                if detail.is_empty() && region.is_empty() {
                     None
                 } else {
-                    Some(serde_json::json!({"region": region.trim(), "detail": detail.trim()}))
+                    Some(serde_json::json!({"region": region, "detail": detail}))
                 }
             }
             FieldType::Boolean if catalogue.fields.get(&f.key).and_then(|d| d.must_be_true) == Some(true) => {
@@ -524,7 +624,7 @@ async fn form_submit(
     for (material, upload) in posted.files {
         c.draft.materials.entry(material).or_default().push(upload);
     }
-    let (inputs, upload_error) = (posted.inputs, posted.upload_error);
+    let (inputs, upload_error, refused) = (posted.inputs, posted.upload_error, posted.refused);
     for (k, _) in inputs
         .iter()
         .filter(|(k, v)| k.starts_with("remove__") && v.as_str() == "true")
@@ -548,6 +648,18 @@ async fn form_submit(
     if action == "save" && upload_error.is_none() {
         return Ok(see_other(&format!("/apply/{}/form?saved=1", c.bundle.code)));
     }
+    // Without JavaScript the address picker offers the next level's choices after a save;
+    // the page comes back at the address.
+    if let Some(key) = action.strip_prefix("region__") {
+        let known = merged
+            .sections
+            .iter()
+            .flat_map(|s| &s.fields)
+            .any(|f| f.key == key);
+        if known && upload_error.is_none() {
+            return Ok(see_other(&format!("/apply/{}/form#field-{key}", c.bundle.code)));
+        }
+    }
     let today = state.today();
     let result = form::check_submission(
         &c.catalogue,
@@ -568,19 +680,18 @@ async fn form_submit(
     match (result, upload_error) {
         (Ok(_), None) if action == "next" => Ok(see_other(&format!("/apply/{}/review", c.bundle.code))),
         (result, upload_error) => {
-            let problems = result.err().unwrap_or_default();
-            let mut ctx = form_ctx(&state, &req, &user, &c, &merged, &errors_map(&problems)).await?;
-            let mut message = if problems.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "有 {} 处需要修改，请查看标红的提示。已填写的内容已保存。",
-                    problems.len()
-                )
-            };
-            if let Some(u) = upload_error {
-                message = format!("{u} {message}");
+            let mut problems = result.err().unwrap_or_default();
+            // A refused file is reported beside its material, with the reason, in place of
+            // "please upload".
+            if let Some((material, reason)) = refused {
+                let path = format!("materials.{material}");
+                problems.retain(|p| p.field != path);
+                problems.push(form::Problem::new(path, "upload_refused", reason));
+            } else if let Some(u) = upload_error {
+                problems.push(form::Problem::new("materials", "upload_refused", u));
             }
+            let mut ctx = form_ctx(&state, &req, &user, &c, &merged, &errors_map(&problems)).await?;
+            let message = format!("有 {} 处需要修改。已填写的内容已保存。", problems.len());
             ctx.insert("message", &message);
             Ok(render(
                 &state,

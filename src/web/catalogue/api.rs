@@ -1,8 +1,8 @@
 //! JSON API under /api/v1: thin handlers that parse, call one query, and serialize.
 
 use actix_web::{get, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::store::catalogue::{
@@ -20,7 +20,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get_bundle)
         .service(list_items)
         .service(get_item)
-        .service(list_departments);
+        .service(list_departments)
+        .service(list_regions);
 }
 
 /// This document.
@@ -189,4 +190,50 @@ async fn list_departments(state: web::Data<AppState>) -> Result<HttpResponse, Ap
         page: 1,
         per_page: total.max(1),
     }))
+}
+
+/// One administrative division an address can be chosen from.
+#[derive(Serialize, ToSchema)]
+struct RegionView {
+    /// GB/T 2260 code (6 digits), or the 9-digit statistical code of a township.
+    code: String,
+    name: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct RegionQuery {
+    /// The division whose units are wanted; none for the provinces.
+    parent: Option<String>,
+}
+
+/// The divisions directly under one (the provinces without `parent`): the address picker's
+/// next level. Counties and, in Fujian, townships (乡镇街道) are the deepest levels.
+#[utoipa::path(
+    tag = "catalogue",
+    params(RegionQuery),
+    responses(
+        (status = 200, body = Vec<RegionView>),
+        (status = 404, body = crate::web::error::ErrorBody, description = "No division of that code")
+    )
+)]
+#[get("/regions")]
+async fn list_regions(q: web::Query<RegionQuery>) -> Result<HttpResponse, ApiError> {
+    use crate::form::regions;
+    let parent = q.parent.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    if let Some(p) = parent {
+        if regions::get(p).is_none() {
+            return Err(ApiError::NotFound(format!("没有代码为 {p} 的行政区划")));
+        }
+    }
+    let items: Vec<RegionView> = regions::children(parent)
+        .into_iter()
+        .map(|d| RegionView {
+            code: d.code.clone(),
+            name: d.name.clone(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .json(items))
 }
