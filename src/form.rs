@@ -278,7 +278,11 @@ pub fn validate(spec: &FormSpec<'_>, data: &FormData, today: NaiveDate) -> Resul
             None if *required => problems.push(Problem::new(
                 field.key.clone(),
                 "required",
-                format!("请填写{}", field.label),
+                match field.field_type {
+                    // A choice is chosen, not written.
+                    FieldType::Enum | FieldType::Boolean => format!("请选择{}", field.label),
+                    _ => format!("请填写{}", field.label),
+                },
             )),
             None => {}
             Some(v) => match normalize(field, v, today) {

@@ -211,12 +211,17 @@ fn action_label(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::
 pub fn human_size(bytes: u64) -> String {
     const KB: f64 = 1024.0;
     let b = bytes as f64;
+    // One decimal, without a trailing ".0": 10 MB, 350.5 KB.
+    let short = |x: f64, unit: &str| {
+        let text = format!("{x:.1}");
+        format!("{} {unit}", text.strip_suffix(".0").unwrap_or(&text))
+    };
     if bytes < 1024 {
         format!("{bytes} 字节")
     } else if b < KB * KB {
-        format!("{:.1} KB", b / KB)
+        short(b / KB, "KB")
     } else {
-        format!("{:.1} MB", b / KB / KB)
+        short(b / KB / KB, "MB")
     }
 }
 
@@ -275,9 +280,9 @@ mod tests {
     fn sizes_read_in_bytes_kilobytes_and_megabytes() {
         assert_eq!(human_size(0), "0 字节");
         assert_eq!(human_size(1023), "1023 字节");
-        assert_eq!(human_size(1024), "1.0 KB");
+        assert_eq!(human_size(1024), "1 KB");
         assert_eq!(human_size(350 * 1024 + 512), "350.5 KB");
-        assert_eq!(human_size(20 * 1024 * 1024), "20.0 MB");
+        assert_eq!(human_size(20 * 1024 * 1024), "20 MB");
     }
 
     #[test]

@@ -92,6 +92,87 @@ async fn start_browser() -> Option<(Driver, Client)> {
     panic!("could not open a Chromium session through chromedriver");
 }
 
+/// axe-core's source, from `ONETHING_AXE_CORE` or where `.ci/run` installs it
+/// (`<target>/axe/node_modules/axe-core/axe.min.js`). Required in CI; elsewhere a journey
+/// without it runs without the accessibility checks and says so.
+fn axe_source() -> Option<String> {
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target folder")
+        .to_path_buf();
+    let path = std::env::var("ONETHING_AXE_CORE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| target.join("axe/node_modules/axe-core/axe.min.js"));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(!required, "CI requires axe-core at {}: {e}", path.display());
+            eprintln!(
+                "axe-core not found at {}: pages are not checked for accessibility",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// What a journey has seen: each page it looks at is kept as a screenshot under
+/// `target/tmp/browser-shots/<journey>/` (a CI artefact) and checked with axe-core
+/// (WCAG 2 A/AA and best practices), which must find nothing.
+struct Journey {
+    dir: std::path::PathBuf,
+    axe: Option<String>,
+    seen: std::cell::Cell<u32>,
+}
+
+impl Journey {
+    fn new(name: &str) -> Self {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("browser-shots")
+            .join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        Self {
+            dir,
+            axe: axe_source(),
+            seen: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Looks at the page now shown, at the window's width and again at `width` if given.
+    async fn look(&self, c: &Client, name: &str) {
+        let n = self.seen.get() + 1;
+        self.seen.set(n);
+        let png = c.screenshot().await.expect("screenshot");
+        std::fs::write(self.dir.join(format!("{n:02}-{name}.png")), png).expect("write screenshot");
+        let Some(axe) = &self.axe else { return };
+        let script = format!(
+            "{axe}\nconst done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{ runOnly: ['wcag2a', 'wcag2aa', 'best-practice'] }})\n\
+               .then(r => done(r.violations.map(v => v.id + ' (' + v.help + '): ' + \
+                 v.nodes.slice(0, 3).map(x => x.target.join(' ')).join(' | '))))\n\
+               .catch(e => done(['axe failed: ' + e]));"
+        );
+        let found = c.execute_async(&script, vec![]).await.expect("axe runs");
+        let violations: Vec<String> = serde_json::from_value(found).expect("a list");
+        assert!(
+            violations.is_empty(),
+            "axe-core on {name} ({}):\n{}",
+            c.current_url().await.map(|u| u.to_string()).unwrap_or_default(),
+            violations.join("\n")
+        );
+    }
+
+    /// Looks at the page at a desktop width too, then returns to the phone width.
+    async fn look_wide(&self, c: &Client, name: &str) {
+        self.look(c, name).await;
+        c.set_window_size(1366, 900).await.expect("desktop width");
+        self.look(c, &format!("{name}-desktop")).await;
+        c.set_window_size(412, 915).await.expect("phone width");
+    }
+}
+
 async fn fill(c: &Client, name: &str, value: &str) {
     let e = c
         .find(Locator::Css(&format!("[name='{name}']")))
@@ -158,7 +239,7 @@ for (const div of document.querySelectorAll('#apply-form [data-type]')) {
 }
 "#;
 
-async fn apply(c: &Client, app: &TestApp, bundle: &str, pdf: &std::path::Path) -> String {
+async fn apply(c: &Client, app: &TestApp, bundle: &str, pdf: &std::path::Path, j: &Journey) -> String {
     c.goto(&format!("{}/apply/{bundle}", app.address))
         .await
         .expect("apply");
@@ -195,6 +276,7 @@ async fn apply(c: &Client, app: &TestApp, bundle: &str, pdf: &std::path::Path) -
                 radios[0].click().await.expect("choose an option");
             }
         }
+        j.look(c, &format!("{bundle}-questions")).await;
         click(c, "form[action$='/answers'] button[type=submit]").await;
     }
     assert!(
@@ -207,6 +289,29 @@ async fn apply(c: &Client, app: &TestApp, bundle: &str, pdf: &std::path::Path) -
         .expect("prefill marks")
         .len();
     assert!(prefilled >= 1, "{bundle}: account data is prefilled and marked");
+    j.look(c, &format!("{bundle}-form")).await;
+    // Sent empty, the form comes back with a summary of every problem, each a link.
+    click(c, "button[value=next]").await;
+    let summary = text_of(c, "#error-summary h2").await;
+    assert!(summary.contains("处需要修改"), "{bundle}: {summary}");
+    let links = c
+        .find_all(Locator::Css("#error-summary li a[href^='#']"))
+        .await
+        .expect("summary links")
+        .len();
+    assert!(links >= 1, "{bundle}: the summary links to the fields");
+    j.look(c, &format!("{bundle}-form-errors")).await;
+    if bundle == "newborn" {
+        let form = c.source().await.expect("source");
+        assert!(
+            form.contains("无需填写的信息") && !form.contains("name=\"child_id_number\""),
+            "the child's ID number comes from the 出生登记 and is not asked"
+        );
+        assert!(
+            form.contains("通过政务数据共享获取，无需提交"),
+            "shared materials are not uploaded"
+        );
+    }
     c.execute(FILL_FORM, vec![]).await.expect("fill");
     for input in c
         .find_all(Locator::Css("input[type=file][data-required=true]"))
@@ -236,6 +341,7 @@ async fn apply(c: &Client, app: &TestApp, bundle: &str, pdf: &std::path::Path) -
         review.contains("将由以下部门并联办理"),
         "{bundle}: the review shows the split"
     );
+    j.look(c, &format!("{bundle}-review")).await;
     click(c, "form[action$='/submit'] button[type=submit]").await;
     let at = path(c).await;
     if let Some(receipt) = at.strip_prefix("/staff/cases/") {
@@ -256,6 +362,7 @@ async fn apply(c: &Client, app: &TestApp, bundle: &str, pdf: &std::path::Path) -
         page.contains("<svg") && page.contains("接下来会怎样"),
         "{bundle}: QR code and next steps"
     );
+    j.look(c, &format!("{bundle}-receipt")).await;
     receipt
 }
 
@@ -294,18 +401,27 @@ async fn citizen_and_enterprise_apply_end_to_end_in_a_browser() {
     let dir = tempfile::tempdir().expect("dir");
     let pdf = dir.path().join("材料.pdf");
     std::fs::write(&pdf, PDF).expect("pdf");
+    let j = Journey::new("citizen-and-enterprise");
 
-    // A citizen registers, applies for the newborn bundle and finds it in "my applications".
+    // A citizen on a phone opens the portal, registers, applies for the newborn bundle and
+    // finds it in "my applications".
+    c.goto(&app.address).await.expect("home");
+    j.look_wide(&c, "home").await;
+    c.goto(&format!("{}/bundles/newborn", app.address))
+        .await
+        .expect("bundle page");
+    j.look(&c, "newborn-bundle").await;
     c.goto(&format!("{}/register?kind=citizen", app.address))
         .await
         .expect("register page");
+    j.look(&c, "register").await;
     fill(&c, "name", "林晓明").await;
     fill(&c, "id_number", "110101199003071233").await;
     fill(&c, "phone", "13800138000").await;
     fill(&c, "password", "Secret2026pass").await;
     click(&c, "form[action='/register'] button[type=submit]").await;
     assert_eq!(path(&c).await, "/account", "registered and logged in");
-    let receipt = apply(&c, &app, "newborn", &pdf).await;
+    let receipt = apply(&c, &app, "newborn", &pdf, &j).await;
     c.goto(&format!("{}/applications", app.address))
         .await
         .expect("list");
@@ -313,6 +429,7 @@ async fn citizen_and_enterprise_apply_end_to_end_in_a_browser() {
         c.source().await.expect("source").contains(&receipt),
         "my applications lists the receipt"
     );
+    j.look_wide(&c, "my-applications").await;
     c.goto(&format!("{}/account", app.address))
         .await
         .expect("account");
@@ -336,8 +453,13 @@ async fn citizen_and_enterprise_apply_end_to_end_in_a_browser() {
     fill(&c, "password", "Secret2026pass").await;
     click(&c, "form[action='/register'] button[type=submit]").await;
     assert_eq!(path(&c).await, "/account", "enterprise registered");
-    let receipt = apply(&c, &app, "open-restaurant", &pdf).await;
+    let receipt = apply(&c, &app, "open-restaurant", &pdf, &j).await;
     assert!(receipt.starts_with("CL"));
+    // The enterprise looks for benefit policies in everyday words.
+    c.goto(&format!("{}/policies?q={}", app.address, "餐饮"))
+        .await
+        .expect("policy search");
+    j.look_wide(&c, "policies").await;
     c.close().await.expect("close");
 }
 
@@ -355,26 +477,57 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
     std::fs::write(&pdf, PDF).expect("pdf");
     let password = "Secret2026pass";
     let window = app.staff_token("clerk", onething::auth::Role::Window, None).await;
+    let j = Journey::new("window-and-reviewer");
 
     // The clerk verifies the walk-in, prints the activation code and files the form.
     log_in(&c, &app, "clerk", password).await;
     c.goto(&format!("{}/staff/counter", app.address))
         .await
         .expect("counter");
+    j.look(&c, "counter").await;
     fill(&c, "name", "陈阿婆").await;
     fill(&c, "id_number", "11010519491231002X").await;
     fill(&c, "phone", "13512345678").await;
     click(&c, "button[value=start]").await;
     let code = text_of(&c, ".print-slip .code").await;
     assert_eq!(code.len(), 11, "activation code {code}");
-    let receipt = apply(&c, &app, "newborn", &pdf).await;
+    let receipt = apply(&c, &app, "newborn", &pdf, &j).await;
     assert!(receipt.starts_with("CL"), "{receipt}");
     let page = c.source().await.expect("source");
     assert!(
         page.contains("窗口　到现场 1 次"),
         "a counter submission is one trip"
     );
+    j.look_wide(&c, "case-submitted").await;
     click(&c, "button[accesskey=a]").await;
+    let page = c.source().await.expect("source");
+    assert!(
+        page.contains("分送 ") && page.contains("个部门办理：") && !page.contains("（health）"),
+        "the timeline names the departments in words"
+    );
+    c.goto(&format!(
+        "{}/staff/cases/{receipt}/documents/acceptance",
+        app.address
+    ))
+    .await
+    .expect("acceptance notice");
+    let notice = c.source().await.expect("source");
+    assert!(
+        notice.contains("受理通知书") && notice.contains("（印章）") && notice.contains("<svg"),
+        "the acceptance notice has its seal line and QR code"
+    );
+    j.look_wide(&c, "acceptance-notice").await;
+    c.goto(&format!("{}/staff/cases", app.address))
+        .await
+        .expect("queue");
+    assert!(
+        c.source().await.expect("source").contains(&receipt),
+        "the new case is in the default queue"
+    );
+    j.look_wide(&c, "queue").await;
+    c.goto(&format!("{}/staff/cases/{receipt}", app.address))
+        .await
+        .expect("case");
     c.execute(
         "document.querySelectorAll('details').forEach(d => d.open = true);",
         vec![],
@@ -399,6 +552,7 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
         c.source().await.expect("source").contains("待补正"),
         "the notice is recorded"
     );
+    j.look(&c, "supplement-requested").await;
     log_out(&c, &app).await;
 
     // The applicant activates the account, reads the notice and corrects online.
@@ -416,9 +570,11 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
         c.source().await.expect("source").contains("补正"),
         "the notice reached the inbox"
     );
+    j.look(&c, "inbox").await;
     c.goto(&format!("{}/applications/{receipt}", app.address))
         .await
         .expect("receipt");
+    j.look(&c, "supplement-form").await;
     fill(&c, "field__child_name", "林小满").await;
     click(&c, "form[action$='/resubmit'] button[type=submit]").await;
     assert!(
@@ -454,6 +610,12 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
             if c.find(Locator::Css("form[action$='/decide']")).await.is_err() {
                 break;
             }
+            let page = c.source().await.expect("source");
+            assert!(
+                page.contains("分送的申请信息") && page.contains("分送的材料"),
+                "{dept}: the reviewer sees the part's values beside its materials"
+            );
+            j.look_wide(&c, &format!("reviewer-{n}")).await;
             c.find(Locator::Css(
                 "form[action$='/decide'] input[name='decision'][value='approve']",
             ))
@@ -501,12 +663,14 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
         .expect("receipt");
     let page = c.source().await.expect("source");
     assert!(page.contains("结果文件"), "the result document is offered");
+    j.look(&c, "case-delivered").await;
     click(&c, "a[href*='/certificates/']").await;
     let page = c.source().await.expect("source");
     assert!(
         page.contains("证照编号") && page.contains("ZS-"),
         "the e-certificate shows its number"
     );
+    j.look(&c, "certificate").await;
     let (_, case) = app.get_auth(&format!("/api/v1/cases/{receipt}"), &window).await;
     assert_eq!(
         (case["status"].as_str(), case["trips"].as_i64()),
@@ -525,6 +689,7 @@ async fn a_dissatisfied_rating_is_followed_up_and_counted_in_a_browser() {
         return;
     };
     let app = spawn_app(Backend::Sqlite).await.expect("app");
+    let j = Journey::new("ratings-and-dashboard");
     let (_, created) = crate::metrics::submitted_cases(&app, "newborn", 2).await;
     let mut receipts = Vec::new();
     for case in &created {
@@ -541,6 +706,7 @@ async fn a_dissatisfied_rating_is_followed_up_and_counted_in_a_browser() {
             .await
             .expect("receipt");
         click(&c, &format!("a[href='/applications/{receipt}/rating']")).await;
+        j.look(&c, "rating").await;
         c.find(Locator::Css(&format!("input[name=level][value={level}]")))
             .await
             .unwrap_or_else(|e| panic!("level {level}: {e}"))
@@ -564,6 +730,7 @@ async fn a_dissatisfied_rating_is_followed_up_and_counted_in_a_browser() {
         page.contains(&receipts[0]) && !page.contains(&receipts[1]),
         "only the dissatisfied rating opens a follow-up"
     );
+    j.look_wide(&c, "follow-ups").await;
     fill(&c, "text", "已电话回访，申请人反映材料清单不清楚").await;
     click(&c, "button[value=visit]").await;
     fill(&c, "text", "已修订材料清单并向申请人说明").await;
@@ -583,5 +750,6 @@ async fn a_dissatisfied_rating_is_followed_up_and_counted_in_a_browser() {
         page.contains("满意率（好差评）") && page.contains("50.0%") && page.contains("逐月满意率"),
         "one of two ratings is satisfied, shown with its trend"
     );
+    j.look_wide(&c, "dashboard").await;
     c.close().await.expect("close");
 }

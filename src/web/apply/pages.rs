@@ -193,7 +193,7 @@ struct FieldCtx {
 /// One level of the address picker: its input name, label, the choices under the level
 /// above, and the one chosen.
 #[derive(Serialize)]
-struct PickerLevel {
+pub struct PickerLevel {
     name: &'static str,
     label: &'static str,
     options: Vec<(String, String)>,
@@ -202,7 +202,7 @@ struct PickerLevel {
 
 /// The address picker for a region code: every level down to the chosen one, plus the level
 /// below it when there is one to choose from.
-fn picker(region: &str) -> Vec<PickerLevel> {
+pub fn picker(region: &str) -> Vec<PickerLevel> {
     use crate::form::regions;
     const LEVELS: [(&str, &str); 4] = [
         ("province", "省（自治区、直辖市）"),
@@ -564,6 +564,14 @@ async fn bind_draft(
     .map_err(|e| page_err(state, e))
 }
 
+/// The region an address picker's levels (省、市、区县、乡镇) name: the deepest one that lies
+/// under the one above it, or none.
+pub fn picked_region(levels: &[String; 4]) -> String {
+    crate::form::regions::deepest_choice(&levels.each_ref().map(String::as_str))
+        .map(|d| d.code.clone())
+        .unwrap_or_default()
+}
+
 /// Text values of the merged form's fields from the posted inputs.
 fn data_from_inputs(
     merged: &MergedForm,
@@ -581,9 +589,7 @@ fn data_from_inputs(
                         .unwrap_or_default()
                 };
                 // The picker's levels, each counted only under the one above it.
-                let levels = ["province", "city", "county", "township"].map(input);
-                let chosen = crate::form::regions::deepest_choice(&levels.each_ref().map(String::as_str));
-                let region = chosen.map(|d| d.code.clone()).unwrap_or_default();
+                let region = picked_region(&["province", "city", "county", "township"].map(input));
                 let detail = input("detail");
                 // A region chosen without the street yet is kept, so the picker's choice
                 // survives a save.

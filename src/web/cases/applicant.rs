@@ -37,6 +37,8 @@ struct NoticeLine {
     input: &'static str,
     /// The material code, or the field key.
     key: String,
+    /// For an address: the picker's levels, starting at the district.
+    picker: Vec<crate::web::apply::pages::PickerLevel>,
 }
 
 /// One department's result as the applicant sees it.
@@ -119,6 +121,7 @@ async fn receipt_context(
                     reason: i.reason.clone(),
                     input: "material",
                     key: m.to_owned(),
+                    picker: Vec::new(),
                 },
                 None => {
                     let def = catalogue.fields.get(&i.target);
@@ -132,6 +135,12 @@ async fn receipt_context(
                             _ => "text",
                         },
                         key: i.target.clone(),
+                        picker: match def.map(|d| d.field_type) {
+                            Some(FieldType::Address) => {
+                                crate::web::apply::pages::picker(crate::form::regions::HOME_COUNTY)
+                            }
+                            _ => Vec::new(),
+                        },
                     }
                 }
             })
@@ -225,6 +234,17 @@ async fn resubmit_submit(
         } else if !value.is_empty() {
             data.insert(key.to_owned(), Value::String(value.to_owned()));
         }
+    }
+    // An address comes as the picker's levels and the street: one region and the street.
+    for value in data.values_mut() {
+        let Some(parts) = value.as_object() else { continue };
+        if parts.contains_key("region") {
+            continue;
+        }
+        let level = |name: &str| parts.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+        let region =
+            crate::web::apply::pages::picked_region(&["province", "city", "county", "township"].map(level));
+        *value = serde_json::json!({"region": region, "detail": level("detail")});
     }
     let version: u32 = posted
         .inputs
