@@ -75,6 +75,7 @@ async fn public_dashboard(
         &o.average_promised_days.map(|d| format!("{d:.1}")),
     );
     ctx.insert("overdue_rate", &metrics::percent(o.overdue_rate));
+    ctx.insert("partial_note", &partial_note(o.to));
     let channels: Vec<RateRow> = o
         .channels
         .iter()
@@ -95,6 +96,7 @@ async fn public_dashboard(
             "逐月高频事项“一趟不用跑”占比",
             &trend,
             Some(metrics::ZERO_TRIP_TARGET),
+            partial_note(o.to).as_deref(),
         ),
     );
     let satisfaction: Vec<(String, Option<f64>)> = o
@@ -104,7 +106,12 @@ async fn public_dashboard(
         .collect();
     ctx.insert(
         "satisfaction_svg",
-        &svg::share_line("逐月满意率", &satisfaction, Some(metrics::SATISFACTION_TARGET)),
+        &svg::share_line(
+            "逐月满意率",
+            &satisfaction,
+            Some(metrics::SATISFACTION_TARGET),
+            partial_note(o.to).as_deref(),
+        ),
     );
     let months: Vec<[String; 5]> = o
         .months
@@ -144,6 +151,15 @@ fn share_views(rows: &[report::ShareRow]) -> Vec<ShareView> {
             meets: r.meets_target == Some(true),
         })
         .collect()
+}
+
+/// The note on a chart's last month when the period ends before that month does: its
+/// figures are for part of the month only.
+fn partial_note(to: chrono::NaiveDate) -> Option<String> {
+    use chrono::Datelike;
+    to.succ_opt()
+        .is_some_and(|next| next.month() == to.month())
+        .then(|| format!("截至{}日", to.day()))
 }
 
 fn bars(title: &str, rows: &[report::ShareRow]) -> String {
@@ -213,7 +229,12 @@ async fn staff_dashboard(
     let trend: Vec<(String, Option<f64>)> = z.by_month.iter().map(|m| (m.key.clone(), m.rate)).collect();
     ctx.insert(
         "month_svg",
-        &svg::share_line("逐月“一趟不用跑”占比", &trend, Some(metrics::ZERO_TRIP_TARGET)),
+        &svg::share_line(
+            "逐月“一趟不用跑”占比",
+            &trend,
+            Some(metrics::ZERO_TRIP_TARGET),
+            partial_note(o.to).as_deref(),
+        ),
     );
     let volume: Vec<(String, i64)> = o
         .months
