@@ -55,8 +55,46 @@ impl Search {
         self.index.name()
     }
 
+    /// Searches with every word; when nothing matches them all, with fewer words (one left
+    /// out at a time, keeping the subset that finds most), saying which were left out.
     pub async fn search(&self, q: SearchQuery) -> Result<SearchResult, SearchError> {
-        self.index.search(q).await
+        let words = super::query_words(&q.q);
+        let all = self.index.search(q.clone()).await?;
+        if all.total > 0 || words.len() < 2 {
+            return Ok(all);
+        }
+        let mut current = words.clone();
+        while current.len() > 1 {
+            let mut best: Option<(Vec<String>, SearchResult)> = None;
+            for skip in 0..current.len() {
+                let kept: Vec<String> = current
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != skip)
+                    .map(|(_, w)| w.clone())
+                    .collect();
+                let found = self
+                    .index
+                    .search(SearchQuery {
+                        q: kept.join(" "),
+                        ..q.clone()
+                    })
+                    .await?;
+                if best.as_ref().is_none_or(|(_, b)| found.total > b.total) {
+                    best = Some((kept, found));
+                }
+            }
+            let Some((kept, mut found)) = best else { break };
+            if found.total > 0 {
+                found.relaxed = Some(super::Relaxed {
+                    dropped: words.iter().filter(|w| !kept.contains(w)).cloned().collect(),
+                    kept,
+                });
+                return Ok(found);
+            }
+            current = kept;
+        }
+        Ok(all)
     }
 
     /// Brings the engine up to date after this server changed policy `id`.

@@ -278,6 +278,7 @@ impl MeiliIndex {
             items,
             total,
             facets: label_facets(raw),
+            relaxed: None,
         })
     }
 }

@@ -239,6 +239,16 @@ pub struct SearchResult {
     pub items: Vec<Hit>,
     pub total: u64,
     pub facets: BTreeMap<&'static str, Vec<FacetCount>>,
+    /// Set when no policy matched every word and these results match fewer words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relaxed: Option<Relaxed>,
+}
+
+/// The words a relaxed search kept and the ones it left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Relaxed {
+    pub kept: Vec<String>,
+    pub dropped: Vec<String>,
 }
 
 /// Turns raw facet counts into labelled, sorted lists (largest first).

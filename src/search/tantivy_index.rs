@@ -20,9 +20,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 use super::words::{analyzer, expand, query_tokens, term_tokens, FinestTokenizer};
-use super::{
-    label_facets, query_words, Hit, IndexDoc, PolicyIndex, SearchError, SearchQuery, SearchResult, Sort, ALL,
-};
+use super::{label_facets, Hit, IndexDoc, PolicyIndex, SearchError, SearchQuery, SearchResult, Sort, ALL};
 use crate::db::DbConn;
 use crate::policy::Status;
 use crate::store::policies as store;
@@ -302,7 +300,7 @@ impl TantivyIndex {
     fn text_query(&self, q: &str) -> Option<Box<dyn Query>> {
         let f = self.inner.f;
         let mut groups: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for word in query_words(q) {
+        for word in super::words::search_words(q) {
             let e = expand(&word.to_lowercase());
             let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             // A term (the word or one of its synonyms) matches when all its words do;
@@ -336,6 +334,9 @@ impl TantivyIndex {
                 }
             }
             for code in &e.industry_codes {
+                // The industry the word names weighs most; its whole section (住宿和餐饮业
+                // for 饭店) only a little, so that 民宿 policies do not lead a search for 饭店.
+                let boost = if code.len() == 1 { 0.3 } else { 2.0 };
                 should.push((
                     Occur::Should,
                     Box::new(BoostQuery::new(
@@ -343,7 +344,7 @@ impl TantivyIndex {
                             Term::from_facet(f.facets, &facet("industry_code", code)),
                             IndexRecordOption::Basic,
                         )),
-                        2.0,
+                        boost,
                     )),
                 ));
             }
@@ -474,9 +475,29 @@ impl TantivyIndex {
         };
         let (addresses, total, counts): (Vec<DocAddress>, usize, _) = match sort {
             Sort::Relevance => {
-                let top = TopDocs::with_limit(q.per_page).and_offset(offset);
-                let (docs, total, counts) = searcher.search(query.as_ref(), &(top, Count, facets))?;
-                (docs.into_iter().map(|(_, a)| a).collect(), total, counts)
+                // Policies in force first, each group by relevance: an expired or revoked
+                // policy never leads a list that has a live one.
+                let (total, counts) = searcher.search(query.as_ref(), &(Count, facets))?;
+                let live = BooleanQuery::new(vec![
+                    (Occur::Must, query.box_clone()),
+                    (Occur::Must, self.in_force_query(q.today)),
+                ]);
+                let rest = BooleanQuery::new(vec![
+                    (Occur::Must, query.box_clone()),
+                    (Occur::MustNot, self.in_force_query(q.today)),
+                ]);
+                let live_n = searcher.search(&live, &Count)?;
+                let mut found: Vec<DocAddress> = Vec::with_capacity(q.per_page);
+                if offset < live_n {
+                    let top = TopDocs::with_limit(q.per_page).and_offset(offset);
+                    found.extend(searcher.search(&live, &top)?.into_iter().map(|(_, a)| a));
+                }
+                let wanted = q.per_page - found.len();
+                if wanted > 0 {
+                    let top = TopDocs::with_limit(wanted).and_offset(offset.saturating_sub(live_n));
+                    found.extend(searcher.search(&rest, &top)?.into_iter().map(|(_, a)| a));
+                }
+                (found, total, counts)
             }
             Sort::Newest | Sort::Deadline => {
                 let (field, order) = if sort == Sort::Newest {
@@ -539,15 +560,10 @@ impl TantivyIndex {
         force.insert("false".into(), (total as u64).saturating_sub(in_force_n));
 
         let snippets = match &text {
-            Some(_) => {
-                let toks = query_tokens(&q.q);
-                Some((
-                    snippet_generator(&searcher, &toks, f.text, 120)?,
-                    snippet_generator(&searcher, &toks, f.title, 400)?,
-                ))
-            }
+            Some(_) => Some(snippet_generator(&searcher, &query_tokens(&q.q), f.title, 400)?),
             None => None,
         };
+        let snippet_terms = super::words::query_terms(&q.q);
         let mut items = Vec::with_capacity(addresses.len());
         for addr in addresses {
             let doc: TantivyDocument = searcher.doc(addr)?;
@@ -557,9 +573,7 @@ impl TantivyIndex {
                 .ok_or_else(|| SearchError::Index("a document lacks its stored data".into()))?;
             let d: IndexDoc = serde_json::from_str(stored).map_err(|e| SearchError::Index(e.to_string()))?;
             let (highlight, title_highlight) = match &snippets {
-                Some((body_gen, title_gen)) => {
-                    let mut body = body_gen.snippet_from_doc(&doc);
-                    body.set_snippet_prefix_postfix("<mark>", "</mark>");
+                Some(title_gen) => {
                     let mut title = title_gen.snippet_from_doc(&doc);
                     title.set_snippet_prefix_postfix("<mark>", "</mark>");
                     let title_html = if title.is_empty() || title.fragment().len() < d.title.len() {
@@ -567,11 +581,12 @@ impl TantivyIndex {
                     } else {
                         title.to_html()
                     };
-                    let body_html = if body.is_empty() {
-                        escape(&d.summary)
-                    } else {
-                        body.to_html()
-                    };
+                    // The sentence around the match, or the summary when the match is only
+                    // in a list or an industry.
+                    // The stored document leaves the text out; the text field keeps it.
+                    let text = doc.get_first(f.text).and_then(|v| v.as_str()).unwrap_or("");
+                    let body_html = super::words::snippet(text, &snippet_terms, 110)
+                        .unwrap_or_else(|| escape(&d.summary));
                     (body_html, title_html)
                 }
                 None => (escape(&d.summary), escape(&d.title)),
@@ -582,6 +597,7 @@ impl TantivyIndex {
             items,
             total: total as u64,
             facets: label_facets(raw),
+            relaxed: None,
         })
     }
 }

@@ -97,6 +97,121 @@ pub fn query_tokens(q: &str) -> Vec<String> {
     out
 }
 
+/// The passage of `text` a reader should see for a search: the sentence holding most of the
+/// searched `terms` (a keyword list is not a sentence), cut to about `max_chars` around its
+/// first match at character boundaries with "…" where it was cut, HTML-escaped, each term
+/// marked with `<mark>`. `None` when no sentence holds a term.
+pub fn snippet(text: &str, terms: &[String], max_chars: usize) -> Option<String> {
+    let terms: Vec<String> = terms
+        .iter()
+        .map(|t| t.to_lowercase())
+        .filter(|t| t.chars().count() >= 2)
+        .collect();
+    let mut sentences: Vec<&str> = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if "。！？；\n".contains(c) {
+            sentences.push(&text[start..i + c.len_utf8()]);
+            start = i + c.len_utf8();
+        }
+    }
+    sentences.push(&text[start..]);
+    // Words separated by spaces with no sentence punctuation are a list (keywords,
+    // industries), not a sentence.
+    let is_list = |s: &str| s.trim().contains(' ') && !s.contains(['，', '。', '；', '：', '！', '？']);
+    let best = sentences
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty() && !is_list(s))
+        .map(|s| {
+            let lower = s.to_lowercase();
+            (terms.iter().filter(|t| lower.contains(t.as_str())).count(), s)
+        })
+        .filter(|(n, _)| *n > 0)
+        // Most searched words first; of equals, the fuller sentence (a title-like line
+        // says less than the sentence that explains it).
+        .fold(None::<(usize, &str)>, |acc, (n, s)| match acc {
+            Some((m, kept)) if m > n || (m == n && kept.chars().count() >= s.chars().count()) => acc,
+            _ => Some((n, s)),
+        })?
+        .1;
+    let chars: Vec<char> = best.chars().collect();
+    let lower: Vec<char> = best.to_lowercase().chars().collect();
+    // Lower-casing keeps the length of the CJK and ASCII text searched here; if it did not,
+    // fall back to marking nothing rather than marking the wrong characters.
+    let same_len = lower.len() == chars.len();
+    let mut marked = vec![false; chars.len()];
+    if same_len {
+        for t in &terms {
+            let t: Vec<char> = t.chars().collect();
+            for i in 0..chars.len().saturating_sub(t.len() - 1) {
+                if lower[i..i + t.len()] == t[..] {
+                    marked[i..i + t.len()].iter_mut().for_each(|m| *m = true);
+                }
+            }
+        }
+    }
+    let first = marked.iter().position(|m| *m).unwrap_or(0);
+    let (from, to) = if chars.len() <= max_chars {
+        (0, chars.len())
+    } else {
+        let from = first.saturating_sub(max_chars / 4).min(chars.len() - max_chars);
+        (from, from + max_chars)
+    };
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    let mut open = false;
+    for i in from..to {
+        if marked[i] != open {
+            out.push_str(if marked[i] { "<mark>" } else { "</mark>" });
+            open = marked[i];
+        }
+        out.push_str(&super::tantivy_index::escape(&chars[i].to_string()));
+    }
+    if open {
+        out.push_str("</mark>");
+    }
+    if to < chars.len() {
+        out.push('…');
+    }
+    Some(out)
+}
+
+/// The words a query asks for, each to be matched: what people type is split on spaces and
+/// punctuation, and a run of words typed together (开饭店补贴) into its dictionary words, of
+/// which those of one character (开) are dropped when longer ones remain.
+pub fn search_words(q: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in super::query_words(q) {
+        let parts: Vec<String> = term_tokens(&word)
+            .into_iter()
+            .filter(|t| t.chars().count() >= 2)
+            .collect();
+        if parts.len() > 1 {
+            for p in parts {
+                push(&mut out, &p);
+            }
+        } else {
+            push(&mut out, &word);
+        }
+    }
+    out
+}
+
+/// The words of a query with their synonyms and the industry names they stand for, whole:
+/// what a snippet marks.
+pub fn query_terms(q: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in search_words(q) {
+        for term in expand(&word.to_lowercase()).terms {
+            push(&mut out, &term);
+        }
+    }
+    out
+}
+
 /// The searchable tokens of a text (punctuation and spaces dropped), in order, deduplicated.
 pub fn tokens(text: &str) -> Vec<String> {
     collect_tokens(analyzer(), text)
@@ -216,6 +331,49 @@ pub fn engine_synonyms() -> BTreeMap<String, Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_typed_together_are_searched_as_their_dictionary_words() {
+        assert_eq!(search_words("开饭店补贴"), ["饭店", "补贴"]);
+        assert_eq!(search_words("稳岗 返还"), ["稳岗", "返还"]);
+        assert_eq!(search_words("饭店"), ["饭店"]);
+    }
+
+    #[test]
+    fn a_snippet_is_the_sentence_around_the_match_never_a_keyword_list() {
+        let text = "民宿 乡村旅游 文旅 等级评定 奖补\n对饭店、超市、酒店等个体工商户转为企业后入限的，给予一次性奖励5万元。其他内容。";
+        let s = snippet(text, &["饭店".into(), "奖补".into()], 100).expect("a match");
+        assert_eq!(
+            s,
+            "对<mark>饭店</mark>、超市、酒店等个体工商户转为企业后入限的，给予一次性奖励5万元。"
+        );
+        let long = format!("{}饭店{}", "前".repeat(200), "后".repeat(200));
+        let cut = snippet(&long, &["饭店".into()], 40).expect("a match");
+        assert!(
+            cut.starts_with('…') && cut.ends_with('…') && cut.contains("<mark>饭店</mark>"),
+            "{cut}"
+        );
+        assert_eq!(
+            cut.chars().filter(|c| *c == '前' || *c == '后').count(),
+            38,
+            "{cut}"
+        );
+        assert!(snippet("无关内容。", &["饭店".into()], 40).is_none());
+        assert_eq!(
+            snippet("<b>饭店</b>。", &["饭店".into()], 40).as_deref(),
+            Some("&lt;b&gt;<mark>饭店</mark>&lt;/b&gt;。")
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_snippet_of_any_text_is_escaped_and_never_panics(text in "\\PC{0,300}", term in "\\PC{0,4}") {
+            if let Some(s) = snippet(&text, &[term], 50) {
+                let without_marks = s.replace("<mark>", "").replace("</mark>", "");
+                proptest::prop_assert!(!without_marks.contains('<'), "{}", s);
+            }
+        }
+    }
 
     #[test]
     fn search_mode_finds_words_inside_compounds_and_keeps_numbers_and_latin_whole() {

@@ -868,3 +868,27 @@ both_backends!(
         );
     }
 );
+
+both_backends!(a_search_of_several_words_falls_back_to_fewer_and_says_so, |app| {
+    let (status, body) = app
+        .get_json("/api/v1/policies/search?q=%E9%A4%90%E9%A5%AE%20%E9%87%8F%E5%AD%90%E7%BA%A0%E7%BC%A0")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["total"].as_u64().unwrap_or(0) > 0,
+        "餐饮 alone finds policies: {body}"
+    );
+    assert_eq!(
+        body["relaxed"]["dropped"],
+        serde_json::json!(["量子纠缠"]),
+        "{body}"
+    );
+    assert_eq!(body["relaxed"]["kept"], serde_json::json!(["餐饮"]), "{body}");
+    let (_, html) = app
+        .get_html("/policies?q=%E9%A4%90%E9%A5%AE%20%E9%87%8F%E5%AD%90%E7%BA%A0%E7%BC%A0")
+        .await;
+    assert!(
+        html.contains("没有同时符合全部词语的政策，以下是不含“量子纠缠”的结果"),
+        "the page says so"
+    );
+});

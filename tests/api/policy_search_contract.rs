@@ -248,3 +248,35 @@ async fn meilisearch_meets_the_search_contract_when_configured() {
     let engine = MeiliIndex::new(&url, key.as_deref(), &uid).expect("client");
     contract(&engine).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_engine_lists_policies_in_force_first_with_sentence_snippets() {
+    let engine = TantivyIndex::in_memory().expect("index");
+    let mut docs = fixtures();
+    docs.push(doc(
+        7,
+        Status::Published,
+        "稳岗返还经办规程",
+        "其他说明。对不裁员或少裁员的参保企业，按规定返还失业保险费，稳岗返还资金直接拨付企业账户。附则。",
+        &[],
+        "",
+        "",
+    ));
+    engine.upsert(docs).await.expect("index");
+    let r = engine
+        .search(SearchQuery::new("稳岗返还", today()))
+        .await
+        .expect("search");
+    assert_eq!(ids(&r), vec![7, 5], "the policy in force before the expired one");
+    assert!(!r.items[1].in_force);
+    assert_eq!(
+        r.items[0].highlight,
+        "对不裁员或少裁员的参保企业，按规定<mark>返还</mark>失业保险费，<mark>稳岗返还</mark>资金直接拨付企业账户。",
+        "the sentence that holds the words, whole"
+    );
+    let mut page2 = SearchQuery::new("稳岗返还", today());
+    page2.per_page = 1;
+    page2.page = 2;
+    let r = engine.search(page2).await.expect("page 2");
+    assert_eq!(ids(&r), vec![5], "paging runs on past the policies in force");
+}
