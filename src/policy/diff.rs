@@ -13,7 +13,7 @@ pub struct FieldChange {
 }
 
 /// The fields of a policy in display order, with their Chinese labels.
-pub const FIELDS: [(&str, &str); 18] = [
+pub const FIELDS: [(&str, &str); 19] = [
     ("title", "政策标题"),
     ("doc_number", "文号"),
     ("issuer", "发文机关"),
@@ -27,6 +27,7 @@ pub const FIELDS: [(&str, &str); 18] = [
     ("conditions", "申报条件"),
     ("guide", "申报指南"),
     ("industries", "适用行业"),
+    ("excluded_industries", "不适用行业"),
     ("scales", "企业规模"),
     ("regions", "适用地区"),
     ("keywords", "关键词"),

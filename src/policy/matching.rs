@@ -116,6 +116,11 @@ pub fn evaluate(policy: &PolicyContent, p: &Profile, today: NaiveDate) -> Outcom
     let mut unmet: Vec<String> = Vec::new();
     let mut to_confirm = Vec::new();
 
+    // An industry the policy excludes is never offered, not even as "nearly".
+    let chain = p.industry.as_deref().map(industry_chain).unwrap_or_default();
+    if policy.excluded_industries.iter().any(|c| chain.contains(c)) {
+        return Outcome::No;
+    }
     if policy.industries.is_empty() {
         reasons.push("不限行业".to_owned());
     } else {

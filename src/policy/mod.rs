@@ -213,6 +213,10 @@ pub struct PolicyContent {
     pub conditions: Vec<Condition>,
     pub guide: Guide,
     pub industries: Vec<String>,
+    /// Industries the policy excludes (研发费用加计扣除 excludes 住宿和餐饮业 and others):
+    /// never matched, never found by an industry filter.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_industries: Vec<String>,
     pub scales: Vec<Scale>,
     pub regions: Vec<String>,
     pub keywords: Vec<String>,
@@ -256,6 +260,7 @@ pub struct PolicyInput {
     pub conditions: Vec<ConditionInput>,
     pub guide: Guide,
     pub industries: Vec<String>,
+    pub excluded_industries: Vec<String>,
     pub scales: Vec<String>,
     pub regions: Vec<String>,
     pub keywords: Vec<String>,
@@ -291,6 +296,7 @@ impl From<&PolicyContent> for PolicyInput {
                 .collect(),
             guide: p.guide.clone(),
             industries: p.industries.clone(),
+            excluded_industries: p.excluded_industries.clone(),
             scales: p.scales.iter().map(|s| s.as_str().to_owned()).collect(),
             regions: p.regions.clone(),
             keywords: p.keywords.clone(),
@@ -462,6 +468,25 @@ pub fn validate(input: &PolicyInput) -> Result<PolicyContent, Vec<FieldError>> {
             )),
         }
     }
+    let excluded_industries = clean_list(&input.excluded_industries)
+        .into_iter()
+        .map(|c| c.to_ascii_uppercase())
+        .collect::<Vec<_>>();
+    for code in &excluded_industries {
+        if identity::industries().get(code).is_none_or(|i| i.level > 2) {
+            e.push(FieldError::new(
+                "excluded_industries",
+                "unknown_industry",
+                format!("不适用行业“{code}”应为 GB/T 4754-2017 的门类字母或两位大类代码"),
+            ));
+        } else if industries.contains(code) {
+            e.push(FieldError::new(
+                "excluded_industries",
+                "conflict",
+                format!("行业“{code}”不能既适用又不适用"),
+            ));
+        }
+    }
     let mut scales = Vec::new();
     for s in clean_list(&input.scales) {
         match Scale::parse(&s) {
@@ -524,6 +549,7 @@ pub fn validate(input: &PolicyInput) -> Result<PolicyContent, Vec<FieldError>> {
             conditions,
             guide,
             industries,
+            excluded_industries,
             scales,
             regions,
             keywords,

@@ -43,6 +43,8 @@ struct SeedPolicy {
     #[serde(default)]
     industries: Vec<String>,
     #[serde(default)]
+    excluded_industries: Vec<String>,
+    #[serde(default)]
     scales: Vec<String>,
     #[serde(default)]
     regions: Vec<String>,
@@ -123,6 +125,7 @@ pub fn parse(text: &str) -> Result<Vec<SeedEntry>, String> {
                 .collect(),
             guide: p.guide,
             industries: p.industries,
+            excluded_industries: p.excluded_industries,
             scales: p.scales,
             regions: p.regions,
             keywords: p.keywords,

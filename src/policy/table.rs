@@ -33,7 +33,7 @@ impl Format {
 
 /// Columns of the file, in order; lists are separated by `|`, the guide and the
 /// conditions are JSON.
-pub const COLUMNS: [&str; 20] = [
+pub const COLUMNS: [&str; 21] = [
     "key",
     "status",
     "title",
@@ -47,6 +47,7 @@ pub const COLUMNS: [&str; 20] = [
     "body",
     "benefits",
     "industries",
+    "excluded_industries",
     "scales",
     "regions",
     "keywords",
@@ -173,6 +174,7 @@ fn parse_row(row: usize, cells: &[(usize, &str)], errors: &mut Vec<RowError>) ->
         conditions,
         guide,
         industries: list(get("industries")),
+        excluded_industries: list(get("excluded_industries")),
         scales: list(get("scales")),
         regions: list(get("regions")),
         keywords: list(get("keywords")),
@@ -375,6 +377,7 @@ pub fn cells(key: &str, status: Status, p: &PolicyContent) -> Vec<String> {
         input.body,
         input.benefits,
         input.industries.join("|"),
+        input.excluded_industries.join("|"),
         input.scales.join("|"),
         input.regions.join("|"),
         input.keywords.join("|"),

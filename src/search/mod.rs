@@ -57,6 +57,9 @@ pub struct IndexDoc {
     pub industry_sections: Vec<String>,
     /// Listed scales, or [`ALL`].
     pub scales: Vec<String>,
+    /// Industries the policy excludes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_industries: Vec<String>,
     pub regions: Vec<String>,
 }
 
@@ -114,6 +117,7 @@ impl IndexDoc {
             industry_codes: all_or(p.industries.clone()),
             industry_sections: all_or(sections),
             scales: all_or(p.scales.iter().map(|s| s.as_str().to_owned()).collect()),
+            excluded_industries: p.excluded_industries.clone(),
             regions: p.regions.clone(),
         }
     }

@@ -191,6 +191,9 @@ impl TantivyIndex {
         for i in &d.issuers {
             doc.add_facet(f.facets, facet("issuer", i));
         }
+        for c in &d.excluded_industries {
+            doc.add_facet(f.facets, facet("excluded_industry", c));
+        }
         doc.add_facet(f.facets, facet("status", d.status.as_str()));
         doc.add_i64(f.published, day(d.published_on));
         doc.add_i64(f.eff_from, day(d.effective_from));
@@ -414,6 +417,14 @@ impl TantivyIndex {
                 ));
             }
             out.push((Occur::Must, Box::new(BooleanQuery::new(clauses))));
+            // A policy that excludes the industry (or its section) is not for it.
+            out.push((
+                Occur::MustNot,
+                self.facet_any(
+                    "excluded_industry",
+                    &crate::policy::matching::industry_chain(industry),
+                ),
+            ));
         }
         if let Some(scale) = q.scale {
             out.push((

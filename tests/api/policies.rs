@@ -892,3 +892,56 @@ both_backends!(a_search_of_several_words_falls_back_to_fewer_and_says_so, |app| 
         "the page says so"
     );
 });
+
+both_backends!(a_policy_that_excludes_an_industry_is_never_offered_to_it, |app| {
+    // The shipped 研发费用加计扣除 announcement excludes 住宿和餐饮业 (财税〔2015〕119号).
+    let restaurant = json!({"industry": "6210", "scale": "micro", "region": "350112",
+        "founded_on": "2020-03-01", "employees": 8, "revenue": 120, "tags": ["有研发投入"]});
+    let (status, body) = app.post_json("/api/v1/policies/match", None, restaurant).await;
+    assert_eq!(status, 200, "{body}");
+    let offered: Vec<&str> = body["qualified"]
+        .as_array()
+        .expect("qualified")
+        .iter()
+        .chain(body["nearly"].as_array().expect("nearly"))
+        .filter_map(|p| p["title"].as_str())
+        .collect();
+    assert!(
+        !offered.iter().any(|t| t.contains("研发费用税前加计扣除")),
+        "offered to a restaurant: {offered:?}"
+    );
+    let software = json!({"industry": "65", "scale": "small", "region": "350112",
+        "founded_on": "2020-03-01", "employees": 30, "revenue": 800, "tags": ["有研发投入"]});
+    let (_, body) = app.post_json("/api/v1/policies/match", None, software).await;
+    assert!(
+        body["qualified"].to_string().contains("研发费用税前加计扣除"),
+        "a software firm with R&D qualifies: {body}"
+    );
+    let q = "/api/v1/policies/search?q=%E7%A0%94%E5%8F%91%E8%B4%B9%E7%94%A8";
+    let (_, all) = app.get_json(q).await;
+    let (_, for_restaurants) = app.get_json(&format!("{q}&industry=H")).await;
+    assert!(all.to_string().contains("研发费用税前加计扣除"), "{all}");
+    assert!(
+        !for_restaurants.to_string().contains("研发费用税前加计扣除"),
+        "filtered to 住宿和餐饮业: {for_restaurants}"
+    );
+    let page = app
+        .get_html(&format!("/policies/{}", {
+            let items = all["items"].as_array().expect("items");
+            items
+                .iter()
+                .find(|h| {
+                    h["title"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("研发费用税前加计扣除"))
+                })
+                .expect("hit")["id"]
+                .clone()
+        }))
+        .await
+        .1;
+    assert!(
+        page.contains("不适用于：烟草制品业"),
+        "the policy page names the excluded industries"
+    );
+});

@@ -75,6 +75,8 @@ pub struct PolicyView<'a> {
     pub status_label: &'static str,
     pub in_force: bool,
     pub industry_names: Vec<Named>,
+    /// The names of the industries the policy excludes.
+    pub excluded_industries_names: Vec<String>,
     pub region_names: Vec<&'static str>,
     pub scale_labels: Vec<&'static str>,
     #[serde(with = "crate::clock::rfc3339")]
@@ -101,6 +103,16 @@ pub fn view(r: &PolicyRecord, today: NaiveDate) -> PolicyView<'_> {
                     .get(c)
                     .map(|i| i.name.clone())
                     .unwrap_or_default(),
+            })
+            .collect(),
+        excluded_industries_names: r
+            .content
+            .excluded_industries
+            .iter()
+            .map(|c| {
+                identity::industries()
+                    .get(c)
+                    .map_or_else(|| c.clone(), |i| i.name.clone())
             })
             .collect(),
         region_names: r

@@ -191,11 +191,34 @@ async fn match_page(
             }
         }
     }
+    // An industry said in everyday words is read as the industry it names.
+    let mut word_errors = Vec::new();
+    let words = form.industry_words.as_deref().map(str::trim).unwrap_or("");
+    if input.industry.as_deref().unwrap_or("").is_empty() && !words.is_empty() {
+        match industry_of_words(words) {
+            Some(code) => input.industry = Some(code),
+            None => word_errors.push(FieldError::new(
+                "industry_words",
+                "unknown_industry",
+                format!("没有找到与“{words}”对应的行业，请换个说法或从行业列表中选择"),
+            )),
+        }
+    }
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let mut ctx = tera::Context::new();
+    ctx.insert("industry_sections", &industry_sections());
+    ctx.insert(
+        "industry_name",
+        &input
+            .industry
+            .as_deref()
+            .and_then(|c| crate::identity::industries().get(c))
+            .map(|i| i.name.clone()),
+    );
     ctx.insert(
         "form",
         &serde_json::json!({
+            "industry_words": words,
             "industry": text(&input.industry),
             "scale": text(&input.scale),
             "region": text(&input.region),
@@ -216,7 +239,9 @@ async fn match_page(
     );
     ctx.insert("errors", &Vec::<FieldError>::new());
     ctx.insert("result", &serde_json::Value::Null);
-    if submitted {
+    if !word_errors.is_empty() {
+        ctx.insert("errors", &word_errors);
+    } else if submitted {
         match parse_profile(&input, state.today()) {
             Ok(profile) => {
                 let result = run_match(&state, profile)
@@ -230,10 +255,50 @@ async fn match_page(
     state.render("policies/policy_match.html", &ctx)
 }
 
+/// The industry an everyday word names (饭店 → 正餐服务), the most specific one the word
+/// table gives; `None` when the word names none.
+fn industry_of_words(words: &str) -> Option<String> {
+    crate::search::words::search_words(words)
+        .iter()
+        .flat_map(|w| crate::search::words::expand(w).industry_codes)
+        .filter(|c| crate::identity::industries().contains_key(c))
+        .max_by_key(|c| c.len())
+}
+
+/// One section of GB/T 4754 with its divisions, for the industry list (names, not codes).
+#[derive(serde::Serialize)]
+struct IndustrySection {
+    name: String,
+    divisions: Vec<(String, String)>,
+}
+
+fn industry_sections() -> Vec<IndustrySection> {
+    let all = crate::identity::industries();
+    let mut sections: Vec<&crate::identity::Industry> = all.values().filter(|i| i.level == 1).collect();
+    sections.sort_by(|a, b| a.code.cmp(&b.code));
+    sections
+        .into_iter()
+        .map(|s| {
+            let mut divisions: Vec<(String, String)> = all
+                .values()
+                .filter(|i| i.level == 2 && i.section == s.code)
+                .map(|i| (i.code.clone(), i.name.clone()))
+                .collect();
+            divisions.sort();
+            IndustrySection {
+                name: s.name.clone(),
+                divisions,
+            }
+        })
+        .collect()
+}
+
 /// The matching form as query parameters (a GET form, so results can be bookmarked).
 #[derive(Debug, Default)]
 pub struct MatchForm {
     industry: Option<String>,
+    /// The industry in everyday words (饭店、民宿), when none is chosen from the list.
+    industry_words: Option<String>,
     scale: Option<String>,
     region: Option<String>,
     founded_on: Option<String>,
@@ -250,6 +315,7 @@ impl MatchForm {
             let v = v.into_owned();
             match k.as_ref() {
                 "industry" => f.industry = Some(v),
+                "industry_words" => f.industry_words = Some(v),
                 "scale" => f.scale = Some(v),
                 "region" => f.region = Some(v),
                 "founded_on" => f.founded_on = Some(v),
@@ -265,6 +331,7 @@ impl MatchForm {
     fn submitted(&self) -> bool {
         [
             &self.industry,
+            &self.industry_words,
             &self.scale,
             &self.region,
             &self.founded_on,
@@ -374,6 +441,7 @@ pub struct PolicyForm {
     body: String,
     benefits: String,
     industries: String,
+    excluded_industries: String,
     scales: String,
     regions: String,
     keywords: String,
@@ -437,6 +505,7 @@ impl PolicyForm {
                 contact: self.guide_contact.clone(),
             },
             industries: words(&self.industries),
+            excluded_industries: words(&self.excluded_industries),
             scales: words(&self.scales),
             regions: words(&self.regions),
             keywords: words(&self.keywords),
@@ -462,6 +531,7 @@ impl PolicyForm {
             body: p.body.clone(),
             benefits: p.benefits.clone(),
             industries: p.industries.join(" "),
+            excluded_industries: p.excluded_industries.join(" "),
             scales: p.scales.join(" "),
             regions: p.regions.join(" "),
             keywords: p.keywords.join(" "),
