@@ -160,3 +160,17 @@ pub fn form_message(e: &ApiError) -> (StatusCode, String, Vec<FieldError>) {
         }
     }
 }
+
+/// A QR code (inline SVG) of the page at `path` on this server, for printed pages: whoever
+/// holds the paper reaches the current version.
+pub fn page_qr(req: &HttpRequest, path: &str, size: u32) -> String {
+    let info = req.connection_info();
+    let url = format!("{}://{}{path}", info.scheme(), info.host());
+    qrcode::QrCode::new(url.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color>()
+                .min_dimensions(size, size)
+                .build()
+        })
+        .unwrap_or_default()
+}

@@ -461,6 +461,13 @@ const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("account_disable", "停用账号"),
     ("account_enable", "启用账号"),
     ("unmask", "查看个人信息"),
+    ("application_submit", "提交申请"),
+    ("prefill_read", "读取申请人信息（窗口代填）"),
+    ("upload_read", "查看申请材料"),
+    ("activate", "激活账号"),
+    ("activation_code", "发放激活码"),
+    ("counter_start", "窗口登记申请人"),
+    ("calendar_year_enter", "录入年度节假日安排"),
 ];
 const AUDIT_OUTCOMES: &[(&str, &str)] = &[
     ("success", "成功"),

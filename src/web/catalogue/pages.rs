@@ -156,7 +156,11 @@ async fn bundles_page(
 }
 
 #[get("/bundles/{code}")]
-async fn bundle_page(state: web::Data<AppState>, code: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn bundle_page(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    code: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let code = code.into_inner();
     let detail = state
         .db
@@ -167,6 +171,8 @@ async fn bundle_page(state: web::Data<AppState>, code: web::Path<String>) -> Res
     let audience = Audience::parse(&detail.audience).unwrap_or(Audience::Personal);
     let mut ctx = tera::Context::new();
     ctx.insert("audience_label", audience.label());
+    ctx.insert("printed_at", &state.now());
+    ctx.insert("page_qr", &crate::web::page::page_qr(&req, req.path(), 96));
     ctx.insert("b", &detail);
     state.render("catalogue/bundle.html", &ctx)
 }
@@ -195,7 +201,11 @@ async fn items_page(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Res
 }
 
 #[get("/items/{code}")]
-async fn item_page(state: web::Data<AppState>, code: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn item_page(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    code: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let code = code.into_inner();
     let detail = state
         .db
@@ -204,6 +214,8 @@ async fn item_page(state: web::Data<AppState>, code: web::Path<String>) -> Resul
         .map_err(|e| state.internal(e))?
         .ok_or_else(|| state.not_found("没有找到这个政务服务事项，可能已调整或编码有误。"))?;
     let mut ctx = tera::Context::new();
+    ctx.insert("printed_at", &state.now());
+    ctx.insert("page_qr", &crate::web::page::page_qr(&req, req.path(), 96));
     ctx.insert("i", &detail);
     ctx.insert("depth_label", online_depth_label(detail.online_depth));
     let delivery: Vec<&str> = detail.delivery.iter().map(|d| d.label()).collect();
