@@ -1086,3 +1086,38 @@ both_backends!(the_timeline_and_the_printed_notices_name_things_in_words, |app| 
         assert!(refusal.contains(expected), "the 不予受理决定书 says “{expected}”");
     }
 });
+
+both_backends!(
+    a_supplement_of_an_address_is_answered_with_the_region_picker,
+    |app| {
+        let (citizen, receipt, _) = submitted_case(&app).await;
+        let window = app.staff_token("clerk", Role::Window, None).await;
+        let (_, tag) = detail(&app, &window, &receipt).await;
+        let (status, body, _) = act(
+            &app,
+            &window,
+            &format!("/api/v1/cases/{receipt}/supplement"),
+            Some(&tag),
+            json!({"items": [{"target": "household_address", "reason": "与户口簿不一致"}]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let page = app
+            .client
+            .get(format!("{}/applications/{receipt}", app.address))
+            .bearer_auth(&citizen)
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(page.status().as_u16(), 200);
+        let html = page.text().await.expect("html");
+        assert!(
+            html.contains("name=\"field__household_address.county\"") && html.contains(">长乐区</option>"),
+            "the address is picked from the division list, starting at 长乐区"
+        );
+        assert!(
+            html.find("需要补正").unwrap_or(usize::MAX) < html.find("办理部门").unwrap_or(0),
+            "the open notice comes before the general text"
+        );
+    }
+);
