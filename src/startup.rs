@@ -135,6 +135,8 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(web::rate_limit::limit_clients))
                 .wrap(actix_web::middleware::from_fn(web::per_request_headers))
                 .wrap(web::security_headers())
+                // gzip or brotli, as the client accepts: pages and JSON are mostly text.
+                .wrap(actix_web::middleware::Compress::default())
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
         })

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod apply;
+pub mod assets;
 pub mod auth;
 pub mod calendar;
 pub mod cases;
@@ -177,6 +178,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     )
     .map(|cfg| {
         cfg.service(healthz)
+            .configure(assets::configure)
             .configure(catalogue::pages::configure)
             .configure(accounts::pages::configure)
             .configure(apply::pages::configure)

@@ -196,6 +196,7 @@ pub fn load(override_dir: Option<&Path>) -> Result<Tera, TemplateError> {
     tera.register_filter("paragraphs", paragraphs);
     tera.register_filter("status_label", status_label);
     tera.register_filter("filesize", filesize);
+    tera.register_function("asset", asset);
     tera.add_raw_templates(sources)?;
     Ok(tera)
 }
@@ -228,6 +229,15 @@ pub fn human_size(bytes: u64) -> String {
 fn filesize(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
     let n = tera::try_get_value!("filesize", "value", u64, value);
     Ok(tera::Value::String(human_size(n)))
+}
+
+/// `asset(name="site.css")`: the content-hashed address of a static file.
+fn asset(args: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let name = args
+        .get("name")
+        .and_then(tera::Value::as_str)
+        .ok_or_else(|| tera::Error::msg("asset() needs name=\"…\""))?;
+    Ok(tera::Value::String(super::assets::url(name)))
 }
 
 /// A case or part status code (`supplement_requested`) in words (待补正).

@@ -199,3 +199,47 @@ both_backends!(regions_list_each_level_of_the_address_picker, |app| {
     let (status, body) = app.get_json("/api/v1/regions?parent=999999").await;
     assert_eq!(status, 404, "{body}");
 });
+
+both_backends!(
+    static_files_are_named_by_content_and_pages_are_compressed,
+    |app| {
+        let (_, home) = app.get_html("/").await;
+        let css = home
+            .split("href=\"/static/site.")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(|rest| format!("/static/site.{rest}"))
+            .expect("the style sheet is linked by a hashed name");
+        assert!(
+            css.ends_with(".css") && css.len() > "/static/site..css".len(),
+            "{css}"
+        );
+        let resp = app.get(&css).await;
+        assert_eq!(resp.status().as_u16(), 200);
+        let cache = resp.headers()["cache-control"].to_str().unwrap_or("").to_owned();
+        assert!(
+            cache.contains("immutable") && cache.contains("31536000"),
+            "{cache}"
+        );
+        let plain = app.get("/static/site.css").await;
+        assert_eq!(plain.status().as_u16(), 200, "the plain name still answers");
+        assert_eq!(plain.headers()["cache-control"], "public, max-age=300");
+        assert_eq!(app.get("/static/site.0000.css").await.status().as_u16(), 404);
+        for encoding in ["br", "gzip"] {
+            let resp = app
+                .client
+                .get(format!("{}/", app.address))
+                .header("accept-encoding", encoding)
+                .send()
+                .await
+                .expect("home");
+            assert_eq!(
+                resp.headers()
+                    .get("content-encoding")
+                    .and_then(|v| v.to_str().ok()),
+                Some(encoding),
+                "the page is sent {encoding}-compressed"
+            );
+        }
+    }
+);

@@ -30,16 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(form_submit)
         .service(review_page)
         .service(final_submit)
-        .service(my_applications)
-        .service(form_js);
-}
-
-#[get("/static/form.js")]
-async fn form_js() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(crate::web::templates::FORM_JS)
+        .service(my_applications);
 }
 
 struct Ctx {

@@ -23,16 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(queue_page)
         .service(case_page)
         .service(case_action)
-        .service(decide_action)
-        .service(console_js);
-}
-
-#[get("/static/console.js")]
-async fn console_js() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(crate::web::templates::CONSOLE_JS)
+        .service(decide_action);
 }
 
 #[derive(serde::Serialize)]

@@ -20,8 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(bundle_page)
         .service(items_page)
         .service(item_page)
-        .service(search_page)
-        .service(site_css_page);
+        .service(search_page);
 }
 
 impl AppState {
@@ -68,14 +67,6 @@ impl AppState {
     fn not_found(&self, what: &str) -> PageError {
         self.page_error(StatusCode::NOT_FOUND, "页面不存在", what)
     }
-}
-
-#[get("/static/site.css")]
-async fn site_css_page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(crate::web::templates::SITE_CSS)
 }
 
 #[derive(Serialize)]
