@@ -719,9 +719,15 @@ pub async fn submit(
     let result = state
         .db
         .run(move |c| {
+            // The day's number is taken in its own short transaction, so that the counter
+            // row is locked for a moment rather than for the whole submission. A submission
+            // that then fails leaves a gap: receipt numbers are unique and per day, not
+            // gapless.
+            let seq = crate::db::retry_on_conflict(c, |c| {
+                c.transaction::<_, DbError, _>(|c| store::next_receipt_sequence(c, &day))
+            })?;
             crate::db::retry_on_conflict(c, |c| {
                 c.transaction::<_, DbError, _>(|c| {
-                    let seq = store::next_receipt_sequence(c, &day)?;
                     let case = NewCase {
                         receipt_no: format!("CL{day}{seq:06}"),
                         account_id: applicant,
