@@ -83,6 +83,10 @@ async fn prepare(
         .expect("json");
     let materials: serde_json::Map<String, Value> =
         required.iter().map(|m| (m.clone(), json!([up["id"]]))).collect();
+    // Filing for oneself: the applicant fields are the account's own.
+    let mut data = data.clone();
+    data["applicant_name"] = json!("测试");
+    data["id_number"] = json!(id_number(n));
     Applicant {
         token,
         body: json!({"bundle": "newborn", "answers": answers, "data": data, "materials": materials}),
