@@ -484,20 +484,21 @@ impl TantivyIndex {
         } else {
             q.sort
         };
+        // The matches in force: counted for the 是否有效 facet, and listed first by relevance.
+        let live = BooleanQuery::new(vec![
+            (Occur::Must, query.box_clone()),
+            (Occur::Must, self.in_force_query(q.today)),
+        ]);
+        let live_n = searcher.search(&live, &Count)?;
         let (addresses, total, counts): (Vec<DocAddress>, usize, _) = match sort {
             Sort::Relevance => {
                 // Policies in force first, each group by relevance: an expired or revoked
                 // policy never leads a list that has a live one.
                 let (total, counts) = searcher.search(query.as_ref(), &(Count, facets))?;
-                let live = BooleanQuery::new(vec![
-                    (Occur::Must, query.box_clone()),
-                    (Occur::Must, self.in_force_query(q.today)),
-                ]);
                 let rest = BooleanQuery::new(vec![
                     (Occur::Must, query.box_clone()),
                     (Occur::MustNot, self.in_force_query(q.today)),
                 ]);
-                let live_n = searcher.search(&live, &Count)?;
                 let mut found: Vec<DocAddress> = Vec::with_capacity(q.per_page);
                 if offset < live_n {
                     let top = TopDocs::with_limit(q.per_page).and_offset(offset);
@@ -557,7 +558,7 @@ impl TantivyIndex {
                 self.range(f.eff_to, Bound::Unbounded, Bound::Excluded(t)),
             ),
         ])))?;
-        let in_force_n = count_with(self.in_force_query(q.today))?;
+        let in_force_n = live_n as u64;
         let published = stored_status.get("published").copied().unwrap_or(0);
         let status = raw.entry("status").or_default();
         status.insert("published".into(), published.saturating_sub(expired));

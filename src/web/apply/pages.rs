@@ -413,7 +413,6 @@ async fn form_ctx(
         "upload_limit",
         &crate::web::templates::human_size(state.max_upload_bytes as u64),
     );
-    ctx.insert("form_error", &errors.get("materials"));
     ctx.insert("item_names", &item_names);
     ctx.insert("items", &merged.items);
     ctx.insert("max_upload_mb", &(state.max_upload_bytes / 1024 / 1024));
@@ -451,9 +450,13 @@ async fn form_page(
 pub struct PostedForm {
     pub inputs: HashMap<String, String>,
     pub files: Vec<(String, String)>,
-    pub upload_error: Option<String>,
-    /// The material whose file was refused, with the reason alone (type found, size, limit).
-    pub refused: Option<(String, String)>,
+    pub refused: Option<Refused>,
+}
+
+/// A file that was not stored: for which material, and why (the type found, the size limit).
+pub struct Refused {
+    pub material: String,
+    pub message: String,
 }
 
 pub async fn read_posted_form(
@@ -466,7 +469,6 @@ pub async fn read_posted_form(
     let mut posted = PostedForm {
         inputs: HashMap::new(),
         files: Vec::new(),
-        upload_error: None,
         refused: None,
     };
     let mut csrf_ok = false;
@@ -501,8 +503,10 @@ pub async fn read_posted_form(
                 Ok(None) => {}
                 Err(e) => {
                     let reason = form_message(&e).1;
-                    posted.upload_error = Some(format!("{file_name}：{reason}"));
-                    posted.refused = Some((material.to_owned(), format!("“{file_name}”未能上传：{reason}")));
+                    posted.refused = Some(Refused {
+                        material: material.to_owned(),
+                        message: format!("“{file_name}”未能上传：{reason}"),
+                    });
                 }
             }
         } else {
@@ -621,7 +625,7 @@ async fn form_submit(
     for (material, upload) in posted.files {
         c.draft.materials.entry(material).or_default().push(upload);
     }
-    let (inputs, upload_error, refused) = (posted.inputs, posted.upload_error, posted.refused);
+    let (inputs, refused) = (posted.inputs, posted.refused);
     for (k, _) in inputs
         .iter()
         .filter(|(k, v)| k.starts_with("remove__") && v.as_str() == "true")
@@ -642,7 +646,7 @@ async fn form_submit(
         .await
         .map_err(|e| page_err(&state, e))?;
     let action = inputs.get("action").map(String::as_str).unwrap_or("save");
-    if action == "save" && upload_error.is_none() {
+    if action == "save" && refused.is_none() {
         return Ok(see_other(&format!("/apply/{}/form?saved=1", c.bundle.code)));
     }
     // Without JavaScript the address picker offers the next level's choices after a save;
@@ -653,7 +657,7 @@ async fn form_submit(
             .iter()
             .flat_map(|s| &s.fields)
             .any(|f| f.key == key);
-        if known && upload_error.is_none() {
+        if known && refused.is_none() {
             return Ok(see_other(&format!("/apply/{}/form#field-{key}", c.bundle.code)));
         }
     }
@@ -674,18 +678,16 @@ async fn form_submit(
             Err(bound)
         }
     };
-    match (result, upload_error) {
+    match (result, refused) {
         (Ok(_), None) if action == "next" => Ok(see_other(&format!("/apply/{}/review", c.bundle.code))),
-        (result, upload_error) => {
+        (result, refused) => {
             let mut problems = result.err().unwrap_or_default();
             // A refused file is reported beside its material, with the reason, in place of
             // "please upload".
-            if let Some((material, reason)) = refused {
-                let path = format!("materials.{material}");
+            if let Some(r) = refused {
+                let path = format!("materials.{}", r.material);
                 problems.retain(|p| p.field != path);
-                problems.push(form::Problem::new(path, "upload_refused", reason));
-            } else if let Some(u) = upload_error {
-                problems.push(form::Problem::new("materials", "upload_refused", u));
+                problems.push(form::Problem::new(path, "upload_refused", r.message));
             }
             let mut ctx = form_ctx(&state, &req, &user, &c, &merged, &errors_map(&problems)).await?;
             let message = format!("有 {} 处需要修改。已填写的内容已保存。", problems.len());

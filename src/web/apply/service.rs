@@ -940,6 +940,16 @@ pub struct CaseView {
     pub agency: Option<Agency>,
 }
 
+impl CaseView {
+    /// The applicant's name as the form gives it: the person's, or the enterprise's.
+    pub fn applicant_name(&self) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|f| f.key == "applicant_name" || f.key == "enterprise_name")
+            .map(|f| f.value.as_str())
+    }
+}
+
 /// A 代办: who filed the case for the applicant named in the form, and how they are related.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Agency {

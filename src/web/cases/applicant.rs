@@ -111,36 +111,36 @@ async fn receipt_context(
             .open_notice
             .iter()
             .flatten()
-            .map(|i| match i.target.strip_prefix("materials.") {
-                Some(m) => NoticeLine {
-                    target: i.target.clone(),
-                    label: catalogue
-                        .materials
-                        .get(m)
-                        .map_or_else(|| m.to_owned(), |d| d.name.clone()),
-                    reason: i.reason.clone(),
-                    input: "material",
-                    key: m.to_owned(),
-                    picker: Vec::new(),
-                },
-                None => {
-                    let def = catalogue.fields.get(&i.target);
-                    NoticeLine {
+            .map(|i| {
+                let label = super::supplement::target_name(&catalogue, &i.target);
+                match i.target.strip_prefix("materials.") {
+                    Some(m) => NoticeLine {
                         target: i.target.clone(),
-                        label: def.map_or_else(|| i.target.clone(), |d| d.label.clone()),
+                        label,
                         reason: i.reason.clone(),
-                        input: match def.map(|d| d.field_type) {
+                        input: "material",
+                        key: m.to_owned(),
+                        picker: Vec::new(),
+                    },
+                    None => {
+                        let input = match catalogue.fields.get(&i.target).map(|d| d.field_type) {
                             Some(FieldType::Address) => "address",
                             Some(FieldType::Boolean) => "boolean",
                             _ => "text",
-                        },
-                        key: i.target.clone(),
-                        picker: match def.map(|d| d.field_type) {
-                            Some(FieldType::Address) => {
+                        };
+                        NoticeLine {
+                            target: i.target.clone(),
+                            label,
+                            reason: i.reason.clone(),
+                            input,
+                            key: i.target.clone(),
+                            // An address is picked from the division list, starting at the district.
+                            picker: if input == "address" {
                                 crate::web::apply::pages::picker(crate::form::regions::HOME_COUNTY)
-                            }
-                            _ => Vec::new(),
-                        },
+                            } else {
+                                Vec::new()
+                            },
+                        }
                     }
                 }
             })
@@ -251,11 +251,11 @@ async fn resubmit_submit(
         .get("version")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let outcome = match posted.upload_error {
-        Some(message) => Err(ApiError::Validation(vec![FieldError::new(
+    let outcome = match posted.refused {
+        Some(r) => Err(ApiError::Validation(vec![FieldError::new(
             "materials",
             "upload_failed",
-            message,
+            r.message,
         )])),
         None => {
             crate::web::cases::supplement::resubmit(&state, &user, &receipt, version, data, materials).await
@@ -318,12 +318,7 @@ async fn certificate_page(
         .find(|e| e.action == "decide" || e.action == "deliver")
         .map(|e| e.at.date());
     let (_, qr) = status_qr(&req, &row.receipt_no, 120);
-    let holder = view
-        .fields
-        .iter()
-        .find(|f| f.key == "applicant_name" || f.key == "enterprise_name")
-        .map(|f| f.value.clone())
-        .unwrap_or_default();
+    let holder = view.applicant_name().unwrap_or_default().to_owned();
     let mut ctx = tera::Context::new();
     ctx.insert("receipt_no", &row.receipt_no);
     ctx.insert("bundle_name", &view.bundle_name);

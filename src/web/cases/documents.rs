@@ -29,13 +29,19 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "acceptance" => Some(Self::Acceptance),
-            "refusal" => Some(Self::Refusal),
-            "supplement" => Some(Self::Supplement),
-            _ => None,
+    const ALL: [Self; 3] = [Self::Acceptance, Self::Refusal, Self::Supplement];
+
+    /// The name in the document's address (`…/documents/acceptance`).
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Acceptance => "acceptance",
+            Self::Refusal => "refusal",
+            Self::Supplement => "supplement",
         }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     fn title(self) -> &'static str {
@@ -54,21 +60,31 @@ impl Kind {
             Self::Supplement => "补",
         }
     }
+
+    /// The time the case's notice of this kind bears (its acceptance, refusal or latest 补正
+    /// notice), or `None` when the case has no such notice now.
+    fn dated(self, wf: &crate::workflow::Case) -> Option<NaiveDateTime> {
+        let actions: &[&str] = match self {
+            Self::Acceptance if wf.status != CaseStatus::Refused => &["accept", "deemed_accept"],
+            Self::Refusal if wf.status == CaseStatus::Refused => &["refuse"],
+            Self::Supplement if wf.open_notice.is_some() => &["request_supplement"],
+            _ => return None,
+        };
+        wf.events
+            .iter()
+            .rev()
+            .find(|e| actions.contains(&e.action.as_str()))
+            .map(|e| e.at)
+    }
 }
 
 /// The notices a case has now, as (path segment, title): what the staff page links to.
 pub fn available(wf: &crate::workflow::Case) -> Vec<(&'static str, &'static str)> {
-    let mut out = Vec::new();
-    if wf.accepted_at.is_some() && wf.status != CaseStatus::Refused {
-        out.push(("acceptance", Kind::Acceptance.title()));
-    }
-    if wf.status == CaseStatus::Refused {
-        out.push(("refusal", Kind::Refusal.title()));
-    }
-    if wf.open_notice.is_some() {
-        out.push(("supplement", Kind::Supplement.title()));
-    }
-    out
+    Kind::ALL
+        .into_iter()
+        .filter(|k| k.dated(wf).is_some())
+        .map(|k| (k.as_str(), k.title()))
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -76,15 +92,6 @@ struct Line {
     label: String,
     reason: String,
     department: Option<String>,
-}
-
-/// The date a document bears: the day of the last event of one of `actions`.
-fn dated(wf: &crate::workflow::Case, actions: &[&str]) -> Option<NaiveDateTime> {
-    wf.events
-        .iter()
-        .rev()
-        .find(|e| actions.contains(&e.action.as_str()))
-        .map(|e| e.at)
 }
 
 #[get("/staff/cases/{receipt_no}/documents/{kind}")]
@@ -114,13 +121,7 @@ async fn document_page(
         .await
         .map_err(|e| page_err(&state, e))?
         .ok_or_else(|| state.page_error(StatusCode::NOT_FOUND, "办件不存在", "没有找到这个受理编号。"))?;
-    let date = match kind {
-        Kind::Acceptance if wf.status != CaseStatus::Refused => dated(&wf, &["accept", "deemed_accept"]),
-        Kind::Refusal if wf.status == CaseStatus::Refused => dated(&wf, &["refuse"]),
-        Kind::Supplement if wf.open_notice.is_some() => dated(&wf, &["request_supplement"]),
-        _ => None,
-    }
-    .ok_or_else(|| not_available(kind.title()))?;
+    let date = kind.dated(&wf).ok_or_else(|| not_available(kind.title()))?;
     let view = apply::case_view(&state, &user, &receipt, &client_address(&req))
         .await
         .map_err(|e| page_err(&state, e))?;
@@ -128,13 +129,7 @@ async fn document_page(
     let dues = crate::web::cases::service::case_dues(&state, &calendar, &row, &wf)
         .await
         .map_err(|e| page_err(&state, e))?;
-    let summary = crate::web::cases::service::summary(&calendar, &row, state.today())
-        .map_err(|e| page_err(&state, e))?;
-    let applicant = view
-        .fields
-        .iter()
-        .find(|f| f.key == "applicant_name" || f.key == "enterprise_name")
-        .map_or_else(|| "申请人".to_owned(), |f| f.value.clone());
+    let applicant = view.applicant_name().unwrap_or("申请人").to_owned();
     let refusal_reason = wf
         .events
         .iter()
@@ -154,14 +149,7 @@ async fn document_page(
     let (_, qr) = super::applicant::status_qr(&req, &receipt, 120);
     let day = beijing_date(date);
     let mut ctx = tera::Context::new();
-    ctx.insert(
-        "kind",
-        match kind {
-            Kind::Acceptance => "acceptance",
-            Kind::Refusal => "refusal",
-            Kind::Supplement => "supplement",
-        },
-    );
+    ctx.insert("kind", kind.as_str());
     ctx.insert("title", kind.title());
     ctx.insert(
         "doc_no",
@@ -172,7 +160,7 @@ async fn document_page(
     ctx.insert("case", &view);
     ctx.insert("submitted_on", &chinese_date(beijing_date(row.submitted_at)));
     ctx.insert("dated", &chinese_date(day));
-    let due = summary
+    let due = dues
         .due_date
         .as_deref()
         .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d"))

@@ -99,11 +99,7 @@ async fn queue_page(
             .extend_pairs(keep.iter().chain(extra.iter()))
             .finish()
     };
-    let sort = match params.order {
-        store::QueueOrder::Urgent => "urgent",
-        store::QueueOrder::Newest => "newest",
-        store::QueueOrder::Oldest => "oldest",
-    };
+    let sort = crate::web::cases::service::order_name(params.order);
     let view = params.view.as_str();
     let base = vec![("view", view.to_owned()), ("sort", sort.to_owned())];
     let page_link = |n: i64| {
@@ -382,9 +378,9 @@ async fn decide_action(
             crate::web::error::FieldError::new("decision", "required", "请选择审批决定：同意或不予批准"),
         ])),
     };
-    let outcome = match (posted.upload_error, decision) {
-        (Some(message), _) => Err(crate::web::error::ApiError::Validation(vec![
-            crate::web::error::FieldError::new("result_upload", "upload_failed", message),
+    let outcome = match (posted.refused, decision) {
+        (Some(r), _) => Err(crate::web::error::ApiError::Validation(vec![
+            crate::web::error::FieldError::new("result_upload", "upload_failed", r.message),
         ])),
         (None, Err(e)) => Err(e),
         (None, Ok(approve)) => {

@@ -454,13 +454,22 @@ impl QueueView {
 }
 
 /// The sort orders a queue offers, by the names the API and the page use.
+const ORDERS: [(&str, store::QueueOrder); 3] = [
+    ("urgent", store::QueueOrder::Urgent),
+    ("newest", store::QueueOrder::Newest),
+    ("oldest", store::QueueOrder::Oldest),
+];
+
 pub fn parse_order(s: &str) -> Option<store::QueueOrder> {
-    match s {
-        "urgent" => Some(store::QueueOrder::Urgent),
-        "newest" => Some(store::QueueOrder::Newest),
-        "oldest" => Some(store::QueueOrder::Oldest),
-        _ => None,
-    }
+    ORDERS.iter().find(|(name, _)| *name == s).map(|(_, o)| *o)
+}
+
+/// The name of a sort order, as `parse_order` reads it.
+pub fn order_name(order: store::QueueOrder) -> &'static str {
+    ORDERS
+        .iter()
+        .find(|(_, o)| *o == order)
+        .map_or("urgent", |(name, _)| name)
 }
 
 /// What a queue is asked for, already checked.

@@ -191,6 +191,21 @@ async fn case_parts(
     Ok((subs, catalogue))
 }
 
+/// What people call a notice target (a field key or `materials.<code>`): the field's label
+/// or the material's name.
+pub(super) fn target_name(catalogue: &crate::catalogue::Catalogue, target: &str) -> String {
+    match target.strip_prefix("materials.") {
+        Some(m) => catalogue
+            .materials
+            .get(m)
+            .map_or_else(|| m.to_owned(), |d| d.name.clone()),
+        None => catalogue
+            .fields
+            .get(target)
+            .map_or_else(|| target.to_owned(), |d| d.label.clone()),
+    }
+}
+
 /// A 补正 notice may name only what the case holds: a field of one of its parts' items, a
 /// material of one of them, and a department of one of its parts. Anything else (a field's
 /// Chinese label, an invented code) is refused per line, so the applicant is never asked to
@@ -209,28 +224,12 @@ pub async fn check_notice(
     let mut errors = Vec::new();
     for (n, item) in items.iter_mut().enumerate() {
         let target = item.target.trim();
-        let label = match target.strip_prefix("materials.") {
-            Some(m) => parts
-                .iter()
-                .any(|p| p.materials.iter().any(|x| x.code == m))
-                .then(|| {
-                    catalogue
-                        .materials
-                        .get(m)
-                        .map_or_else(|| m.to_owned(), |d| d.name.clone())
-                }),
-            None => parts
-                .iter()
-                .any(|p| p.fields.iter().any(|f| f.key == target))
-                .then(|| {
-                    catalogue
-                        .fields
-                        .get(target)
-                        .map_or_else(|| target.to_owned(), |d| d.label.clone())
-                }),
+        let known = match target.strip_prefix("materials.") {
+            Some(m) => parts.iter().any(|p| p.materials.iter().any(|x| x.code == m)),
+            None => parts.iter().any(|p| p.fields.iter().any(|f| f.key == target)),
         };
-        if let Some(label) = label {
-            item.label = label;
+        if known {
+            item.label = target_name(&catalogue, target);
         } else {
             errors.push(FieldError::new(
                 format!("items[{n}].target"),
@@ -287,19 +286,14 @@ pub async fn notice_choices(state: &AppState, row: &CaseRow) -> Result<Vec<PartC
         let Some(item) = catalogue.items.get(&s.item_code) else {
             continue;
         };
-        let fields = item.fields.iter().map(|f| {
-            let label = catalogue
-                .fields
-                .get(&f.key)
-                .map_or_else(|| f.key.clone(), |d| d.label.clone());
-            (f.key.clone(), label)
-        });
+        let fields = item
+            .fields
+            .iter()
+            .map(|f| (f.key.clone(), target_name(&catalogue, &f.key)));
         let materials = item.materials.iter().map(|m| {
-            let name = catalogue
-                .materials
-                .get(&m.code)
-                .map_or_else(|| m.code.clone(), |d| d.name.clone());
-            (format!("materials.{}", m.code), format!("材料：{name}"))
+            let target = format!("materials.{}", m.code);
+            let name = format!("材料：{}", target_name(&catalogue, &target));
+            (target, name)
         });
         let choices: Vec<NoticeChoice> = fields
             .chain(materials)
