@@ -171,6 +171,11 @@ pub struct Settings {
     /// Meilisearch API key.
     #[arg(long, env = "MEILI_KEY", hide_env_values = true, global = true)]
     pub meili_key: Option<Secret>,
+
+    /// The Meilisearch index of the policies (its change-log position is kept in
+    /// `{index}_position` beside it).
+    #[arg(long, env = "MEILI_INDEX", default_value = "policies", global = true)]
+    pub meili_index: String,
 }
 
 impl Settings {
@@ -201,6 +206,7 @@ impl Settings {
             holidays_dir: None,
             meili_url: None,
             meili_key: None,
+            meili_index: "policies".into(),
         }
     }
 }

@@ -58,6 +58,16 @@ pub fn import(settings: &Settings, file: &Path, format: Option<&str>) -> anyhow:
         "{} inserted, {} updated, {} unchanged",
         report.inserted, report.updated, report.unchanged
     );
+    if settings.meili_url.is_some() {
+        // Meilisearch is shared: bring it up to date now rather than when a server next
+        // polls the change log (the embedded index of each server follows by itself).
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let applied = runtime.block_on(async {
+            let search = crate::search::follower::Search::open(settings, &db)?;
+            Ok::<_, anyhow::Error>(search.caught_up(&db).await?)
+        })?;
+        println!("{applied} policies brought up to date in Meilisearch");
+    }
     Ok(())
 }
 

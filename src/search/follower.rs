@@ -1,7 +1,7 @@
-//! Keeping search in step with the database. The embedded index of every server follows
-//! the shared `policy_changes` log (a background task polls it every second, and a request
-//! that changed a policy catches up before it answers); an external engine is written
-//! directly by the server that made the change, since all servers share it.
+//! Keeping search in step with the database. Every engine follows the shared
+//! `policy_changes` log: a background task polls it every second, and a request that
+//! changed a policy catches up before it answers. The embedded index keeps its position in
+//! its commits, Meilisearch in a small index beside the policies.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,24 +12,35 @@ use super::tantivy_index::{index_dir, TantivyIndex};
 use super::{SearchError, SearchQuery, SearchResult, SharedIndex};
 use crate::config::Settings;
 use crate::db::Db;
-use crate::store::policies as store;
+
+/// The engine behind the shared trait, for what differs: how it follows the log.
+#[derive(Clone)]
+enum Engine {
+    Embedded(TantivyIndex),
+    Meili(Arc<MeiliIndex>),
+}
 
 /// The search engine of a server and how it is kept consistent.
 #[derive(Clone)]
 pub struct Search {
     pub index: SharedIndex,
-    embedded: Option<TantivyIndex>,
+    engine: Engine,
 }
 
 impl Search {
     /// The engine chosen by the settings: Meilisearch when `MEILI_URL` is set, else the
     /// embedded index under the data directory, rebuilt when missing or unreadable.
+    /// Meilisearch is filled or brought up to date by [`Search::spawn_follower`].
     pub fn open(settings: &Settings, db: &Db) -> anyhow::Result<Self> {
         if let Some(url) = &settings.meili_url {
-            let meili = MeiliIndex::new(url, settings.meili_key.as_ref().map(|k| k.expose()), "policies")?;
+            let meili = Arc::new(MeiliIndex::new(
+                url,
+                settings.meili_key.as_ref().map(|k| k.expose()),
+                &settings.meili_index,
+            )?);
             return Ok(Self {
-                index: Arc::new(meili),
-                embedded: None,
+                index: meili.clone(),
+                engine: Engine::Meili(meili),
             });
         }
         Self::embedded(&settings.data_dir, db)
@@ -47,7 +58,7 @@ impl Search {
         }
         Ok(Self {
             index: Arc::new(index.clone()),
-            embedded: Some(index),
+            engine: Engine::Embedded(index),
         })
     }
 
@@ -97,69 +108,61 @@ impl Search {
         Ok(all)
     }
 
-    /// Brings the engine up to date after this server changed policy `id`.
-    pub async fn changed(&self, db: &Db, id: i64) -> Result<(), SearchError> {
-        match &self.embedded {
-            Some(index) => {
+    /// Brings the engine up to date after this server changed a policy (or many, by an
+    /// import): it applies the change log up to now.
+    pub async fn caught_up(&self, db: &Db) -> Result<usize, SearchError> {
+        match &self.engine {
+            Engine::Embedded(index) => {
                 let index = index.clone();
-                db.run(move |c| index.catch_up(c).map(|_| ())).await
+                db.run(move |c| index.catch_up(c)).await
             }
-            None => {
-                let docs = db
-                    .run(move |c| super::index_docs(c, &[id]).map_err(SearchError::from))
-                    .await?;
-                for (id, doc) in docs {
-                    match doc {
-                        Some(d) => self.index.upsert(vec![d]).await?,
-                        None => self.index.delete(vec![id]).await?,
-                    }
-                }
-                Ok(())
-            }
+            Engine::Meili(meili) => meili.catch_up(db).await,
         }
     }
 
-    /// Brings the engine up to date after a bulk change (import, seed).
-    pub async fn bulk_changed(&self, db: &Db, ids: Vec<i64>) -> Result<(), SearchError> {
-        match &self.embedded {
-            Some(index) => {
-                let index = index.clone();
-                db.run(move |c| index.catch_up(c).map(|_| ())).await
-            }
-            None => {
-                for chunk in ids.chunks(1000) {
-                    let chunk = chunk.to_vec();
-                    let docs = db
-                        .run(move |c| super::index_docs(c, &chunk).map_err(SearchError::from))
-                        .await?;
-                    let (up, del): (Vec<_>, Vec<_>) = docs.into_iter().partition(|(_, d)| d.is_some());
-                    self.index
-                        .upsert(up.into_iter().filter_map(|(_, d)| d).collect())
-                        .await?;
-                    self.index
-                        .delete(del.into_iter().map(|(id, _)| id).collect())
-                        .await?;
-                }
-                Ok(())
-            }
+    /// Readies an engine that is filled from outside the process: Meilisearch is filled
+    /// when empty and brought up to date when behind (the embedded index was readied when
+    /// opened). Returns the policies written.
+    pub async fn prepare(
+        &self,
+        db: &Db,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<u64, SearchError> {
+        match &self.engine {
+            Engine::Embedded(_) => Ok(0),
+            Engine::Meili(meili) => meili.prepare(db, progress).await,
         }
     }
 
-    /// Follows the change log every second until the runtime ends (embedded engine only).
+    /// Readies the engine, then follows the change log every second until the runtime
+    /// ends.
     pub fn spawn_follower(&self, db: Db) {
-        let Some(index) = self.embedded.clone() else {
-            return;
-        };
+        let search = self.clone();
         tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match search
+                .prepare(&db, &|done, total| {
+                    tracing::info!(done, total, "filling the policy search engine")
+                })
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    policies = n,
+                    seconds = started.elapsed().as_secs_f64(),
+                    engine = search.engine(),
+                    "policy search engine filled or brought up to date"
+                ),
+                Err(e) => tracing::error!(error = %e, "policy search engine could not be readied"),
+            }
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let index = index.clone();
-                match db.run(move |c| index.catch_up(c)).await {
+                match search.caught_up(&db).await {
                     Ok(0) => {}
-                    Ok(n) => tracing::debug!(policies = n, "policy index followed the change log"),
-                    Err(e) => tracing::warn!(error = %e, "policy index could not follow the change log"),
+                    Ok(n) => tracing::debug!(policies = n, "policy search followed the change log"),
+                    Err(e) => tracing::warn!(error = %e, "policy search could not follow the change log"),
                 }
             }
         });
@@ -171,31 +174,12 @@ impl Search {
         db: &Db,
         progress: Arc<dyn Fn(u64, u64) + Send + Sync>,
     ) -> Result<u64, SearchError> {
-        match &self.embedded {
-            Some(index) => {
+        match &self.engine {
+            Engine::Embedded(index) => {
                 let index = index.clone();
                 db.run(move |c| index.rebuild(c, &*progress)).await
             }
-            None => {
-                self.index.clear().await?;
-                let total = db.run(|c| store::count(c).map_err(SearchError::from)).await? as u64;
-                let (mut after, mut done, mut indexed) = (0i64, 0u64, 0u64);
-                loop {
-                    let batch = db
-                        .run(move |c| store::batch_after(c, after, 2000).map_err(SearchError::from))
-                        .await?;
-                    let Some(tail) = batch.last() else {
-                        break;
-                    };
-                    after = tail.id;
-                    done += batch.len() as u64;
-                    let docs: Vec<_> = batch.iter().filter_map(super::doc_of).collect();
-                    indexed += docs.len() as u64;
-                    self.index.upsert(docs).await?;
-                    progress(done, total);
-                }
-                Ok(indexed)
-            }
+            Engine::Meili(meili) => meili.rebuild(db, &*progress).await,
         }
     }
 }

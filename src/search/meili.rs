@@ -1,7 +1,9 @@
 //! Meilisearch as the search engine, for deployments that already run one (`MEILI_URL`,
 //! `MEILI_KEY`). It gets the same searchable, filterable and sortable attributes and the
-//! same synonym table as the embedded engine; several servers share it, so no server
-//! follows the change log for it.
+//! same synonym table as the embedded engine, requires every query word, lists policies in
+//! force first, and snippets the text the same way. Like the embedded engine it follows
+//! the change log; its position in the log is kept in a second index beside it
+//! (`{uid}_position`), so every server sharing it knows how far it has got.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,13 +12,17 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use meilisearch_sdk::client::Client;
-use meilisearch_sdk::search::{MatchingStrategies, Selectors};
-use meilisearch_sdk::settings::Settings;
+use meilisearch_sdk::errors::{Error as MeiliError, ErrorCode};
+use meilisearch_sdk::search::{MatchingStrategies, SearchResults, Selectors};
+use meilisearch_sdk::settings::{PaginationSetting, Settings, TypoToleranceSettings};
 use serde::{Deserialize, Serialize};
 
+use super::changes::Position;
 use super::tantivy_index::escape;
-use super::words::{engine_synonyms, tokens};
+use super::words::{engine_synonyms, query_terms, snippet, tokens};
 use super::{label_facets, Hit, IndexDoc, PolicyIndex, SearchError, SearchQuery, SearchResult, Sort, ALL};
+use crate::db::Db;
+use crate::store::policies as store;
 use chrono::{Datelike, NaiveDate};
 
 /// Stand-in for "no date" in numeric date keys (Meilisearch numbers are doubles).
@@ -24,6 +30,30 @@ const NO_DATE: i64 = 99_999_999;
 const PRE: &str = "\u{1}";
 const POST: &str = "\u{2}";
 const FACETS: [&str; 5] = ["industry_sections", "scales", "regions", "issuers", "status"];
+/// What a hit brings back: the stored policy without its long text fields.
+const RETRIEVED: [&str; 17] = [
+    "id",
+    "title",
+    "doc_number",
+    "issuer",
+    "issuers",
+    "published_on",
+    "effective_from",
+    "effective_to",
+    "apply_deadline",
+    "status",
+    "summary",
+    "text",
+    "industry_codes",
+    "industry_sections",
+    "scales",
+    "excluded_industries",
+    "regions",
+];
+/// Exact totals: Meilisearch counts at most this many hits (its default is 1,000).
+const MAX_TOTAL_HITS: usize = 10_000_000;
+/// Documents sent to the server at a time.
+const UPLOAD: usize = 5_000;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct MeiliDoc {
@@ -33,10 +63,21 @@ struct MeiliDoc {
     /// own segmentation also finds words inside compounds (工程 in 在建工程).
     #[serde(default)]
     terms: String,
+    #[serde(default)]
     published_key: i64,
+    #[serde(default)]
     eff_from_key: i64,
+    #[serde(default)]
     eff_to_key: i64,
+    #[serde(default)]
     deadline_key: i64,
+}
+
+/// The change-log position document.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredPosition {
+    id: u32,
+    last: i64,
 }
 
 fn day(d: NaiveDate) -> i64 {
@@ -60,10 +101,21 @@ fn err(e: impl std::fmt::Display) -> SearchError {
     SearchError::Index(format!("meilisearch: {e}"))
 }
 
+/// Whether a Meilisearch error says the index or document does not exist (yet).
+fn not_found(e: &MeiliError) -> bool {
+    matches!(
+        e,
+        MeiliError::Meilisearch(m)
+            if matches!(m.error_code, ErrorCode::IndexNotFound | ErrorCode::DocumentNotFound)
+    )
+}
+
 pub struct MeiliIndex {
     client: Client,
     uid: String,
     configured: AtomicBool,
+    /// Where this server has got in the change log; `None` until read from the server.
+    follow: tokio::sync::Mutex<Option<Position>>,
 }
 
 fn quoted(v: &str) -> String {
@@ -91,6 +143,14 @@ fn filter_of(q: &SearchQuery) -> Option<String> {
             part = format!("({part} OR industry_sections = {})", quoted(industry));
         }
         parts.push(part);
+        // A policy that excludes the industry (or its section) is not for it.
+        parts.push(format!(
+            "NOT {}",
+            any_of(
+                "excluded_industries",
+                &crate::policy::matching::industry_chain(industry)
+            )
+        ));
     }
     if let Some(scale) = q.scale {
         parts.push(any_of("scales", &[scale.as_str().to_owned(), ALL.to_owned()]));
@@ -113,6 +173,14 @@ fn filter_of(q: &SearchQuery) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" AND "))
 }
 
+/// `filter` narrowed by `extra`.
+fn and(filter: &Option<String>, extra: &str) -> String {
+    match filter {
+        Some(f) => format!("({f}) AND {extra}"),
+        None => extra.to_owned(),
+    }
+}
+
 fn highlighted(
     formatted: Option<&serde_json::Map<String, serde_json::Value>>,
     key: &str,
@@ -126,21 +194,31 @@ fn highlighted(
     escape(raw).replace(PRE, "<mark>").replace(POST, "</mark>")
 }
 
+/// The exact count of a page-mode result (Meilisearch counts exhaustively in that mode).
+fn exact_total<T>(r: &SearchResults<T>) -> u64 {
+    r.total_hits.or(r.estimated_total_hits).unwrap_or(0) as u64
+}
+
 impl MeiliIndex {
     pub fn new(url: &str, key: Option<&str>, uid: &str) -> Result<Self, SearchError> {
         Ok(Self {
             client: Client::new(url, key).map_err(err)?,
             uid: uid.to_owned(),
             configured: AtomicBool::new(false),
+            follow: tokio::sync::Mutex::new(None),
         })
+    }
+
+    fn position_uid(&self) -> String {
+        format!("{}_position", self.uid)
     }
 
     async fn wait(&self, task: meilisearch_sdk::task_info::TaskInfo) -> Result<(), SearchError> {
         let task = task
             .wait_for_completion(
                 &self.client,
-                Some(Duration::from_millis(50)),
-                Some(Duration::from_secs(60)),
+                Some(Duration::from_millis(20)),
+                Some(Duration::from_secs(600)),
             )
             .await
             .map_err(err)?;
@@ -161,6 +239,7 @@ impl MeiliIndex {
             .with_filterable_attributes([
                 "industry_codes",
                 "industry_sections",
+                "excluded_industries",
                 "scales",
                 "regions",
                 "issuers",
@@ -170,6 +249,17 @@ impl MeiliIndex {
                 "deadline_key",
             ])
             .with_sortable_attributes(["published_key", "deadline_key"])
+            // A sort asked for decides the order; relevance only breaks its ties.
+            .with_ranking_rules(["sort", "words", "typo", "proximity", "attribute", "exactness"])
+            // Words are matched as written, as in the embedded engine.
+            .with_typo_tolerance(TypoToleranceSettings {
+                enabled: Some(false),
+                ..Default::default()
+            })
+            .with_pagination(PaginationSetting {
+                max_total_hits: MAX_TOTAL_HITS,
+            })
+            .with_max_values_per_facet(1000)
             .with_synonyms(synonyms);
         let task = self
             .client
@@ -182,63 +272,284 @@ impl MeiliIndex {
         Ok(())
     }
 
-    async fn count(&self, q: &str, filter: &str) -> Result<u64, SearchError> {
-        let index = self.client.index(&self.uid);
-        let res = index
-            .search()
-            .with_query(q)
-            .with_filter(filter)
-            .with_limit(0)
-            .execute::<serde_json::Value>()
+    /// The change-log position stored beside the index (`None` when never stored).
+    async fn stored_position(&self) -> Result<Option<i64>, SearchError> {
+        match self
+            .client
+            .index(self.position_uid())
+            .get_document::<StoredPosition>("1")
+            .await
+        {
+            Ok(p) => Ok(Some(p.last)),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    async fn store_position(&self, last: i64) -> Result<(), SearchError> {
+        let task = self
+            .client
+            .index(self.position_uid())
+            .add_or_replace(&[StoredPosition { id: 1, last }], Some("id"))
             .await
             .map_err(err)?;
-        Ok(res.estimated_total_hits.or(res.total_hits).unwrap_or(0) as u64)
+        self.wait(task).await
+    }
+
+    /// How many policies the index holds (0 when it does not exist yet).
+    async fn documents(&self) -> Result<usize, SearchError> {
+        match self.client.index(&self.uid).get_stats().await {
+            Ok(s) => Ok(s.number_of_documents),
+            Err(e) if not_found(&e) => Ok(0),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Readies the index at start: fills it when it is empty (or has never followed the
+    /// log) while the library is not, else applies what it is behind. Returns the
+    /// number of policies written.
+    pub async fn prepare(
+        &self,
+        db: &Db,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<u64, SearchError> {
+        self.configure().await?;
+        let stored = self.stored_position().await?;
+        let held = self.documents().await?;
+        let library = db.run(|c| store::count(c).map_err(SearchError::from)).await?;
+        match stored {
+            Some(last) if held > 0 || library == 0 => {
+                *self.follow.lock().await = Some(Position::at(last));
+                Ok(self.catch_up(db).await? as u64)
+            }
+            _ => self.rebuild(db, progress).await,
+        }
+    }
+
+    /// Applies every change-log entry not yet applied; returns how many policies it touched.
+    pub async fn catch_up(&self, db: &Db) -> Result<usize, SearchError> {
+        let mut follow = self.follow.lock().await;
+        let mut position = match follow.take() {
+            Some(p) => p,
+            None => Position::at(self.stored_position().await?.unwrap_or(0)),
+        };
+        let mut touched = 0;
+        let outcome = loop {
+            let from = position.clone();
+            let pending = match db.run(move |c| from.pending(c).map_err(SearchError::from)).await {
+                Ok(Some(p)) => p,
+                Ok(None) => break Ok(touched),
+                Err(e) => break Err(e),
+            };
+            let next = position.after(&pending);
+            let written = async {
+                self.write(pending.upserts, pending.deletes).await?;
+                self.store_position(next.last).await
+            }
+            .await;
+            if let Err(e) = written {
+                break Err(e);
+            }
+            touched += pending.policies;
+            position = next;
+            if !pending.more {
+                break Ok(touched);
+            }
+        };
+        *follow = Some(position);
+        outcome
+    }
+
+    /// Rebuilds the index from the database, reporting (done, total).
+    pub async fn rebuild(
+        &self,
+        db: &Db,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<u64, SearchError> {
+        let mut follow = self.follow.lock().await;
+        self.configure().await?;
+        let (last, total) = db
+            .run(|c| Ok::<_, SearchError>((store::last_change(c)?, store::count(c)? as u64)))
+            .await?;
+        self.clear_documents().await?;
+        let (mut after, mut done, mut indexed) = (0i64, 0u64, 0u64);
+        loop {
+            let batch = db
+                .run(move |c| store::batch_after(c, after, UPLOAD as i64).map_err(SearchError::from))
+                .await?;
+            let Some(tail) = batch.last() else {
+                break;
+            };
+            after = tail.id;
+            done += batch.len() as u64;
+            let docs: Vec<IndexDoc> = batch.iter().filter_map(super::doc_of).collect();
+            indexed += docs.len() as u64;
+            self.write(docs, Vec::new()).await?;
+            progress(done, total);
+        }
+        let position = db
+            .run(move |c| Position::rebuilt(c, last).map_err(SearchError::from))
+            .await?;
+        self.store_position(last).await?;
+        *follow = Some(position);
+        Ok(indexed)
+    }
+
+    async fn write(&self, upserts: Vec<IndexDoc>, deletes: Vec<i64>) -> Result<(), SearchError> {
+        if !deletes.is_empty() {
+            let task = self
+                .client
+                .index(&self.uid)
+                .delete_documents(&deletes)
+                .await
+                .map_err(err)?;
+            self.wait(task).await?;
+        }
+        if upserts.is_empty() {
+            return Ok(());
+        }
+        self.configure().await?;
+        let docs: Vec<MeiliDoc> = upserts.into_iter().map(MeiliDoc::from).collect();
+        for chunk in docs.chunks(UPLOAD) {
+            let task = self
+                .client
+                .index(&self.uid)
+                .add_or_replace(chunk, Some("id"))
+                .await
+                .map_err(err)?;
+            self.wait(task).await?;
+        }
+        Ok(())
+    }
+
+    async fn clear_documents(&self) -> Result<(), SearchError> {
+        let task = self
+            .client
+            .index(&self.uid)
+            .delete_all_documents()
+            .await
+            .map_err(err)?;
+        self.wait(task).await
+    }
+
+    /// One search request as Meilisearch takes it.
+    fn request<'a>(
+        &'a self,
+        index: &'a meilisearch_sdk::indexes::Index,
+        q: &'a str,
+        filter: Option<&'a str>,
+    ) -> meilisearch_sdk::search::SearchQuery<'a, meilisearch_sdk::DefaultHttpClient> {
+        let mut search = index.search();
+        search
+            .with_query(q)
+            .with_matching_strategy(MatchingStrategies::ALL)
+            .with_attributes_to_retrieve(Selectors::Some(&RETRIEVED));
+        if let Some(f) = filter {
+            search.with_filter(f);
+        }
+        search
+    }
+
+    /// A count of matches (and the facets when asked), exact.
+    fn counting<'a>(
+        &'a self,
+        index: &'a meilisearch_sdk::indexes::Index,
+        q: &'a str,
+        filter: Option<&'a str>,
+        facets: bool,
+    ) -> meilisearch_sdk::search::SearchQuery<'a, meilisearch_sdk::DefaultHttpClient> {
+        let mut search = self.request(index, q, filter);
+        search.with_page(1).with_hits_per_page(0);
+        if facets {
+            search.with_facets(Selectors::Some(&FACETS));
+        }
+        search
     }
 
     async fn run_search(&self, q: SearchQuery) -> Result<SearchResult, SearchError> {
         self.configure().await?;
         let index = self.client.index(&self.uid);
         let filter = filter_of(&q);
+        let t = day(q.today);
+        let live_filter = and(&filter, &in_force_filter(q.today));
+        let rest_filter = and(&filter, &format!("NOT {}", in_force_filter(q.today)));
+        let expired_filter = and(&filter, &format!("status = \"published\" AND eff_to_key < {t}"));
+        let has_text = !q.q.trim().is_empty();
         let sort_by: Vec<&str> = match q.sort {
-            Sort::Relevance if !q.q.trim().is_empty() => vec![],
+            Sort::Relevance if has_text => vec![],
             Sort::Deadline => vec!["deadline_key:asc"],
             _ => vec!["published_key:desc"],
         };
-        let mut search = index.search();
-        search
-            .with_query(&q.q)
-            .with_offset(q.page.saturating_sub(1) * q.per_page)
-            .with_limit(q.per_page)
-            .with_facets(Selectors::Some(&FACETS))
-            .with_attributes_to_highlight(Selectors::Some(&["title", "text"]))
-            .with_attributes_to_crop(Selectors::Some(&[("text", Some(60))]))
+        let offset = q.page.saturating_sub(1) * q.per_page;
+        // The page: by relevance, the matches in force first (as in the embedded engine);
+        // by a sort, in its order. One request carries the page and every count.
+        let page_filter = if sort_by.is_empty() {
+            Some(live_filter.as_str())
+        } else {
+            filter.as_deref()
+        };
+        let mut page = self.request(&index, &q.q, page_filter);
+        page.with_page(q.page.max(1))
+            .with_hits_per_page(q.per_page)
+            .with_attributes_to_highlight(Selectors::Some(&["title"]))
             .with_highlight_pre_tag(PRE)
-            .with_highlight_post_tag(POST)
-            .with_matching_strategy(MatchingStrategies::LAST);
-        if let Some(f) = &filter {
-            search.with_filter(f);
-        }
+            .with_highlight_post_tag(POST);
         if !sort_by.is_empty() {
-            search.with_sort(&sort_by);
+            page.with_sort(&sort_by);
         }
-        let res = search.execute::<MeiliDoc>().await.map_err(err)?;
-        let total = res.estimated_total_hits.or(res.total_hits).unwrap_or(0) as u64;
-        let items = res
-            .hits
+        let mut multi = self.client.multi_search();
+        multi
+            .with_search_query(page)
+            .with_search_query(self.counting(&index, &q.q, filter.as_deref(), true))
+            .with_search_query(self.counting(&index, &q.q, Some(&live_filter), false))
+            .with_search_query(self.counting(&index, &q.q, Some(&expired_filter), false));
+        let mut results = multi
+            .execute::<MeiliDoc>()
+            .await
+            .map_err(err)?
+            .results
+            .into_iter();
+        let mut next = || {
+            results
+                .next()
+                .ok_or_else(|| err("multi-search answered too few queries"))
+        };
+        let page_res = next()?;
+        let all = next()?;
+        let live_n = exact_total(&next()?);
+        let expired = exact_total(&next()?);
+        let total = exact_total(&all);
+        let mut hits = page_res.hits;
+        if sort_by.is_empty() && hits.len() < q.per_page && (offset + hits.len()) < total as usize {
+            // The page runs on past the policies in force.
+            let mut rest = self.request(&index, &q.q, Some(&rest_filter));
+            rest.with_offset(offset.saturating_sub(live_n as usize))
+                .with_limit(q.per_page - hits.len())
+                .with_attributes_to_highlight(Selectors::Some(&["title"]))
+                .with_highlight_pre_tag(PRE)
+                .with_highlight_post_tag(POST);
+            hits.extend(rest.execute::<MeiliDoc>().await.map_err(err)?.hits);
+        }
+        let terms = query_terms(&q.q);
+        let items = hits
             .iter()
             .map(|h| {
                 let d = &h.result.doc;
-                let formatted = h.formatted_result.as_ref();
+                let body = if has_text {
+                    snippet(&d.text, &terms, 110).unwrap_or_else(|| escape(&d.summary))
+                } else {
+                    escape(&d.summary)
+                };
                 Hit::from_doc(
                     d,
                     q.today,
-                    highlighted(formatted, "text", &d.summary),
-                    highlighted(formatted, "title", &d.title),
+                    body,
+                    highlighted(h.formatted_result.as_ref(), "title", &d.title),
                 )
             })
             .collect();
         let mut raw: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
-        let dist = res.facet_distribution.unwrap_or_default();
+        let dist = all.facet_distribution.unwrap_or_default();
         for (name, attr) in [
             ("industry", "industry_sections"),
             ("scale", "scales"),
@@ -250,18 +561,6 @@ impl MeiliIndex {
                 entry.insert(value, n as u64);
             }
         }
-        let with = |extra: String| match &filter {
-            Some(f) => format!("({f}) AND {extra}"),
-            None => extra,
-        };
-        let t = day(q.today);
-        let expired = self
-            .count(
-                &q.q,
-                &with(format!("status = \"published\" AND eff_to_key < {t}")),
-            )
-            .await?;
-        let in_force_n = self.count(&q.q, &with(in_force_filter(q.today))).await?;
         let stored = dist.get("status").cloned().unwrap_or_default();
         let published = stored.get("published").copied().unwrap_or(0) as u64;
         let status = raw.entry("status").or_default();
@@ -272,8 +571,8 @@ impl MeiliIndex {
             stored.get("revoked").copied().unwrap_or(0) as u64,
         );
         let force = raw.entry("in_force").or_default();
-        force.insert("true".into(), in_force_n);
-        force.insert("false".into(), total.saturating_sub(in_force_n));
+        force.insert("true".into(), live_n);
+        force.insert("false".into(), total.saturating_sub(live_n));
         Ok(SearchResult {
             items,
             total,
@@ -289,37 +588,11 @@ impl PolicyIndex for MeiliIndex {
     }
 
     fn upsert(&self, docs: Vec<IndexDoc>) -> BoxFuture<'_, Result<(), SearchError>> {
-        async move {
-            if docs.is_empty() {
-                return Ok(());
-            }
-            self.configure().await?;
-            let docs: Vec<MeiliDoc> = docs.into_iter().map(MeiliDoc::from).collect();
-            let task = self
-                .client
-                .index(&self.uid)
-                .add_or_replace(&docs, Some("id"))
-                .await
-                .map_err(err)?;
-            self.wait(task).await
-        }
-        .boxed()
+        self.write(docs, Vec::new()).boxed()
     }
 
     fn delete(&self, ids: Vec<i64>) -> BoxFuture<'_, Result<(), SearchError>> {
-        async move {
-            if ids.is_empty() {
-                return Ok(());
-            }
-            let task = self
-                .client
-                .index(&self.uid)
-                .delete_documents(&ids)
-                .await
-                .map_err(err)?;
-            self.wait(task).await
-        }
-        .boxed()
+        self.write(Vec::new(), ids).boxed()
     }
 
     fn search(&self, q: SearchQuery) -> BoxFuture<'_, Result<SearchResult, SearchError>> {
@@ -329,13 +602,10 @@ impl PolicyIndex for MeiliIndex {
     fn clear(&self) -> BoxFuture<'_, Result<(), SearchError>> {
         async move {
             self.configure().await?;
-            let task = self
-                .client
-                .index(&self.uid)
-                .delete_all_documents()
-                .await
-                .map_err(err)?;
-            self.wait(task).await
+            self.clear_documents().await?;
+            self.store_position(0).await?;
+            *self.follow.lock().await = Some(Position::default());
+            Ok(())
         }
         .boxed()
     }

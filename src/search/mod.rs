@@ -3,6 +3,7 @@
 //! document built from a policy, query expansion by synonyms and everyday industry words,
 //! and the query and result types.
 
+pub mod changes;
 pub mod follower;
 pub mod meili;
 pub mod tantivy_index;

@@ -2,7 +2,7 @@
 //! carries, as its payload, the id of the last change-log entry it reflects, so a server
 //! that restarts (or shares the database with others) knows where to resume.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +19,7 @@ use tantivy::schema::{
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
+use super::changes::{Position, BATCH};
 use super::words::{analyzer, expand, query_tokens, term_tokens, FinestTokenizer};
 use super::{label_facets, Hit, IndexDoc, PolicyIndex, SearchError, SearchQuery, SearchResult, Sort, ALL};
 use crate::db::DbConn;
@@ -27,11 +28,6 @@ use crate::store::policies as store;
 
 const TOKENIZER: &str = "jieba";
 const WRITER_HEAP: usize = 50_000_000;
-/// Change-log ids are handed out at insert but become visible at commit, so on PostgreSQL
-/// a lower id can appear after a higher one; entries this far behind the newest applied
-/// are read again (and skipped when already applied).
-const LOOKBACK: i64 = 1000;
-const BATCH: i64 = 2000;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -79,18 +75,11 @@ fn facet(kind: &str, value: &str) -> Facet {
     Facet::from_path([kind, value])
 }
 
-struct Follow {
-    /// Newest change-log id applied.
-    last: i64,
-    /// Applied ids in (last - LOOKBACK, last].
-    seen: BTreeSet<i64>,
-}
-
 struct Inner {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     f: Fields,
-    follow: Mutex<Follow>,
+    follow: Mutex<Position>,
 }
 
 /// The embedded index; cheap to clone.
@@ -126,10 +115,7 @@ impl TantivyIndex {
                 reader,
                 writer: Mutex::new(writer),
                 f,
-                follow: Mutex::new(Follow {
-                    last,
-                    seen: BTreeSet::new(),
-                }),
+                follow: Mutex::new(Position::at(last)),
             }),
         })
     }
@@ -228,39 +214,12 @@ impl TantivyIndex {
     pub fn catch_up(&self, conn: &mut DbConn) -> Result<usize, SearchError> {
         let mut follow = lock(&self.inner.follow);
         let mut touched = 0;
-        loop {
-            let floor = (follow.last - LOOKBACK).max(0);
-            let changes = store::changes_after(conn, floor, BATCH)?;
-            let fresh: Vec<(i64, i64)> = changes
-                .iter()
-                .copied()
-                .filter(|(id, _)| !follow.seen.contains(id))
-                .collect();
-            if fresh.is_empty() {
-                break;
-            }
-            let mut ids: Vec<i64> = fresh.iter().map(|(_, p)| *p).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            let docs = super::index_docs(conn, &ids)?;
-            let (upserts, deletes): (Vec<_>, Vec<_>) = docs.into_iter().partition(|(_, d)| d.is_some());
-            let upserts: Vec<IndexDoc> = upserts.into_iter().filter_map(|(_, d)| d).collect();
-            let deletes: Vec<i64> = deletes.into_iter().map(|(id, _)| id).collect();
-            let newest = fresh
-                .iter()
-                .map(|(id, _)| *id)
-                .max()
-                .unwrap_or(follow.last)
-                .max(follow.last);
-            self.write(&upserts, &deletes, Some(newest))?;
-            touched += ids.len();
-            for (id, _) in &fresh {
-                follow.seen.insert(*id);
-            }
-            follow.last = newest;
-            let keep_from = newest - LOOKBACK;
-            follow.seen = follow.seen.split_off(&keep_from);
-            if (changes.len() as i64) < BATCH {
+        while let Some(p) = follow.pending(conn)? {
+            let next = follow.after(&p);
+            self.write(&p.upserts, &p.deletes, Some(next.last))?;
+            touched += p.policies;
+            *follow = next;
+            if !p.more {
                 break;
             }
         }
@@ -291,12 +250,7 @@ impl TantivyIndex {
             progress(done, total);
         }
         self.commit(&mut writer, last)?;
-        follow.last = last;
-        follow.seen = store::changes_after(conn, (last - LOOKBACK).max(0), LOOKBACK)?
-            .into_iter()
-            .map(|(id, _)| id)
-            .filter(|id| *id <= last)
-            .collect();
+        *follow = Position::rebuilt(conn, last)?;
         Ok(indexed)
     }
 
@@ -689,9 +643,7 @@ impl PolicyIndex for TantivyIndex {
             let mut writer = lock(&me.inner.writer);
             writer.delete_all_documents()?;
             me.commit(&mut writer, 0)?;
-            let mut follow = lock(&me.inner.follow);
-            follow.last = 0;
-            follow.seen.clear();
+            *lock(&me.inner.follow) = Position::default();
             Ok(())
         })
     }

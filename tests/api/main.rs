@@ -15,6 +15,7 @@ mod cli;
 mod counter;
 mod crash;
 mod loader;
+mod meili;
 mod metrics;
 mod migrations;
 mod openapi;

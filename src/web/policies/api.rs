@@ -155,8 +155,11 @@ fn parse_input(body: &[u8]) -> Result<PolicyInput, ApiError> {
     crate::web::extract::parse(body)
 }
 
-async fn reindex(state: &AppState, id: i64) -> Result<(), ApiError> {
-    state.search.changed(&state.db, id).await.map_err(ApiError::from)
+/// Brings search up to date with the change this request made, so its answer and the
+/// next search agree.
+async fn reindex(state: &AppState) -> Result<(), ApiError> {
+    state.search.caught_up(&state.db).await.map_err(ApiError::from)?;
+    Ok(())
 }
 
 /// Create a policy as a draft (editors and administrators).
@@ -184,7 +187,7 @@ async fn create(
         })
         .await?
         .ok_or_else(|| ApiError::NotFound("新建的政策未找到".into()))?;
-    reindex(&state, record.id).await?;
+    reindex(&state).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/policies/{}", record.id)))
         .json(view(&record, state.today())))
@@ -225,7 +228,7 @@ async fn update(
         )
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("未找到编号为 {id} 的政策")))?;
-    reindex(&state, id).await?;
+    reindex(&state).await?;
     Ok(HttpResponse::Ok().json(view(&record, state.today())))
 }
 
@@ -256,7 +259,7 @@ pub async fn change_status(
             )
         })
         .await??;
-    reindex(state, id).await?;
+    reindex(state).await?;
     Ok(record)
 }
 
@@ -872,7 +875,7 @@ pub async fn import_file(
             .map_err(ApiError::from)
         })
         .await?;
-    state.search.bulk_changed(&state.db, report.ids.clone()).await?;
+    state.search.caught_up(&state.db).await?;
     Ok(Ok(report))
 }
 

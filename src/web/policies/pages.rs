@@ -643,7 +643,7 @@ async fn admin_create(
         .map_err(|e| page_err(&state, e))?;
     state
         .search
-        .changed(&state.db, id)
+        .caught_up(&state.db)
         .await
         .map_err(|e| page_err(&state, ApiError::from(e)))?;
     Ok(see_other(&format!("/policies/{id}")))
@@ -713,7 +713,7 @@ async fn admin_update(
         .map_err(|e| page_err(&state, e))?;
     state
         .search
-        .changed(&state.db, pid)
+        .caught_up(&state.db)
         .await
         .map_err(|e| page_err(&state, ApiError::from(e)))?;
     Ok(see_other(&format!("/policies/{pid}")))
