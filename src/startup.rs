@@ -79,7 +79,10 @@ impl Application {
         let db = prepare_database(settings, clock.now_utc())?;
         let search = prepare_policies(settings, &db, clock.now_utc())?;
         search.spawn_follower(db.clone());
-        let templates = Arc::new(web::templates::load(settings.template_dir.as_deref())?);
+        let (templates, templates_tag) = web::templates::load_tagged(settings.template_dir.as_deref())?;
+        let templates = Arc::new(templates);
+        let catalogue = Arc::new(web::catalogue::snapshot::CatalogueCache::load(&mut *db.get()?)?);
+        catalogue.clone().spawn_follower(db.clone());
         let keys = Keys::load(settings)?;
         let tokens = TokenService::new(&keys.jwt, settings.token_ttl_minutes);
         let vault = Vault::new(&keys.data);
@@ -98,6 +101,8 @@ impl Application {
         let state = Data::new(AppState {
             db: db.clone(),
             templates,
+            templates_tag,
+            catalogue,
             tokens,
             vault,
             data_dir: settings.data_dir.clone(),

@@ -951,9 +951,11 @@ pub fn load_bundle(
 }
 
 pub fn get_bundle(conn: &mut DbConn, code: &str) -> Result<Option<BundleDetail>, DbError> {
-    let Some((row, def, cat)) = load_bundle(conn, code)? else {
-        return Ok(None);
-    };
+    Ok(load_bundle(conn, code)?.map(|(row, def, cat)| bundle_detail(&row, def, &cat)))
+}
+
+/// What the portal shows of a bundle loaded by [`load_bundle`].
+pub fn bundle_detail(row: &BundleRow, def: BundleDef, cat: &Catalogue) -> BundleDetail {
     let short: HashMap<&str, &str> = cat
         .departments
         .iter()
@@ -998,8 +1000,8 @@ pub fn get_bundle(conn: &mut DbConn, code: &str) -> Result<Option<BundleDetail>,
         }
     }
     let codes: Vec<&str> = def.items.iter().map(String::as_str).collect();
-    let savings = catalogue::savings(&cat, &def);
-    Ok(Some(BundleDetail {
+    let savings = catalogue::savings(cat, &def);
+    BundleDetail {
         lead_department: CodeName {
             code: def.lead_department.clone(),
             name: full
@@ -1008,14 +1010,14 @@ pub fn get_bundle(conn: &mut DbConn, code: &str) -> Result<Option<BundleDetail>,
                 .unwrap_or_default()
                 .to_owned(),
         },
-        materials: catalogue::merge_materials(&cat, &codes),
+        materials: catalogue::merge_materials(cat, &codes),
         trips: savings.bundle_trips,
         savings,
         items,
         departments,
         code: def.code,
         name: def.name,
-        audience: row.audience,
+        audience: row.audience.clone(),
         theme: def.theme,
         summary: def.summary,
         keywords: def.keywords,
@@ -1023,7 +1025,49 @@ pub fn get_bundle(conn: &mut DbConn, code: &str) -> Result<Option<BundleDetail>,
         questions: def.questions,
         version: row.version,
         updated_at: row.updated_at,
-    }))
+    }
+}
+
+/// Active bundle and item codes, in catalogue order.
+pub fn active_codes(conn: &mut DbConn) -> Result<(Vec<String>, Vec<String>), DbError> {
+    let bundle_codes = bundles::table
+        .filter(bundles::active.eq(true))
+        .order((bundles::position.asc(), bundles::code.asc()))
+        .select(bundles::code)
+        .load(conn)?;
+    let item_codes = items::table
+        .filter(items::active.eq(true))
+        .order(items::code.asc())
+        .select(items::code)
+        .load(conn)?;
+    Ok((bundle_codes, item_codes))
+}
+
+/// A value that changes whenever anything in the catalogue does: each sync bumps the
+/// version of every row it rewrites or retires, so the row counts and version sums of
+/// the catalogue tables say whether a copy is current. Cheap enough to ask every second.
+pub fn fingerprint(conn: &mut DbConn) -> Result<String, DbError> {
+    use diesel::dsl::{count_star, sum};
+    let d: (i64, Option<i64>) = departments::table
+        .select((count_star(), sum(departments::version)))
+        .first(conn)?;
+    let f: (i64, Option<i64>) = field_definitions::table
+        .select((count_star(), sum(field_definitions::version)))
+        .first(conn)?;
+    let m: (i64, Option<i64>) = materials::table
+        .select((count_star(), sum(materials::version)))
+        .first(conn)?;
+    let i: (i64, Option<i64>) = items::table
+        .select((count_star(), sum(items::version)))
+        .first(conn)?;
+    let b: (i64, Option<i64>) = bundles::table
+        .select((count_star(), sum(bundles::version)))
+        .first(conn)?;
+    Ok([d, f, m, i, b]
+        .iter()
+        .map(|(n, v)| format!("{n}.{}", v.unwrap_or(0)))
+        .collect::<Vec<_>>()
+        .join("-"))
 }
 
 /// Headline counts of the catalogue, for the portal's home page.

@@ -33,6 +33,10 @@ use error::{ApiError, FieldError};
 pub struct AppState {
     pub db: Db,
     pub templates: Arc<tera::Tera>,
+    /// A tag of the template sources, part of every page's entity tag.
+    pub templates_tag: String,
+    /// The public catalogue in memory, following the database's catalogue version.
+    pub catalogue: Arc<catalogue::snapshot::CatalogueCache>,
     pub tokens: crate::auth::TokenService,
     pub vault: crate::auth::Vault,
     pub data_dir: std::path::PathBuf,

@@ -170,6 +170,12 @@ pub enum TemplateError {
 }
 
 pub fn load(override_dir: Option<&Path>) -> Result<Tera, TemplateError> {
+    Ok(load_tagged(override_dir)?.0)
+}
+
+/// The templates and a tag of their sources (a deployment that changes a template
+/// changes the entity tags of the pages it renders).
+pub fn load_tagged(override_dir: Option<&Path>) -> Result<(Tera, String), TemplateError> {
     let mut sources: Vec<(String, String)> = BUILT_IN
         .iter()
         .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
@@ -197,8 +203,17 @@ pub fn load(override_dir: Option<&Path>) -> Result<Tera, TemplateError> {
     tera.register_filter("status_label", status_label);
     tera.register_filter("filesize", filesize);
     tera.register_function("asset", asset);
+    let tag = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        sources.hash(&mut h);
+        for a in super::assets::all() {
+            a.hashed.hash(&mut h);
+        }
+        format!("{:016x}", h.finish())
+    };
     tera.add_raw_templates(sources)?;
-    Ok(tera)
+    Ok((tera, tag))
 }
 
 /// A timeline action's code (`request_supplement`) in words (一次性告知补正).

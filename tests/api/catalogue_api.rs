@@ -282,3 +282,84 @@ both_backends!(the_public_calendar_adds_working_days_over_holidays, |app| {
     assert_eq!(status, 400);
     assert_eq!(body["errors"].as_array().map(Vec::len), Some(2));
 });
+
+/// GET `path` with `If-None-Match: etag`, returning status, ETag and body.
+async fn revalidate(app: &crate::helpers::TestApp, path: &str, etag: Option<&str>) -> (u16, String, String) {
+    let mut req = app.client.get(format!("{}{}", app.address, path));
+    if let Some(t) = etag {
+        req = req.header("If-None-Match", t);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let tag = resp
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, tag, resp.text().await.expect("body"))
+}
+
+both_backends!(
+    catalogue_responses_are_tagged_and_follow_a_catalogue_change,
+    |app| {
+        let paths = [
+            "/api/v1/bundles/newborn",
+            "/api/v1/items/WJ-001",
+            "/api/v1/bundles?audience=personal",
+            "/api/v1/departments",
+            "/bundles/newborn",
+            "/items/WJ-001",
+            "/",
+        ];
+        let mut tags = Vec::new();
+        for path in paths {
+            let (status, tag, _) = revalidate(&app, path, None).await;
+            assert_eq!(status, 200, "{path}");
+            assert!(tag.starts_with("W/\""), "{path} carries an ETag: {tag:?}");
+            let (status, again, body) = revalidate(&app, path, Some(&tag)).await;
+            assert_eq!(
+                (status, body.as_str()),
+                (304, ""),
+                "{path} answers a current copy with 304 Not Modified"
+            );
+            assert_eq!(again, tag, "{path}");
+            let (status, _, _) = revalidate(&app, path, Some("W/\"0000000000000000\"")).await;
+            assert_eq!(status, 200, "{path}: a stale copy gets the page");
+            tags.push(tag);
+        }
+        let (_, bundle_tag, before) = revalidate(&app, "/api/v1/bundles/newborn", None).await;
+        assert!(!before.contains("新生儿出生一件事（更名测试）"));
+
+        // Another server (or a restart with new forms) changes the catalogue in the database.
+        let mut cat = onething::catalogue::load_catalogue(&crate::helpers::repo_forms()).expect("forms");
+        let b = cat
+            .bundles
+            .iter_mut()
+            .find(|b| b.code == "newborn")
+            .expect("newborn bundle");
+        b.name = "新生儿出生一件事（更名测试）".into();
+        {
+            let mut c = app.db.get().expect("conn");
+            onething::store::catalogue::sync(&mut c, &cat, crate::helpers::fixed_now()).expect("sync");
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (status, tag, body) = revalidate(&app, "/api/v1/bundles/newborn", Some(&bundle_tag)).await;
+            if status == 200 && body.contains("新生儿出生一件事（更名测试）") {
+                assert_ne!(tag, bundle_tag, "a new catalogue version gets a new tag");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server still serves the old catalogue 10 s after the change: {status}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let (_, _, page) = revalidate(&app, "/bundles/newborn", Some(&tags[4])).await;
+        assert!(
+            page.contains("新生儿出生一件事（更名测试）"),
+            "the page follows the change too"
+        );
+    }
+);

@@ -114,7 +114,7 @@ both_backends!(item_guide_page_shows_every_element_and_prints, |app| {
     let (_, css) = (200, app.get("/static/site.css").await.text().await.expect("css"));
     assert!(css.contains("@media print"), "a print layout exists");
     assert!(
-        html.contains("print-head") && html.contains("打印时间") && html.contains("<svg"),
+        html.contains("print-head") && html.contains("打印日期") && html.contains("<svg"),
         "the printed guide carries the letterhead, the print time and a QR code of the page"
     );
 });

@@ -36,13 +36,14 @@ fn json_err(e: serde_json::Error) -> ApiError {
     ApiError::failed("JSON", e)
 }
 
-/// The bundle and the part of the catalogue it refers to, from the runtime copy.
+/// The bundle and the part of the catalogue it refers to, from the catalogue in memory.
 pub async fn bundle_context(state: &AppState, code: &str) -> Result<(i32, BundleDef, Catalogue), ApiError> {
-    let lookup = code.to_owned();
-    let found = state.db.run(move |c| cat::load_bundle(c, &lookup)).await?;
-    let (row, def, catalogue) =
-        found.ok_or_else(|| ApiError::NotFound(format!("未找到编码为 {code} 的一件事套餐")))?;
-    Ok((row.version, def, catalogue))
+    let entry = state
+        .catalogue
+        .current()
+        .bundle(code)
+        .ok_or_else(|| ApiError::NotFound(format!("未找到编码为 {code} 的一件事套餐")))?;
+    Ok((entry.version, entry.def.clone(), entry.catalogue.clone()))
 }
 
 /// Values the account already holds, by dictionary key: its identity (as the form's

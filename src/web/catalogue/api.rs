@@ -1,6 +1,6 @@
 //! JSON API under /api/v1: thin handlers that parse, call one query, and serialize.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -10,9 +10,28 @@ use crate::store::catalogue::{
     ItemSummary,
 };
 use crate::store::Page;
+use crate::web::catalogue::snapshot::{not_modified, tagged, unchanged};
 use crate::web::error::{ApiError, FieldError};
 use crate::web::extract::parse_paging;
 use crate::web::AppState;
+
+/// Answers from the client's copy when it is current; else runs `respond` and tags its
+/// answer. Catalogue API responses depend only on the catalogue version and the address.
+async fn conditional<F, Fut>(
+    state: &AppState,
+    req: &HttpRequest,
+    respond: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<HttpResponse, ApiError>>,
+{
+    let etag = state.catalogue.current().etag(&["api", &req.uri().to_string()]);
+    if not_modified(req, &etag) {
+        return Ok(unchanged(&etag));
+    }
+    Ok(tagged(respond().await?, &etag))
+}
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(openapi)
@@ -115,6 +134,7 @@ pub fn item_filter(q: &ListQuery, errors: &mut Vec<FieldError>) -> ItemFilter {
 #[get("/bundles")]
 async fn list_bundles(
     state: web::Data<AppState>,
+    req: HttpRequest,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
@@ -123,73 +143,97 @@ async fn list_bundles(
     if !errors.is_empty() {
         return Err(ApiError::InvalidQuery(errors));
     }
-    let page = state
-        .db
-        .run(move |c| cat::list_bundles(c, &filter, paging).map_err(ApiError::from))
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    conditional(&state, &req, || async {
+        let page = state
+            .db
+            .run(move |c| cat::list_bundles(c, &filter, paging).map_err(ApiError::from))
+            .await?;
+        Ok(HttpResponse::Ok().json(page))
+    })
+    .await
 }
 
 /// One bundle with its items, questions, merged materials and savings.
 #[utoipa::path(tag = "catalogue", params(("code" = String, Path, description = "The bundle's code")), responses((status = 200, body = BundleDetail)))]
 #[get("/bundles/{code}")]
-async fn get_bundle(state: web::Data<AppState>, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get_bundle(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
-    let lookup = code.clone();
     let bundle = state
-        .db
-        .run(move |c| cat::get_bundle(c, &lookup).map_err(ApiError::from))
-        .await?
+        .catalogue
+        .current()
+        .bundle(&code)
         .ok_or_else(|| ApiError::NotFound(format!("未找到编码为 {code} 的一件事套餐")))?;
-    Ok(HttpResponse::Ok().json(bundle))
+    conditional(&state, &req, || async {
+        Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(bundle.json.clone()))
+    })
+    .await
 }
 
 /// List government service items (政务服务事项).
 #[utoipa::path(tag = "catalogue", params(ListQuery), responses((status = 200, body = Page<ItemSummary>)))]
 #[get("/items")]
-async fn list_items(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+async fn list_items(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let paging = parse_paging(&q.page, &q.per_page, &mut errors);
     let filter = item_filter(&q, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::InvalidQuery(errors));
     }
-    let page = state
-        .db
-        .run(move |c| cat::list_items(c, &filter, paging).map_err(ApiError::from))
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    conditional(&state, &req, || async {
+        let page = state
+            .db
+            .run(move |c| cat::list_items(c, &filter, paging).map_err(ApiError::from))
+            .await?;
+        Ok(HttpResponse::Ok().json(page))
+    })
+    .await
 }
 
 /// One item with its complete service guide (办事指南).
 #[utoipa::path(tag = "catalogue", params(("code" = String, Path, description = "The item's code")), responses((status = 200, body = ItemDetail)))]
 #[get("/items/{code}")]
-async fn get_item(state: web::Data<AppState>, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get_item(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
-    let lookup = code.clone();
-    let item = state
-        .db
-        .run(move |c| cat::get_item(c, &lookup).map_err(ApiError::from))
-        .await?
+    let snapshot = state.catalogue.current();
+    let item = snapshot
+        .item(&code)
         .ok_or_else(|| ApiError::NotFound(format!("未找到编码为 {code} 的政务服务事项")))?;
-    Ok(HttpResponse::Ok().json(item))
+    let json = item.json.clone();
+    conditional(&state, &req, || async {
+        Ok(HttpResponse::Ok().content_type("application/json").body(json))
+    })
+    .await
 }
 
 /// The departments of the centre, with their windows and item counts.
 #[utoipa::path(tag = "catalogue", responses((status = 200, body = Page<DepartmentView>)))]
 #[get("/departments")]
-async fn list_departments(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let departments = state
-        .db
-        .run(|c| cat::list_departments(c).map_err(ApiError::from))
-        .await?;
-    let total = departments.len() as i64;
-    Ok(HttpResponse::Ok().json(Page {
-        items: departments,
-        total,
-        page: 1,
-        per_page: total.max(1),
-    }))
+async fn list_departments(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let departments = state.catalogue.current().departments.clone();
+    conditional(&state, &req, || async {
+        let total = departments.len() as i64;
+        Ok(HttpResponse::Ok().json(Page {
+            items: departments,
+            total,
+            page: 1,
+            per_page: total.max(1),
+        }))
+    })
+    .await
 }
 
 /// One administrative division an address can be chosen from.

@@ -2,7 +2,7 @@
 //! JavaScript and on a phone.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::catalogue::{online_depth_label, Audience};
@@ -10,6 +10,7 @@ use crate::db::DbError;
 use crate::store::catalogue::{self as cat, BundleFilter, ItemFilter};
 use crate::store::Paging;
 use crate::web::catalogue::api::{bundle_filter, item_filter, ListQuery};
+use crate::web::catalogue::snapshot::{not_modified, tagged, unchanged, Snapshot};
 use crate::web::error::PageError;
 use crate::web::extract::parse_paging;
 use crate::web::AppState;
@@ -69,6 +70,38 @@ impl AppState {
     }
 }
 
+/// A catalogue page's entity tag: the catalogue version, the templates, the address, the
+/// host (the printed QR code links it) and the Beijing date (the printed header shows it).
+fn page_tag(state: &AppState, snapshot: &Snapshot, req: &HttpRequest) -> String {
+    let today = state.today().to_string();
+    let host = req.connection_info().host().to_owned();
+    snapshot.etag(&[
+        "page",
+        &state.templates_tag,
+        &req.uri().to_string(),
+        &host,
+        &today,
+    ])
+}
+
+/// Answers from the client's copy when it is current; else renders and tags the page.
+async fn conditional<F, Fut>(
+    state: &AppState,
+    req: &HttpRequest,
+    snapshot: &Snapshot,
+    render: F,
+) -> Result<HttpResponse, PageError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<HttpResponse, PageError>>,
+{
+    let etag = page_tag(state, snapshot, req);
+    if not_modified(req, &etag) {
+        return Ok(unchanged(&etag));
+    }
+    Ok(tagged(render().await?, &etag))
+}
+
 #[derive(Serialize)]
 struct ThemeGroup {
     theme: &'static str,
@@ -93,34 +126,37 @@ const ALL: Paging = Paging {
 };
 
 #[get("/")]
-async fn home_page(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let (stats, personal, enterprise) = state
-        .db
-        .run(|c| {
-            let stats = cat::stats(c)?;
-            let mut filter = BundleFilter {
-                audience: Some("personal".into()),
-                ..Default::default()
-            };
-            let personal = cat::list_bundles(c, &filter, ALL)?.items;
-            filter.audience = Some("enterprise".into());
-            let enterprise = cat::list_bundles(c, &filter, ALL)?.items;
-            Ok::<_, DbError>((stats, personal, enterprise))
-        })
-        .await
-        .map_err(|e| state.internal(e))?;
-    let mut ctx = tera::Context::new();
-    ctx.insert("stats", &stats);
-    ctx.insert("personal", &personal.into_iter().take(8).collect::<Vec<_>>());
-    ctx.insert("enterprise", &enterprise.into_iter().take(8).collect::<Vec<_>>());
-    state.render("catalogue/home.html", &ctx)
+async fn home_page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let snapshot = state.catalogue.current();
+    conditional(&state, &req, &snapshot, || async {
+        let first = |audience: &str| -> Vec<&cat::BundleSummary> {
+            snapshot
+                .bundle_list
+                .iter()
+                .filter(|b| b.audience == audience)
+                .take(8)
+                .collect()
+        };
+        let mut ctx = tera::Context::new();
+        ctx.insert("stats", &snapshot.stats);
+        ctx.insert("personal", &first("personal"));
+        ctx.insert("enterprise", &first("enterprise"));
+        state.render("catalogue/home.html", &ctx)
+    })
+    .await
 }
 
 #[get("/bundles")]
 async fn bundles_page(
     state: web::Data<AppState>,
+    req: HttpRequest,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, PageError> {
+    let snapshot = state.catalogue.current();
+    conditional(&state, &req, &snapshot, || bundles_list(&state, q)).await
+}
+
+async fn bundles_list(state: &AppState, q: web::Query<ListQuery>) -> Result<HttpResponse, PageError> {
     let mut errors = Vec::new();
     let mut filter = bundle_filter(&q, &mut errors);
     // A bad filter on a page falls back to the whole list rather than an error page.
@@ -149,27 +185,37 @@ async fn bundles_page(
 #[get("/bundles/{code}")]
 async fn bundle_page(
     state: web::Data<AppState>,
-    req: actix_web::HttpRequest,
+    req: HttpRequest,
     code: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let code = code.into_inner();
-    let detail = state
-        .db
-        .run(move |c| cat::get_bundle(c, &code))
-        .await
-        .map_err(|e| state.internal(e))?
+    let snapshot = state.catalogue.current();
+    let entry = snapshot
+        .bundle(&code)
         .ok_or_else(|| state.not_found("没有找到这个一件事套餐，可能已下线或编码有误。"))?;
-    let audience = Audience::parse(&detail.audience).unwrap_or(Audience::Personal);
-    let mut ctx = tera::Context::new();
-    ctx.insert("audience_label", audience.label());
-    ctx.insert("printed_at", &state.now());
-    ctx.insert("page_qr", &crate::web::page::page_qr(&req, req.path(), 96));
-    ctx.insert("b", &detail);
-    state.render("catalogue/bundle.html", &ctx)
+    conditional(&state, &req, &snapshot, || async {
+        let detail = &entry.detail;
+        let audience = Audience::parse(&detail.audience).unwrap_or(Audience::Personal);
+        let mut ctx = tera::Context::new();
+        ctx.insert("audience_label", audience.label());
+        ctx.insert("printed_at", &state.now());
+        ctx.insert("page_qr", &crate::web::page::page_qr(&req, req.path(), 96));
+        ctx.insert("b", detail);
+        state.render("catalogue/bundle.html", &ctx)
+    })
+    .await
 }
 
 #[get("/items")]
-async fn items_page(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, PageError> {
+async fn items_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, PageError> {
+    let snapshot = state.catalogue.current();
+    conditional(&state, &req, &snapshot, || items_list(&state, q)).await
+}
+
+async fn items_list(state: &AppState, q: web::Query<ListQuery>) -> Result<HttpResponse, PageError> {
     let mut errors = Vec::new();
     let mut paging = parse_paging(&q.page, &q.per_page, &mut errors);
     paging.per_page = 50;
@@ -194,24 +240,25 @@ async fn items_page(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Res
 #[get("/items/{code}")]
 async fn item_page(
     state: web::Data<AppState>,
-    req: actix_web::HttpRequest,
+    req: HttpRequest,
     code: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let code = code.into_inner();
-    let detail = state
-        .db
-        .run(move |c| cat::get_item(c, &code))
-        .await
-        .map_err(|e| state.internal(e))?
+    let snapshot = state.catalogue.current();
+    let entry = snapshot
+        .item(&code)
         .ok_or_else(|| state.not_found("没有找到这个政务服务事项，可能已调整或编码有误。"))?;
-    let mut ctx = tera::Context::new();
-    ctx.insert("printed_at", &state.now());
-    ctx.insert("page_qr", &crate::web::page::page_qr(&req, req.path(), 96));
-    ctx.insert("i", &detail);
-    ctx.insert("depth_label", online_depth_label(detail.online_depth));
-    let delivery: Vec<&str> = detail.delivery.iter().map(|d| d.label()).collect();
-    ctx.insert("delivery", &delivery);
-    state.render("catalogue/item.html", &ctx)
+    conditional(&state, &req, &snapshot, || async {
+        let detail = &entry.detail;
+        let mut ctx = tera::Context::new();
+        ctx.insert("printed_at", &state.now());
+        ctx.insert("page_qr", &crate::web::page::page_qr(&req, req.path(), 96));
+        ctx.insert("i", detail);
+        ctx.insert("depth_label", online_depth_label(detail.online_depth));
+        let delivery: Vec<&str> = detail.delivery.iter().map(|d| d.label()).collect();
+        ctx.insert("delivery", &delivery);
+        state.render("catalogue/item.html", &ctx)
+    })
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -222,8 +269,14 @@ struct SearchQuery {
 #[get("/search")]
 async fn search_page(
     state: web::Data<AppState>,
+    req: HttpRequest,
     q: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, PageError> {
+    let snapshot = state.catalogue.current();
+    conditional(&state, &req, &snapshot, || search_results(&state, q)).await
+}
+
+async fn search_results(state: &AppState, q: web::Query<SearchQuery>) -> Result<HttpResponse, PageError> {
     let text =
         q.q.clone()
             .unwrap_or_default()
