@@ -6,6 +6,7 @@
 pub mod changes;
 pub mod follower;
 pub mod meili;
+pub mod split;
 pub mod tantivy_index;
 pub mod words;
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{Datelike, NaiveDate};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::collector::{FacetCollector, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
     Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
@@ -20,6 +20,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 use super::changes::{Position, BATCH};
+use super::split::{SplitCollector, PUBLISHED};
 use super::words::{analyzer, expand, query_tokens, term_tokens, FinestTokenizer};
 use super::{label_facets, Hit, IndexDoc, PolicyIndex, SearchError, SearchQuery, SearchResult, Sort, ALL};
 use crate::db::DbConn;
@@ -40,6 +41,7 @@ struct Fields {
     eff_from: Field,
     eff_to: Field,
     deadline: Field,
+    published_flag: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -63,6 +65,7 @@ fn schema() -> (Schema, Fields) {
         eff_from: b.add_i64_field("eff_from", num.clone()),
         eff_to: b.add_i64_field("eff_to", num.clone()),
         deadline: b.add_i64_field("deadline", num),
+        published_flag: b.add_i64_field(PUBLISHED, NumericOptions::default().set_fast()),
     };
     (b.build(), fields)
 }
@@ -80,7 +83,21 @@ struct Inner {
     writer: Mutex<IndexWriter>,
     f: Fields,
     follow: Mutex<Position>,
+    results: Mutex<Results>,
 }
+
+/// Answers to searches asked again before the index changed: people search the same
+/// words (稳岗返还, 研发费用) over and over, and an answer holds until the next commit.
+#[derive(Default)]
+struct Results {
+    /// The searcher generation the answers were found in.
+    generation: u64,
+    answers: std::collections::HashMap<String, SearchResult>,
+}
+
+/// Answers kept per generation; past it the oldest are not tracked, the map is simply
+/// emptied (a bound, not a policy: real query mixes repeat far fewer).
+const RESULTS_KEPT: usize = 4096;
 
 /// The embedded index; cheap to clone.
 #[derive(Clone)]
@@ -97,6 +114,23 @@ pub fn index_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("policy-index")
 }
 
+/// The on-disk format, written before the position in each commit's payload. An index of
+/// another format is rebuilt: format 2 stores its columns' dictionaries uncompressed
+/// (tantivy without `columnar-zstd-compression`, whose per-block decompressor set-up cost a
+/// third of each search), and cannot read format 1's compressed ones.
+const FORMAT: &str = "2";
+
+/// The change-log position a committed index of this format records; `None` for a new
+/// index or one of another format.
+fn position(index: &Index) -> Result<Option<i64>, SearchError> {
+    Ok(index.load_metas()?.payload.and_then(|p| {
+        p.trim()
+            .split_once(':')
+            .filter(|(format, _)| *format == FORMAT)
+            .and_then(|(_, last)| last.parse().ok())
+    }))
+}
+
 impl TantivyIndex {
     fn from_index(index: Index, f: Fields) -> Result<Self, SearchError> {
         index.tokenizers().register(TOKENIZER, analyzer());
@@ -105,17 +139,14 @@ impl TantivyIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let writer = index.writer_with_num_threads(1, WRITER_HEAP)?;
-        let last = index
-            .load_metas()?
-            .payload
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or(0);
+        let last = position(&index)?.unwrap_or(0);
         Ok(Self {
             inner: Arc::new(Inner {
                 reader,
                 writer: Mutex::new(writer),
                 f,
                 follow: Mutex::new(Position::at(last)),
+                results: Mutex::new(Results::default()),
             }),
         })
     }
@@ -132,7 +163,7 @@ impl TantivyIndex {
         let (schema, f) = schema();
         let existing = Index::open_in_dir(dir)
             .ok()
-            .filter(|i| i.schema() == schema)
+            .filter(|i| i.schema() == schema && matches!(position(i), Ok(Some(_))))
             .and_then(|i| Self::from_index(i, f).ok());
         if let Some(index) = existing {
             return Ok((index, true));
@@ -185,12 +216,13 @@ impl TantivyIndex {
         doc.add_i64(f.eff_from, day(d.effective_from));
         doc.add_i64(f.eff_to, d.effective_to.map(day).unwrap_or(i64::MAX));
         doc.add_i64(f.deadline, d.apply_deadline.map(day).unwrap_or(i64::MAX));
+        doc.add_i64(f.published_flag, i64::from(d.status == Status::Published));
         doc
     }
 
     fn commit(&self, writer: &mut IndexWriter, last: i64) -> Result<(), SearchError> {
         let mut prepared = writer.prepare_commit()?;
-        prepared.set_payload(&last.to_string());
+        prepared.set_payload(&format!("{FORMAT}:{last}"));
         prepared.commit()?;
         self.inner.reader.reload()?;
         Ok(())
@@ -418,16 +450,50 @@ impl TantivyIndex {
         out
     }
 
-    fn search_sync(&self, q: &SearchQuery) -> Result<SearchResult, SearchError> {
-        let f = self.inner.f;
-        let searcher = self.inner.reader.searcher();
-        let text = self.text_query(&q.q);
+    /// The query of a search's words and filters.
+    fn matching(&self, q: &SearchQuery) -> Box<dyn Query> {
         let mut clauses = self.filters(q);
-        match &text {
-            Some(t) => clauses.push((Occur::Must, t.box_clone())),
+        match self.text_query(&q.q) {
+            Some(t) => clauses.push((Occur::Must, t)),
             None => clauses.push((Occur::Must, Box::new(AllQuery))),
         }
-        let query: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// A search answered from the answers kept for the current index generation when it
+    /// was asked before.
+    fn search_kept(&self, q: &SearchQuery) -> Result<SearchResult, SearchError> {
+        let generation = self.inner.reader.searcher().generation().generation_id();
+        let key = format!("{q:?}");
+        {
+            let mut kept = lock(&self.inner.results);
+            if kept.generation != generation {
+                kept.generation = generation;
+                kept.answers.clear();
+            }
+            if let Some(found) = kept.answers.get(&key) {
+                return Ok(found.clone());
+            }
+        }
+        let (found, searched) = self.search_sync(q)?;
+        let mut kept = lock(&self.inner.results);
+        // An answer found in an older generation than the kept ones is not kept.
+        if kept.generation == searched {
+            if kept.answers.len() >= RESULTS_KEPT {
+                kept.answers.clear();
+            }
+            kept.answers.insert(key, found.clone());
+        }
+        Ok(found)
+    }
+
+    /// A search, with the generation of the index it searched.
+    fn search_sync(&self, q: &SearchQuery) -> Result<(SearchResult, u64), SearchError> {
+        let f = self.inner.f;
+        let searcher = self.inner.reader.searcher();
+        let searched = searcher.generation().generation_id();
+        let text = self.text_query(&q.q);
+        let query = self.matching(q);
         let offset = (q.page.saturating_sub(1)) * q.per_page;
         let mut facets = FacetCollector::for_field("facets");
         for root in ["/industry", "/scale", "/region", "/issuer", "/status"] {
@@ -438,32 +504,26 @@ impl TantivyIndex {
         } else {
             q.sort
         };
-        // The matches in force: counted for the 是否有效 facet, and listed first by relevance.
-        let live = BooleanQuery::new(vec![
-            (Occur::Must, query.box_clone()),
-            (Occur::Must, self.in_force_query(q.today)),
-        ]);
-        let live_n = searcher.search(&live, &Count)?;
-        let (addresses, total, counts): (Vec<DocAddress>, usize, _) = match sort {
+        // One pass counts the matches in force (for the 是否有效 facet) and the expired
+        // ones, and by relevance keeps the best in force and the best of the rest apart:
+        // an expired or revoked policy never leads a list that has a live one.
+        let t = day(q.today);
+        let (addresses, split, counts): (Vec<DocAddress>, _, _) = match sort {
             Sort::Relevance => {
-                // Policies in force first, each group by relevance: an expired or revoked
-                // policy never leads a list that has a live one.
-                let (total, counts) = searcher.search(query.as_ref(), &(Count, facets))?;
-                let rest = BooleanQuery::new(vec![
-                    (Occur::Must, query.box_clone()),
-                    (Occur::MustNot, self.in_force_query(q.today)),
-                ]);
-                let mut found: Vec<DocAddress> = Vec::with_capacity(q.per_page);
-                if offset < live_n {
-                    let top = TopDocs::with_limit(q.per_page).and_offset(offset);
-                    found.extend(searcher.search(&live, &top)?.into_iter().map(|(_, a)| a));
-                }
-                let wanted = q.per_page - found.len();
-                if wanted > 0 {
-                    let top = TopDocs::with_limit(wanted).and_offset(offset.saturating_sub(live_n));
-                    found.extend(searcher.search(&rest, &top)?.into_iter().map(|(_, a)| a));
-                }
-                (found, total, counts)
+                let split = SplitCollector {
+                    today: t,
+                    keep: offset + q.per_page,
+                };
+                let (split, counts) = searcher.search(query.as_ref(), &(split, facets))?;
+                let page = split
+                    .live_top
+                    .iter()
+                    .chain(split.rest_top.iter())
+                    .skip(offset)
+                    .take(q.per_page)
+                    .copied()
+                    .collect();
+                (page, split, counts)
             }
             Sort::Newest | Sort::Deadline => {
                 let (field, order) = if sort == Sort::Newest {
@@ -474,10 +534,12 @@ impl TantivyIndex {
                 let top = TopDocs::with_limit(q.per_page)
                     .and_offset(offset)
                     .order_by_fast_field::<i64>(field, order);
-                let (docs, total, counts) = searcher.search(query.as_ref(), &(top, Count, facets))?;
-                (docs.into_iter().map(|(_, a)| a).collect(), total, counts)
+                let split = SplitCollector { today: t, keep: 0 };
+                let (docs, split, counts) = searcher.search(query.as_ref(), &(top, split, facets))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), split, counts)
             }
         };
+        let total = split.total;
 
         let mut raw: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
         for (name, root) in [
@@ -497,22 +559,8 @@ impl TantivyIndex {
             .get("/status")
             .filter_map(|(facet, n)| facet.to_path().last().map(|s| ((*s).to_owned(), n)))
             .collect();
-        let t = day(q.today);
-        let count_with = |extra: Box<dyn Query>| -> Result<u64, SearchError> {
-            let q2 = BooleanQuery::new(vec![(Occur::Must, query.box_clone()), (Occur::Must, extra)]);
-            Ok(searcher.search(&q2, &Count)? as u64)
-        };
-        let expired = count_with(Box::new(BooleanQuery::new(vec![
-            (
-                Occur::Must,
-                self.facet_any("status", &[Status::Published.as_str().to_owned()]),
-            ),
-            (
-                Occur::Must,
-                self.range(f.eff_to, Bound::Unbounded, Bound::Excluded(t)),
-            ),
-        ])))?;
-        let in_force_n = live_n as u64;
+        let expired = split.expired as u64;
+        let in_force_n = split.live as u64;
         let published = stored_status.get("published").copied().unwrap_or(0);
         let status = raw.entry("status").or_default();
         status.insert("published".into(), published.saturating_sub(expired));
@@ -559,12 +607,15 @@ impl TantivyIndex {
             };
             items.push(Hit::from_doc(&d, q.today, highlight, title_highlight));
         }
-        Ok(SearchResult {
-            items,
-            total: total as u64,
-            facets: label_facets(raw),
-            relaxed: None,
-        })
+        Ok((
+            SearchResult {
+                items,
+                total: total as u64,
+                facets: label_facets(raw),
+                relaxed: None,
+            },
+            searched,
+        ))
     }
 }
 
@@ -634,7 +685,7 @@ impl PolicyIndex for TantivyIndex {
 
     fn search(&self, q: SearchQuery) -> BoxFuture<'_, Result<SearchResult, SearchError>> {
         let me = self.clone();
-        blocking(move || me.search_sync(&q))
+        blocking(move || me.search_kept(&q))
     }
 
     fn clear(&self) -> BoxFuture<'_, Result<(), SearchError>> {
@@ -646,5 +697,72 @@ impl PolicyIndex for TantivyIndex {
             *lock(&me.inner.follow) = Position::default();
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::collector::Count;
+
+    #[test]
+    fn the_one_pass_counts_equal_separate_counts() {
+        let seeds = crate::policy::seed::shipped().expect("seed library");
+        let docs: Vec<IndexDoc> = crate::policy::demo::generate(2000, &seeds)
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, status, _))| *status != Status::Draft)
+            .map(|(i, (_, status, c))| IndexDoc::build(i as i64 + 1, *status, c))
+            .collect();
+        let index = TantivyIndex::in_memory().expect("index");
+        index.write(&docs, &[], None).expect("write");
+        let today = NaiveDate::from_ymd_opt(2026, 6, 1).expect("date");
+        let searcher = index.inner.reader.searcher();
+        for words in ["饭店", "稳岗返还", "研发费用", "小微企业 所得税", "贴息", ""] {
+            let q = SearchQuery::new(words, today);
+            let (got, _) = index.search_sync(&q).expect("search");
+            let query = index.matching(&q);
+            let all = searcher.search(query.as_ref(), &Count).expect("count");
+            let live = BooleanQuery::new(vec![
+                (Occur::Must, query.box_clone()),
+                (Occur::Must, index.in_force_query(today)),
+            ]);
+            let live = searcher.search(&live, &Count).expect("count");
+            assert_eq!(got.total as usize, all, "{words}: total");
+            let shown_live = got.facets["in_force"]
+                .iter()
+                .find(|f| f.value == "true")
+                .map_or(0, |f| f.count);
+            assert_eq!(shown_live as usize, live, "{words}: in force");
+            let first_rest = got.items.iter().position(|h| !h.in_force);
+            assert!(
+                first_rest.is_none_or(|i| got.items[i..].iter().all(|h| !h.in_force)),
+                "{words}: policies in force come first"
+            );
+        }
+    }
+
+    #[test]
+    fn a_repeated_search_is_answered_from_the_kept_answer_until_the_index_changes() {
+        let index = TantivyIndex::in_memory().expect("index");
+        let seeds = crate::policy::seed::shipped().expect("seed library");
+        let docs: Vec<IndexDoc> = seeds
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.status != Status::Draft)
+            .map(|(i, e)| IndexDoc::build(i as i64 + 1, e.status, &e.content))
+            .collect();
+        index.write(&docs, &[], None).expect("write");
+        let q = SearchQuery::new("稳岗返还", NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"));
+        let first = index.search_kept(&q).expect("search");
+        assert_eq!(lock(&index.inner.results).answers.len(), 1, "the answer is kept");
+        assert_eq!(index.search_kept(&q).expect("again").total, first.total);
+        let gone = first.items[0].id;
+        index.write(&[], &[gone], None).expect("delete");
+        let after = index.search_kept(&q).expect("after the change");
+        assert!(
+            after.items.iter().all(|h| h.id != gone) && after.total == first.total - 1,
+            "a change to the index is seen at once"
+        );
     }
 }
