@@ -1,4 +1,6 @@
-//! Merge + validate + split of one application, per bundle of the shipped catalogue.
+//! Merge + validate + split of one application, per bundle of the shipped catalogue: from
+//! scratch (`merge_validate_split`), and with the merged form reused as the server's
+//! catalogue snapshot keeps it per answer set (`validate_split_premerged`).
 //! `cargo bench --bench forms`
 
 use std::collections::HashMap;
@@ -13,6 +15,7 @@ fn bench(c: &mut Criterion) {
     let cat = load_catalogue(&Path::new(env!("CARGO_MANIFEST_DIR")).join("forms")).expect("catalogue");
     let today = NaiveDate::from_ymd_opt(2026, 11, 27).expect("date");
     let mut group = c.benchmark_group("merge_validate_split");
+    let mut premerged = Vec::new();
     for code in [
         "newborn",
         "open-restaurant",
@@ -48,6 +51,18 @@ fn bench(c: &mut Criterion) {
                 let clean = form::check_submission(&cat, bundle, &merged, &answers, &data, &links, today)
                     .expect("valid");
                 form::split(&cat, &merged, &clean, &links)
+            })
+        });
+        premerged.push((code, bundle, answers, merged, data, links));
+    }
+    group.finish();
+    let mut group = c.benchmark_group("validate_split_premerged");
+    for (code, bundle, answers, merged, data, links) in &premerged {
+        group.bench_function(*code, |b| {
+            b.iter(|| {
+                let clean =
+                    form::check_submission(&cat, bundle, merged, answers, data, links, today).expect("valid");
+                form::split(&cat, merged, &clean, links)
             })
         });
     }

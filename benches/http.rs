@@ -1,9 +1,12 @@
 //! Requests per second of the bundle page and `GET /api/v1/bundles/{code}` against the same
 //! server's `/healthz`, in one run. Starts the real application on a temporary SQLite
 //! database (or on `DATABASE_URL` when set), loads it from a second set of client tasks on
-//! loopback, and prints one line per route.
+//! loopback, and prints one line per route. The routes are measured in alternation
+//! (`BENCH_ROUNDS` rounds, the median round reported), so a drift of the machine affects
+//! all of them alike.
 //!
-//! Run with `cargo bench --bench http` (optionally `BENCH_SECONDS=10 BENCH_CONCURRENCY=32`).
+//! Run with `cargo bench --bench http` (optionally `BENCH_SECONDS=10 BENCH_CONCURRENCY=32
+//! BENCH_ROUNDS=5`).
 
 use std::time::{Duration, Instant};
 
@@ -94,27 +97,40 @@ fn main() {
             "{:<32} {:>10} {:>10} {:>10} {:>10}",
             "route", "req/s", "p50", "p99", "vs healthz"
         );
-        let mut healthz_rps = 0.0;
-        for path in [
+        let paths = [
             "/healthz".to_owned(),
             format!("/api/v1/bundles/{code}"),
             format!("/bundles/{code}"),
-        ] {
-            let url = format!("{base}{path}");
-            // Warm up connections and caches.
-            let _ = load(&client, &url, concurrency, 1).await;
-            let (n, lat) = load(&client, &url, concurrency, seconds).await;
-            let rps = n as f64 / seconds as f64;
-            if path == "/healthz" {
-                healthz_rps = rps;
+        ];
+        let rounds = env_or("BENCH_ROUNDS", 3);
+        let mut runs: Vec<Vec<(f64, Duration, Duration)>> = vec![Vec::new(); paths.len()];
+        for _ in 0..rounds {
+            for (i, path) in paths.iter().enumerate() {
+                let url = format!("{base}{path}");
+                // Warm up connections and caches.
+                let _ = load(&client, &url, concurrency, 1).await;
+                let (n, lat) = load(&client, &url, concurrency, seconds).await;
+                runs[i].push((
+                    n as f64 / seconds as f64,
+                    percentile(&lat, 0.50),
+                    percentile(&lat, 0.99),
+                ));
             }
+        }
+        let median = |v: &mut Vec<(f64, Duration, Duration)>| {
+            v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            v[v.len() / 2]
+        };
+        let healthz = median(&mut runs[0].clone()).0;
+        for (path, mut r) in paths.iter().zip(runs) {
+            let (rps, p50, p99) = median(&mut r);
             println!(
                 "{:<32} {:>10.0} {:>9.2}ms {:>9.2}ms {:>9.0}%",
                 path,
                 rps,
-                percentile(&lat, 0.50).as_secs_f64() * 1e3,
-                percentile(&lat, 0.99).as_secs_f64() * 1e3,
-                rps / healthz_rps * 100.0
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3,
+                rps / healthz * 100.0
             );
         }
     });

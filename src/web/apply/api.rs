@@ -56,14 +56,14 @@ async fn merged_form(
     body: JsonBody<AnswersBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.validated()?;
-    let (_, bundle, catalogue) = apply::bundle_context(&state, &code).await?;
-    let problems = form::check_answers(&bundle, &body.answers);
+    let entry = apply::bundle_entry(&state, &code).await?;
+    let problems = form::check_answers(&entry.def, &body.answers);
     if !problems.is_empty() {
         return Err(ApiError::Validation(
             problems.into_iter().map(FieldError::from).collect(),
         ));
     }
-    let merged = form::merge(&catalogue, &bundle, &body.answers);
+    let merged = entry.merged(&body.answers);
     let prefill = match &user.0 {
         Some(u) if matches!(u.role, crate::auth::Role::Citizen | crate::auth::Role::Enterprise) => {
             let all = apply::prefill(&state, u.id).await?;
@@ -79,7 +79,7 @@ async fn merged_form(
         _ => Default::default(),
     };
     Ok(HttpResponse::Ok().json(FormResponse {
-        form: merged,
+        form: (*merged).clone(),
         prefill,
     }))
 }

@@ -46,6 +46,18 @@ pub async fn bundle_context(state: &AppState, code: &str) -> Result<(i32, Bundle
     Ok((entry.version, entry.def.clone(), entry.catalogue.clone()))
 }
 
+/// The bundle as the catalogue in memory holds it, with its merged forms.
+pub async fn bundle_entry(
+    state: &AppState,
+    code: &str,
+) -> Result<std::sync::Arc<crate::web::catalogue::snapshot::BundleEntry>, ApiError> {
+    state
+        .catalogue
+        .current()
+        .bundle(code)
+        .ok_or_else(|| ApiError::NotFound(format!("未找到编码为 {code} 的一件事套餐")))
+}
+
 /// Values the account already holds, by dictionary key: its identity (as the form's
 /// identity fields must show it) and, for an enterprise, its registration details.
 pub async fn prefill(state: &AppState, account: i64) -> Result<FormData, ApiError> {
@@ -629,8 +641,9 @@ pub async fn submit(
     let Some(code) = input.bundle.clone() else {
         return Err(ApiError::failed("submission", "validated bundle is missing"));
     };
-    let (bundle_version, bundle, catalogue) = bundle_context(state, &code).await?;
-    let merged = form::merge(&catalogue, &bundle, &input.answers);
+    let entry = bundle_entry(state, &code).await?;
+    let (bundle_version, bundle, catalogue) = (entry.version, &entry.def, &entry.catalogue);
+    let merged = entry.merged(&input.answers);
     let today = state.today();
     let mut data = std::mem::take(&mut input.data);
     let filing = bind_identity(
@@ -644,8 +657,8 @@ pub async fn submit(
     .await?
     .map_err(problems)?;
     let clean = form::check_submission(
-        &catalogue,
-        &bundle,
+        catalogue,
+        bundle,
         &merged,
         &input.answers,
         &data,
@@ -680,7 +693,7 @@ pub async fn submit(
     if !unknown.is_empty() {
         return Err(ApiError::Validation(unknown));
     }
-    let parts = form::split(&catalogue, &merged, &clean, &input.materials);
+    let parts = form::split(catalogue, &merged, &clean, &input.materials);
     let now = state.clock.now();
     // Receipt numbers are dated by the Beijing business date.
     let day = state.today().format("%Y%m%d").to_string();
@@ -715,8 +728,8 @@ pub async fn submit(
     let (actor_id, actor) = (user.id, user.label());
     let channel = channel.to_owned();
     let bundle_code = bundle.code.clone();
-    // Moved, not cloned: the bundle and its catalogue are not needed after the write.
-    let (bundle_name, names) = (bundle.name, catalogue);
+    let bundle_name = bundle.name.clone();
+    let names = entry.clone();
     let result = state
         .db
         .run(move |c| {
@@ -745,7 +758,7 @@ pub async fn submit(
                         agency: agency.clone(),
                     };
                     let written = store::insert_case(c, &case, subs.clone(), &links)?;
-                    let parts = sub_summaries(&names, &written.1);
+                    let parts = sub_summaries(&names.catalogue, &written.1);
                     let wf = crate::workflow::Case::new(
                         parts
                             .iter()

@@ -26,10 +26,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 impl AppState {
     pub fn render(&self, template: &str, ctx: &tera::Context) -> Result<HttpResponse, PageError> {
+        let body = self.render_html(template, ctx)?;
+        Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(body))
+    }
+
+    /// A page's HTML, or the error page when the template fails.
+    pub fn render_html(&self, template: &str, ctx: &tera::Context) -> Result<String, PageError> {
         match self.templates.render(template, ctx) {
-            Ok(body) => Ok(HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .body(body)),
+            Ok(body) => Ok(body),
             Err(e) => {
                 tracing::error!(template, error = ?e, "template rendering failed");
                 Err(self.page_error(
@@ -84,7 +90,8 @@ fn page_tag(state: &AppState, snapshot: &Snapshot, req: &HttpRequest) -> String 
     ])
 }
 
-/// Answers from the client's copy when it is current; else renders and tags the page.
+/// Answers from the client's copy when it is current, else with the page rendered for the
+/// same tag before, else renders it (and keeps it).
 async fn conditional<F, Fut>(
     state: &AppState,
     req: &HttpRequest,
@@ -93,13 +100,26 @@ async fn conditional<F, Fut>(
 ) -> Result<HttpResponse, PageError>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<HttpResponse, PageError>>,
+    Fut: std::future::Future<Output = Result<String, PageError>>,
 {
     let etag = page_tag(state, snapshot, req);
     if not_modified(req, &etag) {
         return Ok(unchanged(&etag));
     }
-    Ok(tagged(render().await?, &etag))
+    let body = match snapshot.page(&etag) {
+        Some(body) => body,
+        None => {
+            let body = actix_web::web::Bytes::from(render().await?);
+            snapshot.keep_page(&etag, body.clone());
+            body
+        }
+    };
+    Ok(tagged(
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        &etag,
+    ))
 }
 
 #[derive(Serialize)]
@@ -141,7 +161,7 @@ async fn home_page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         ctx.insert("stats", &snapshot.stats);
         ctx.insert("personal", &first("personal"));
         ctx.insert("enterprise", &first("enterprise"));
-        state.render("catalogue/home.html", &ctx)
+        state.render_html("catalogue/home.html", &ctx)
     })
     .await
 }
@@ -156,7 +176,7 @@ async fn bundles_page(
     conditional(&state, &req, &snapshot, || bundles_list(&state, q)).await
 }
 
-async fn bundles_list(state: &AppState, q: web::Query<ListQuery>) -> Result<HttpResponse, PageError> {
+async fn bundles_list(state: &AppState, q: web::Query<ListQuery>) -> Result<String, PageError> {
     let mut errors = Vec::new();
     let mut filter = bundle_filter(&q, &mut errors);
     // A bad filter on a page falls back to the whole list rather than an error page.
@@ -179,7 +199,7 @@ async fn bundles_list(state: &AppState, q: web::Query<ListQuery>) -> Result<Http
     ctx.insert("theme", &theme);
     ctx.insert("total", &list.total);
     ctx.insert("groups", &group_by_theme(audience, list.items));
-    state.render("catalogue/bundles.html", &ctx)
+    state.render_html("catalogue/bundles.html", &ctx)
 }
 
 #[get("/bundles/{code}")]
@@ -200,7 +220,7 @@ async fn bundle_page(
         ctx.insert("printed_at", &state.now());
         ctx.insert("page_qr", &crate::web::page::page_qr(&req, req.path(), 96));
         ctx.insert("b", detail);
-        state.render("catalogue/bundle.html", &ctx)
+        state.render_html("catalogue/bundle.html", &ctx)
     })
     .await
 }
@@ -215,7 +235,7 @@ async fn items_page(
     conditional(&state, &req, &snapshot, || items_list(&state, q)).await
 }
 
-async fn items_list(state: &AppState, q: web::Query<ListQuery>) -> Result<HttpResponse, PageError> {
+async fn items_list(state: &AppState, q: web::Query<ListQuery>) -> Result<String, PageError> {
     let mut errors = Vec::new();
     let mut paging = parse_paging(&q.page, &q.per_page, &mut errors);
     paging.per_page = 50;
@@ -234,7 +254,7 @@ async fn items_list(state: &AppState, q: web::Query<ListQuery>) -> Result<HttpRe
     ctx.insert("high_frequency", &high_frequency);
     ctx.insert("list", &list);
     ctx.insert("pages", &pages);
-    state.render("catalogue/items.html", &ctx)
+    state.render_html("catalogue/items.html", &ctx)
 }
 
 #[get("/items/{code}")]
@@ -256,7 +276,7 @@ async fn item_page(
         ctx.insert("depth_label", online_depth_label(detail.online_depth));
         let delivery: Vec<&str> = detail.delivery.iter().map(|d| d.label()).collect();
         ctx.insert("delivery", &delivery);
-        state.render("catalogue/item.html", &ctx)
+        state.render_html("catalogue/item.html", &ctx)
     })
     .await
 }
@@ -276,7 +296,7 @@ async fn search_page(
     conditional(&state, &req, &snapshot, || search_results(&state, q)).await
 }
 
-async fn search_results(state: &AppState, q: web::Query<SearchQuery>) -> Result<HttpResponse, PageError> {
+async fn search_results(state: &AppState, q: web::Query<SearchQuery>) -> Result<String, PageError> {
     let text =
         q.q.clone()
             .unwrap_or_default()
@@ -289,7 +309,7 @@ async fn search_results(state: &AppState, q: web::Query<SearchQuery>) -> Result<
     if text.is_empty() {
         ctx.insert("bundles", &Vec::<cat::BundleSummary>::new());
         ctx.insert("items", &Vec::<cat::ItemSummary>::new());
-        return state.render("catalogue/search.html", &ctx);
+        return state.render_html("catalogue/search.html", &ctx);
     }
     let query = text.clone();
     let (bundles, items) = state
@@ -317,5 +337,5 @@ async fn search_results(state: &AppState, q: web::Query<SearchQuery>) -> Result<
         .map_err(|e| state.internal(e))?;
     ctx.insert("bundles", &bundles);
     ctx.insert("items", &items);
-    state.render("catalogue/search.html", &ctx)
+    state.render_html("catalogue/search.html", &ctx)
 }

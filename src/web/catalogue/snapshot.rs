@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use actix_web::http::header;
@@ -15,6 +15,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::catalogue::{BundleDef, Catalogue};
 use crate::db::{Db, DbConn, DbError};
+use crate::form::MergedForm;
 use crate::store::catalogue::{
     self as cat, BundleDetail, BundleSummary, CatalogueStats, DepartmentView, ItemDetail,
 };
@@ -30,6 +31,34 @@ pub struct BundleEntry {
     pub detail: BundleDetail,
     /// `detail` as the API sends it.
     pub json: actix_web::web::Bytes,
+    /// The merged form per answer set, computed on first use.
+    merged: Mutex<HashMap<AnswerSet, Arc<MergedForm>>>,
+}
+
+/// A bundle's answers, sorted by question.
+type AnswerSet = Vec<(String, String)>;
+
+/// Answer sets whose merged form one bundle keeps. The real sets are few (the product of a
+/// bundle's question options); the cap only stops requests with invented answers from
+/// growing the map.
+const MERGED_KEPT: usize = 256;
+
+impl BundleEntry {
+    /// The merged form for `answers` (merge is a pure function of the bundle, its catalogue
+    /// and the answers, so it is computed once per answer set).
+    pub fn merged(&self, answers: &std::collections::HashMap<String, String>) -> Arc<MergedForm> {
+        let mut key: AnswerSet = answers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        key.sort_unstable();
+        let mut kept = self.merged.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = kept.get(&key) {
+            return m.clone();
+        }
+        let m = Arc::new(crate::form::merge(&self.catalogue, &self.def, answers));
+        if kept.len() < MERGED_KEPT {
+            kept.insert(key, m.clone());
+        }
+        m
+    }
 }
 
 /// One item with its service guide.
@@ -48,7 +77,15 @@ pub struct Snapshot {
     pub bundle_list: Vec<BundleSummary>,
     pub departments: Vec<DepartmentView>,
     pub stats: CatalogueStats,
+    /// Rendered pages by entity tag: a page is a function of its tag's parts, so a page
+    /// rendered once serves every reader until the catalogue, the day or the templates
+    /// change (and a new snapshot starts empty).
+    pages: Mutex<HashMap<String, actix_web::web::Bytes>>,
 }
+
+/// Rendered pages one snapshot keeps (the catalogue's own pages are a few hundred; the cap
+/// stops search pages for invented words from growing the map).
+const PAGES_KEPT: usize = 2048;
 
 impl Snapshot {
     /// Reads the catalogue as of `version`.
@@ -68,6 +105,7 @@ impl Snapshot {
                         catalogue,
                         detail,
                         json: json.into(),
+                        merged: Mutex::new(HashMap::new()),
                     }),
                 );
             }
@@ -97,7 +135,25 @@ impl Snapshot {
             bundle_list: cat::list_bundles(conn, &Default::default(), all)?.items,
             departments: cat::list_departments(conn)?,
             stats: cat::stats(conn)?,
+            pages: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The page rendered for `etag`, if this snapshot has rendered it.
+    pub fn page(&self, etag: &str) -> Option<actix_web::web::Bytes> {
+        self.pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(etag)
+            .cloned()
+    }
+
+    /// Keeps a rendered page for the next reader.
+    pub fn keep_page(&self, etag: &str, body: actix_web::web::Bytes) {
+        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        if pages.len() < PAGES_KEPT {
+            pages.insert(etag.to_owned(), body);
+        }
     }
 
     pub fn bundle(&self, code: &str) -> Option<Arc<BundleEntry>> {
