@@ -5,6 +5,12 @@
 //!
 //! Run with `cargo bench --bench policy_search` (optionally `POLICY_BENCH_N=100000
 //! BENCH_SECONDS=10 BENCH_CONCURRENCY=16`; `DATABASE_URL` selects PostgreSQL).
+//!
+//! With `BENCH_MEILI_URL` (and `BENCH_MEILI_KEY`, the master key) the same policies are
+//! also indexed into that Meilisearch, and the run adds, for the same query mix: the
+//! indexing time, our API on Meilisearch, and Meilisearch queried directly (its own HTTP
+//! search with the same words, filter and page), with the hits of each. Indexing many
+//! Chinese policies into Meilisearch takes many minutes, hence the flag.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -92,6 +98,128 @@ async fn load(client: &reqwest::Client, urls: &[String], concurrency: u64, secon
         all.extend(t.await.expect("task"));
     }
     all
+}
+
+/// Meilisearch beside the embedded engine: indexing, our API on it, and it queried directly.
+async fn side_by_side(
+    settings: &Settings,
+    meili_url: &str,
+    embedded_urls: &[String],
+    embedded_fresh: &[String],
+    concurrency: u64,
+    seconds: u64,
+) {
+    let key = std::env::var("BENCH_MEILI_KEY").ok();
+    let uid = format!("policies_bench_{}", std::process::id());
+    let meili = onething::search::meili::MeiliIndex::new(meili_url, key.as_deref(), &uid).expect("client");
+    let db = prepare_database(settings, chrono::Utc::now().naive_utc()).expect("database");
+    let started = Instant::now();
+    let indexed = meili
+        .rebuild(&db, &|_, _| {})
+        .await
+        .expect("index into Meilisearch");
+    println!(
+        "Meilisearch: indexed {indexed} policies in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut on_meili = settings.clone();
+    on_meili.data_dir = settings.data_dir.with_file_name("data-meili");
+    on_meili.meili_url = Some(meili_url.to_owned());
+    on_meili.meili_key = key.clone().map(Secret::new);
+    on_meili.meili_index = uid.clone();
+    let app = Application::build(&on_meili).expect("application on Meilisearch");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let embedded_base = embedded_urls[0]
+        .split("/api/")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    tokio::spawn(app.run_until_stopped());
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(k) = &key {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {k}").parse().expect("header"),
+        );
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency as usize)
+        .default_headers(headers)
+        .build()
+        .expect("client");
+    let ours = |urls: &[String]| -> Vec<String> {
+        urls.iter()
+            .map(|u| u.replacen(&embedded_base, &base, 1))
+            .collect()
+    };
+    // Meilisearch's own search for the same words, in force today, one page of 20 with the
+    // facets, every word required.
+    let today = day_number(chrono::Local::now().date_naive());
+    let filter: String = url::form_urlencoded::byte_serialize(
+        format!("status = \"published\" AND eff_from_key <= {today} AND eff_to_key >= {today}").as_bytes(),
+    )
+    .collect();
+    let direct: Vec<String> = QUERIES
+        .iter()
+        .map(|q| {
+            let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+            format!(
+                "{meili_url}/indexes/{uid}/search?q={q}&filter={filter}&limit=20&matchingStrategy=all\
+                 &facets=industry_sections,scales,regions,issuers,status&attributesToHighlight=title"
+            )
+        })
+        .collect();
+    println!("  hits per query (embedded API / API on Meilisearch / Meilisearch directly):");
+    for (i, q) in QUERIES.iter().enumerate() {
+        let total = |url: String| {
+            let client = client.clone();
+            async move {
+                let v: serde_json::Value = client
+                    .get(url)
+                    .send()
+                    .await
+                    .expect("search")
+                    .json()
+                    .await
+                    .expect("json");
+                v["total"]
+                    .as_u64()
+                    .or(v["estimatedTotalHits"].as_u64())
+                    .unwrap_or(0)
+            }
+        };
+        println!(
+            "    {q}: {} / {} / {}",
+            total(embedded_urls[i].clone()).await,
+            total(ours(embedded_urls)[i].clone()).await,
+            total(direct[i].clone()).await
+        );
+    }
+    let rps = |v: &Vec<Duration>| v.len() as f64 / seconds as f64;
+    let fresh_pages: Vec<String> = (1..=40)
+        .flat_map(|page| (0..QUERIES.len()).map(move |i| (page, i)))
+        .map(|(page, i)| format!("{}&offset={}", direct[i], page * 20))
+        .collect();
+    for (name, urls) in [
+        ("API on Meilisearch, asked again", ours(embedded_urls)),
+        ("API on Meilisearch, first time", ours(embedded_fresh)),
+        ("Meilisearch directly, asked again", direct.clone()),
+        ("Meilisearch directly, pages", fresh_pages),
+    ] {
+        let lat = load(&client, &urls, concurrency, seconds).await;
+        let n = rps(&lat);
+        report(&format!("  {name} ({n:.0} req/s)"), lat);
+    }
+    let _ = client.delete(format!("{meili_url}/indexes/{uid}")).send().await;
+    let _ = client
+        .delete(format!("{meili_url}/indexes/{uid}_position"))
+        .send()
+        .await;
+}
+
+fn day_number(d: chrono::NaiveDate) -> i64 {
+    use chrono::Datelike;
+    i64::from(d.num_days_from_ce())
 }
 
 fn main() {
@@ -262,5 +390,8 @@ fn main() {
         report("  GET /healthz", health);
         report("  GET /api/v1/policies/search (asked again)", searches);
         report("  GET /api/v1/policies/search (first time)", first_time);
+        if let Ok(meili_url) = std::env::var("BENCH_MEILI_URL") {
+            side_by_side(&settings, &meili_url, &urls, &fresh, concurrency, seconds).await;
+        }
     });
 }
