@@ -378,19 +378,24 @@ pub fn insert_case(
         .filter(cases::receipt_no.eq(&case.receipt_no))
         .select(CaseRow::as_select())
         .first(conn)?;
-    for mut s in subs {
-        s.case_id = row.id;
-        diesel::insert_into(sub_cases::table).values(&s).execute(conn)?;
-    }
-    for (material, upload) in links {
-        diesel::insert_into(case_materials::table)
-            .values((
+    // One statement per table, however many parts and files: each round trip to the
+    // database is paid while the submission's transaction is open.
+    let subs: Vec<NewSubCase> = subs
+        .into_iter()
+        .map(|s| NewSubCase { case_id: row.id, ..s })
+        .collect();
+    insert_chunks!(conn, sub_cases::table, subs, 100);
+    let rows: Vec<_> = links
+        .iter()
+        .map(|(material, upload)| {
+            (
                 case_materials::case_id.eq(row.id),
                 case_materials::material_code.eq(material),
                 case_materials::upload_id.eq(upload),
-            ))
-            .execute(conn)?;
-    }
+            )
+        })
+        .collect();
+    insert_chunks!(conn, case_materials::table, rows, 100);
     let subs = sub_cases::table
         .filter(sub_cases::case_id.eq(row.id))
         .order(sub_cases::id)

@@ -46,9 +46,12 @@ fn append_events(conn: &mut DbConn, case_id: i64, events: &[workflow::Event]) ->
         .filter(case_events::case_id.eq(case_id))
         .count()
         .get_result(conn)?;
-    for e in events.iter().skip(usize::try_from(known).unwrap_or(usize::MAX)) {
-        diesel::insert_into(case_events::table)
-            .values((
+    // One statement for all new events.
+    let rows: Vec<_> = events
+        .iter()
+        .skip(usize::try_from(known).unwrap_or(usize::MAX))
+        .map(|e| {
+            (
                 case_events::case_id.eq(case_id),
                 case_events::at.eq(e.at),
                 case_events::actor_role.eq(&e.actor_label),
@@ -57,9 +60,10 @@ fn append_events(conn: &mut DbConn, case_id: i64, events: &[workflow::Event]) ->
                 case_events::to_status.eq(e.to.as_str()),
                 case_events::detail.eq(&e.detail),
                 case_events::sub_case_id.eq(e.part),
-            ))
-            .execute(conn)?;
-    }
+            )
+        })
+        .collect();
+    insert_chunks!(conn, case_events::table, rows, 100);
     Ok(())
 }
 

@@ -128,19 +128,6 @@ pub struct Numbered {
     pub demo: DemoCase,
 }
 
-/// Inserts `$per` rows per statement (the backends limit bound parameters per statement).
-/// Multi-row inserts need the backend's own connection type.
-macro_rules! insert_chunks {
-    ($conn:expr, $table:expr, $rows:expr, $per:expr) => {
-        for chunk in $rows.chunks($per) {
-            match &mut *$conn {
-                DbConn::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-                DbConn::Postgresql(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-            };
-        }
-    };
-}
-
 /// Writes one batch of generated cases in one transaction.
 pub fn insert_batch(
     conn: &mut DbConn,

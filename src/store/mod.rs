@@ -1,6 +1,19 @@
 //! Queries and writes, written once against [`crate::db::DbConn`] so that they run on both
 //! backends. Functions take `&mut DbConn` so that callers can compose them in a transaction.
 
+/// Inserts `$per` rows per statement (the backends limit bound parameters per statement).
+/// Multi-row inserts need the backend's own connection type.
+macro_rules! insert_chunks {
+    ($conn:expr, $table:expr, $rows:expr, $per:expr) => {
+        for chunk in $rows.chunks($per) {
+            match &mut *$conn {
+                $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+                $crate::db::DbConn::Postgresql(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+            };
+        }
+    };
+}
+
 pub mod accounts;
 pub mod applications;
 pub mod audit;
