@@ -28,13 +28,11 @@ pub fn server() -> Option<(String, Option<String>)> {
     }
 }
 
-/// An index name no other test uses.
+/// An index name no other test uses (this process's id and a counter).
 pub fn unique_index(what: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("{what}_{}_{nanos}", std::process::id())
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{what}_{}_{n}", std::process::id())
 }
 
 /// Deletes an index and its position index.

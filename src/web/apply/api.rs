@@ -92,7 +92,7 @@ async fn get_draft(
     user: Authed<Applicant>,
     bundle: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    apply::bundle_context(&state, &bundle).await?;
+    apply::bundle_entry(&state, &bundle).await?;
     let draft = apply::load_draft(&state, &user, &bundle).await?;
     Ok(HttpResponse::Ok().json(draft))
 }
@@ -131,7 +131,7 @@ async fn put_draft(
     patch: JsonBody<DraftPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = patch.validated()?;
-    apply::bundle_context(&state, &bundle).await?;
+    apply::bundle_entry(&state, &bundle).await?;
     let mut draft = apply::load_draft(&state, &user, &bundle).await?;
     if let Some(a) = patch.answers {
         draft.answers = a;

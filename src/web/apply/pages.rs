@@ -34,35 +34,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 struct Ctx {
-    bundle: BundleDef,
-    catalogue: Catalogue,
+    entry: std::sync::Arc<crate::web::catalogue::snapshot::BundleEntry>,
     draft: Draft,
     filer: Filer,
+}
+
+impl Ctx {
+    fn bundle(&self) -> &BundleDef {
+        &self.entry.def
+    }
+
+    fn catalogue(&self) -> &Catalogue {
+        &self.entry.catalogue
+    }
+
+    /// The merged form for the draft's answers.
+    fn merged(&self) -> std::sync::Arc<form::MergedForm> {
+        self.entry.merged(&self.draft.answers)
+    }
 }
 
 /// The bundle, the catalogue and the draft of the person filling the form (the applicant,
 /// or a window clerk filing at the counter for the applicant of their counter session).
 async fn context(state: &AppState, user: &CurrentUser, code: &str) -> Result<Ctx, PageError> {
     let filer = filer(state, user).await.map_err(|e| page_err(state, e))?;
-    let (_, bundle, catalogue) = apply::bundle_context(state, code)
+    let entry = apply::bundle_entry(state, code)
         .await
         .map_err(|e| page_err(state, e))?;
     let draft = apply::load_draft(state, user, code)
         .await
         .map_err(|e| page_err(state, e))?;
-    Ok(Ctx {
-        bundle,
-        catalogue,
-        draft,
-        filer,
-    })
+    Ok(Ctx { entry, draft, filer })
 }
 
 fn base_ctx(c: &Ctx) -> tera::Context {
     let mut ctx = tera::Context::new();
     ctx.insert(
         "bundle",
-        &serde_json::json!({"code": c.bundle.code, "name": c.bundle.name, "summary": c.bundle.summary}),
+        &serde_json::json!({"code": c.bundle().code, "name": c.bundle().name, "summary": c.bundle().summary}),
     );
     ctx.insert("on_behalf_of", &c.filer.on_behalf_of);
     ctx
@@ -76,10 +85,10 @@ async fn questions_page(
     code: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let c = context(&state, &user, &code).await?;
-    if c.bundle.questions.is_empty() {
-        return Ok(see_other(&format!("/apply/{}/form", c.bundle.code)));
+    if c.bundle().questions.is_empty() {
+        return Ok(see_other(&format!("/apply/{}/form", c.bundle().code)));
     }
-    let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+    let merged = c.merged();
     let mut ctx = base_ctx(&c);
     ctx.insert("questions", &merged.questions);
     ctx.insert("complete", &merged.complete);
@@ -119,9 +128,9 @@ async fn answers_submit(
         .iter()
         .filter_map(|(k, v)| k.strip_prefix("q_").map(|q| (q.to_owned(), v.clone())))
         .collect();
-    let problems = form::check_answers(&c.bundle, &answers);
+    let problems = form::check_answers(c.bundle(), &answers);
     if !problems.is_empty() {
-        let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+        let merged = c.merged();
         let mut ctx = base_ctx(&c);
         ctx.insert("questions", &merged.questions);
         ctx.insert("complete", &false);
@@ -135,14 +144,14 @@ async fn answers_submit(
         )?);
     }
     c.draft.answers = answers;
-    apply::save_draft(&state, &user, &c.bundle.code, &c.draft)
+    apply::save_draft(&state, &user, &c.bundle().code, &c.draft)
         .await
         .map_err(|e| page_err(&state, e))?;
-    let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+    let merged = c.merged();
     if merged.complete {
-        Ok(see_other(&format!("/apply/{}/form", c.bundle.code)))
+        Ok(see_other(&format!("/apply/{}/form", c.bundle().code)))
     } else {
-        Ok(see_other(&format!("/apply/{}", c.bundle.code)))
+        Ok(see_other(&format!("/apply/{}", c.bundle().code)))
     }
 }
 
@@ -302,7 +311,7 @@ async fn form_ctx(
             &format!("account:{}", c.filer.applicant),
             &crate::web::auth::client_address(req),
             "success",
-            format!("bundle={} fields={}", c.bundle.code, fields.join(",")),
+            format!("bundle={} fields={}", c.bundle().code, fields.join(",")),
         )
         .await
         .map_err(|e| page_err(state, e))?;
@@ -347,7 +356,7 @@ async fn form_ctx(
                         prefilled,
                         items: f.items.clone(),
                         must_be_true: c
-                            .catalogue
+                            .catalogue()
                             .fields
                             .get(&f.key)
                             .and_then(|d| d.must_be_true)
@@ -357,7 +366,7 @@ async fn form_ctx(
                         error: error_of(&f.key),
                         when_field: f.when.as_ref().map(|w| w.field.clone()),
                         when_values: f.when.as_ref().map(|w| w.equals.join(" ")).unwrap_or_default(),
-                        when_text: f.when.as_ref().map(|w| condition_text(&c.catalogue, w)),
+                        when_text: f.when.as_ref().map(|w| condition_text(c.catalogue(), w)),
                     }
                 })
                 .collect(),
@@ -390,7 +399,7 @@ async fn form_ctx(
         })
         .collect();
     let item_names: BTreeMap<&str, &str> = c
-        .catalogue
+        .catalogue()
         .items
         .values()
         .map(|i| (i.code.as_str(), i.name.as_str()))
@@ -434,9 +443,9 @@ async fn form_page(
     q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, PageError> {
     let c = context(&state, &user, &code).await?;
-    let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+    let merged = c.merged();
     if !merged.complete {
-        return Ok(see_other(&format!("/apply/{}", c.bundle.code)));
+        return Ok(see_other(&format!("/apply/{}", c.bundle().code)));
     }
     let mut ctx = form_ctx(&state, &req, &user, &c, &merged, &HashMap::new()).await?;
     if q.saved.is_some() {
@@ -619,7 +628,7 @@ async fn form_submit(
 ) -> Result<HttpResponse, actix_web::Error> {
     check_length(&req, state.max_upload_bytes * 4)?;
     let mut c = context(&state, &user, &code).await?;
-    let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+    let merged = c.merged();
     let known = |m: &str| merged.materials.iter().any(|x| x.code == m);
     let posted = read_posted_form(&state, &req, &user, &mut payload, &known).await?;
     for (material, upload) in posted.files {
@@ -635,19 +644,19 @@ async fn form_submit(
             ids.retain(|u| u != id);
         }
     }
-    c.draft.data = data_from_inputs(&merged, &c.catalogue, &inputs);
+    c.draft.data = data_from_inputs(&merged, c.catalogue(), &inputs);
     c.draft.filing_for = inputs.get("filing_for").cloned();
     c.draft.agent_relationship = inputs
         .get("agent_relationship")
         .cloned()
         .filter(|r| !r.is_empty());
     let filing = bind_draft(&state, &mut c, &merged).await?;
-    apply::save_draft(&state, &user, &c.bundle.code, &c.draft)
+    apply::save_draft(&state, &user, &c.bundle().code, &c.draft)
         .await
         .map_err(|e| page_err(&state, e))?;
     let action = inputs.get("action").map(String::as_str).unwrap_or("save");
     if action == "save" && refused.is_none() {
-        return Ok(see_other(&format!("/apply/{}/form?saved=1", c.bundle.code)));
+        return Ok(see_other(&format!("/apply/{}/form?saved=1", c.bundle().code)));
     }
     // Without JavaScript the address picker offers the next level's choices after a save;
     // the page comes back at the address.
@@ -658,13 +667,13 @@ async fn form_submit(
             .flat_map(|s| &s.fields)
             .any(|f| f.key == key);
         if known && refused.is_none() {
-            return Ok(see_other(&format!("/apply/{}/form#field-{key}", c.bundle.code)));
+            return Ok(see_other(&format!("/apply/{}/form#field-{key}", c.bundle().code)));
         }
     }
     let today = state.today();
     let result = form::check_submission(
-        &c.catalogue,
-        &c.bundle,
+        c.catalogue(),
+        c.bundle(),
         &merged,
         &c.draft.answers,
         &c.draft.data,
@@ -679,7 +688,7 @@ async fn form_submit(
         }
     };
     match (result, refused) {
-        (Ok(_), None) if action == "next" => Ok(see_other(&format!("/apply/{}/review", c.bundle.code))),
+        (Ok(_), None) if action == "next" => Ok(see_other(&format!("/apply/{}/review", c.bundle().code))),
         (result, refused) => {
             let mut problems = result.err().unwrap_or_default();
             // A refused file is reported beside its material, with the reason, in place of
@@ -720,14 +729,14 @@ async fn review_page(
     code: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let mut c = context(&state, &user, &code).await?;
-    let merged = form::merge(&c.catalogue, &c.bundle, &c.draft.answers);
+    let merged = c.merged();
     let today = state.today();
     let bound = bind_draft(&state, &mut c, &merged).await?;
     let (Ok(_), Ok(clean)) = (
         bound,
         form::check_submission(
-            &c.catalogue,
-            &c.bundle,
+            c.catalogue(),
+            c.bundle(),
             &merged,
             &c.draft.answers,
             &c.draft.data,
@@ -735,7 +744,7 @@ async fn review_page(
             today,
         ),
     ) else {
-        return Ok(see_other(&format!("/apply/{}/form", c.bundle.code)));
+        return Ok(see_other(&format!("/apply/{}/form", c.bundle().code)));
     };
     let shown: Vec<(String, String)> = merged
         .sections
@@ -744,22 +753,22 @@ async fn review_page(
         .filter_map(|f| {
             clean
                 .get(&f.key)
-                .map(|v| (f.label.clone(), form::display(&c.catalogue.fields[&f.key], v)))
+                .map(|v| (f.label.clone(), form::display(&c.catalogue().fields[&f.key], v)))
         })
         .collect();
     let department_name = |code: &str| {
-        c.catalogue
+        c.catalogue()
             .departments
             .iter()
             .find(|d| d.code == code)
             .map(|d| d.name.clone())
             .unwrap_or_default()
     };
-    let parts: Vec<ReviewPart> = form::split(&c.catalogue, &merged, &clean, &c.draft.materials)
+    let parts: Vec<ReviewPart> = form::split(c.catalogue(), &merged, &clean, &c.draft.materials)
         .into_iter()
         .map(|p| ReviewPart {
             item_name: c
-                .catalogue
+                .catalogue()
                 .items
                 .get(&p.item)
                 .map(|i| i.name.clone())
@@ -768,12 +777,12 @@ async fn review_page(
             fields: p
                 .data
                 .keys()
-                .filter_map(|k| c.catalogue.fields.get(k).map(|f| f.label.clone()))
+                .filter_map(|k| c.catalogue().fields.get(k).map(|f| f.label.clone()))
                 .collect(),
             materials: p
                 .materials
                 .keys()
-                .filter_map(|m| c.catalogue.materials.get(m).map(|d| d.name.clone()))
+                .filter_map(|m| c.catalogue().materials.get(m).map(|d| d.name.clone()))
                 .collect(),
             item: p.item,
         })
@@ -827,7 +836,7 @@ async fn final_submit(
     require_csrf(&req, &f.csrf_token)?;
     let c = context(&state, &user, &code).await?;
     let body = serde_json::json!({
-        "bundle": c.bundle.code, "answers": c.draft.answers, "data": c.draft.data, "materials": c.draft.materials,
+        "bundle": c.bundle().code, "answers": c.draft.answers, "data": c.draft.data, "materials": c.draft.materials,
         "filing_for": c.draft.filing_for, "agent_relationship": c.draft.agent_relationship,
     });
     let (applicant, channel) = (c.filer.applicant, c.filer.channel);
@@ -835,7 +844,7 @@ async fn final_submit(
         Ok((_, text)) => {
             let result: apply::SubmitResult =
                 serde_json::from_str(&text).map_err(|e| ApiError::failed("serialize the form", e))?;
-            let (id, bundle) = (user.id, c.bundle.code.clone());
+            let (id, bundle) = (user.id, c.bundle().code.clone());
             state
                 .db
                 .run(move |conn| store::delete_draft(conn, id, &bundle))
@@ -850,7 +859,7 @@ async fn final_submit(
             }
             Ok(see_other(&format!("/applications/{}?new=1", result.receipt_no)))
         }
-        Err(ApiError::Validation(_)) => Ok(see_other(&format!("/apply/{}/form", c.bundle.code))),
+        Err(ApiError::Validation(_)) => Ok(see_other(&format!("/apply/{}/form", c.bundle().code))),
         Err(e) => Err(page_err(&state, e).into()),
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::auth::{PiiKind, Role};
-use crate::catalogue::{BundleDef, Catalogue};
+use crate::catalogue::Catalogue;
 use crate::db::DbError;
 use crate::form::{self, FormData, MaterialLinks, MergedForm, Problem};
 use crate::store::accounts;
@@ -36,17 +36,8 @@ fn json_err(e: serde_json::Error) -> ApiError {
     ApiError::failed("JSON", e)
 }
 
-/// The bundle and the part of the catalogue it refers to, from the catalogue in memory.
-pub async fn bundle_context(state: &AppState, code: &str) -> Result<(i32, BundleDef, Catalogue), ApiError> {
-    let entry = state
-        .catalogue
-        .current()
-        .bundle(code)
-        .ok_or_else(|| ApiError::NotFound(format!("未找到编码为 {code} 的一件事套餐")))?;
-    Ok((entry.version, entry.def.clone(), entry.catalogue.clone()))
-}
-
-/// The bundle as the catalogue in memory holds it, with its merged forms.
+/// The bundle as the catalogue in memory holds it: its definition, the part of the
+/// catalogue it refers to, and its merged forms.
 pub async fn bundle_entry(
     state: &AppState,
     code: &str,
@@ -1011,7 +1002,8 @@ pub async fn case_view(
         // Someone else's receipt number reveals nothing, not even that it exists.
         return Err(not_found());
     }
-    let (_, bundle, catalogue) = bundle_context(state, &case.bundle_code).await?;
+    let entry = bundle_entry(state, &case.bundle_code).await?;
+    let (bundle, catalogue) = (&entry.def, &entry.catalogue);
     let decrypt = |enc: &str| -> Result<FormData, ApiError> {
         let text = state
             .vault
@@ -1042,7 +1034,7 @@ pub async fn case_view(
         subs.iter().collect()
     };
     let summaries = sub_summaries(
-        &catalogue,
+        catalogue,
         &visible_subs.iter().map(|s| (*s).clone()).collect::<Vec<_>>(),
     );
     let mut parts = Vec::new();

@@ -93,9 +93,10 @@ async fn receipt_context(
         .await
         .map_err(|e| page_err(state, e))?
     {
-        let (_, _, catalogue) = apply::bundle_context(state, &row.bundle_code)
+        let entry = apply::bundle_entry(state, &row.bundle_code)
             .await
             .map_err(|e| page_err(state, e))?;
+        let catalogue = &entry.catalogue;
         let steps: Vec<(String, &str, String)> = wf
             .events
             .iter()
@@ -112,7 +113,7 @@ async fn receipt_context(
             .iter()
             .flatten()
             .map(|i| {
-                let label = super::supplement::target_name(&catalogue, &i.target);
+                let label = super::supplement::target_name(catalogue, &i.target);
                 match i.target.strip_prefix("materials.") {
                     Some(m) => NoticeLine {
                         target: i.target.clone(),

@@ -70,7 +70,8 @@ pub async fn resubmit(
             ));
         }
     }
-    let (_, _, catalogue) = crate::web::apply::service::bundle_context(state, &row.bundle_code).await?;
+    let entry = crate::web::apply::service::bundle_entry(state, &row.bundle_code).await?;
+    let catalogue = &entry.catalogue;
     let today = state.today();
     let mut clean = crate::form::FormData::new();
     for (k, v) in &data {
@@ -169,14 +170,14 @@ pub async fn resubmit(
     Ok((row, next, due))
 }
 
-/// The parts of a case and the catalogue its bundle was filed under.
+/// The parts of a case and the bundle (with its catalogue) it was filed under.
 async fn case_parts(
     state: &AppState,
     row: &CaseRow,
 ) -> Result<
     (
         Vec<crate::store::applications::SubCaseRow>,
-        crate::catalogue::Catalogue,
+        std::sync::Arc<crate::web::catalogue::snapshot::BundleEntry>,
     ),
     ApiError,
 > {
@@ -187,8 +188,8 @@ async fn case_parts(
         .await?
         .map(|(_, s)| s)
         .unwrap_or_default();
-    let (_, _, catalogue) = crate::web::apply::service::bundle_context(state, &row.bundle_code).await?;
-    Ok((subs, catalogue))
+    let entry = crate::web::apply::service::bundle_entry(state, &row.bundle_code).await?;
+    Ok((subs, entry))
 }
 
 /// What people call a notice target (a field key or `materials.<code>`): the field's label
@@ -216,7 +217,8 @@ pub async fn check_notice(
     row: &CaseRow,
     items: &mut [workflow::SupplementItem],
 ) -> Result<(), ApiError> {
-    let (subs, catalogue) = case_parts(state, row).await?;
+    let (subs, entry) = case_parts(state, row).await?;
+    let catalogue = &entry.catalogue;
     let parts: Vec<&crate::catalogue::ItemDef> = subs
         .iter()
         .filter_map(|s| catalogue.items.get(&s.item_code))
@@ -229,7 +231,7 @@ pub async fn check_notice(
             None => parts.iter().any(|p| p.fields.iter().any(|f| f.key == target)),
         };
         if known {
-            item.label = target_name(&catalogue, target);
+            item.label = target_name(catalogue, target);
         } else {
             errors.push(FieldError::new(
                 format!("items[{n}].target"),
@@ -279,7 +281,8 @@ pub struct PartChoices {
 /// What a 补正 notice on this case can name, grouped by part; a field or material shared by
 /// several parts is offered once, under the first.
 pub async fn notice_choices(state: &AppState, row: &CaseRow) -> Result<Vec<PartChoices>, ApiError> {
-    let (subs, catalogue) = case_parts(state, row).await?;
+    let (subs, entry) = case_parts(state, row).await?;
+    let catalogue = &entry.catalogue;
     let mut offered = std::collections::HashSet::new();
     let mut parts = Vec::new();
     for s in &subs {
@@ -289,10 +292,10 @@ pub async fn notice_choices(state: &AppState, row: &CaseRow) -> Result<Vec<PartC
         let fields = item
             .fields
             .iter()
-            .map(|f| (f.key.clone(), target_name(&catalogue, &f.key)));
+            .map(|f| (f.key.clone(), target_name(catalogue, &f.key)));
         let materials = item.materials.iter().map(|m| {
             let target = format!("materials.{}", m.code);
-            let name = format!("材料：{}", target_name(&catalogue, &target));
+            let name = format!("材料：{}", target_name(catalogue, &target));
             (target, name)
         });
         let choices: Vec<NoticeChoice> = fields

@@ -10,15 +10,17 @@ use crate::store::catalogue::{
     ItemSummary,
 };
 use crate::store::Page;
-use crate::web::catalogue::snapshot::{not_modified, tagged, unchanged};
+use crate::web::catalogue::snapshot::{not_modified, tagged, unchanged, Snapshot};
 use crate::web::error::{ApiError, FieldError};
 use crate::web::extract::parse_paging;
 use crate::web::AppState;
 
 /// Answers from the client's copy when it is current; else runs `respond` and tags its
-/// answer. Catalogue API responses depend only on the catalogue version and the address.
+/// answer. Catalogue API responses depend only on the catalogue version and the address;
+/// the tag is taken from the snapshot the answer comes from, so that a snapshot swapped in
+/// meanwhile never labels an older answer as current.
 async fn conditional<F, Fut>(
-    state: &AppState,
+    snapshot: &Snapshot,
     req: &HttpRequest,
     respond: F,
 ) -> Result<HttpResponse, ApiError>
@@ -26,7 +28,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<HttpResponse, ApiError>>,
 {
-    let etag = state.catalogue.current().etag(&["api", &req.uri().to_string()]);
+    let etag = snapshot.etag(&["api", &req.uri().to_string()]);
     if not_modified(req, &etag) {
         return Ok(unchanged(&etag));
     }
@@ -143,7 +145,7 @@ async fn list_bundles(
     if !errors.is_empty() {
         return Err(ApiError::InvalidQuery(errors));
     }
-    conditional(&state, &req, || async {
+    conditional(&state.catalogue.current(), &req, || async {
         let page = state
             .db
             .run(move |c| cat::list_bundles(c, &filter, paging).map_err(ApiError::from))
@@ -162,12 +164,11 @@ async fn get_bundle(
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
-    let bundle = state
-        .catalogue
-        .current()
+    let snapshot = state.catalogue.current();
+    let bundle = snapshot
         .bundle(&code)
         .ok_or_else(|| ApiError::NotFound(format!("未找到编码为 {code} 的一件事套餐")))?;
-    conditional(&state, &req, || async {
+    conditional(&snapshot, &req, || async {
         Ok(HttpResponse::Ok()
             .content_type("application/json")
             .body(bundle.json.clone()))
@@ -189,7 +190,7 @@ async fn list_items(
     if !errors.is_empty() {
         return Err(ApiError::InvalidQuery(errors));
     }
-    conditional(&state, &req, || async {
+    conditional(&state.catalogue.current(), &req, || async {
         let page = state
             .db
             .run(move |c| cat::list_items(c, &filter, paging).map_err(ApiError::from))
@@ -213,7 +214,7 @@ async fn get_item(
         .item(&code)
         .ok_or_else(|| ApiError::NotFound(format!("未找到编码为 {code} 的政务服务事项")))?;
     let json = item.json.clone();
-    conditional(&state, &req, || async {
+    conditional(&snapshot, &req, || async {
         Ok(HttpResponse::Ok().content_type("application/json").body(json))
     })
     .await
@@ -223,8 +224,9 @@ async fn get_item(
 #[utoipa::path(tag = "catalogue", responses((status = 200, body = Page<DepartmentView>)))]
 #[get("/departments")]
 async fn list_departments(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let departments = state.catalogue.current().departments.clone();
-    conditional(&state, &req, || async {
+    let snapshot = state.catalogue.current();
+    let departments = snapshot.departments.clone();
+    conditional(&snapshot, &req, || async {
         let total = departments.len() as i64;
         Ok(HttpResponse::Ok().json(Page {
             items: departments,
