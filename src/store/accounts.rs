@@ -287,13 +287,21 @@ pub fn revoke_token(
     Ok(())
 }
 
-pub fn is_revoked(conn: &mut DbConn, jti: &str) -> Result<bool, DbError> {
-    Ok(revoked_tokens::table
-        .find(jti)
-        .select(revoked_tokens::jti)
-        .first::<String>(conn)
-        .optional()?
-        .is_some())
+/// The account and whether the token `jti` was revoked, in one query: every authenticated
+/// request asks both.
+pub fn get_unless_revoked(
+    conn: &mut DbConn,
+    id: i64,
+    jti: &str,
+) -> Result<Option<(AccountRow, bool)>, DbError> {
+    Ok(accounts::table
+        .find(id)
+        .select((
+            AccountRow::as_select(),
+            diesel::dsl::exists(revoked_tokens::table.find(jti)),
+        ))
+        .first(conn)
+        .optional()?)
 }
 
 pub fn count_admins(conn: &mut DbConn) -> Result<i64, DbError> {

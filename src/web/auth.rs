@@ -218,13 +218,13 @@ async fn resolve(req: &HttpRequest) -> Result<Option<CurrentUser>, Refusal> {
     let jti = claims.jti.clone();
     let (account, revoked) = state
         .db
-        .run(move |c| Ok::<_, crate::db::DbError>((accounts::get(c, id)?, accounts::is_revoked(c, &jti)?)))
+        .run(move |c| accounts::get_unless_revoked(c, id, &jti))
         .await
-        .map_err(|e| {
+        .map_err(|e: crate::db::DbError| {
             tracing::error!(error = %e, "authentication lookup failed");
             Refusal::BadToken
-        })?;
-    let account = account.ok_or(Refusal::BadToken)?;
+        })?
+        .ok_or(Refusal::BadToken)?;
     let role = account.role().ok_or(Refusal::BadToken)?;
     let valid_after = account.tokens_valid_after.and_utc().timestamp_millis();
     if revoked || account.disabled || role != claims.role || claims.iat_ms < valid_after {
