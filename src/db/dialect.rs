@@ -26,20 +26,6 @@ pub fn table_count(conn: &mut DbConn) -> Result<i64, diesel::result::Error> {
     Ok(diesel::sql_query(sql).get_result::<Count>(conn)?.n)
 }
 
-/// Makes sure the receipt counter of `day` exists (at 0) without failing when a concurrent
-/// transaction creates it first.
-pub fn ensure_receipt_counter(conn: &mut DbConn, day: &str) -> Result<(), diesel::result::Error> {
-    use diesel::sql_types::Text;
-    let sql = match conn {
-        DbConn::Postgresql(_) => {
-            "INSERT INTO receipt_counters (day, last_value) VALUES ($1, 0) ON CONFLICT DO NOTHING"
-        }
-        DbConn::Sqlite(_) => "INSERT OR IGNORE INTO receipt_counters (day, last_value) VALUES (?, 0)",
-    };
-    diesel::sql_query(sql).bind::<Text, _>(day).execute(conn)?;
-    Ok(())
-}
-
 /// SQL written with PostgreSQL's `$n` parameters, as the connection's backend reads it
 /// (SQLite numbers its parameters `?n`).
 pub fn numbered(conn: &DbConn, sql: &str) -> String {

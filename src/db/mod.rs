@@ -6,6 +6,7 @@ pub mod dialect;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -210,6 +211,10 @@ pub enum DbError {
 pub struct Db {
     pool: Pool,
     backend: Backend,
+    /// SQLite lets one writer in at a time and makes the others poll, sleeping a millisecond
+    /// and more between tries; writers of this process queue here instead, and the next one
+    /// starts the moment the last one commits.
+    writer: Arc<Mutex<()>>,
 }
 
 impl Db {
@@ -237,6 +242,7 @@ impl Db {
         Ok(Self {
             pool,
             backend: target.backend(),
+            writer: Arc::default(),
         })
     }
 
@@ -253,6 +259,26 @@ impl Db {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Join(e.to_string())))?
+    }
+
+    /// [`Db::run`] for work that writes: on SQLite it waits its turn among this process's
+    /// writers rather than in SQLite's busy handler.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let (pool, writer) = (self.pool.clone(), self.writer.clone());
+        let sqlite = self.backend == Backend::Sqlite;
+        tokio::task::spawn_blocking(move || {
+            // The guard protects no data, so a writer that panicked leaves nothing broken.
+            let _turn = sqlite.then(|| writer.lock().unwrap_or_else(|e| e.into_inner()));
             let mut conn = pool.get().map_err(DbError::from)?;
             f(&mut conn)
         })

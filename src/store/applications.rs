@@ -192,6 +192,20 @@ fn begin_once(
     now: NaiveDateTime,
     in_flight: Duration,
 ) -> Result<Begin, DbError> {
+    // The usual case, a key never seen, in one statement committed on its own.
+    let taken = each_backend!(conn, |c| diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::account_id.eq(account),
+            idempotency_keys::key.eq(key),
+            idempotency_keys::request_hash.eq(hash),
+            idempotency_keys::state.eq("in_flight"),
+            idempotency_keys::created_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    if taken == 1 {
+        return Ok(Begin::New { claim: now });
+    }
     conn.transaction(|conn| {
         // A savepoint: a failed insert must not abort the PostgreSQL transaction.
         let inserted = conn.transaction(|c| {
@@ -282,17 +296,20 @@ pub fn release_idempotent(conn: &mut DbConn, claim: &Claim) -> Result<(), DbErro
     Ok(())
 }
 
-/// The next number of the day's sequence, inside the caller's transaction. The UPDATE
-/// takes the row lock first, so concurrent submissions get distinct numbers.
+/// The next number of the day's sequence: one statement (an upsert returning the new
+/// value), committed on its own, so the counter row is locked only for that statement and
+/// concurrent submissions still get distinct numbers.
 pub fn next_receipt_sequence(conn: &mut DbConn, day: &str) -> Result<i64, DbError> {
-    crate::db::dialect::ensure_receipt_counter(conn, day)?;
-    diesel::update(receipt_counters::table.find(day))
-        .set(receipt_counters::last_value.eq(receipt_counters::last_value + 1))
-        .execute(conn)?;
-    Ok(receipt_counters::table
-        .find(day)
-        .select(receipt_counters::last_value)
-        .first(conn)?)
+    use receipt_counters::dsl;
+    Ok(each_backend!(conn, |c| diesel::insert_into(
+        dsl::receipt_counters
+    )
+    .values((dsl::day.eq(day), dsl::last_value.eq(1_i64)))
+    .on_conflict(dsl::day)
+    .do_update()
+    .set(dsl::last_value.eq(dsl::last_value + 1))
+    .returning(dsl::last_value)
+    .get_result(c))?)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -373,18 +390,25 @@ pub fn insert_case(
     subs: Vec<NewSubCase>,
     links: &[(String, String)],
 ) -> Result<(CaseRow, Vec<SubCaseRow>), DbError> {
-    diesel::insert_into(cases::table).values(case).execute(conn)?;
-    let row: CaseRow = cases::table
-        .filter(cases::receipt_no.eq(&case.receipt_no))
-        .select(CaseRow::as_select())
-        .first(conn)?;
+    let row: CaseRow = each_backend!(conn, |c| diesel::insert_into(cases::table)
+        .values(case)
+        .returning(CaseRow::as_returning())
+        .get_result(c))?;
     // One statement per table, however many parts and files: each round trip to the
     // database is paid while the submission's transaction is open.
     let subs: Vec<NewSubCase> = subs
         .into_iter()
         .map(|s| NewSubCase { case_id: row.id, ..s })
         .collect();
-    insert_chunks!(conn, sub_cases::table, subs, 100);
+    let mut written = Vec::with_capacity(subs.len());
+    for chunk in subs.chunks(100) {
+        written.extend(each_backend!(conn, |c| diesel::insert_into(sub_cases::table)
+            .values(chunk)
+            .returning(SubCaseRow::as_returning())
+            .get_results(c))?);
+    }
+    // RETURNING promises no order; the parts are numbered in the order they were given.
+    written.sort_by_key(|s: &SubCaseRow| s.id);
     let rows: Vec<_> = links
         .iter()
         .map(|(material, upload)| {
@@ -396,12 +420,7 @@ pub fn insert_case(
         })
         .collect();
     insert_chunks!(conn, case_materials::table, rows, 100);
-    let subs = sub_cases::table
-        .filter(sub_cases::case_id.eq(row.id))
-        .order(sub_cases::id)
-        .select(SubCaseRow::as_select())
-        .load(conn)?;
-    Ok((row, subs))
+    Ok((row, written))
 }
 
 pub fn cases_of(conn: &mut DbConn, account: i64) -> Result<Vec<CaseRow>, DbError> {

@@ -40,16 +40,31 @@ pub fn set_workflow(conn: &mut DbConn, case_id: i64, wf: &workflow::Case) -> Res
     append_events(conn, case_id, &wf.events)
 }
 
+/// Saves the workflow of a case just written, whose events table is still empty.
+pub fn start_workflow(conn: &mut DbConn, case_id: i64, wf: &workflow::Case) -> Result<(), DbError> {
+    diesel::update(cases::table.find(case_id))
+        .set(cases::workflow.eq(serde_json::to_string(wf).map_err(corrupt)?))
+        .execute(conn)?;
+    insert_events(conn, case_id, &wf.events)
+}
+
 /// Writes the events of the log that the events table does not hold yet.
 fn append_events(conn: &mut DbConn, case_id: i64, events: &[workflow::Event]) -> Result<(), DbError> {
     let known: i64 = case_events::table
         .filter(case_events::case_id.eq(case_id))
         .count()
         .get_result(conn)?;
-    // One statement for all new events.
+    insert_events(
+        conn,
+        case_id,
+        &events[usize::try_from(known).unwrap_or(usize::MAX).min(events.len())..],
+    )
+}
+
+/// Writes `events` with one statement per hundred.
+fn insert_events(conn: &mut DbConn, case_id: i64, events: &[workflow::Event]) -> Result<(), DbError> {
     let rows: Vec<_> = events
         .iter()
-        .skip(usize::try_from(known).unwrap_or(usize::MAX))
         .map(|e| {
             (
                 case_events::case_id.eq(case_id),

@@ -6,10 +6,18 @@
 macro_rules! insert_chunks {
     ($conn:expr, $table:expr, $rows:expr, $per:expr) => {
         for chunk in $rows.chunks($per) {
-            match &mut *$conn {
-                $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-                $crate::db::DbConn::Postgresql(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-            };
+            each_backend!($conn, |c| diesel::insert_into($table).values(chunk).execute(c))?;
+        }
+    };
+}
+
+/// Runs a statement on the connection's own backend: for what diesel's multi-backend
+/// connection cannot express (multi-row inserts, upserts, `RETURNING`), written once.
+macro_rules! each_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match &mut *$conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Postgresql($c) => $body,
         }
     };
 }

@@ -96,18 +96,33 @@ pub async fn bind_identity(
     filing_for: Option<&str>,
     relationship: Option<&str>,
 ) -> Result<Result<form::filing::Filing, Vec<Problem>>, ApiError> {
+    let holder = holder(state, applicant).await?;
+    Ok(bind_to(&holder, merged, data, filing_for, relationship))
+}
+
+/// [`bind_identity`] with the applicant account already read.
+fn bind_to(
+    holder: &form::filing::Holder,
+    merged: &MergedForm,
+    data: &mut FormData,
+    filing_for: Option<&str>,
+    relationship: Option<&str>,
+) -> Result<form::filing::Filing, Vec<Problem>> {
     let filing = match form::filing::Filing::parse(filing_for, relationship) {
         Ok(f) => f,
-        Err(p) => return Ok(Err(vec![p])),
+        Err(p) => return Err(vec![p]),
     };
-    let holder = holder(state, applicant).await?;
     let keys: Vec<&str> = merged
         .sections
         .iter()
         .flat_map(|s| s.fields.iter().map(|f| f.key.as_str()))
         .collect();
-    let bound = form::filing::bind(&keys, data, &holder, &filing);
-    Ok(if bound.is_empty() { Ok(filing) } else { Err(bound) })
+    let bound = form::filing::bind(&keys, data, holder, &filing);
+    if bound.is_empty() {
+        Ok(filing)
+    } else {
+        Err(bound)
+    }
 }
 
 /// The applicant account as the form's identity fields must show it.
@@ -235,7 +250,7 @@ pub async fn save_draft(
             .map_err(json_err)?,
         ),
     };
-    Ok(state.db.run(move |c| store::save_draft(c, row)).await?)
+    Ok(state.db.write(move |c| store::save_draft(c, row)).await?)
 }
 
 /// The type of a received file, read from its content: a PDF must parse with at least one
@@ -407,7 +422,7 @@ pub async fn receive_upload(
             created_at: state.now(),
         };
         let insert = row.clone();
-        state.db.run(move |c| store::insert_upload(c, &insert)).await?;
+        state.db.write(move |c| store::insert_upload(c, &insert)).await?;
         Ok(Some(row))
     }
     .await;
@@ -616,16 +631,23 @@ fn bundle_named(b: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
+/// What a submission reads from the database with its claim: the applicant account and
+/// those of the uploads its materials name that the filer owns.
+struct Known {
+    account: Option<accounts::AccountRow>,
+    owned: Vec<UploadRow>,
+}
+
 /// Checks and writes one application of `applicant`, filed by `user` (the applicant online,
 /// a window clerk at the counter: the uploads must be the filer's). Every part is written
 /// in one transaction.
-pub async fn submit(
+async fn submit(
     state: &AppState,
     user: &CurrentUser,
-    applicant: i64,
     mut input: SubmitInput,
     channel: &str,
     claim: store::Claim,
+    known: Known,
 ) -> Result<String, ApiError> {
     validator::Validate::validate(&input)
         .map_err(|e| ApiError::Validation(crate::web::validate::field_errors(&e)))?;
@@ -637,15 +659,17 @@ pub async fn submit(
     let merged = entry.merged(&input.answers);
     let today = state.today();
     let mut data = std::mem::take(&mut input.data);
-    let filing = bind_identity(
-        state,
-        applicant,
+    let Known { account, owned } = known;
+    let account =
+        account.ok_or_else(|| ApiError::failed("submission", "the applicant account is missing"))?;
+    let applicant = account.id;
+    let filing = bind_to(
+        &holder_of(state, &account)?,
         &merged,
         &mut data,
         input.filing_for.as_deref(),
         input.agent_relationship.as_deref(),
     )
-    .await?
     .map_err(problems)?;
     let clean = form::check_submission(
         catalogue,
@@ -661,13 +685,7 @@ pub async fn submit(
         form::filing::Filing::Own => None,
         agent => Some(serde_json::to_string(agent).map_err(json_err)?),
     };
-    // Every linked upload must be the applicant's own.
-    let ids: Vec<String> = input.materials.values().flatten().cloned().collect();
-    let (owner, lookup) = (user.id, ids.clone());
-    let owned = state
-        .db
-        .run(move |c| store::uploads_of(c, owner, &lookup))
-        .await?;
+    // Every linked upload must be the filer's own.
     let unknown: Vec<FieldError> = input
         .materials
         .iter()
@@ -723,14 +741,12 @@ pub async fn submit(
     let names = entry.clone();
     let result = state
         .db
-        .run(move |c| {
-            // The day's number is taken in its own short transaction, so that the counter
+        .write(move |c| {
+            // The day's number is taken by one statement of its own, so that the counter
             // row is locked for a moment rather than for the whole submission. A submission
             // that then fails leaves a gap: receipt numbers are unique and per day, not
             // gapless.
-            let seq = crate::db::retry_on_conflict(c, |c| {
-                c.transaction::<_, DbError, _>(|c| store::next_receipt_sequence(c, &day))
-            })?;
+            let seq = crate::db::retry_on_conflict(c, |c| store::next_receipt_sequence(c, &day))?;
             crate::db::retry_on_conflict(c, |c| {
                 c.transaction::<_, DbError, _>(|c| {
                     let case = NewCase {
@@ -766,7 +782,7 @@ pub async fn submit(
                         case.submitted_at,
                     )
                     .map_err(|e| DbError::Corrupt(e.to_string()))?;
-                    crate::store::cases::set_workflow(c, written.0.id, &wf)?;
+                    crate::store::cases::start_workflow(c, written.0.id, &wf)?;
                     audit::record(
                         c,
                         &AuditEvent {
@@ -859,13 +875,29 @@ pub async fn submit_idempotent(
     channel: &str,
 ) -> Result<(u16, String), ApiError> {
     let hash = request_hash(&body);
-    let (account, k, h) = (user.id, key.to_owned(), hash.clone());
-    let begin = state
+    let input: Result<SubmitInput, _> = serde_json::from_value(body);
+    let ids: Vec<String> = match &input {
+        Ok(i) => i.materials.values().flatten().cloned().collect(),
+        Err(_) => Vec::new(),
+    };
+    // The claim, and for a new one what the submission will need to read, in one visit.
+    let (filer, k) = (user.id, key.to_owned());
+    let (begin, known) = state
         .db
-        .run({
+        .write({
             let now = state.now();
             let in_flight = state.idempotency_in_flight;
-            move |c| store::begin_idempotent(c, account, &k, &h, now, in_flight)
+            move |c| {
+                let begin = store::begin_idempotent(c, filer, &k, &hash, now, in_flight)?;
+                let known = match begin {
+                    Begin::New { .. } => Some(Known {
+                        account: accounts::get(c, applicant)?,
+                        owned: store::uploads_of(c, filer, &ids)?,
+                    }),
+                    _ => None,
+                };
+                Ok::<_, DbError>((begin, known))
+            }
         })
         .await?;
     let claim = match begin {
@@ -885,10 +917,10 @@ pub async fn submit_idempotent(
         key: key.to_owned(),
         at: claim,
     };
-    let input: Result<SubmitInput, _> = serde_json::from_value(body);
-    let outcome = match input {
-        Ok(input) => submit(state, user, applicant, input, channel, claim.clone()).await,
-        Err(e) => Err(ApiError::BadRequest {
+    let outcome = match (input, known) {
+        (Ok(input), Some(known)) => submit(state, user, input, channel, claim.clone(), known).await,
+        (Ok(_), None) => Err(ApiError::failed("submission", "a new claim read nothing")),
+        (Err(e), _) => Err(ApiError::BadRequest {
             code: "invalid_json",
             message: format!("申请内容格式有误：{e}"),
         }),
@@ -899,7 +931,7 @@ pub async fn submit_idempotent(
             // Nothing was written: free the key so that a corrected request may use it.
             state
                 .db
-                .run(move |c| store::release_idempotent(c, &claim))
+                .write(move |c| store::release_idempotent(c, &claim))
                 .await?;
             Err(e)
         }
