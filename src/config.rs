@@ -92,6 +92,11 @@ pub struct Settings {
     #[arg(long, env = "ONETHING_DATA_KEY", hide_env_values = true, global = true)]
     pub data_key: Option<Secret>,
 
+    /// Key (base64 of the 32-byte Ed25519 seed) that signs e-certificates; unset means a key
+    /// generated once into the data directory. Instances sharing a database must share it.
+    #[arg(long, env = "ONETHING_CERTIFICATE_KEY", hide_env_values = true, global = true)]
+    pub certificate_key: Option<Secret>,
+
     /// Lifetime of a login token, in minutes.
     #[arg(
         long,
@@ -194,6 +199,7 @@ impl Settings {
             workers: 0,
             jwt_secret: None,
             data_key: None,
+            certificate_key: None,
             token_ttl_minutes: 480,
             max_upload_mb: 10,
             max_concurrent_uploads: 3,

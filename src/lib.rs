@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod catalogue;
+pub mod certificate;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -105,6 +105,7 @@ impl Application {
             catalogue,
             tokens,
             vault,
+            certificate_key: ed25519_dalek::SigningKey::from_bytes(&keys.certificate),
             data_dir: settings.data_dir.clone(),
             calendars,
             clock,

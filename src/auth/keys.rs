@@ -13,6 +13,8 @@ use crate::config::Settings;
 pub struct Keys {
     pub jwt: Vec<u8>,
     pub data: [u8; 32],
+    /// The Ed25519 seed that signs e-certificates.
+    pub certificate: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +46,20 @@ impl Keys {
             .ok()
             .and_then(|v| v.try_into().ok())
             .ok_or_else(|| KeyError::BadDataKey("the data key".into()))?;
-        Ok(Self { jwt, data })
+        let certificate_b64 = match &settings.certificate_key {
+            Some(s) => s.expose().trim().to_owned(),
+            None => file_key(&dir.join("certificate.key"), 32)?,
+        };
+        let certificate: [u8; 32] = B64
+            .decode(&certificate_b64)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| KeyError::BadDataKey("the certificate key".into()))?;
+        Ok(Self {
+            jwt,
+            data,
+            certificate,
+        })
     }
 }
 

@@ -57,6 +57,18 @@ pub enum Command {
     },
     /// Rebuild the policy search index from the database, with a progress bar.
     Reindex,
+    /// Verify an e-certificate FILE (the JSON of `GET /api/v1/certificates/{no}`) offline:
+    /// its signature against the platform's certificate key, or against --public-key.
+    /// Exits 0 when the signature holds, 1 when it does not. Revocation is known only to
+    /// the server (`POST /api/v1/certificates/verify`).
+    VerifyCertificate {
+        file: std::path::PathBuf,
+        /// Base64 of the Ed25519 public key (as `/api/v1/certificates/public-key` gives it);
+        /// unset means the key of this installation (ONETHING_CERTIFICATE_KEY or the data
+        /// directory).
+        #[arg(long)]
+        public_key: Option<String>,
+    },
     /// Print the OpenAPI document of /api/v1 (the one the server serves), for API clients
     /// and testing tools.
     Openapi,
@@ -95,6 +107,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Restore { dir } => backup::restore(&cli.settings, &dir),
         Command::Export { file } => backup::export(&cli.settings, &file),
         Command::Import { file } => backup::import(&cli.settings, &file),
+        Command::VerifyCertificate { file, public_key } => {
+            verify_certificate(&cli.settings, &file, public_key.as_deref())
+        }
         Command::Openapi => {
             println!("{}", crate::web::openapi::document());
             Ok(())
@@ -238,4 +253,47 @@ fn create_admin(settings: &Settings, username: &str, password: Option<Secret>) -
     )?;
     println!("administrator {username} created (account #{id})");
     Ok(())
+}
+
+/// `verify-certificate`: the signature of a certificate file, checked without the server.
+fn verify_certificate(
+    settings: &Settings,
+    file: &std::path::Path,
+    public_key: Option<&str>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let signed: crate::certificate::Signed = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a certificate: expected the JSON object {{\"payload\": {{...}}, \"signature\": \"...\"}}",
+            file.display()
+        )
+    })?;
+    let key = match public_key {
+        Some(b64) => crate::certificate::verifying_key(b64)
+            .context("--public-key must be the Base64 of a 32-byte Ed25519 public key")?,
+        None => ed25519_dalek::SigningKey::from_bytes(&crate::auth::Keys::load(settings)?.certificate)
+            .verifying_key(),
+    };
+    let no = signed
+        .payload
+        .get("certificate_no")
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
+    match crate::certificate::verify(&key, &signed) {
+        Ok(()) => {
+            println!(
+                "certificate {no}: signature valid (key {})",
+                crate::certificate::key_id(&key)
+            );
+            Ok(())
+        }
+        Err(crate::certificate::Invalid::SignatureEncoding) => {
+            anyhow::bail!("certificate {no}: NOT valid: the signature is not the Base64 of 64 bytes")
+        }
+        Err(crate::certificate::Invalid::Mismatch) => anyhow::bail!(
+            "certificate {no}: NOT valid: the signature does not match the payload (altered, or signed by another key than {})",
+            crate::certificate::key_id(&key)
+        ),
+    }
 }

@@ -275,6 +275,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    certificates (certificate_no) {
+        certificate_no -> Text,
+        case_id -> BigInt,
+        sub_case_id -> BigInt,
+        department_code -> Text,
+        payload -> Text,
+        signature -> Text,
+        key_id -> Text,
+        issued_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Text>,
+        revoked_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(certificates -> cases (case_id));
 diesel::joinable!(sub_cases -> cases (case_id));
 diesel::joinable!(messages -> cases (case_id));
 diesel::joinable!(case_materials -> cases (case_id));
@@ -515,6 +532,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    certificates,
     import_jobs,
     calendar_years,
     departments,

@@ -232,6 +232,7 @@ pub fn recompute_due_dates(
                 due_date: Some(new_due),
                 message: Some(message),
                 now: when,
+                certificate: None,
             },
             calendar,
         )?;

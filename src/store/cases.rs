@@ -113,6 +113,8 @@ pub struct Transition<'a> {
     /// A message to the applicant.
     pub message: Option<String>,
     pub now: NaiveDateTime,
+    /// The signed e-certificate the transition issues, written with it.
+    pub certificate: Option<&'a super::certificates::CertificateRow>,
 }
 
 /// Saves a transition if the case still has the version the actor saw; returns false when
@@ -126,6 +128,7 @@ pub fn save_transition(conn: &mut DbConn, t: &Transition<'_>, calendar: &Calenda
         ref due_date,
         ref message,
         now,
+        certificate,
     } = *t;
     let json = serde_json::to_string(new).map_err(corrupt)?;
     conn.transaction(|conn| {
@@ -155,6 +158,9 @@ pub fn save_transition(conn: &mut DbConn, t: &Transition<'_>, calendar: &Calenda
                 .execute(conn)?;
         }
         append_events(conn, row.id, &new.events)?;
+        if let Some(c) = certificate {
+            super::certificates::insert(conn, c)?;
+        }
         super::metrics::record_case(conn, row, new, due_date.as_deref(), calendar)?;
         if let Some(body) = message {
             diesel::insert_into(messages::table)

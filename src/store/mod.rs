@@ -28,6 +28,7 @@ pub mod audit;
 pub mod calendar;
 pub mod cases;
 pub mod catalogue;
+pub mod certificates;
 pub mod counter;
 pub mod demo;
 pub mod imports;

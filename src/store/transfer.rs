@@ -38,6 +38,7 @@ pub const TABLES: &[&str] = &[
     "receipt_counters",
     "case_events",
     "messages",
+    "certificates",
     "case_facts",
     "metric_cases",
     "metric_parts",

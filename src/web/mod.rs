@@ -8,6 +8,7 @@ pub mod auth;
 pub mod calendar;
 pub mod cases;
 pub mod catalogue;
+pub mod certificates;
 pub mod counter;
 pub mod error;
 pub mod extract;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub catalogue: Arc<catalogue::snapshot::CatalogueCache>,
     pub tokens: crate::auth::TokenService,
     pub vault: crate::auth::Vault,
+    /// Signs e-certificates; its public half verifies them (`/api/v1/certificates/public-key`).
+    pub certificate_key: ed25519_dalek::SigningKey,
     pub data_dir: std::path::PathBuf,
     /// The working-day calendar: the shipped years, `ONETHING_HOLIDAYS_DIR`, and the years
     /// administrators entered (read through [`AppState::calendar`]).
@@ -177,6 +180,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(cases::api::configure)
             .configure(metrics::api::configure)
             .configure(ratings::api::configure)
+            .configure(certificates::api::configure)
             .configure(policies::api::configure)
             .default_service(web::to(api_not_found)),
     )
@@ -192,6 +196,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(cases::applicant::configure)
             .configure(metrics::pages::configure)
             .configure(ratings::pages::configure)
+            .configure(certificates::pages::configure)
             .configure(policies::pages::configure)
             .configure(calendar::pages::configure)
             .default_service(web::to(page_not_found))

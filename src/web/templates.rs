@@ -124,6 +124,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../templates/cases/certificate.html"),
     ),
     (
+        "certificates/verify.html",
+        include_str!("../../templates/certificates/verify.html"),
+    ),
+    (
         "cases/document.html",
         include_str!("../../templates/cases/document.html"),
     ),

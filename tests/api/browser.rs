@@ -603,7 +603,7 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
         app.staff_token(&name, onething::auth::Role::Reviewer, Some(dept))
             .await;
         log_in(&c, &app, &name, password).await;
-        for _ in 0..10 {
+        for k in 0..10 {
             c.goto(&format!("{}/staff/cases/{receipt}", app.address))
                 .await
                 .expect("case");
@@ -625,7 +625,8 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
             .await
             .expect("choose 同意");
             fill(&c, "opinion", "材料齐全，同意").await;
-            fill(&c, "result", &format!("ZS-{dept}")).await;
+            // Certificate numbers are unique: each names one certificate.
+            fill(&c, "result", &format!("ZS-{dept}-{k}")).await;
             if n == 0 {
                 c.find(Locator::Css("form[action$='/decide'] input[type=file]"))
                     .await
@@ -671,6 +672,27 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
         "the e-certificate shows its number"
     );
     j.look(&c, "certificate").await;
+    // Whoever holds the paper follows its verification link (the QR code's address),
+    // signed in or not.
+    log_out(&c, &app).await;
+    c.goto(&format!("{}/applications/{receipt}", app.address))
+        .await
+        .expect("receipt");
+    let verify = page
+        .split("href=\"/verify/")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .expect("the certificate links its verification page")
+        .to_owned();
+    c.goto(&format!("{}/verify/{verify}", app.address))
+        .await
+        .expect("verify page");
+    let shown = c.source().await.expect("source");
+    assert!(
+        shown.contains("核验通过") && shown.contains("ZS-"),
+        "a certificate signed at approval verifies"
+    );
+    j.look_wide(&c, "verify").await;
     let (_, case) = app.get_auth(&format!("/api/v1/cases/{receipt}"), &window).await;
     assert_eq!(
         (case["status"].as_str(), case["trips"].as_i64()),

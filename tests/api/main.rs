@@ -11,6 +11,7 @@ mod browser;
 mod calendar;
 mod cases;
 mod catalogue_api;
+mod certificates;
 mod cli;
 mod counter;
 mod crash;

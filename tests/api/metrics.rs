@@ -47,6 +47,7 @@ fn save(
         due_date: due,
         message: None,
         now: at,
+        certificate: None,
     };
     case_store::save_transition(conn, &t, onething::calendar::Calendar::shipped()).expect("save")
 }

@@ -277,7 +277,7 @@ async fn resubmit_submit(
 }
 
 /// A printable e-certificate (电子证照) for one approved part of a delivered case, with a
-/// QR code of the case's status page for verification.
+/// QR code of its public verification page.
 #[get("/applications/{receipt_no}/certificates/{sub_case}")]
 async fn certificate_page(
     state: web::Data<AppState>,
@@ -317,8 +317,18 @@ async fn certificate_page(
         .iter()
         .rev()
         .find(|e| e.action == "decide" || e.action == "deliver")
-        .map(|e| e.at.date());
-    let (_, qr) = status_qr(&req, &row.receipt_no, 120);
+        .map(|e| crate::clock::beijing_date(e.at));
+    // Certificates signed when they were approved verify at /verify/{no}; one approved
+    // before signing existed has only the case's status page to point to.
+    let no = part.result.clone().unwrap_or_default();
+    let signed = crate::web::certificates::service::find(&state, &no)
+        .await
+        .map_err(|e| page_err(&state, e))?;
+    let qr = match &signed {
+        Some(_) => crate::web::page::page_qr(&req, &format!("/verify/{}", path_segment(&no)), 120),
+        None => status_qr(&req, &row.receipt_no, 120).1,
+    };
+    let verify_path = signed.as_ref().map(|_| format!("/verify/{}", path_segment(&no)));
     let holder = view.applicant_name().unwrap_or_default().to_owned();
     let mut ctx = tera::Context::new();
     ctx.insert("receipt_no", &row.receipt_no);
@@ -328,11 +338,31 @@ async fn certificate_page(
     ctx.insert("certificate_no", &part.result);
     ctx.insert("opinion", &part.opinion);
     ctx.insert("holder", &holder);
-    ctx.insert("issued_on", &issued_at.map(|d| d.to_string()));
+    // The date the certificate states, when it was signed; else the decision's Beijing date.
+    let issued_on = signed
+        .as_ref()
+        .and_then(|c| serde_json::from_str::<crate::certificate::Payload>(&c.payload).ok())
+        .map(|p| p.issued_on)
+        .or(issued_at);
+    ctx.insert("issued_on", &issued_on.map(|d| d.to_string()));
     ctx.insert("document", &shown.summary.result_document);
     ctx.insert("sub_case", &sub_case);
     ctx.insert("qr_svg", &qr);
+    ctx.insert("verify_path", &verify_path);
+    ctx.insert(
+        "standing",
+        &signed
+            .as_ref()
+            .map(|c| crate::web::certificates::service::standing(&state, c)),
+    );
     form_page(&state, &req, "cases/certificate.html", &mut ctx, StatusCode::OK)
+}
+
+/// `s` as one segment of a URL path.
+fn path_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 #[derive(Serialize)]

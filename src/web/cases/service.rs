@@ -196,6 +196,7 @@ pub async fn load_current(
         message,
         now,
         corrections: None,
+        certificate: None,
     };
     save(state, &row, wf.version, &next, done).await?;
     // Whether this request or a concurrent one recorded it, the stored case is current.
@@ -213,6 +214,8 @@ pub(super) struct Save {
     pub now: chrono::NaiveDateTime,
     /// A resubmission's corrected data, written in the same transaction.
     pub corrections: Option<store::Corrections>,
+    /// The e-certificate an approval issues, written in the same transaction.
+    pub certificate: Option<crate::store::certificates::CertificateRow>,
 }
 
 /// Saves `next` over the version the actor saw, with its due date counted on the calendar
@@ -237,6 +240,7 @@ pub(super) async fn save(
                 due_date,
                 message: save.message,
                 now: save.now,
+                certificate: save.certificate.as_ref(),
             };
             match &save.corrections {
                 Some(corrections) => store::save_resubmission(c, &t, corrections, &calendar),
@@ -264,12 +268,29 @@ pub async fn transition(
     }
     let now = state.now();
     let message = message_for(&cmd, &row.receipt_no);
+    // An approval with a certificate number issues the signed e-certificate.
+    let issues = match &cmd {
+        Command::Decide {
+            sub_case,
+            approve: true,
+            result: Some(no),
+            ..
+        } => Some((*sub_case, no.trim().to_owned())),
+        _ => None,
+    };
     let next =
         workflow::apply(&wf, &actor, cmd, now, seen_version).map_err(|e| transition_error(e, wf.version))?;
+    let certificate = match issues {
+        Some((part, no)) => {
+            Some(crate::web::certificates::service::issue(state, &row, &next, part, &no).await?)
+        }
+        None => None,
+    };
     let done = Save {
         message,
         now,
         corrections: None,
+        certificate,
     };
     let (ok, due) = save(state, &row, seen_version, &next, done).await?;
     if !ok {

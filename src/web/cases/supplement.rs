@@ -162,6 +162,7 @@ pub async fn resubmit(
         message: None,
         now,
         corrections: Some(corrections),
+        certificate: None,
     };
     let (ok, due) = save(state, &row, seen_version, &next, done).await?;
     if !ok {

@@ -1,0 +1,261 @@
+//! E-certificates as a holder, a verifier and the issuing department meet them, on both
+//! backends: signed at approval, returned by number, verified by anyone (a tampered copy
+//! fails), shown at /verify/{no}, revoked with a reason, and checked offline by the CLI.
+
+use diesel::RunQueryDsl;
+use onething::auth::Role;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::cases::{act, detail, submitted_case};
+use crate::helpers::TestApp;
+
+/// A submitted newborn case accepted at the window and its first part approved with a
+/// certificate number; returns the number, the case's receipt and the approving reviewer.
+async fn approved_with_certificate(app: &TestApp) -> (String, String, String, Value) {
+    let (_, receipt, created) = submitted_case(app).await;
+    let window = app.staff_token("clerk", Role::Window, None).await;
+    let (_, tag) = detail(app, &window, &receipt).await;
+    let (status, body, tag) = act(
+        app,
+        &window,
+        &format!("/api/v1/cases/{receipt}/accept"),
+        Some(&tag),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let part = &created["sub_cases"][0];
+    let dept = part["department"].as_str().expect("department");
+    let reviewer = app.staff_token("rev", Role::Reviewer, Some(dept)).await;
+    let id = part["id"].as_i64().expect("id");
+    let no = format!("ZS-2026-{id:04}");
+    let (status, body, _) = act(
+        app,
+        &reviewer,
+        &format!("/api/v1/sub-cases/{id}/decide"),
+        tag.as_deref(),
+        json!({"decision": "approve", "opinion": "材料齐全，同意", "result": no}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    (no, receipt, reviewer, created)
+}
+
+async fn verify(app: &TestApp, signed: &Value) -> (u16, Value) {
+    app.post_json("/api/v1/certificates/verify", None, signed.clone())
+        .await
+}
+
+both_backends!(
+    an_approved_part_gets_a_signed_certificate_that_anyone_can_verify_until_it_is_revoked,
+    |app| {
+        let (no, receipt, reviewer, created) = approved_with_certificate(&app).await;
+
+        let (status, signed) = app.get_json(&format!("/api/v1/certificates/{no}")).await;
+        assert_eq!(status, 200, "{signed}");
+        let payload = &signed["payload"];
+        assert_eq!(payload["certificate_no"], no.as_str());
+        assert_eq!(payload["receipt_no"], receipt.as_str());
+        assert_eq!(payload["item"], created["sub_cases"][0]["item_name"]);
+        assert_eq!(payload["issuer"], created["sub_cases"][0]["department_name"]);
+        let id = payload["holder"]["id"].as_str().expect("holder id");
+        assert!(
+            id.contains('*') && !id.contains(crate::helpers::CITIZEN_ID),
+            "a person's ID number is masked on a certificate anyone can fetch: {id}"
+        );
+        assert!(payload["valid_until"].is_null(), "valid until revoked");
+
+        let (status, verdict) = verify(&app, &signed).await;
+        assert_eq!(status, 200);
+        assert_eq!(verdict["valid"], true, "{verdict}");
+
+        let mut tampered = signed.clone();
+        tampered["payload"]["holder"]["name"] = json!("他人");
+        let (_, verdict) = verify(&app, &tampered).await;
+        assert_eq!(verdict["valid"], false, "a changed holder must fail: {verdict}");
+        assert!(
+            verdict["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("签名与内容不符"),
+            "{verdict}"
+        );
+        let mut garbled = signed.clone();
+        garbled["signature"] = json!("bm90IGEgc2lnbmF0dXJl");
+        let (_, verdict) = verify(&app, &garbled).await;
+        assert_eq!(verdict["valid"], false, "{verdict}");
+        let (status, body) = verify(&app, &json!({"payload": payload})).await;
+        assert_eq!(status, 422, "no signature is a field error: {body}");
+        assert_eq!(body["errors"][0]["field"], "signature", "{body}");
+
+        let (status, page) = app.get_html(&format!("/verify/{no}")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("核验通过") && page.contains(&no), "{page}");
+
+        let issuer = created["sub_cases"][0]["department"]
+            .as_str()
+            .expect("department");
+        let (_, departments) = app.get_json("/api/v1/departments").await;
+        let elsewhere = departments
+            .as_array()
+            .or_else(|| departments["items"].as_array())
+            .expect("departments")
+            .iter()
+            .filter_map(|d| d["code"].as_str())
+            .find(|c| *c != issuer)
+            .expect("another department")
+            .to_owned();
+        let other = app.staff_token("other", Role::Reviewer, Some(&elsewhere)).await;
+        let revoke = format!("/api/v1/certificates/{no}/revoke");
+        let (status, body) = app
+            .post_json(&revoke, Some(&other), json!({"reason": "证照信息有误"}))
+            .await;
+        assert_eq!(status, 403, "only the issuing department revokes: {body}");
+        let (status, body) = app.post_json(&revoke, Some(&reviewer), json!({})).await;
+        assert_eq!(status, 422, "a revocation needs its reason: {body}");
+        let (status, body) = app
+            .post_json(
+                &revoke,
+                Some(&reviewer),
+                json!({"reason": "出生信息登记有误，已重新核发"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["standing"]["valid"], false, "{body}");
+        let (status, body) = app
+            .post_json(&revoke, Some(&reviewer), json!({"reason": "再次撤销"}))
+            .await;
+        assert_eq!((status, body["code"].as_str()), (409, Some("conflict")), "{body}");
+
+        let (_, verdict) = verify(&app, &signed).await;
+        assert_eq!(verdict["valid"], false, "{verdict}");
+        let reason = verdict["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("撤销") && reason.contains("出生信息登记有误"),
+            "{verdict}"
+        );
+        let (_, page) = app.get_html(&format!("/verify/{no}")).await;
+        assert!(
+            page.contains("核验未通过") && page.contains("出生信息登记有误"),
+            "{page}"
+        );
+
+        let (status, body) = app.get_json("/api/v1/certificates/NO-SUCH-CERT").await;
+        assert_eq!(status, 404, "{body}");
+        let (status, page) = app.get_html("/verify/NO-SUCH-CERT").await;
+        assert_eq!(status, 404);
+        assert!(page.contains("未找到该证照"), "{page}");
+    }
+);
+
+both_backends!(
+    a_certificate_number_already_issued_cannot_be_issued_again,
+    |app| {
+        let (no, receipt, _, created) = approved_with_certificate(&app).await;
+        let window = app.staff_token("clerk2", Role::Window, None).await;
+        let (_, tag) = detail(&app, &window, &receipt).await;
+        let second = &created["sub_cases"][1];
+        let dept = second["department"].as_str().expect("department");
+        let reviewer = app.staff_token("rev2", Role::Reviewer, Some(dept)).await;
+        let id = second["id"].as_i64().expect("id");
+        let (status, body, _) = act(
+            &app,
+            &reviewer,
+            &format!("/api/v1/sub-cases/{id}/decide"),
+            Some(&tag),
+            json!({"decision": "approve", "opinion": "同意", "result": no}),
+        )
+        .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["errors"][0]["code"], "certificate_no_taken", "{body}");
+        let (case, _) = detail(&app, &window, &receipt).await;
+        let part = case["sub_cases"]
+            .as_array()
+            .expect("parts")
+            .iter()
+            .find(|p| p["id"] == id)
+            .expect("part");
+        assert_ne!(part["status"], "approved", "nothing was saved: {part}");
+    }
+);
+
+both_backends!(
+    a_certificate_altered_in_the_database_shows_as_not_genuine,
+    |app| {
+        let (no, _, _, _) = approved_with_certificate(&app).await;
+        let mut conn = app.db.get().expect("connection");
+        // Swap the holder's name inside the stored payload, as someone with database access might.
+        let (status, signed) = app.get_json(&format!("/api/v1/certificates/{no}")).await;
+        assert_eq!(status, 200);
+        let name = signed["payload"]["holder"]["name"]
+            .as_str()
+            .expect("name")
+            .to_owned();
+        let altered = onething::certificate::canonical(&{
+            let mut p = signed["payload"].clone();
+            p["holder"]["name"] = json!(format!("{name}乙"));
+            p
+        });
+        let update = onething::db::dialect::numbered(
+            &conn,
+            "UPDATE certificates SET payload = $1 WHERE certificate_no = $2",
+        );
+        diesel::sql_query(update)
+            .bind::<diesel::sql_types::Text, _>(&altered)
+            .bind::<diesel::sql_types::Text, _>(&no)
+            .execute(&mut *conn)
+            .expect("update");
+        let (_, page) = app.get_html(&format!("/verify/{no}")).await;
+        assert!(
+            page.contains("核验未通过") && page.contains("签名与内容不符"),
+            "{page}"
+        );
+    }
+);
+
+both_backends!(
+    the_cli_verifies_a_certificate_file_offline_and_refuses_a_tampered_one,
+    |app| {
+        let (no, _, _, _) = approved_with_certificate(&app).await;
+        let (_, signed) = app.get_json(&format!("/api/v1/certificates/{no}")).await;
+        let (_, key) = app.get_json("/api/v1/certificates/public-key").await;
+        assert_eq!(key["algorithm"], "Ed25519");
+        let public = key["public_key"].as_str().expect("key");
+        let dir = tempfile::tempdir().expect("dir");
+        let good = dir.path().join("certificate.json");
+        std::fs::write(&good, serde_json::to_string_pretty(&signed).expect("json")).expect("write");
+        let mut bad = signed.clone();
+        bad["payload"]["issuer"] = json!("另一机关");
+        let tampered = dir.path().join("tampered.json");
+        std::fs::write(&tampered, bad.to_string()).expect("write");
+        let run = |file: &std::path::Path| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_onething"))
+                .env_remove("DATABASE_URL")
+                .args(["verify-certificate", "--public-key", public])
+                .arg(file)
+                .output()
+                .expect("run")
+        };
+        let out = run(&good);
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("signature valid"),
+            "{out:?}"
+        );
+        let out = run(&tampered);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("NOT valid"),
+            "{out:?}"
+        );
+        // Without --public-key the installation's own key is used: the server's data directory.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_onething"))
+            .env_remove("DATABASE_URL")
+            .env("ONETHING_DATA_DIR", &app.settings.data_dir)
+            .args(["verify-certificate"])
+            .arg(&good)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{out:?}");
+    }
+);
