@@ -4,6 +4,7 @@
 //! and the query and result types.
 
 pub mod changes;
+pub mod facets;
 pub mod follower;
 pub mod meili;
 pub mod split;

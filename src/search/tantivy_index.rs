@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{Datelike, NaiveDate};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use tantivy::collector::{FacetCollector, TopDocs};
+use tantivy::collector::TopDocs;
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
     Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
@@ -20,6 +20,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 use super::changes::{Position, BATCH};
+use super::facets::{FacetCounter, NameCache};
 use super::split::{SplitCollector, PUBLISHED};
 use super::words::{analyzer, expand, query_tokens, term_tokens, FinestTokenizer};
 use super::{label_facets, Hit, IndexDoc, PolicyIndex, SearchError, SearchQuery, SearchResult, Sort, ALL};
@@ -84,6 +85,8 @@ struct Inner {
     f: Fields,
     follow: Mutex<Position>,
     results: Mutex<Results>,
+    /// Facet names per segment, for the facet counts.
+    facet_names: NameCache,
 }
 
 /// Answers to searches asked again before the index changed: people search the same
@@ -147,6 +150,7 @@ impl TantivyIndex {
                 f,
                 follow: Mutex::new(Position::at(last)),
                 results: Mutex::new(Results::default()),
+                facet_names: NameCache::default(),
             }),
         })
     }
@@ -495,10 +499,9 @@ impl TantivyIndex {
         let text = self.text_query(&q.q);
         let query = self.matching(q);
         let offset = (q.page.saturating_sub(1)) * q.per_page;
-        let mut facets = FacetCollector::for_field("facets");
-        for root in ["/industry", "/scale", "/region", "/issuer", "/status"] {
-            facets.add_facet(root);
-        }
+        let facets = FacetCounter {
+            cache: &self.inner.facet_names,
+        };
         let sort = if text.is_none() && q.sort == Sort::Relevance {
             Sort::Newest
         } else {
@@ -540,25 +543,15 @@ impl TantivyIndex {
             }
         };
         let total = split.total;
-
-        let mut raw: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
-        for (name, root) in [
-            ("industry", "/industry"),
-            ("scale", "/scale"),
-            ("region", "/region"),
-            ("issuer", "/issuer"),
-        ] {
-            let entry = raw.entry(name).or_default();
-            for (facet, count) in counts.get(root) {
-                if let Some(last) = facet.to_path().last() {
-                    entry.insert((*last).to_owned(), count);
-                }
-            }
-        }
-        let stored_status: BTreeMap<String, u64> = counts
-            .get("/status")
-            .filter_map(|(facet, n)| facet.to_path().last().map(|s| ((*s).to_owned(), n)))
+        let live: Vec<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| r.segment_id())
             .collect();
+        self.inner.facet_names.retain(&live);
+
+        let mut raw = counts;
+        let stored_status = raw.remove("status").unwrap_or_default();
         let expired = split.expired as u64;
         let in_force_n = split.live as u64;
         let published = stored_status.get("published").copied().unwrap_or(0);
@@ -738,6 +731,53 @@ mod tests {
             assert!(
                 first_rest.is_none_or(|i| got.items[i..].iter().all(|h| !h.in_force)),
                 "{words}: policies in force come first"
+            );
+        }
+    }
+
+    #[test]
+    fn facet_counts_from_ordinals_equal_tantivys_facet_collector() {
+        let seeds = crate::policy::seed::shipped().expect("seed library");
+        let docs: Vec<IndexDoc> = crate::policy::demo::generate(1500, &seeds)
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, status, _))| *status != Status::Draft)
+            .map(|(i, (_, status, c))| IndexDoc::build(i as i64 + 1, *status, c))
+            .collect();
+        let index = TantivyIndex::in_memory().expect("index");
+        // Two commits: two segments, each with its own ordinals.
+        let (first, second) = docs.split_at(docs.len() / 2);
+        index.write(first, &[], None).expect("write");
+        index.write(second, &[], None).expect("write");
+        let searcher = index.inner.reader.searcher();
+        assert!(searcher.segment_readers().len() >= 2, "several segments");
+        let today = NaiveDate::from_ymd_opt(2026, 6, 1).expect("date");
+        for words in ["饭店", "研发费用", "小微企业 所得税", ""] {
+            let query = index.matching(&SearchQuery::new(words, today));
+            let mut expected = tantivy::collector::FacetCollector::for_field("facets");
+            for kind in super::super::facets::KINDS {
+                expected.add_facet(format!("/{kind}").as_str());
+            }
+            let expected = searcher.search(query.as_ref(), &expected).expect("facets");
+            let got = searcher
+                .search(
+                    query.as_ref(),
+                    &FacetCounter {
+                        cache: &index.inner.facet_names,
+                    },
+                )
+                .expect("counts");
+            for kind in super::super::facets::KINDS {
+                let want: BTreeMap<String, u64> = expected
+                    .get(format!("/{kind}").as_str())
+                    .filter_map(|(f, n)| f.to_path().last().map(|v| ((*v).to_owned(), n)))
+                    .collect();
+                assert_eq!(got[kind], want, "{words:?}: {kind}");
+            }
+            assert!(
+                !words.is_empty() || got["industry"].len() > 10,
+                "the whole library has many industries: {:?}",
+                got["industry"]
             );
         }
     }
