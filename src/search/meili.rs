@@ -494,15 +494,22 @@ impl MeiliIndex {
             .with_attributes_to_highlight(Selectors::Some(&["title"]))
             .with_highlight_pre_tag(PRE)
             .with_highlight_post_tag(POST);
-        if !sort_by.is_empty() {
-            page.with_sort(&sort_by);
+        // A page asked in pages carries its exact total: by relevance that is the count in
+        // force; by a sort, the count of all matches, and the page brings the facets too. So
+        // three searches give the page, the total, the counts in force and expired, and the
+        // facets.
+        let by_relevance = sort_by.is_empty();
+        if !by_relevance {
+            page.with_sort(&sort_by).with_facets(Selectors::Some(&FACETS));
         }
         let mut multi = self.client.multi_search();
-        multi
-            .with_search_query(page)
-            .with_search_query(self.counting(&index, &q.q, filter.as_deref(), true))
-            .with_search_query(self.counting(&index, &q.q, Some(&live_filter), false))
-            .with_search_query(self.counting(&index, &q.q, Some(&expired_filter), false));
+        multi.with_search_query(page);
+        if by_relevance {
+            multi.with_search_query(self.counting(&index, &q.q, filter.as_deref(), true));
+        } else {
+            multi.with_search_query(self.counting(&index, &q.q, Some(&live_filter), false));
+        }
+        multi.with_search_query(self.counting(&index, &q.q, Some(&expired_filter), false));
         let mut results = multi
             .execute::<MeiliDoc>()
             .await
@@ -514,11 +521,22 @@ impl MeiliIndex {
                 .next()
                 .ok_or_else(|| err("multi-search answered too few queries"))
         };
-        let page_res = next()?;
-        let all = next()?;
-        let live_n = exact_total(&next()?);
+        let mut page_res = next()?;
+        let second = next()?;
         let expired = exact_total(&next()?);
-        let total = exact_total(&all);
+        let (total, live_n, facet_distribution) = if by_relevance {
+            (
+                exact_total(&second),
+                exact_total(&page_res),
+                second.facet_distribution,
+            )
+        } else {
+            (
+                exact_total(&page_res),
+                exact_total(&second),
+                page_res.facet_distribution.take(),
+            )
+        };
         let mut hits = page_res.hits;
         if sort_by.is_empty() && hits.len() < q.per_page && (offset + hits.len()) < total as usize {
             // The page runs on past the policies in force.
@@ -549,7 +567,7 @@ impl MeiliIndex {
             })
             .collect();
         let mut raw: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
-        let dist = all.facet_distribution.unwrap_or_default();
+        let dist = facet_distribution.unwrap_or_default();
         for (name, attr) in [
             ("industry", "industry_sections"),
             ("scale", "scales"),
