@@ -76,10 +76,11 @@ pub fn backup(settings: &Settings, dir: &Path) -> anyhow::Result<()> {
         }
     };
     let keys_included = copy_tree(&settings.data_dir.join("keys"), &dir.join("keys"))? > 0;
-    if settings.jwt_secret.is_some() || settings.data_key.is_some() {
+    if settings.jwt_secret.is_some() || settings.data_key.is_some() || settings.certificate_key.is_some() {
         eprintln!(
-            "note: keys set through ONETHING_JWT_SECRET / ONETHING_DATA_KEY are not in the data \
-             directory: keep them with this backup, the data cannot be read without the data key"
+            "note: keys set through ONETHING_JWT_SECRET / ONETHING_DATA_KEY / \
+             ONETHING_CERTIFICATE_KEY are not in the data directory: keep them with this backup, \
+             the data cannot be read without the data key"
         );
     }
     let uploads = copy_tree(&settings.data_dir.join("uploads"), &dir.join("uploads"))?;

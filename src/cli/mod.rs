@@ -272,8 +272,7 @@ fn verify_certificate(
     let key = match public_key {
         Some(b64) => crate::certificate::verifying_key(b64)
             .context("--public-key must be the Base64 of a 32-byte Ed25519 public key")?,
-        None => ed25519_dalek::SigningKey::from_bytes(&crate::auth::Keys::load(settings)?.certificate)
-            .verifying_key(),
+        None => installed_certificate_key(settings)?,
     };
     let no = signed
         .payload
@@ -296,4 +295,32 @@ fn verify_certificate(
             crate::certificate::key_id(&key)
         ),
     }
+}
+
+/// The verifying half of this installation's certificate key, read without creating one: a
+/// machine that has none cannot vouch for any certificate.
+fn installed_certificate_key(settings: &Settings) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
+    use anyhow::Context;
+    use base64::Engine;
+    let b64 = match &settings.certificate_key {
+        Some(k) => k.expose().trim().to_owned(),
+        None => {
+            let path = settings.data_dir.join("keys").join("certificate.key");
+            std::fs::read_to_string(&path)
+                .with_context(|| {
+                    format!(
+                        "no certificate key at {}: pass --public-key (from /api/v1/certificates/public-key)",
+                        path.display()
+                    )
+                })?
+                .trim()
+                .to_owned()
+        }
+    };
+    let seed: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(&b64)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .context("the certificate key must be the base64 of 32 bytes")?;
+    Ok(ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key())
 }

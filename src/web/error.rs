@@ -45,6 +45,17 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Whether the database refused a write for a value that must be unique.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Internal(crate::db::DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            )))
+        )
+    }
+
     pub fn failed(what: &'static str, cause: impl std::fmt::Display) -> Self {
         ApiError::Failed {
             what,

@@ -64,6 +64,10 @@ both_backends!(
             id.contains('*') && !id.contains(crate::helpers::CITIZEN_ID),
             "a person's ID number is masked on a certificate anyone can fetch: {id}"
         );
+        assert_eq!(
+            payload["holder"]["name"], "林*明",
+            "the person named in the form, the middle of the name masked"
+        );
         assert!(payload["valid_until"].is_null(), "valid until revoked");
 
         let (status, verdict) = verify(&app, &signed).await;
@@ -257,5 +261,21 @@ both_backends!(
             .output()
             .expect("run");
         assert!(out.status.success(), "{out:?}");
+        // A machine without the key cannot vouch for a certificate, and gets no key made up.
+        let elsewhere = tempfile::tempdir().expect("dir");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_onething"))
+            .env_remove("DATABASE_URL")
+            .env_remove("ONETHING_CERTIFICATE_KEY")
+            .env("ONETHING_DATA_DIR", elsewhere.path())
+            .args(["verify-certificate"])
+            .arg(&good)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--public-key"),
+            "{out:?}"
+        );
+        assert!(!elsewhere.path().join("keys").exists(), "no key was created");
     }
 );

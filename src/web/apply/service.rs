@@ -880,7 +880,8 @@ pub async fn submit_idempotent(
         Ok(i) => i.materials.values().flatten().cloned().collect(),
         Err(_) => Vec::new(),
     };
-    // The claim, and for a new one what the submission will need to read, in one visit.
+    // What the submission will need to read, then the claim, in one visit: the reads come
+    // first so that a failed read cannot leave a key taken that nobody will release.
     let (filer, k) = (user.id, key.to_owned());
     let (begin, known) = state
         .db
@@ -888,14 +889,11 @@ pub async fn submit_idempotent(
             let now = state.now();
             let in_flight = state.idempotency_in_flight;
             move |c| {
-                let begin = store::begin_idempotent(c, filer, &k, &hash, now, in_flight)?;
-                let known = match begin {
-                    Begin::New { .. } => Some(Known {
-                        account: accounts::get(c, applicant)?,
-                        owned: store::uploads_of(c, filer, &ids)?,
-                    }),
-                    _ => None,
+                let known = Known {
+                    account: accounts::get(c, applicant)?,
+                    owned: store::uploads_of(c, filer, &ids)?,
                 };
+                let begin = store::begin_idempotent(c, filer, &k, &hash, now, in_flight)?;
                 Ok::<_, DbError>((begin, known))
             }
         })
@@ -917,10 +915,9 @@ pub async fn submit_idempotent(
         key: key.to_owned(),
         at: claim,
     };
-    let outcome = match (input, known) {
-        (Ok(input), Some(known)) => submit(state, user, input, channel, claim.clone(), known).await,
-        (Ok(_), None) => Err(ApiError::failed("submission", "a new claim read nothing")),
-        (Err(e), _) => Err(ApiError::BadRequest {
+    let outcome = match input {
+        Ok(input) => submit(state, user, input, channel, claim.clone(), known).await,
+        Err(e) => Err(ApiError::BadRequest {
             code: "invalid_json",
             message: format!("申请内容格式有误：{e}"),
         }),

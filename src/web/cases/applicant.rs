@@ -321,9 +321,12 @@ async fn certificate_page(
     // Certificates signed when they were approved verify at /verify/{no}; one approved
     // before signing existed has only the case's status page to point to.
     let no = part.result.clone().unwrap_or_default();
+    // Only the certificate issued for this very part: a number typed again elsewhere
+    // before numbers were checked must not lend this page another case's certificate.
     let signed = crate::web::certificates::service::find(&state, &no)
         .await
-        .map_err(|e| page_err(&state, e))?;
+        .map_err(|e| page_err(&state, e))?
+        .filter(|c| c.case_id == row.id && c.sub_case_id == sub_case);
     let qr = match &signed {
         Some(_) => crate::web::page::page_qr(&req, &format!("/verify/{}", path_segment(&no)), 120),
         None => status_qr(&req, &row.receipt_no, 120).1,

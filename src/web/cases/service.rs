@@ -292,7 +292,14 @@ pub async fn transition(
         corrections: None,
         certificate,
     };
-    let (ok, due) = save(state, &row, seen_version, &next, done).await?;
+    let number = done.certificate.as_ref().map(|c| c.certificate_no.clone());
+    let (ok, due) = save(state, &row, seen_version, &next, done)
+        .await
+        .map_err(|e| match (e, number) {
+            // Two approvals racing for one certificate number: the later one is told so.
+            (e, Some(no)) if e.is_unique_violation() => crate::web::certificates::service::number_taken(&no),
+            (e, _) => e,
+        })?;
     if !ok {
         let current = state
             .db

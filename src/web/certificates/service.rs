@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use crate::auth::{PiiKind, Role};
 use crate::certificate::{self, Holder, Payload, Signed};
-use crate::store::accounts;
 use crate::store::applications::CaseRow;
 use crate::store::audit::{self, AuditEvent};
 use crate::store::certificates::{self as store, CertificateRow};
@@ -28,21 +27,11 @@ pub async fn issue(
         .iter()
         .find(|s| s.id == part)
         .ok_or_else(|| ApiError::failed("issue a certificate", "the approved part is missing"))?;
-    let (lookup, owner) = (no.to_owned(), row.account_id);
-    let (taken, account) = state
-        .db
-        .run(move |c| Ok::<_, crate::db::DbError>((store::exists(c, &lookup)?, accounts::get(c, owner)?)))
-        .await?;
-    if taken {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "result",
-            "certificate_no_taken",
-            format!("证照编号 {no} 已被使用，请核对后重新填写"),
-        )]));
+    let lookup = no.to_owned();
+    if state.db.run(move |c| store::exists(c, &lookup)).await? {
+        return Err(number_taken(no));
     }
-    let account =
-        account.ok_or_else(|| ApiError::failed("issue a certificate", "the applicant account is missing"))?;
-    let holder = holder_of(state, &account)?;
+    let holder = holder_of(state, row)?;
     let payload = Payload {
         certificate_no: no.to_owned(),
         item: sub.item_name.clone(),
@@ -68,25 +57,52 @@ pub async fn issue(
     })
 }
 
-/// The holder as a certificate names it: a person with the ID number masked, an enterprise
-/// with its credit code.
-fn holder_of(state: &AppState, a: &accounts::AccountRow) -> Result<Holder, ApiError> {
-    let id = match a.role() {
-        Some(Role::Enterprise) => a.uscc.clone().unwrap_or_default(),
-        _ => match a.id_number_enc.as_deref() {
-            Some(enc) => crate::identity::mask_id_number(
-                &state
-                    .vault
-                    .decrypt(PiiKind::IdNumber, enc)
-                    .map_err(|_| ApiError::failed("decrypt an account", "the data key does not open it"))?,
-            ),
-            None => String::new(),
-        },
+/// The refusal of a certificate number already issued.
+pub fn number_taken(no: &str) -> ApiError {
+    ApiError::Validation(vec![FieldError::new(
+        "result",
+        "certificate_no_taken",
+        format!("证照编号 {no} 已被使用，请核对后重新填写"),
+    )])
+}
+
+/// The holder as a certificate names it: the applicant of the form (also when an agent
+/// filed the case, 代办) — a person by the name with its middle masked and the ID number
+/// masked, since anyone holding the number can fetch the certificate; an enterprise by its
+/// name and credit code, which are public.
+fn holder_of(state: &AppState, row: &CaseRow) -> Result<Holder, ApiError> {
+    let text = state
+        .vault
+        .decrypt(PiiKind::FormData, &row.data_enc)
+        .map_err(|_| ApiError::failed("decrypt a case", "the data key does not open it"))?;
+    let data: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| ApiError::failed("read a case's form", e))?;
+    let field = |key: &str| {
+        data.get(key)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
     };
+    if let Some(name) = field("enterprise_name") {
+        return Ok(Holder {
+            name: name.to_owned(),
+            id: field("uscc").unwrap_or_default().to_owned(),
+        });
+    }
+    let name = field("applicant_name")
+        .ok_or_else(|| ApiError::failed("issue a certificate", "the case's form names no applicant"))?;
     Ok(Holder {
-        name: a.display_name.clone(),
-        id,
+        name: mask_name(name),
+        id: field("id_number")
+            .map(crate::identity::mask_id_number)
+            .unwrap_or_default(),
     })
+}
+
+/// A person's name as public pages show it: 林*明, 陈*.
+fn mask_name(name: &str) -> String {
+    let tail = usize::from(name.chars().count() > 2);
+    crate::identity::mask_middle(name, 1, tail)
 }
 
 /// A stored certificate as the API returns it.
