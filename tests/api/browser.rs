@@ -693,6 +693,36 @@ async fn a_walk_in_case_goes_from_the_counter_to_an_e_certificate_in_a_browser()
         "a certificate signed at approval verifies"
     );
     j.look_wide(&c, "verify").await;
+    // The issuing department finds the certificate was issued in error and revokes it from
+    // the case page; the same verification link then says so, with the reason.
+    log_in(&c, &app, "reviewer0", password).await;
+    c.goto(&format!("{}/staff/cases/{receipt}", app.address))
+        .await
+        .expect("case");
+    c.find(Locator::Css("details.revoke summary"))
+        .await
+        .expect("the revoke control of the department's certificate")
+        .click()
+        .await
+        .expect("open");
+    fill(&c, "reason", "出生日期登记有误，已重新核发").await;
+    click(&c, "details.revoke button[type=submit]").await;
+    let page = c.source().await.expect("source");
+    assert!(
+        page.contains("操作已完成") && page.contains("已失效"),
+        "the case page shows the certificate revoked"
+    );
+    j.look_wide(&c, "certificate-revoked").await;
+    log_out(&c, &app).await;
+    c.goto(&format!("{}/verify/{verify}", app.address))
+        .await
+        .expect("verify page");
+    let shown = c.source().await.expect("source");
+    assert!(
+        shown.contains("核验未通过") && shown.contains("出生日期登记有误"),
+        "a revoked certificate no longer verifies"
+    );
+    j.look(&c, "verify-revoked").await;
     let (_, case) = app.get_auth(&format!("/api/v1/cases/{receipt}"), &window).await;
     assert_eq!(
         (case["status"].as_str(), case["trips"].as_i64()),

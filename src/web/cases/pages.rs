@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use crate::auth::Role;
@@ -23,7 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(queue_page)
         .service(case_page)
         .service(case_action)
-        .service(decide_action);
+        .service(decide_action)
+        .service(revoke_certificate);
 }
 
 #[derive(serde::Serialize)]
@@ -194,7 +195,22 @@ async fn case_context(
         .await
         .map_err(|e| page_err(state, e))?;
     crate::web::cases::service::scope_to_reviewer(user, &mut wf, &mut dues.part_dues, &mut timeline);
+    let issued = state
+        .db
+        .run(move |c| crate::store::certificates::of_case(c, case_id))
+        .await
+        .map_err(|e| page_err(state, e.into()))?;
+    let certificates: Vec<CertificateLine> = issued
+        .iter()
+        .map(|c| CertificateLine {
+            sub_case: c.sub_case_id,
+            number: c.certificate_no.clone(),
+            standing: crate::web::certificates::service::standing(state, c),
+            revoked: c.revoked_at.is_some(),
+        })
+        .collect();
     let mut ctx = tera::Context::new();
+    ctx.insert("certificates", &certificates);
     ctx.insert("part_dues", &dues.part_dues);
     ctx.insert("dues", &dues);
     ctx.insert("documents", &Vec::<(&str, &str)>::new());
@@ -223,6 +239,47 @@ async fn case_context(
         ctx.insert("notice_choices", &choices);
     }
     Ok(ctx)
+}
+
+/// A part's signed e-certificate as its page lists it.
+#[derive(Serialize)]
+struct CertificateLine {
+    sub_case: i64,
+    number: String,
+    standing: crate::web::certificates::service::Verdict,
+    revoked: bool,
+}
+
+#[derive(Deserialize, Validate)]
+struct RevokeForm {
+    csrf_token: String,
+    certificate_no: String,
+    reason: String,
+}
+
+/// Revokes a part's e-certificate from the case page: a reviewer of the issuing department
+/// or an administrator, with the reason every verifier will see.
+#[post("/staff/cases/{receipt_no}/revoke-certificate")]
+async fn revoke_certificate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<StaffOnly>,
+    receipt: web::Path<String>,
+    form: PageForm<RevokeForm>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let form = form.valid(&state)?;
+    require_csrf(&req, &form.csrf_token)?;
+    let reason = form.reason.trim();
+    let outcome = match reason.chars().count() {
+        2..=500 => crate::web::certificates::service::revoke(&state, &user, &form.certificate_no, reason)
+            .await
+            .map(|_| ()),
+        _ => Err(crate::web::error::ApiError::Validation(vec![
+            crate::web::error::FieldError::new("reason", "length", "请填写撤销原因（2 至 500 字）"),
+        ])),
+    };
+    let posted = HashMap::from([("reason".to_owned(), reason.to_owned())]);
+    after_action(&state, &req, &user, &receipt, "撤销电子证照", outcome, &posted).await
 }
 
 #[derive(Deserialize, Validate)]
