@@ -279,3 +279,73 @@ both_backends!(
         assert!(!elsewhere.path().join("keys").exists(), "no key was created");
     }
 );
+
+both_backends!(
+    the_archive_package_holds_the_record_materials_and_certificates_with_their_digests,
+    |app| {
+        use sha2::Digest;
+        use std::io::Read;
+        let (no, receipt, reviewer, _) = approved_with_certificate(&app).await;
+        let path = format!("/api/v1/cases/{receipt}/archive-package");
+        let (status, body) = app.get_auth(&path, &reviewer).await;
+        assert_eq!(status, 403, "a department reviewer sees only its part: {body}");
+        let window = app.staff_token("archivist", Role::Window, None).await;
+        let resp = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .bearer_auth(&window)
+            .send()
+            .await
+            .expect("package");
+        assert_eq!(resp.status().as_u16(), 200);
+        assert_eq!(
+            resp.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/zip")
+        );
+        let bytes = resp.bytes().await.expect("bytes");
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a ZIP");
+        let mut read = |name: &str| {
+            let mut f = zip.by_name(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut out = Vec::new();
+            f.read_to_end(&mut out).expect("read");
+            out
+        };
+        let manifest: Value = serde_json::from_slice(&read("manifest.json")).expect("manifest");
+        assert_eq!(manifest["format"], "onething-archive/1");
+        assert_eq!(manifest["receipt_no"], receipt.as_str());
+        let files = manifest["files"].as_array().expect("files");
+        let paths: Vec<&str> = files.iter().filter_map(|f| f["path"].as_str()).collect();
+        assert!(paths.contains(&"case.json"), "{paths:?}");
+        assert!(
+            paths.iter().any(|p| p.starts_with("materials/")),
+            "the materials are in the package: {paths:?}"
+        );
+        assert!(
+            paths.contains(&format!("certificates/{no}.json").as_str()),
+            "{paths:?}"
+        );
+        for f in files {
+            let name = f["path"].as_str().expect("path");
+            let content = read(name);
+            assert_eq!(f["bytes"].as_u64(), Some(content.len() as u64), "{name}");
+            assert_eq!(
+                f["sha256"].as_str(),
+                Some(hex::encode(sha2::Sha256::digest(&content)).as_str()),
+                "{name}: the manifest's digest is the file's"
+            );
+        }
+        let record: Value = serde_json::from_slice(&read("case.json")).expect("case");
+        assert_eq!(record["case"]["receipt_no"], receipt.as_str());
+        assert!(
+            record["timeline"].as_array().is_some_and(|t| t.len() >= 3),
+            "{record}"
+        );
+        let certificate: Value =
+            serde_json::from_slice(&read(&format!("certificates/{no}.json"))).expect("certificate");
+        let (_, verdict) = verify(&app, &certificate["certificate"]).await;
+        assert_eq!(
+            verdict["valid"], true,
+            "the archived certificate still verifies: {verdict}"
+        );
+    }
+);

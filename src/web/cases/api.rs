@@ -33,7 +33,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(resubmit)
         .service(my_messages)
         .service(counter)
-        .service(result_document);
+        .service(result_document)
+        .service(archive_package);
 }
 
 /// The handling queue: window clerks see every case, reviewers those with a part for their
@@ -628,4 +629,33 @@ async fn counter(
         actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::CREATED),
     )
     .json(result))
+}
+
+/// The electronic archive of a case (电子归档): a ZIP with `manifest.json` (every other file
+/// with its size and SHA-256), `case.json` (the record and its timeline), the materials, the
+/// result documents and the signed certificates. Window staff and administrators; audited.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("receipt_no" = String, Path, description = "受理编号")),
+    responses(
+        (status = 200, description = "The package", content_type = "application/zip"),
+        (status = 403, body = crate::web::error::ErrorBody),
+        (status = 404, body = crate::web::error::ErrorBody)
+    )
+)]
+#[get("/cases/{receipt_no}/archive-package")]
+async fn archive_package(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Authed<StaffOnly>,
+    receipt: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, bytes) =
+        crate::web::cases::archive::package(&state, &user, &receipt, &client_address(&req)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\"")))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(bytes))
 }

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod applicant;
+pub mod archive;
 pub mod documents;
 pub mod pages;
 pub mod service;
