@@ -180,24 +180,61 @@ pub fn snippet(text: &str, terms: &[String], max_chars: usize) -> Option<String>
 }
 
 /// The words a query asks for, each to be matched: what people type is split on spaces and
-/// punctuation, and a run of words typed together (开饭店补贴) into its dictionary words, of
-/// which those of one character (开) are dropped when longer ones remain.
+/// punctuation; within a run typed together, a word the dictionaries know (a synonym-table
+/// or everyday industry word: 小微企业, 研发费用, 饭店) stays whole, so that it still finds
+/// what it stands for (小型微利企业, 研发投入), and the rest of the run is split into its
+/// dictionary words, of which those of one character (开) are dropped when longer ones remain.
 pub fn search_words(q: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for word in super::query_words(q) {
-        let parts: Vec<String> = term_tokens(&word)
-            .into_iter()
-            .filter(|t| t.chars().count() >= 2)
-            .collect();
-        if parts.len() > 1 {
-            for p in parts {
-                push(&mut out, &p);
-            }
-        } else {
-            push(&mut out, &word);
-        }
+        run_words(&word.chars().collect::<Vec<_>>(), true, &mut out);
     }
     out
+}
+
+/// Whether the dictionaries know `word` whole.
+fn known(word: &str) -> bool {
+    synonyms().contains_key(word) || industry_words().contains_key(word)
+}
+
+/// The words of a run of characters: its longest known word (the earliest of equals) whole,
+/// the parts before and after it in the same way; a run with no known word split into its
+/// dictionary words. `alone`: the run is all that was typed, so it is kept even when it is a
+/// single character.
+fn run_words(run: &[char], alone: bool, out: &mut Vec<String>) {
+    let mut best: Option<(usize, usize)> = None;
+    for i in 0..run.len() {
+        for j in (i + 2..=run.len()).rev() {
+            if best.is_some_and(|(a, b)| j - i <= b - a) {
+                break;
+            }
+            if known(&run[i..j].iter().collect::<String>()) {
+                best = Some((i, j));
+                break;
+            }
+        }
+    }
+    match best {
+        Some((i, j)) => {
+            run_words(&run[..i], false, out);
+            push(out, &run[i..j].iter().collect::<String>());
+            run_words(&run[j..], false, out);
+        }
+        None => {
+            let word: String = run.iter().collect();
+            let parts: Vec<String> = term_tokens(&word)
+                .into_iter()
+                .filter(|t| t.chars().count() >= 2)
+                .collect();
+            if parts.len() > 1 {
+                for p in parts {
+                    push(out, &p);
+                }
+            } else if alone || run.len() >= 2 {
+                push(out, &word);
+            }
+        }
+    }
 }
 
 /// The words of a query with their synonyms and the industry names they stand for, whole:
@@ -337,6 +374,12 @@ mod tests {
         assert_eq!(search_words("开饭店补贴"), ["饭店", "补贴"]);
         assert_eq!(search_words("稳岗 返还"), ["稳岗", "返还"]);
         assert_eq!(search_words("饭店"), ["饭店"]);
+        // A word with synonyms stays whole: split, 小微企业 would no longer find 小型微利企业.
+        assert_eq!(search_words("小微企业"), ["小微企业"]);
+        assert_eq!(search_words("研发费用"), ["研发费用"]);
+        assert_eq!(search_words("小微企业所得税"), ["小微企业", "所得税"]);
+        assert_eq!(search_words("我的饭店"), ["我的", "饭店"]);
+        assert_eq!(search_words("开"), ["开"]);
     }
 
     #[test]

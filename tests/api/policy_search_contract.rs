@@ -274,8 +274,8 @@ async fn contract(engine: &dyn PolicyIndex) {
     assert!(!r.items[1].in_force, "{name}");
     assert_eq!(
         r.items[0].highlight,
-        "对不裁员或少裁员的参保企业，按规定<mark>返还</mark>失业保险费，<mark>稳岗返还</mark>资金直接拨付企业账户。",
-        "{name}: the sentence that holds the words, whole"
+        "对不裁员或少裁员的参保企业，按规定<mark>返还失业保险费</mark>，<mark>稳岗返还</mark>资金直接拨付企业账户。",
+        "{name}: the sentence that holds the words, whole, with the synonym (返还失业保险费) marked whole"
     );
     let mut page2 = SearchQuery::new("稳岗返还", today());
     page2.per_page = 1;
