@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use diesel::Connection;
+use onething::clock::{Clock, SystemClock};
 use onething::config::{Secret, Settings};
 use onething::search::tantivy_index::{index_dir, TantivyIndex};
 use onething::search::{PolicyIndex, SearchQuery};
@@ -112,7 +113,7 @@ async fn side_by_side(
     let key = std::env::var("BENCH_MEILI_KEY").ok();
     let uid = format!("policies_bench_{}", std::process::id());
     let meili = onething::search::meili::MeiliIndex::new(meili_url, key.as_deref(), &uid).expect("client");
-    let db = prepare_database(settings, chrono::Utc::now().naive_utc()).expect("database");
+    let db = prepare_database(settings, SystemClock.now_utc()).expect("database");
     let started = Instant::now();
     let indexed = meili
         .rebuild(&db, &|_, _| {})
@@ -154,7 +155,7 @@ async fn side_by_side(
     };
     // Meilisearch's own search for the same words, in force today, one page of 20 with the
     // facets, every word required.
-    let today = day_number(chrono::Local::now().date_naive());
+    let today = day_number(SystemClock.today());
     let filter: String = url::form_urlencoded::byte_serialize(
         format!("status = \"published\" AND eff_from_key <= {today} AND eff_to_key >= {today}").as_bytes(),
     )
@@ -239,7 +240,7 @@ fn main() {
         .iter()
         .map(|(_, _, c)| serde_json::to_string(c).map(|s| s.len()).unwrap_or(0))
         .sum();
-    let now = chrono::Utc::now().naive_utc();
+    let now = SystemClock.now_utc();
     let db = prepare_database(&settings, now).expect("database");
     let mut conn = db.get().expect("connection");
     let started = Instant::now();
@@ -278,7 +279,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let today = chrono::Local::now().date_naive();
+    let today = SystemClock.today();
     let engine: Arc<dyn PolicyIndex> = Arc::new(index);
     let search = |q: &str| {
         runtime

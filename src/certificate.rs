@@ -73,13 +73,13 @@ pub fn canonical(v: &Value) -> String {
 }
 
 /// Signs `payload`.
-pub fn sign(key: &SigningKey, payload: &Payload) -> Signed {
-    let payload = serde_json::to_value(payload).unwrap_or(Value::Null);
+pub fn sign(key: &SigningKey, payload: &Payload) -> Result<Signed, serde_json::Error> {
+    let payload = serde_json::to_value(payload)?;
     let signature = key.sign(canonical(&payload).as_bytes());
-    Signed {
+    Ok(Signed {
         payload,
         signature: B64.encode(signature.to_bytes()),
-    }
+    })
 }
 
 /// Checks the signature of `signed` against `key`.
@@ -134,14 +134,14 @@ mod tests {
 
     #[test]
     fn a_signed_certificate_verifies_with_the_issuers_key_only() {
-        let signed = sign(&key(1), &payload("CZ2026-001", "林小明"));
+        let signed = sign(&key(1), &payload("CZ2026-001", "林小明")).expect("signed");
         assert_eq!(verify(&key(1).verifying_key(), &signed), Ok(()));
         assert_eq!(verify(&key(2).verifying_key(), &signed), Err(Invalid::Mismatch));
     }
 
     #[test]
     fn key_order_and_white_space_do_not_change_what_is_checked() {
-        let signed = sign(&key(1), &payload("CZ2026-001", "林小明"));
+        let signed = sign(&key(1), &payload("CZ2026-001", "林小明")).expect("signed");
         let pretty = serde_json::to_string_pretty(&signed.payload).expect("json");
         // The same object with its keys written in reverse order.
         let reversed: Value = {
@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn a_malformed_signature_is_named_as_such() {
-        let mut signed = sign(&key(1), &payload("CZ2026-001", "林小明"));
+        let mut signed = sign(&key(1), &payload("CZ2026-001", "林小明")).expect("signed");
         signed.signature = "not base64!".into();
         assert_eq!(
             verify(&key(1).verifying_key(), &signed),
@@ -197,7 +197,7 @@ mod tests {
             text in "[\\p{Han}A-Z0-9]{1,12}",
         ) {
             let original = payload("CZ2026-001", "林小明");
-            let signed = sign(&key(7), &original);
+            let signed = sign(&key(7), &original).expect("signed");
             let mut tampered = signed.clone();
             let p = tampered.payload.as_object_mut().expect("object");
             let (name, value) = match field {

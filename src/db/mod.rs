@@ -257,13 +257,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(DbError::from)?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| E::from(DbError::Join(e.to_string())))?
+        self.on_pool(None, f).await
     }
 
     /// [`Db::run`] for work that writes: on SQLite it waits its turn among this process's
@@ -274,11 +268,22 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let (pool, writer) = (self.pool.clone(), self.writer.clone());
-        let sqlite = self.backend == Backend::Sqlite;
+        let turn = (self.backend == Backend::Sqlite).then(|| self.writer.clone());
+        self.on_pool(turn, f).await
+    }
+
+    /// Runs `f` on the blocking thread pool, holding `turn` (when given) before taking a
+    /// connection, so that waiting writers hold no connection.
+    async fn on_pool<T, E, F>(&self, turn: Option<Arc<Mutex<()>>>, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             // The guard protects no data, so a writer that panicked leaves nothing broken.
-            let _turn = sqlite.then(|| writer.lock().unwrap_or_else(|e| e.into_inner()));
+            let _turn = turn.as_ref().map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
             let mut conn = pool.get().map_err(DbError::from)?;
             f(&mut conn)
         })

@@ -698,15 +698,20 @@ mod tests {
     use super::*;
     use tantivy::collector::Count;
 
-    #[test]
-    fn the_one_pass_counts_equal_separate_counts() {
+    /// The search documents of `n` generated policies (drafts left out, as the index does).
+    fn generated(n: usize) -> Vec<IndexDoc> {
         let seeds = crate::policy::seed::shipped().expect("seed library");
-        let docs: Vec<IndexDoc> = crate::policy::demo::generate(2000, &seeds)
+        crate::policy::demo::generate(n, &seeds)
             .iter()
             .enumerate()
             .filter(|(_, (_, status, _))| *status != Status::Draft)
             .map(|(i, (_, status, c))| IndexDoc::build(i as i64 + 1, *status, c))
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn the_one_pass_counts_equal_separate_counts() {
+        let docs = generated(2000);
         let index = TantivyIndex::in_memory().expect("index");
         index.write(&docs, &[], None).expect("write");
         let today = NaiveDate::from_ymd_opt(2026, 6, 1).expect("date");
@@ -737,13 +742,7 @@ mod tests {
 
     #[test]
     fn facet_counts_from_ordinals_equal_tantivys_facet_collector() {
-        let seeds = crate::policy::seed::shipped().expect("seed library");
-        let docs: Vec<IndexDoc> = crate::policy::demo::generate(1500, &seeds)
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, status, _))| *status != Status::Draft)
-            .map(|(i, (_, status, c))| IndexDoc::build(i as i64 + 1, *status, c))
-            .collect();
+        let docs = generated(1500);
         let index = TantivyIndex::in_memory().expect("index");
         // Two commits: two segments, each with its own ordinals.
         let (first, second) = docs.split_at(docs.len() / 2);

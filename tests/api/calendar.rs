@@ -6,27 +6,11 @@ use onething::auth::Role;
 use onething::clock::Clock;
 use serde_json::{json, Value};
 
-use crate::cases::{act, detail, submitted_case};
+use crate::cases::{accepted_case, detail, submitted_case, Accepted};
 use crate::helpers::{spawn_app_on, spawn_server, Backend, TestApp};
 use crate::metrics::finish_through_the_api;
 
 const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
-
-async fn accepted_case(app: &TestApp) -> (String, String, String) {
-    let (citizen, receipt, _) = submitted_case(app).await;
-    let window = app.staff_token("clerk", Role::Window, None).await;
-    let (_, tag) = detail(app, &window, &receipt).await;
-    let (status, body, _) = act(
-        app,
-        &window,
-        &format!("/api/v1/cases/{receipt}/accept"),
-        Some(&tag),
-        json!({}),
-    )
-    .await;
-    assert_eq!(status, 200, "accept: {body}");
-    (citizen, window, receipt)
-}
 
 /// The HTML of a page as the holder of `token` sees it.
 async fn page_as(app: &TestApp, token: &str, path: &str) -> String {
@@ -71,7 +55,7 @@ async fn cases_accepted_around_and_past_the_published_years_get_due_dates() {
             let Some(app) = spawn_app_on(backend, when).await else {
                 continue;
             };
-            let (_, window, receipt) = accepted_case(&app).await;
+            let Accepted { window, receipt, .. } = accepted_case(&app).await;
             let (case, _) = detail(&app, &window, &receipt).await;
             assert_dues(&case, when);
             if when.starts_with("2031") {
@@ -153,7 +137,12 @@ async fn entering_an_official_year_moves_due_dates_and_clears_provisional_on_eve
         let Some(app) = spawn_app_on(backend, "2027-01-20 10:00").await else {
             continue;
         };
-        let (citizen, window, receipt) = accepted_case(&app).await;
+        let Accepted {
+            citizen,
+            window,
+            receipt,
+            ..
+        } = accepted_case(&app).await;
         let (before, _) = detail(&app, &window, &receipt).await;
         assert_eq!(before["due_date_provisional"], true, "{before}");
         let admin = app.staff_token("chief", Role::Admin, None).await;

@@ -65,6 +65,39 @@ pub async fn submitted_case(app: &TestApp) -> (String, String, Value) {
     )
 }
 
+/// A submitted newborn case accepted at the window by `clerk`.
+pub struct Accepted {
+    pub citizen: String,
+    pub window: String,
+    pub receipt: String,
+    /// The submission's answer (its parts).
+    pub created: Value,
+    /// The case's entity tag after the acceptance.
+    pub tag: Option<String>,
+}
+
+pub async fn accepted_case(app: &TestApp) -> Accepted {
+    let (citizen, receipt, created) = submitted_case(app).await;
+    let window = app.staff_token("clerk", Role::Window, None).await;
+    let (_, tag) = detail(app, &window, &receipt).await;
+    let (status, body, tag) = act(
+        app,
+        &window,
+        &format!("/api/v1/cases/{receipt}/accept"),
+        Some(&tag),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "accept: {body}");
+    Accepted {
+        citizen,
+        window,
+        receipt,
+        created,
+        tag,
+    }
+}
+
 both_backends!(
     a_case_goes_from_submission_through_supplement_and_decisions_to_delivery,
     |app| {

@@ -7,25 +7,14 @@ use onething::auth::Role;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::cases::{act, detail, submitted_case};
+use crate::cases::{accepted_case, act, detail, Accepted};
 use crate::helpers::TestApp;
 
 /// A submitted newborn case accepted at the window and its first part approved with a
-/// certificate number; returns the number, the case's receipt and the approving reviewer.
-async fn approved_with_certificate(app: &TestApp) -> (String, String, String, Value) {
-    let (_, receipt, created) = submitted_case(app).await;
-    let window = app.staff_token("clerk", Role::Window, None).await;
-    let (_, tag) = detail(app, &window, &receipt).await;
-    let (status, body, tag) = act(
-        app,
-        &window,
-        &format!("/api/v1/cases/{receipt}/accept"),
-        Some(&tag),
-        json!({}),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let part = &created["sub_cases"][0];
+/// certificate number; returns the number, the approving reviewer's token and the case.
+async fn approved_with_certificate(app: &TestApp) -> (String, String, Accepted) {
+    let case = accepted_case(app).await;
+    let part = &case.created["sub_cases"][0];
     let dept = part["department"].as_str().expect("department");
     let reviewer = app.staff_token("rev", Role::Reviewer, Some(dept)).await;
     let id = part["id"].as_i64().expect("id");
@@ -34,12 +23,12 @@ async fn approved_with_certificate(app: &TestApp) -> (String, String, String, Va
         app,
         &reviewer,
         &format!("/api/v1/sub-cases/{id}/decide"),
-        tag.as_deref(),
+        case.tag.as_deref(),
         json!({"decision": "approve", "opinion": "材料齐全，同意", "result": no}),
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    (no, receipt, reviewer, created)
+    (no, reviewer, case)
 }
 
 async fn verify(app: &TestApp, signed: &Value) -> (u16, Value) {
@@ -50,7 +39,8 @@ async fn verify(app: &TestApp, signed: &Value) -> (u16, Value) {
 both_backends!(
     an_approved_part_gets_a_signed_certificate_that_anyone_can_verify_until_it_is_revoked,
     |app| {
-        let (no, receipt, reviewer, created) = approved_with_certificate(&app).await;
+        let (no, reviewer, case) = approved_with_certificate(&app).await;
+        let Accepted { receipt, created, .. } = case;
 
         let (status, signed) = app.get_json(&format!("/api/v1/certificates/{no}")).await;
         assert_eq!(status, 200, "{signed}");
@@ -156,8 +146,13 @@ both_backends!(
 both_backends!(
     a_certificate_number_already_issued_cannot_be_issued_again,
     |app| {
-        let (no, receipt, _, created) = approved_with_certificate(&app).await;
-        let window = app.staff_token("clerk2", Role::Window, None).await;
+        let (no, _, case) = approved_with_certificate(&app).await;
+        let Accepted {
+            window,
+            receipt,
+            created,
+            ..
+        } = case;
         let (_, tag) = detail(&app, &window, &receipt).await;
         let second = &created["sub_cases"][1];
         let dept = second["department"].as_str().expect("department");
@@ -187,7 +182,7 @@ both_backends!(
 both_backends!(
     a_certificate_altered_in_the_database_shows_as_not_genuine,
     |app| {
-        let (no, _, _, _) = approved_with_certificate(&app).await;
+        let (no, _, _) = approved_with_certificate(&app).await;
         let mut conn = app.db.get().expect("connection");
         // Swap the holder's name inside the stored payload, as someone with database access might.
         let (status, signed) = app.get_json(&format!("/api/v1/certificates/{no}")).await;
@@ -221,7 +216,7 @@ both_backends!(
 both_backends!(
     the_cli_verifies_a_certificate_file_offline_and_refuses_a_tampered_one,
     |app| {
-        let (no, _, _, _) = approved_with_certificate(&app).await;
+        let (no, _, _) = approved_with_certificate(&app).await;
         let (_, signed) = app.get_json(&format!("/api/v1/certificates/{no}")).await;
         let (_, key) = app.get_json("/api/v1/certificates/public-key").await;
         assert_eq!(key["algorithm"], "Ed25519");
@@ -285,11 +280,11 @@ both_backends!(
     |app| {
         use sha2::Digest;
         use std::io::Read;
-        let (no, receipt, reviewer, _) = approved_with_certificate(&app).await;
+        let (no, reviewer, case) = approved_with_certificate(&app).await;
+        let Accepted { window, receipt, .. } = case;
         let path = format!("/api/v1/cases/{receipt}/archive-package");
         let (status, body) = app.get_auth(&path, &reviewer).await;
         assert_eq!(status, 403, "a department reviewer sees only its part: {body}");
-        let window = app.staff_token("archivist", Role::Window, None).await;
         let resp = app
             .client
             .get(format!("{}{path}", app.address))

@@ -327,11 +327,13 @@ async fn certificate_page(
         .await
         .map_err(|e| page_err(&state, e))?
         .filter(|c| c.case_id == row.id && c.sub_case_id == sub_case);
-    let qr = match &signed {
-        Some(_) => crate::web::page::page_qr(&req, &format!("/verify/{}", path_segment(&no)), 120),
+    let verify_path = signed
+        .as_ref()
+        .map(|c| crate::web::certificates::service::verify_path(&c.certificate_no));
+    let qr = match &verify_path {
+        Some(path) => crate::web::page::page_qr(&req, path, 120),
         None => status_qr(&req, &row.receipt_no, 120).1,
     };
-    let verify_path = signed.as_ref().map(|_| format!("/verify/{}", path_segment(&no)));
     let holder = view.applicant_name().unwrap_or_default().to_owned();
     let mut ctx = tera::Context::new();
     ctx.insert("receipt_no", &row.receipt_no);
@@ -356,16 +358,11 @@ async fn certificate_page(
         "standing",
         &signed
             .as_ref()
-            .map(|c| crate::web::certificates::service::standing(&state, c)),
+            .map(|c| crate::web::certificates::service::stored_verdict(&state, c))
+            .transpose()
+            .map_err(|e| page_err(&state, e))?,
     );
     form_page(&state, &req, "cases/certificate.html", &mut ctx, StatusCode::OK)
-}
-
-/// `s` as one segment of a URL path.
-fn path_segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 #[derive(Serialize)]

@@ -8,7 +8,7 @@ use std::io::Write;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::store::applications::{self as uploads, UploadRow};
+use crate::store::applications as uploads;
 use crate::store::audit::{self, AuditEvent};
 use crate::store::cases as store;
 use crate::web::apply::service as apply;
@@ -72,32 +72,29 @@ pub async fn package(
         ));
     }
     let view = apply::case_view(state, user, receipt, address).await?;
+    // The case and everything it holds, in one visit.
     let lookup = receipt.to_owned();
-    let (row, subs, _) = state
-        .db
-        .run(move |c| store::load(c, &lookup))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
-    let case_id = row.id;
-    let results: Vec<(i64, String)> = subs
-        .iter()
-        .filter_map(|s| s.result_upload.clone().map(|u| (s.id, u)))
-        .collect();
     let (timeline, materials, documents, certificates) = state
         .db
         .run(move |c| {
-            let documents = results
-                .iter()
-                .map(|(part, id)| Ok(uploads::get_upload(c, id)?.map(|u| (*part, u))))
-                .collect::<Result<Vec<Option<(i64, UploadRow)>>, crate::db::DbError>>()?;
-            Ok::<_, crate::db::DbError>((
-                store::timeline(c, case_id)?,
-                uploads::case_uploads(c, case_id)?,
-                documents.into_iter().flatten().collect::<Vec<_>>(),
-                crate::store::certificates::of_case(c, case_id)?,
-            ))
+            let Some((row, subs, _)) = store::load(c, &lookup)? else {
+                return Ok(None);
+            };
+            let mut documents = Vec::new();
+            for s in &subs {
+                if let Some(upload) = s.result_upload.as_deref() {
+                    documents.extend(uploads::get_upload(c, upload)?.map(|u| (s.id, u)));
+                }
+            }
+            Ok::<_, crate::db::DbError>(Some((
+                store::timeline(c, row.id)?,
+                uploads::case_uploads(c, row.id)?,
+                documents,
+                crate::store::certificates::of_case(c, row.id)?,
+            )))
         })
-        .await?;
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
 
     let json =
         |v: serde_json::Value| serde_json::to_vec_pretty(&v).map_err(|e| ApiError::failed("archive", e));
@@ -128,7 +125,7 @@ pub async fn package(
             format!("certificates/{}.json", component(&c.certificate_no)),
             json(serde_json::json!({
                 "certificate": signed,
-                "standing": crate::web::certificates::service::standing(state, c),
+                "standing": crate::web::certificates::service::stored_verdict(state, c)?,
             }))?,
         ));
     }

@@ -200,15 +200,19 @@ async fn case_context(
         .run(move |c| crate::store::certificates::of_case(c, case_id))
         .await
         .map_err(|e| page_err(state, e.into()))?;
-    let certificates: Vec<CertificateLine> = issued
+    let certificates = issued
         .iter()
-        .map(|c| CertificateLine {
-            sub_case: c.sub_case_id,
-            number: c.certificate_no.clone(),
-            standing: crate::web::certificates::service::standing(state, c),
-            revoked: c.revoked_at.is_some(),
+        .map(|c| {
+            Ok(CertificateLine {
+                sub_case: c.sub_case_id,
+                number: c.certificate_no.clone(),
+                verify_path: crate::web::certificates::service::verify_path(&c.certificate_no),
+                standing: crate::web::certificates::service::stored_verdict(state, c)?,
+                revoked: c.revoked_at.is_some(),
+            })
         })
-        .collect();
+        .collect::<Result<Vec<CertificateLine>, crate::web::error::ApiError>>()
+        .map_err(|e| page_err(state, e))?;
     let mut ctx = tera::Context::new();
     ctx.insert("certificates", &certificates);
     ctx.insert("part_dues", &dues.part_dues);
@@ -246,6 +250,7 @@ async fn case_context(
 struct CertificateLine {
     sub_case: i64,
     number: String,
+    verify_path: String,
     standing: crate::web::certificates::service::Verdict,
     revoked: bool,
 }

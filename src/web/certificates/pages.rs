@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
-use crate::certificate::{self, Payload};
+use crate::certificate::Payload;
 use crate::web::error::PageError;
 use crate::web::page::{form_page, page_err};
 use crate::web::AppState;
@@ -37,15 +37,7 @@ async fn verify_page(
         );
     };
     let signed = super::service::signed(&row).map_err(|e| page_err(&state, e))?;
-    // The stored signature is checked as any verifier would check it, so a row changed in
-    // the database behind the platform's back shows as not genuine.
-    let verdict = match certificate::verify(&state.certificate_key.verifying_key(), &signed) {
-        Ok(()) => super::service::standing(&state, &row),
-        Err(e) => super::service::Verdict {
-            valid: false,
-            reason: e.to_string(),
-        },
-    };
+    let verdict = super::service::stored_verdict(&state, &row).map_err(|e| page_err(&state, e))?;
     let payload: Option<Payload> = serde_json::from_value(signed.payload.clone()).ok();
     ctx.insert("found", &true);
     ctx.insert("payload", &payload);

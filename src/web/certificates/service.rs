@@ -41,7 +41,8 @@ pub async fn issue(
         valid_until: None,
         receipt_no: row.receipt_no.clone(),
     };
-    let signed = certificate::sign(&state.certificate_key, &payload);
+    let signed = certificate::sign(&state.certificate_key, &payload)
+        .map_err(|e| ApiError::failed("sign a certificate", e))?;
     Ok(CertificateRow {
         certificate_no: payload.certificate_no,
         case_id: row.id,
@@ -146,6 +147,27 @@ pub async fn verify(state: &AppState, signed: &Signed) -> Result<Verdict, ApiErr
         return Ok(no_valid("签名有效，但内容与登记的证照不一致".into()));
     }
     Ok(standing(state, &row))
+}
+
+/// The public page that verifies certificate `no` (the number as one path segment).
+pub fn verify_path(no: &str) -> String {
+    let segment: String = url::form_urlencoded::byte_serialize(no.as_bytes()).collect();
+    format!("/verify/{}", segment.replace('+', "%20"))
+}
+
+/// A registered certificate checked as any verifier would check it: its stored signature
+/// first, so a row changed in the database behind the platform's back is not genuine, then
+/// whether it stands today.
+pub fn stored_verdict(state: &AppState, row: &CertificateRow) -> Result<Verdict, ApiError> {
+    Ok(
+        match certificate::verify(&state.certificate_key.verifying_key(), &signed(row)?) {
+            Ok(()) => standing(state, row),
+            Err(e) => Verdict {
+                valid: false,
+                reason: e.to_string(),
+            },
+        },
+    )
 }
 
 /// Whether a registered certificate is in force today.
