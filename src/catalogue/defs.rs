@@ -318,6 +318,18 @@ pub struct ItemDef {
     pub rules: Vec<Rule>,
     #[serde(default, skip_serializing_if = "Produces::is_empty")]
     pub produces: Produces,
+    /// The smart-approval decision table, read from `forms/rules/<code>.toml` (never from the
+    /// item's own file) and kept with the guide, so that every server decides by the rules
+    /// of the catalogue version it serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<crate::rules::DecisionTable>,
+}
+
+impl ItemDef {
+    /// Whether applications for this item are decided by declared rules (智慧审批).
+    pub fn smart_approval(&self) -> bool {
+        self.decision.is_some()
+    }
 }
 
 /// A cross-field rule of an item's form.

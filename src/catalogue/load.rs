@@ -59,6 +59,35 @@ impl Source {
         let quoted = format!("\"{needle}\"");
         self.text.lines().position(|l| l.contains(&quoted)).map(|i| i + 1)
     }
+
+    /// The line of `needle` inside the `rule`-th `[[rule]]` of a decision table (from 1), or
+    /// anywhere when no rule is given; the rule's header when the needle is not in it.
+    fn line_in_rule(&self, rule: Option<usize>, needle: &str) -> Option<usize> {
+        let Some(n) = rule else {
+            return self.line_of(needle).or_else(|| self.line_of_bare(needle));
+        };
+        let lines: Vec<&str> = self.text.lines().collect();
+        let header = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.trim() == "[[rule]]")
+            .nth(n.checked_sub(1)?)?
+            .0;
+        let end = lines[header + 1..]
+            .iter()
+            .position(|l| l.trim_start().starts_with("[["))
+            .map_or(lines.len(), |i| header + 1 + i);
+        let found = lines[header..end]
+            .iter()
+            .position(|l| l.contains(needle))
+            .map_or(header, |i| header + i);
+        Some(found + 1)
+    }
+
+    /// The first line that mentions `needle` at all.
+    fn line_of_bare(&self, needle: &str) -> Option<usize> {
+        self.text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+    }
 }
 
 struct Checker {
@@ -274,11 +303,61 @@ pub fn load_catalogue(dir: &Path) -> Result<Catalogue, DefinitionErrors> {
             Some(_) => {}
         }
         check_item(&mut c, &src, &entry, &item, &fields, &materials);
+        if item.decision.is_some() {
+            c.err(
+                &src,
+                &entry,
+                Some("decision"),
+                "a decision table is declared in forms/rules/<code>.toml, not in the item",
+            );
+        }
         if items.contains_key(&item.code) {
             c.err(&src, &entry, Some(&item.code), "duplicate item code");
         } else {
             items.insert(item.code.clone(), item);
         }
+    }
+
+    // Decision tables of the smart-approval items, beside the guides they belong to.
+    for src in read_dir_sources(&dir.join("rules"), &mut c.errors) {
+        let Some(table) = c.parse::<crate::rules::DecisionTable>(&src) else {
+            continue;
+        };
+        let entry = format!("rules {}", table.item);
+        if table.item != file_stem(&src) {
+            c.err(
+                &src,
+                &entry,
+                Some(&table.item),
+                "the table's item must equal the file name",
+            );
+        }
+        let Some(item) = items.get_mut(&table.item) else {
+            c.err(
+                &src,
+                &entry,
+                Some(&table.item),
+                format!("unknown item {:?}", table.item),
+            );
+            continue;
+        };
+        // A table reads only its own item's fields: a part's data holds nothing else.
+        let field_type = |key: &str| {
+            item.fields
+                .iter()
+                .any(|f| f.key == key)
+                .then(|| fields.get(key).map(|f| value_type(f.field_type)))
+                .flatten()
+        };
+        for problem in table.check(&field_type) {
+            c.errors.push(DefinitionError {
+                file: src.path.clone(),
+                line: src.line_in_rule(problem.rule, &problem.needle),
+                entry: entry.clone(),
+                message: problem.message,
+            });
+        }
+        item.decision = Some(table);
     }
 
     // Bundles.
@@ -325,6 +404,17 @@ pub fn load_catalogue(dir: &Path) -> Result<Catalogue, DefinitionErrors> {
         return Err(DefinitionErrors(c.errors));
     }
     Ok(Catalogue::new(departments, fields, materials, items, bundles))
+}
+
+/// How a decision table reads a form field's value.
+pub fn value_type(t: FieldType) -> crate::rules::ValueType {
+    use crate::rules::ValueType;
+    match t {
+        FieldType::Date => ValueType::Date,
+        FieldType::Integer | FieldType::Money => ValueType::Number,
+        FieldType::Boolean => ValueType::Bool,
+        _ => ValueType::Text,
+    }
 }
 
 fn check_field(c: &mut Checker, src: &Source, entry: &str, f: &FieldDef) {
