@@ -177,6 +177,38 @@ pub struct Settings {
     #[arg(long, env = "MEILI_KEY", hide_env_values = true, global = true)]
     pub meili_key: Option<Secret>,
 
+    /// The provincial data-exchange platform's address; when set, registry lookups go there
+    /// (JSON over HTTPS) instead of to the local registry tables.
+    #[arg(long, env = "ONETHING_REGISTRY_URL", global = true)]
+    pub registry_url: Option<String>,
+
+    /// The data-exchange platform's API key (sent as a bearer token).
+    #[arg(long, env = "ONETHING_REGISTRY_KEY", hide_env_values = true, global = true)]
+    pub registry_key: Option<Secret>,
+
+    /// How long one registry request may take before it counts as no answer (milliseconds).
+    #[arg(
+        long,
+        env = "ONETHING_REGISTRY_TIMEOUT_MS",
+        default_value_t = 800,
+        global = true
+    )]
+    pub registry_timeout_ms: u64,
+
+    /// How many times a registry request that got no answer is tried again.
+    #[arg(long, env = "ONETHING_REGISTRY_RETRIES", default_value_t = 1, global = true)]
+    pub registry_retries: u32,
+
+    /// The local registries' files (`<registry>.csv` or `.xlsx`), loaded at start into
+    /// registries that are still empty; the repository ships a synthetic demonstration set.
+    #[arg(
+        long,
+        env = "ONETHING_REGISTRIES_DIR",
+        default_value = "registries",
+        global = true
+    )]
+    pub registries_dir: PathBuf,
+
     /// The Meilisearch index of the policies (its change-log position is kept in
     /// `{index}_position` beside it).
     #[arg(long, env = "MEILI_INDEX", default_value = "policies", global = true)]
@@ -213,6 +245,11 @@ impl Settings {
             meili_url: None,
             meili_key: None,
             meili_index: "policies".into(),
+            registry_url: None,
+            registry_key: None,
+            registry_timeout_ms: 800,
+            registry_retries: 1,
+            registries_dir: PathBuf::from("registries"),
         }
     }
 }

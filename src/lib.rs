@@ -15,6 +15,8 @@ pub mod form;
 pub mod identity;
 pub mod metrics;
 pub mod policy;
+pub mod registry;
+pub mod rules;
 pub mod search;
 pub mod startup;
 pub mod store;

@@ -68,6 +68,38 @@ pub fn prepare_policies(settings: &Settings, db: &Db, now: chrono::NaiveDateTime
     Ok(search)
 }
 
+/// The registries smart approval looks applicants up in: the provincial data-exchange
+/// platform when `ONETHING_REGISTRY_URL` is set, else the local tables, into which the
+/// files of `ONETHING_REGISTRIES_DIR` are loaded for each registry still empty.
+pub fn prepare_registries(
+    settings: &Settings,
+    db: &Db,
+    vault: &Vault,
+    clock: &dyn Clock,
+) -> anyhow::Result<crate::registry::Registries> {
+    if let Some(url) = &settings.registry_url {
+        let http = crate::registry::http::HttpRegistries::new(
+            url,
+            settings.registry_key.as_ref().map(|k| k.expose().to_owned()),
+            std::time::Duration::from_millis(settings.registry_timeout_ms),
+            settings.registry_retries,
+        )
+        .map_err(anyhow::Error::msg)?;
+        tracing::info!(adapter = "http", "registries ready");
+        return Ok(crate::registry::Registries::Http(http));
+    }
+    let loaded =
+        crate::registry::load::load_empty(&mut *db.get()?, vault, &settings.registries_dir, clock.now_utc())
+            .with_context(|| format!("loading registries from {}", settings.registries_dir.display()))?;
+    for (registry, records) in loaded {
+        tracing::info!(registry = %registry, records, "registry loaded");
+    }
+    Ok(crate::registry::Registries::Local {
+        db: db.clone(),
+        vault: vault.clone(),
+    })
+}
+
 impl Application {
     /// The application on the machine's clock.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
@@ -86,6 +118,7 @@ impl Application {
         let keys = Keys::load(settings)?;
         let tokens = TokenService::new(&keys.jwt, settings.token_ttl_minutes);
         let vault = Vault::new(&keys.data);
+        let registries = prepare_registries(settings, &db, &vault, clock.as_ref())?;
         let mut calendar = Calendar::shipped().clone();
         if let Some(dir) = &settings.holidays_dir {
             calendar
@@ -125,6 +158,7 @@ impl Application {
                 burst: settings.rate_limit_burst,
                 loopback: settings.rate_limit_loopback,
             }),
+            registries,
         });
         if settings.sweep_seconds > 0 {
             tokio::spawn(web::cases::service::sweep_loop(

@@ -20,6 +20,8 @@ pub enum PiiKind {
     ActivationCode,
     /// A login name or address as the throttling counters key it (only ever hashed).
     LoginKey,
+    /// A reference registry's key (an ID number or a credit code) and its record.
+    Registry,
 }
 
 impl PiiKind {
@@ -31,6 +33,7 @@ impl PiiKind {
             Self::FormData => b"form_data",
             Self::ActivationCode => b"activation_code",
             Self::LoginKey => b"login_key",
+            Self::Registry => b"registry",
         }
     }
 

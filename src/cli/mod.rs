@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::auth::{Keys, Vault};
 use crate::catalogue::load_catalogue;
 use crate::config::{Secret, Settings};
 use crate::db::{run_migrations, DatabaseTarget};
@@ -57,6 +58,16 @@ pub enum Command {
     },
     /// Rebuild the policy search index from the database, with a progress bar.
     Reindex,
+    /// Load a local reference registry from a CSV or XLSX file (first column `key`, then the
+    /// registry's attributes): every row is checked first and any bad row writes nothing;
+    /// records with a key already held are replaced. Progress bars for both steps.
+    LoadRegistry {
+        /// household, birth, marriage, social_insurance, enterprise, real_estate,
+        /// disability, assistance or housing_fund.
+        registry: String,
+        /// The file; its extension (.csv or .xlsx) gives the format.
+        file: std::path::PathBuf,
+    },
     /// Verify an e-certificate FILE (the JSON of `GET /api/v1/certificates/{no}`) offline:
     /// its signature against the platform's certificate key, or against --public-key.
     /// Exits 0 when the signature holds, 1 when it does not. Revocation is known only to
@@ -95,6 +106,52 @@ pub enum Command {
     },
 }
 
+/// `onething load-registry REGISTRY FILE`.
+fn load_registry(settings: &Settings, registry: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    let registry = crate::rules::Registry::parse(registry).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown registry {registry:?}; one of: {}",
+            crate::rules::Registry::ALL.map(|r| r.code()).join(", ")
+        )
+    })?;
+    let format = file
+        .to_str()
+        .and_then(crate::policy::table::Format::from_filename)
+        .ok_or_else(|| anyhow::anyhow!("name the file .csv or .xlsx"))?;
+    let bytes = std::fs::read(file)?;
+    let clock = crate::clock::SystemClock;
+    let checking = policies::bar(0, "checking rows");
+    let records = crate::registry::load::parse(registry, format, &bytes);
+    checking.finish_and_clear();
+    let records = match records {
+        Ok(r) => r,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            anyhow::bail!(
+                "{} problem(s) in {}; nothing was loaded",
+                problems.len(),
+                file.display()
+            );
+        }
+    };
+    let db = crate::startup::prepare_database(settings, crate::clock::Clock::now_utc(&clock))?;
+    let vault = Vault::new(&Keys::load(settings)?.data);
+    let writing = policies::bar(records.len() as u64, "writing records");
+    let written = crate::registry::load::write(
+        &mut *db.get()?,
+        &vault,
+        registry,
+        &records,
+        crate::clock::Clock::now_utc(&clock),
+        &|done| writing.set_position(done as u64),
+    )?;
+    writing.finish();
+    println!("{written} record(s) loaded into {}", registry.label());
+    Ok(())
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.settings),
@@ -103,6 +160,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::CreateAdmin { username, password } => create_admin(&cli.settings, &username, password),
         Command::ImportPolicies { file, format } => policies::import(&cli.settings, &file, format.as_deref()),
         Command::Reindex => policies::reindex(&cli.settings),
+        Command::LoadRegistry { registry, file } => load_registry(&cli.settings, &registry, &file),
         Command::Backup { dir } => backup::backup(&cli.settings, &dir),
         Command::Restore { dir } => backup::restore(&cli.settings, &dir),
         Command::Export { file } => backup::export(&cli.settings, &file),

@@ -60,6 +60,7 @@ diesel::table! {
         version -> Integer,
         active -> Bool,
         updated_at -> Timestamp,
+        smart_approval -> Bool,
     }
 }
 
@@ -291,7 +292,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    registry_records (registry, key_hash) {
+        registry -> Text,
+        key_hash -> Text,
+        record_enc -> Text,
+        loaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registry_lookups (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        account_id -> Nullable<BigInt>,
+        receipt_no -> Text,
+        registry -> Text,
+        adapter -> Text,
+        key_digest -> Text,
+        answer_digest -> Text,
+        outcome -> Text,
+        elapsed_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    smart_decisions (sub_case_id) {
+        sub_case_id -> BigInt,
+        case_id -> BigInt,
+        item_code -> Text,
+        outcome -> Text,
+        rule_no -> Nullable<Integer>,
+        reason -> Text,
+        explanation -> Text,
+        evaluated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(certificates -> cases (case_id));
+diesel::joinable!(smart_decisions -> cases (case_id));
 diesel::joinable!(sub_cases -> cases (case_id));
 diesel::joinable!(messages -> cases (case_id));
 diesel::joinable!(case_materials -> cases (case_id));
@@ -533,6 +572,9 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     certificates,
+    registry_records,
+    registry_lookups,
+    smart_decisions,
     import_jobs,
     calendar_years,
     departments,

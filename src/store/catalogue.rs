@@ -364,6 +364,7 @@ fn item_row(
         version,
         active: true,
         updated_at: now,
+        smart_approval: item.smart_approval(),
     })
 }
 
@@ -470,6 +471,7 @@ pub struct BundleFilter {
 pub struct ItemFilter {
     pub department: Option<String>,
     pub high_frequency: Option<bool>,
+    pub smart_approval: Option<bool>,
     pub q: Option<String>,
 }
 
@@ -491,6 +493,8 @@ pub struct ItemSummary {
     pub department: String,
     pub department_name: String,
     pub high_frequency: bool,
+    /// Decided by declared rules (智慧审批): see the item's `decision_table`.
+    pub smart_approval: bool,
     pub trips: i32,
     pub online_depth: i32,
     pub legal_time_limit_days: i32,
@@ -586,6 +590,11 @@ pub struct ItemDetail {
     pub online_depth_label: String,
     pub trips: i32,
     pub high_frequency: bool,
+    /// Decided by declared rules (智慧审批): `decision_table` holds them.
+    pub smart_approval: bool,
+    /// The rules applications are decided by, published with the guide.
+    #[schema(value_type = Option<Object>)]
+    pub decision_table: Option<crate::rules::DecisionTable>,
     pub delivery: Vec<catalogue::Delivery>,
     pub process: Vec<catalogue::ProcessStep>,
     pub fields: Vec<FieldView>,
@@ -634,6 +643,7 @@ fn summary_of(row: &ItemRow, names: &HashMap<String, String>) -> ItemSummary {
         department: row.department_code.clone(),
         department_name: names.get(&row.department_code).cloned().unwrap_or_default(),
         high_frequency: row.high_frequency,
+        smart_approval: row.smart_approval,
         trips: row.trips,
         online_depth: row.online_depth,
         legal_time_limit_days: row.legal_time_limit_days,
@@ -753,6 +763,9 @@ pub fn list_items(
         if let Some(h) = filter.high_frequency {
             q = q.filter(items::high_frequency.eq(h));
         }
+        if let Some(smart) = filter.smart_approval {
+            q = q.filter(items::smart_approval.eq(smart));
+        }
         if let Some(text) = filter.q.as_deref().filter(|s| !s.trim().is_empty()) {
             let p = like_pattern(text);
             q = q.filter(
@@ -822,6 +835,7 @@ pub fn get_item(conn: &mut DbConn, code: &str) -> Result<Option<ItemDetail>, DbE
         .into_iter()
         .map(|(code, name)| CodeName { code, name })
         .collect();
+    let smart_approval = def.smart_approval();
     Ok(Some(ItemDetail {
         code: def.code,
         name: def.name,
@@ -848,6 +862,8 @@ pub fn get_item(conn: &mut DbConn, code: &str) -> Result<Option<ItemDetail>, DbE
         online_depth_label: catalogue::online_depth_label(def.online_depth).to_owned(),
         trips: def.trips,
         high_frequency: def.high_frequency,
+        smart_approval,
+        decision_table: def.decision,
         delivery: def.delivery,
         process: def.process,
         fields: def
@@ -983,6 +999,7 @@ pub fn bundle_detail(row: &BundleRow, def: BundleDef, cat: &Catalogue) -> Bundle
                 .unwrap_or_default()
                 .to_owned(),
             high_frequency: i.high_frequency,
+            smart_approval: i.smart_approval(),
             trips: i.trips,
             online_depth: i.online_depth,
             legal_time_limit_days: i.legal_time_limit_days,

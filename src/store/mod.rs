@@ -35,6 +35,7 @@ pub mod imports;
 pub mod metrics;
 pub mod policies;
 pub mod ratings;
+pub mod registries;
 pub mod rows;
 pub mod throttle;
 pub mod transfer;

@@ -66,6 +66,7 @@ pub struct ItemRow {
     pub version: i32,
     pub active: bool,
     pub updated_at: NaiveDateTime,
+    pub smart_approval: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -75,6 +75,9 @@ pub struct ListQuery {
     /// Items only: only high-frequency items (高频事项).
     #[param(value_type = Option<bool>)]
     pub high_frequency: Option<String>,
+    /// Items only: only items decided by declared rules (智慧审批) with `true`.
+    #[param(value_type = Option<bool>)]
+    pub smart_approval: Option<String>,
     /// Text contained in the name, keywords or theme.
     pub q: Option<String>,
 }
@@ -127,6 +130,7 @@ pub fn item_filter(q: &ListQuery, errors: &mut Vec<FieldError>) -> ItemFilter {
     ItemFilter {
         department: non_empty(&q.department),
         high_frequency: parse_bool("high_frequency", &q.high_frequency, errors),
+        smart_approval: parse_bool("smart_approval", &q.smart_approval, errors),
         q: non_empty(&q.q),
     }
 }
