@@ -950,13 +950,17 @@ impl Step<'_> {
 /// `Command::Accept`: The window accepts: the clock starts and every part goes to its department.
 fn accept(c: &Step<'_>, next: &mut Case) -> Result<(), TransitionError> {
     next.accepted_at = Some(c.at);
+    let detail = match c.actor {
+        Actor::System => "智能审批：申请信息经数据比对符合规则，系统自动受理",
+        _ => "材料齐全、符合法定形式，予以受理",
+    };
     push(
         next,
         c.at,
         &c.label,
         "accept",
         CaseStatus::Accepted,
-        "材料齐全、符合法定形式，予以受理".into(),
+        detail.into(),
     );
     for s in &mut next.sub_cases {
         s.status = SubStatus::Pending;
@@ -1281,13 +1285,19 @@ fn deem_accept(c: &Step<'_>, next: &mut Case, deadline: NaiveDate) -> Result<(),
 
 fn role_may(cmd: &Command, actor: &Actor) -> bool {
     match cmd {
-        Command::Accept
-        | Command::RequestSupplement { .. }
+        // The system accepts and decides only where an item's declared rules approved
+        // (smart approval, 受理零窗口、审查零人工); the caller runs the rules.
+        Command::Accept => matches!(actor, Actor::Window | Actor::System),
+        // 领证零上门: when the system decided every part, it delivers the e-certificates.
+        Command::Deliver {
+            method: DeliveryMethod::ECertificate,
+        } => matches!(actor, Actor::Window | Actor::System),
+        Command::RequestSupplement { .. }
         | Command::Refuse { .. }
         | Command::Deliver { .. }
         | Command::RecordVisit { .. } => matches!(actor, Actor::Window),
         Command::Resubmit { .. } | Command::Withdraw => matches!(actor, Actor::Applicant),
-        Command::Decide { .. } => matches!(actor, Actor::Reviewer { .. } | Actor::Admin),
+        Command::Decide { .. } => matches!(actor, Actor::Reviewer { .. } | Actor::Admin | Actor::System),
         Command::IssueResult { .. } => matches!(actor, Actor::Reviewer { .. }),
         Command::Archive => matches!(actor, Actor::Window | Actor::Admin),
         Command::Extend { .. } => matches!(actor, Actor::Admin),

@@ -18,6 +18,7 @@ pub mod page;
 pub mod policies;
 pub mod rate_limit;
 pub mod ratings;
+pub mod smart;
 pub mod templates;
 pub mod validate;
 
@@ -61,6 +62,9 @@ pub struct AppState {
     pub search: crate::search::follower::Search,
     /// The general per-client request limit; `None` when turned off.
     pub rate_limit: Option<rate_limit::ClientLimiter>,
+    /// Where smart approval looks applicants up: the local registries or the provincial
+    /// data-exchange platform (`ONETHING_REGISTRY_URL`).
+    pub registries: crate::registry::Registries,
 }
 
 impl AppState {
@@ -181,6 +185,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(metrics::api::configure)
             .configure(ratings::api::configure)
             .configure(certificates::api::configure)
+            .configure(smart::api::configure)
             .configure(policies::api::configure)
             .default_service(web::to(api_not_found)),
     )

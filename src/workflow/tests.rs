@@ -197,9 +197,47 @@ fn accept_dispatches_at_once() {
 }
 
 #[test]
-fn only_the_window_accepts_and_only_a_submitted_case() {
+fn the_system_accepts_decides_and_delivers_electronically_by_the_rules_and_says_so() {
+    let c = ok(&new_case(Channel::Online), &Actor::System, Command::Accept);
+    assert_eq!(c.status, CaseStatus::InProgress);
+    assert_eq!(c.events[1].actor_label, "系统");
+    assert!(
+        c.events[1].detail.contains("系统自动受理"),
+        "{}",
+        c.events[1].detail
+    );
+    let ids: Vec<i64> = c.sub_cases.iter().map(|s| s.id).collect();
+    let mut c = c;
+    for id in ids {
+        c = ok(
+            &c,
+            &Actor::System,
+            decide(id, true, "智能审批（第 3 条规则）：符合条件"),
+        );
+    }
+    assert_eq!(c.status, CaseStatus::Completed);
+    let e = err(
+        &c,
+        &Actor::System,
+        Command::Deliver {
+            method: DeliveryMethod::Pickup,
+        },
+    );
+    assert_eq!(e.code(), "forbidden", "the system hands nothing over in person");
+    let c = ok(
+        &c,
+        &Actor::System,
+        Command::Deliver {
+            method: DeliveryMethod::ECertificate,
+        },
+    );
+    assert_eq!(c.status, CaseStatus::Delivered);
+}
+
+#[test]
+fn only_the_window_or_the_rules_accept_and_only_a_submitted_case() {
     let c = new_case(Channel::Online);
-    for actor in [Actor::Applicant, reviewer("公安"), Actor::Admin, Actor::System] {
+    for actor in [Actor::Applicant, reviewer("公安"), Actor::Admin] {
         assert_eq!(err(&c, &actor, Command::Accept).code(), "forbidden");
     }
     let e = err(&in_progress(), &Actor::Window, Command::Accept);

@@ -25,4 +25,5 @@ mod policies;
 mod policy_search_contract;
 mod privilege;
 mod ratings;
+mod smart;
 mod storage;

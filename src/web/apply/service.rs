@@ -703,6 +703,10 @@ async fn submit(
         return Err(ApiError::Validation(unknown));
     }
     let parts = form::split(catalogue, &merged, &clean, &input.materials);
+    // Smart approval: the rules of the parts that have them, decided before the case is
+    // written (registry lookups are not made inside a database transaction) and recorded
+    // with it.
+    let evaluation = crate::web::smart::service::evaluate(state, catalogue, &parts, &account).await;
     let now = state.clock.now();
     // Receipt numbers are dated by the Beijing business date.
     let day = state.today().format("%Y%m%d").to_string();
@@ -783,6 +787,11 @@ async fn submit(
                     )
                     .map_err(|e| DbError::Corrupt(e.to_string()))?;
                     crate::store::cases::start_workflow(c, written.0.id, &wf)?;
+                    let (decisions, lookups) = evaluation
+                        .rows(written.0.id, &case.receipt_no, applicant, &written.1)
+                        .map_err(|e| DbError::Corrupt(format!("smart-approval decision: {e}")))?;
+                    crate::store::registries::record_lookups(c, &lookups)?;
+                    crate::store::registries::record_decisions(c, &decisions)?;
                     audit::record(
                         c,
                         &AuditEvent {
@@ -824,6 +833,12 @@ async fn submit(
         })?;
     let (result, text) = result;
     tracing::info!(receipt = %result.receipt_no, bundle = %result.bundle, parts = result.sub_cases.len(), "application submitted");
+    // The rules' decisions are filed with the case; carrying them out is a few transitions
+    // more. Should one fail, the case stays filed with its decisions recorded and the sweep
+    // carries them out later.
+    if let Err(e) = crate::web::smart::service::apply_decisions(state, &result.receipt_no).await {
+        tracing::error!(receipt = %result.receipt_no, error = %e, "the rules' decisions were not all carried out; the sweep will retry");
+    }
     Ok(text)
 }
 
@@ -949,6 +964,8 @@ pub struct ShownPart {
     pub summary: SubCaseSummary,
     pub fields: Vec<ShownField>,
     pub materials: Vec<String>,
+    /// For a smart-approval item: what its declared rules decided, explained.
+    pub smart_decision: Option<crate::web::smart::service::PartDecision>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -1066,6 +1083,7 @@ pub async fn case_view(
         catalogue,
         &visible_subs.iter().map(|s| (*s).clone()).collect::<Vec<_>>(),
     );
+    let mut smart = crate::web::smart::service::decisions(state, case.id).await?;
     let mut parts = Vec::new();
     for (s, summary) in visible_subs.iter().zip(summaries) {
         let links: MaterialLinks = serde_json::from_str(&s.materials).map_err(json_err)?;
@@ -1073,6 +1091,10 @@ pub async fn case_view(
             summary,
             fields: shown(&decrypt(&s.data_enc)?),
             materials: links.keys().cloned().collect(),
+            smart_decision: smart
+                .iter()
+                .position(|d| d.sub_case == s.id)
+                .map(|i| smart.swap_remove(i)),
         });
     }
     let case_id = case.id;

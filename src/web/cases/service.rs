@@ -266,8 +266,43 @@ pub async fn transition(
     if let Command::RequestSupplement { items } = &mut cmd {
         super::supplement::check_notice(state, &row, items).await?;
     }
-    let now = state.now();
     let message = message_for(&cmd, &row.receipt_no);
+    let (next, due) = run_command(state, &row, &wf, &actor, seen_version, cmd, message).await?;
+    Ok((row, next, due))
+}
+
+/// Runs one command of the system on a case, on the version stored now: the decisions of
+/// an item's declared rules (smart approval).
+pub async fn by_system(
+    state: &AppState,
+    receipt: &str,
+    cmd: Command,
+    message: Option<String>,
+) -> Result<workflow::Case, ApiError> {
+    let (row, wf) = load_current(state, receipt)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("未找到受理编号为 {receipt} 的办件")))?;
+    let version = wf.version;
+    Ok(
+        run_command(state, &row, &wf, &Actor::System, version, cmd, message)
+            .await?
+            .0,
+    )
+}
+
+/// Applies `cmd` by `actor` to `wf` (seen at `seen_version`), issues the certificate an
+/// approval carries, and saves it all in one transaction.
+async fn run_command(
+    state: &AppState,
+    row: &CaseRow,
+    wf: &workflow::Case,
+    actor: &Actor,
+    seen_version: u32,
+    cmd: Command,
+    message: Option<String>,
+) -> Result<(workflow::Case, Option<String>), ApiError> {
+    let row = row.clone();
+    let now = state.now();
     // An approval with a certificate number issues the signed e-certificate.
     let issues = match &cmd {
         Command::Decide {
@@ -279,7 +314,7 @@ pub async fn transition(
         _ => None,
     };
     let next =
-        workflow::apply(&wf, &actor, cmd, now, seen_version).map_err(|e| transition_error(e, wf.version))?;
+        workflow::apply(wf, actor, cmd, now, seen_version).map_err(|e| transition_error(e, wf.version))?;
     let certificate = match issues {
         Some((part, no)) => {
             Some(crate::web::certificates::service::issue(state, &row, &next, part, &no).await?)
@@ -311,7 +346,7 @@ pub async fn transition(
             .map(|(_, _, w)| w.version);
         return Err(ApiError::PreconditionFailed { current });
     }
-    Ok((row, next, due))
+    Ok((next, due))
 }
 
 /// A department's decision on its part, with an optional result document: an upload of
@@ -385,6 +420,11 @@ pub async fn sweep_loop(state: actix_web::web::Data<AppState>, every: std::time:
             Ok(0) => {}
             Ok(n) => tracing::info!(cases = n, "deemed acceptance applied"),
             Err(e) => tracing::warn!(error = %e, "deemed-acceptance sweep failed"),
+        }
+        match crate::web::smart::service::apply_outstanding(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(parts = n, "outstanding smart-approval decisions carried out"),
+            Err(e) => tracing::warn!(error = %e, "smart-approval sweep failed"),
         }
     }
 }
