@@ -491,16 +491,18 @@ impl Test {
         }
     }
 
-    /// The condition as the explanation reads it.
-    pub fn describe(&self) -> String {
+    /// The condition as the explanation reads it; `names` gives the words for a coded
+    /// value (a division code becomes 长乐区).
+    pub fn describe(&self, names: Names) -> String {
+        let word = |v: &str| names(v).unwrap_or_else(|| v.to_owned());
         match self {
             Self::Any => "任意".into(),
             Self::Present => "有记录".into(),
             Self::Missing => "无记录".into(),
             Self::Is(true) => "是".into(),
             Self::Is(false) => "否".into(),
-            Self::Eq(v) => format!("等于「{v}」"),
-            Self::Ne(v) => format!("不等于「{v}」"),
+            Self::Eq(v) => format!("为「{}」", word(v)),
+            Self::Ne(v) => format!("不为「{}」", word(v)),
             Self::Cmp(op, n) => {
                 let op = match op {
                     Cmp::Lt => "小于",
@@ -510,8 +512,14 @@ impl Test {
                 };
                 format!("{op} {}", number_text(*n))
             }
-            Self::In(list) => format!("属于「{}」之一", list.join("、")),
-            Self::Starts(p) => format!("以「{p}」开头"),
+            Self::In(list) => format!(
+                "为「{}」之一",
+                list.iter().map(|v| word(v)).collect::<Vec<_>>().join("、")
+            ),
+            Self::Starts(p) => match names(p) {
+                Some(name) => format!("在「{name}」范围内"),
+                None => format!("以「{p}」开头"),
+            },
         }
     }
 }
@@ -523,6 +531,9 @@ fn number_text(n: f64) -> String {
         format!("{n}")
     }
 }
+
+/// Words for a coded value, where there are any (a division code → 长乐区).
+pub type Names<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The value of one input at evaluation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -536,10 +547,10 @@ pub enum Value {
 }
 
 impl Value {
-    /// How the explanation shows the value.
-    pub fn shown(&self) -> String {
+    /// How the explanation shows the value; `names` gives the words for a coded value.
+    pub fn shown(&self, names: Names) -> String {
         match self {
-            Self::Text(s) => s.clone(),
+            Self::Text(s) => names(s).unwrap_or_else(|| s.clone()),
             Self::Number(n) => number_text(*n),
             Self::Bool(true) => "是".into(),
             Self::Bool(false) => "否".into(),
@@ -624,8 +635,24 @@ pub struct Decision {
     /// The rules tried in order, up to the one that matched.
     pub trials: Vec<Trial>,
     /// Registries that did not answer, with why (for staff).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub unavailable: Vec<String>,
+}
+
+/// A decision table in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TableText {
+    pub registries: Vec<&'static str>,
+    pub rules: Vec<RuleText>,
+    pub manual_review: Vec<String>,
+}
+
+/// One rule in words; no conditions means "in every other case".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleText {
+    pub conditions: Vec<String>,
+    pub outcome: &'static str,
+    pub reason: String,
 }
 
 /// The type of an input's value once resolved, given the type of each form field.
@@ -778,6 +805,42 @@ impl DecisionTable {
         problems
     }
 
+    /// The table in words, for the published guide: the registries it consults and each
+    /// rule's conditions (`婴幼儿月龄小于 36`), outcome and reason.
+    pub fn describe(&self, names: Names) -> TableText {
+        let mut registries: Vec<&'static str> = Vec::new();
+        for (registry, _) in self.lookups() {
+            if !registries.contains(&registry.label()) {
+                registries.push(registry.label());
+            }
+        }
+        let rules = self
+            .rules
+            .iter()
+            .map(|rule| RuleText {
+                conditions: self
+                    .inputs
+                    .iter()
+                    .filter_map(|input| {
+                        let test = Test::parse(rule.when.get(&input.name)?).ok()?;
+                        (test != Test::Any).then(|| format!("{}{}", input.label, test.describe(names)))
+                    })
+                    .collect(),
+                outcome: if rule.outcome == Outcome::Deny && !self.automatic_deny {
+                    Outcome::Manual.label()
+                } else {
+                    rule.outcome.label()
+                },
+                reason: rule.reason.clone(),
+            })
+            .collect();
+        TableText {
+            registries,
+            rules,
+            manual_review: self.manual_review.clone(),
+        }
+    }
+
     /// The registry lookups the table needs: (registry, key field), each once.
     pub fn lookups(&self) -> Vec<(Registry, String)> {
         let mut out: Vec<(Registry, String)> = Vec::new();
@@ -800,6 +863,7 @@ impl DecisionTable {
         facts: &Facts,
         today: NaiveDate,
         field_type: &dyn Fn(&str) -> Option<ValueType>,
+        names: Names,
     ) -> Decision {
         let unavailable: Vec<String> = self
             .lookups()
@@ -851,7 +915,7 @@ impl DecisionTable {
                     Ok(Test::Any) => continue,
                     Ok(test) => (
                         values.get(input.name.as_str()).is_some_and(|v| test.holds(v)),
-                        test.describe(),
+                        test.describe(names),
                     ),
                     Err(m) => (false, m),
                 };
@@ -859,7 +923,7 @@ impl DecisionTable {
                     input: input.label.clone(),
                     value: values
                         .get(input.name.as_str())
-                        .map_or_else(|| "无记录".to_owned(), Value::shown),
+                        .map_or_else(|| "无记录".to_owned(), |v| v.shown(names)),
                     condition,
                     holds,
                 });

@@ -15,6 +15,14 @@ fn field_type(key: &str) -> Option<ValueType> {
     }
 }
 
+fn no_names(_: &str) -> Option<String> {
+    None
+}
+
+fn district(code: &str) -> Option<String> {
+    (code == "350112").then(|| "长乐区".to_owned())
+}
+
 fn table(text: &str) -> DecisionTable {
     toml::from_str(text).expect("a table that parses")
 }
@@ -86,6 +94,7 @@ fn a_resident_with_a_baby_is_approved_by_the_rule_that_says_why() {
         &facts("2026-11-02", found("350112")),
         day("2026-12-08"),
         &field_type,
+        &district,
     );
     assert_eq!(d.outcome, Outcome::Approve, "{d:#?}");
     assert_eq!(d.rule, Some(3));
@@ -103,12 +112,27 @@ fn a_resident_with_a_baby_is_approved_by_the_rule_that_says_why() {
             },
             Check {
                 input: "申请人户籍地".into(),
-                value: "350112".into(),
-                condition: "以「350112」开头".into(),
+                value: "长乐区".into(),
+                condition: "在「长乐区」范围内".into(),
                 holds: true
             },
         ]
     );
+}
+
+#[test]
+fn the_published_rules_read_in_words() {
+    let text = table(CHILDCARE).describe(&district);
+    assert_eq!(text.registries, vec!["户籍人口信息"]);
+    assert_eq!(
+        text.rules[2].conditions,
+        vec!["婴幼儿月龄小于 36", "申请人户籍地在「长乐区」范围内"]
+    );
+    assert_eq!(
+        text.rules[1].outcome, "转人工审核",
+        "a deny the table may not give alone"
+    );
+    assert!(text.rules[3].conditions.is_empty());
 }
 
 #[test]
@@ -117,6 +141,7 @@ fn a_deny_the_table_may_not_give_alone_goes_to_a_person_naming_the_rule() {
         &facts("2022-01-01", found("350112")),
         day("2026-12-08"),
         &field_type,
+        &no_names,
     );
     assert_eq!(d.outcome, Outcome::Manual);
     assert_eq!(d.rule, Some(2));
@@ -131,6 +156,7 @@ fn a_deny_is_automatic_where_the_table_allows_it() {
         &facts("2022-01-01", found("350112")),
         day("2026-12-08"),
         &field_type,
+        &no_names,
     );
     assert_eq!((d.outcome, d.rule), (Outcome::Deny, Some(2)));
 }
@@ -146,6 +172,7 @@ fn a_registry_that_does_not_answer_sends_the_part_to_manual_review_with_the_reas
         ),
         day("2026-12-08"),
         &field_type,
+        &no_names,
     );
     assert_eq!(d.outcome, Outcome::Manual);
     assert_eq!(d.rule, None);
@@ -162,6 +189,7 @@ fn no_record_in_the_registry_is_missing_not_a_guess() {
         &facts("2026-11-02", Answer::NotFound),
         day("2026-12-08"),
         &field_type,
+        &no_names,
     );
     assert_eq!((d.outcome, d.rule), (Outcome::Manual, Some(1)));
 }
@@ -336,7 +364,7 @@ proptest! {
         let today = day("2026-12-08");
         let birth = today.checked_sub_months(chrono::Months::new(months_ago)).expect("a date");
         let f = facts(&birth.to_string(), answer.clone());
-        let d = t.evaluate(&f, today, &field_type);
+        let d = t.evaluate(&f, today, &field_type, &no_names);
         if matches!(answer, Answer::Unavailable { .. }) {
             prop_assert_eq!(d.outcome, Outcome::Manual);
             prop_assert!(d.rule.is_none() && d.trials.is_empty());
@@ -365,7 +393,7 @@ proptest! {
     ) {
         let today = day("2026-12-08");
         let birth = today.checked_sub_months(chrono::Months::new(months_ago)).expect("a date");
-        let d = t.evaluate(&facts(&birth.to_string(), answer), today, &field_type);
+        let d = t.evaluate(&facts(&birth.to_string(), answer), today, &field_type, &no_names);
         prop_assert!(t.automatic_deny || d.outcome != Outcome::Deny);
     }
 

@@ -12,7 +12,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 use crate::applications::PDF;
-use crate::helpers::{spawn_app, Backend, TestApp, CITIZEN_PHONE, PASSWORD};
+use crate::helpers::{spawn_app, spawn_app_on, Backend, TestApp, CITIZEN_PHONE, PASSWORD};
 
 fn chromedriver_path() -> Option<String> {
     let path = std::env::var("ONETHING_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
@@ -803,5 +803,99 @@ async fn a_dissatisfied_rating_is_followed_up_and_counted_in_a_browser() {
         "one of two ratings is satisfied, shown with its trend"
     );
     j.look_wide(&c, "dashboard").await;
+    c.close().await.expect("close");
+}
+
+/// Smart approval in the browser: a 90-year-old resident of the district reads the
+/// published rules, applies for 老年人优待一件事 on her phone and sees 老年人优待证 and
+/// 高龄津贴 decided at once, explained rule by rule, with e-certificates that verify; the
+/// services that need a person wait at the window, where the clerk sees the explanation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_senior_gets_her_benefits_decided_at_once_in_a_browser() {
+    let Some((_driver, c)) = start_browser().await else {
+        return;
+    };
+    // Her age is counted on a fixed business date; she is in the shipped demonstration
+    // registries.
+    let app = spawn_app_on(Backend::Sqlite, "2026-12-08 10:00")
+        .await
+        .expect("app");
+    let dir = tempfile::tempdir().expect("dir");
+    let pdf = dir.path().join("材料.pdf");
+    std::fs::write(&pdf, PDF).expect("pdf");
+    let j = Journey::new("smart-approval");
+
+    c.goto(&format!("{}/items/MZ-009", app.address))
+        .await
+        .expect("guide");
+    let guide = c.source().await.expect("source");
+    assert!(
+        guide.contains("智能审批规则") && guide.contains("户籍人口信息") && guide.contains("长乐区"),
+        "the guide publishes the rules in words"
+    );
+    assert!(!guide.contains("350112"), "places are named, not coded");
+    j.look_wide(&c, "guide-rules").await;
+
+    c.goto(&format!("{}/register?kind=citizen", app.address))
+        .await
+        .expect("register page");
+    fill(&c, "name", "郑玉兰").await;
+    fill(&c, "id_number", "350112193609170208").await;
+    fill(&c, "phone", "13800138022").await;
+    fill(&c, "password", PASSWORD).await;
+    click(&c, "form[action='/register'] button[type=submit]").await;
+    assert_eq!(path(&c).await, "/account", "registered and logged in");
+    let receipt = apply(&c, &app, "senior-benefits", &pdf, &j).await;
+
+    let page = c.source().await.expect("source");
+    assert!(
+        page.contains("智能审批"),
+        "the receipt explains the automatic decisions"
+    );
+    assert_eq!(
+        page.matches("系统自动核准").count(),
+        2,
+        "老年人优待证 and 高龄津贴 are approved at once"
+    );
+    assert!(
+        page.contains("转人工审核") || page.contains("办理中"),
+        "the rest waits for people"
+    );
+    c.find(Locator::Css(".smart-decision details summary"))
+        .await
+        .expect("the explanation")
+        .click()
+        .await
+        .expect("opened");
+    j.look_wide(&c, "receipt-explained").await;
+
+    click(&c, "a[href*='/certificates/']").await;
+    let certificate = c.source().await.expect("source");
+    let verify = certificate
+        .split("href=\"/verify/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a verification link")
+        .to_owned();
+    j.look(&c, "certificate").await;
+    c.goto(&format!("{}/verify/{verify}", app.address))
+        .await
+        .expect("verify page");
+    let verdict = c.source().await.expect("source");
+    assert!(verdict.contains("有效"), "the automatic certificate verifies");
+    j.look(&c, "verify").await;
+
+    log_out(&c, &app).await;
+    app.staff_token("clerk", onething::auth::Role::Window, None).await;
+    log_in(&c, &app, "clerk", PASSWORD).await;
+    c.goto(&format!("{}/staff/cases/{receipt}", app.address))
+        .await
+        .expect("staff case");
+    let staff = c.source().await.expect("source");
+    assert!(
+        staff.contains("系统自动受理") && staff.contains("智能审批"),
+        "the clerk sees that the system accepted and why"
+    );
+    j.look_wide(&c, "staff-case").await;
     c.close().await.expect("close");
 }

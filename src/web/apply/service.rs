@@ -65,6 +65,18 @@ pub async fn prefill(state: &AppState, account: i64) -> Result<FormData, ApiErro
     let mut data = FormData::new();
     data.insert(holder.name_key.into(), Value::String(holder.name));
     if let Some(id) = holder.id {
+        // A person's birth date is written in their ID number: not asked a second time.
+        if !enterprise {
+            let birth = crate::identity::IdNumber::parse(&id, chrono::NaiveDate::MAX)
+                .ok()
+                .and_then(|n| n.birth_date());
+            if let Some(birth) = birth {
+                data.insert(
+                    "birth_date".into(),
+                    Value::String(birth.format("%Y-%m-%d").to_string()),
+                );
+            }
+        }
         data.insert(holder.id_key.into(), Value::String(id));
     }
     if let Some(p) = holder.phone {

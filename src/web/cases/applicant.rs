@@ -159,7 +159,9 @@ async fn receipt_context(
                     .sub_cases
                     .iter()
                     .any(|p| p.summary.id == s.id && p.summary.result_document),
-                e_certificate: delivered && s.result.is_some() && s.status != SubStatus::Denied,
+                e_certificate: (delivered || decided_by_rules(&view, s.id))
+                    && s.result.is_some()
+                    && s.status != SubStatus::Denied,
             })
             .collect();
         let calendar = state.calendar().await.map_err(|e| page_err(state, e))?;
@@ -276,8 +278,19 @@ async fn resubmit_submit(
     }
 }
 
-/// A printable e-certificate (电子证照) for one approved part of a delivered case, with a
-/// QR code of its public verification page.
+/// Whether the part was approved by its declared rules: its e-certificate is the
+/// applicant's at once (领证零上门), without waiting for the rest of the case.
+fn decided_by_rules(view: &apply::CaseView, part: i64) -> bool {
+    view.sub_cases.iter().any(|p| {
+        p.summary.id == part
+            && p.smart_decision
+                .as_ref()
+                .is_some_and(|d| d.outcome == crate::rules::Outcome::Approve)
+    })
+}
+
+/// A printable e-certificate (电子证照) for one approved part of a delivered case, or of a
+/// part its rules approved, with a QR code of its public verification page.
 #[get("/applications/{receipt_no}/certificates/{sub_case}")]
 async fn certificate_page(
     state: web::Data<AppState>,
@@ -305,7 +318,7 @@ async fn certificate_page(
         .sub_cases
         .iter()
         .find(|s| s.id == sub_case && s.status != SubStatus::Denied && s.result.is_some())
-        .filter(|_| delivered)
+        .filter(|_| delivered || decided_by_rules(&view, sub_case))
         .ok_or_else(not_found)?;
     let shown = view
         .sub_cases

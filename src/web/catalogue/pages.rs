@@ -273,6 +273,13 @@ async fn item_page(
         ctx.insert("printed_at", &state.now());
         ctx.insert("page_qr", &crate::web::page::page_qr(&req, req.path(), 96));
         ctx.insert("i", detail);
+        ctx.insert(
+            "smart_rules",
+            &detail
+                .decision_table
+                .as_ref()
+                .map(|t| t.describe(&crate::web::smart::service::region_names)),
+        );
         ctx.insert("depth_label", online_depth_label(detail.online_depth));
         let delivery: Vec<&str> = detail.delivery.iter().map(|d| d.label()).collect();
         ctx.insert("delivery", &delivery);

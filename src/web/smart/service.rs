@@ -54,6 +54,16 @@ pub async fn decisions(state: &AppState, case_id: i64) -> Result<Vec<PartDecisio
         .collect()
 }
 
+/// The name of a six-digit division code (`350112` → 长乐区), for explanations and the
+/// published rules: people read places, not codes. Shorter codes are left alone: they
+/// would collide with the two- and four-digit industry codes tables also test.
+pub fn region_names(code: &str) -> Option<String> {
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    crate::form::regions::get(code).map(|d| d.name.clone())
+}
+
 /// A form value as a decision table reads it.
 fn text_of(v: &serde_json::Value) -> Option<String> {
     match v {
@@ -187,7 +197,10 @@ pub async fn evaluate(
                 account: account.clone(),
                 registries: answers.clone(),
             };
-            (item.to_owned(), table.evaluate(&facts, today, &field_type))
+            (
+                item.to_owned(),
+                table.evaluate(&facts, today, &field_type, &region_names),
+            )
         })
         .collect();
     Evaluation {
