@@ -19,6 +19,8 @@ pub struct DemoItem {
     pub department: String,
     pub name: String,
     pub department_name: String,
+    /// Decided by declared rules: most applications are decided by the system at once.
+    pub smart_approval: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +156,32 @@ pub fn generate(
             rating: None,
         }))
     };
+    // Smart approval: parts whose rules find the applicant eligible in the registries (most
+    // of them) are accepted and decided by the system seconds after submission.
+    let automatic: Vec<i64> = items
+        .iter()
+        .zip(&case.sub_cases)
+        .filter(|(&i, _)| bundle.items[i].smart_approval && rng.gen_bool(0.85))
+        .map(|(_, s)| s.id)
+        .collect();
+    if !automatic.is_empty() {
+        let at = submitted + Duration::seconds(rng.gen_range(1..4));
+        if step(&mut case, at, Actor::System, Command::Accept) {
+            for id in &automatic {
+                step(
+                    &mut case,
+                    at,
+                    Actor::System,
+                    Command::Decide {
+                        sub_case: *id,
+                        approve: true,
+                        opinion: "智能审批：经数据比对符合条件".into(),
+                        result: None,
+                    },
+                );
+            }
+        }
+    }
     // Before acceptance: a 补正 notice for some, refusal or withdrawal for a few.
     let roll: f64 = rng.gen();
     at += hours(rng, 1, 30);
@@ -209,7 +237,9 @@ pub fn generate(
         step(&mut case, at, Actor::Applicant, Command::Withdraw);
         return finish(case, items);
     }
-    if !step(&mut case, at, Actor::Window, Command::Accept) {
+    if case.status == crate::workflow::CaseStatus::Submitted
+        && !step(&mut case, at, Actor::Window, Command::Accept)
+    {
         return finish(case, items);
     }
     if rng.gen_bool(0.03) {
@@ -226,6 +256,9 @@ pub fn generate(
     let slow = rng.gen_bool(0.08);
     for k in 0..case.sub_cases.len() {
         let id = case.sub_cases[k].id;
+        if case.sub_cases[k].status.is_decided() {
+            continue;
+        }
         let days = if slow {
             rng.gen_range(bundle.promised_days.max(1)..bundle.promised_days.max(1) * 2 + 5)
         } else {
@@ -329,6 +362,7 @@ mod tests {
                     department: format!("d{}", i % 2),
                     name: format!("事项{i}"),
                     department_name: format!("部门{}", i % 2),
+                    smart_approval: i == 0,
                 })
                 .collect(),
         }]
@@ -342,6 +376,7 @@ mod tests {
             .expect("start");
         let now = start + Duration::days(365);
         let (mut finished, mut zero, mut rated, mut withdrawn) = (0, 0, 0, 0);
+        let (mut by_system, mut smart_parts) = (0, 0);
         for n in 0..2000 {
             let at = start + Duration::hours(n * 4);
             let c = generate(&mut rng, &bundles(), Calendar::shipped(), n * 10, at, now)
@@ -354,6 +389,21 @@ mod tests {
                 zero += i32::from(c.case.trips == 0);
             }
             rated += i32::from(c.rating.is_some());
+            // Item i0 is the smart-approval one: it is decided by the system or not at all
+            // by the rules, and no other item ever is.
+            for (k, &i) in c.items.iter().enumerate() {
+                let system = c.case.events.iter().any(|e| {
+                    e.action == "approve"
+                        && e.actor_label == "系统"
+                        && e.detail.starts_with(&c.case.sub_cases[k].title())
+                });
+                assert!(
+                    i == 0 || !system,
+                    "only a smart-approval item is decided by the system"
+                );
+                smart_parts += i32::from(i == 0);
+                by_system += i32::from(system);
+            }
             withdrawn += i32::from(c.case.status == crate::workflow::CaseStatus::Withdrawn);
         }
         assert!(finished > 1700, "most cases finish: {finished}");
@@ -362,6 +412,11 @@ mod tests {
         assert!(
             rated > 400 && withdrawn > 0,
             "rated {rated}, withdrawn {withdrawn}"
+        );
+        let automatic = f64::from(by_system) / f64::from(smart_parts);
+        assert!(
+            (0.75..0.95).contains(&automatic),
+            "smart parts decided by the system: {automatic}"
         );
     }
 }

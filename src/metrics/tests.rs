@@ -382,3 +382,28 @@ fn a_guide_counts_as_published_only_with_every_element() {
         vec!["收费依据", "咨询电话", "办理流程"]
     );
 }
+
+#[test]
+fn decision_times_split_automatic_from_manual_with_medians_in_words() {
+    let mut t = DecisionTimes::default();
+    for s in [2, 1, 3] {
+        t.add(true, s);
+    }
+    for s in [86_400, 3 * 86_400, 5 * 86_400, 7 * 86_400] {
+        t.add(false, s);
+    }
+    t.add(false, -5);
+    assert_eq!(t.decided(), 8);
+    assert_eq!(t.automatic_share(), Some(3.0 / 8.0));
+    assert_eq!(t.median_automatic(), Some(2.0));
+    assert_eq!(
+        t.median_manual(),
+        Some(3.0 * 86_400.0),
+        "a clock skew counts as zero"
+    );
+    assert_eq!(duration_words(t.median_automatic()), "2 秒");
+    assert_eq!(duration_words(t.median_manual()), "3.0 天");
+    assert_eq!(duration_words(Some(5400.0)), "1.5 小时");
+    assert_eq!(duration_words(None), "—");
+    assert_eq!(DecisionTimes::default().automatic_share(), None);
+}

@@ -24,7 +24,7 @@ pub fn catalogue(conn: &mut DbConn) -> Result<Vec<DemoBundle>, DbError> {
         .order((bundles::position, bundles::code))
         .select((bundles::code, bundles::version, bundles::promised_time_limit_days))
         .load(conn)?;
-    let links: Vec<(String, String, String, String, String)> = bundle_items::table
+    let links: Vec<(String, String, String, String, String, bool)> = bundle_items::table
         .inner_join(items::table.inner_join(departments::table))
         .filter(items::active.eq(true))
         .order((bundle_items::bundle_code, bundle_items::position))
@@ -34,6 +34,7 @@ pub fn catalogue(conn: &mut DbConn) -> Result<Vec<DemoBundle>, DbError> {
             items::department_code,
             items::name,
             departments::name,
+            items::smart_approval,
         ))
         .load(conn)?;
     Ok(rows
@@ -42,11 +43,12 @@ pub fn catalogue(conn: &mut DbConn) -> Result<Vec<DemoBundle>, DbError> {
             items: links
                 .iter()
                 .filter(|(b, ..)| *b == code)
-                .map(|(_, item, dept, name, dept_name)| DemoItem {
+                .map(|(_, item, dept, name, dept_name, smart)| DemoItem {
                     code: item.clone(),
                     department: dept.clone(),
                     name: name.clone(),
                     department_name: dept_name.clone(),
+                    smart_approval: *smart,
                 })
                 .collect(),
             code,

@@ -727,6 +727,37 @@ pub fn as_recount(groups: &[Group]) -> Vec<Recount> {
         .collect()
 }
 
+/// The parts decided in the period (by the Beijing date of the decision), each as whether
+/// the system decided it by its rules and the seconds from the case's submission.
+pub fn decision_times(conn: &mut DbConn, period: &Period) -> Result<metrics::DecisionTimes, DbError> {
+    use crate::db::schema::{case_events, cases, sub_cases};
+    let mut q = case_events::table
+        .inner_join(cases::table.on(cases::id.eq(case_events::case_id)))
+        .filter(case_events::action.eq_any(["approve", "deny"]))
+        .filter(case_events::at.ge(metrics::day_start_utc(period.from)))
+        .filter(case_events::at.lt(metrics::day_start_utc(period.to + chrono::Duration::days(1))))
+        .select((case_events::actor_role, case_events::at, cases::submitted_at))
+        .into_boxed();
+    if let Some(d) = &period.department {
+        q = q.filter(
+            case_events::sub_case_id.eq_any(
+                sub_cases::table
+                    .filter(sub_cases::department_code.eq(d.clone()))
+                    .select(sub_cases::id.nullable()),
+            ),
+        );
+    }
+    let rows: Vec<(String, chrono::NaiveDateTime, chrono::NaiveDateTime)> = q.load(conn)?;
+    let mut times = metrics::DecisionTimes::default();
+    for (actor, at, submitted) in rows {
+        times.add(
+            actor == crate::workflow::Actor::System.label(),
+            (at - submitted).num_seconds(),
+        );
+    }
+    Ok(times)
+}
+
 /// An active item as the KPIs need it.
 #[derive(Debug, Clone)]
 pub struct ItemFacts {
@@ -781,10 +812,7 @@ pub fn catalogue_facts(conn: &mut DbConn) -> Result<CatalogueFacts, DbError> {
     let mut list = Vec::with_capacity(rows.len());
     for (code, name, department_code, high_frequency, declared_trips, guide) in rows {
         let (missing, smart) = match serde_json::from_str::<crate::catalogue::ItemDef>(&guide) {
-            Ok(def) => (
-                metrics::missing_guide_elements(&def),
-                metrics::is_smart_approval(&def),
-            ),
+            Ok(def) => (metrics::missing_guide_elements(&def), def.smart_approval()),
             Err(_) => (vec!["办事指南"], false),
         };
         list.push(ItemFacts {

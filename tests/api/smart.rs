@@ -248,9 +248,60 @@ on_both!(
             .await;
         assert_eq!(status, 403);
 
+        // The dashboard counts what the system decided, and how fast, against the people.
+        let reviewer_gov = app.staff_token("gov", Role::Reviewer, Some("police")).await;
+        let ga = part(&case, "GA-001")["id"].as_i64().expect("id");
+        let (_, tag) = crate::cases::detail(&app, &reviewer_gov, &receipt).await;
+        let (status, decided, _) = crate::cases::act(
+            &app,
+            &reviewer_gov,
+            &format!("/api/v1/sub-cases/{ga}/decide"),
+            Some(&tag),
+            json!({"decision": "approve", "opinion": "同意"}),
+        )
+        .await;
+        assert_eq!(status, 200, "a person decides the 出生登记: {decided}");
+        let (_, o) = app
+            .get_json("/api/v1/metrics/overview?from=2026-12-01&to=2026-12-31")
+            .await;
+        assert_eq!(
+            (o["automatic_parts"].clone(), o["decided_parts"].clone()),
+            (json!(4), json!(5)),
+            "{o}"
+        );
+        assert!(
+            o["median_seconds_automatic"].as_f64().is_some_and(|s| s < 60.0),
+            "{o}"
+        );
+        assert!(o["median_seconds_manual"].as_f64().is_some(), "{o}");
+        assert!(
+            o["smart_approval_items"]
+                .as_i64()
+                .is_some_and(|n| n >= o["smart_approval_target"].as_i64().unwrap_or(i64::MAX)),
+            "{o}"
+        );
+        let (_, dashboard) = app.get_html("/dashboard?from=2026-12-01&to=2026-12-31").await;
+        assert!(
+            dashboard.contains("系统自动审批的子件占比") && dashboard.contains("80.0%（4&#x2F;5）"),
+            "the dashboard shows the automatic share: {}",
+            dashboard
+                .split("系统自动审批的子件占比")
+                .nth(1)
+                .unwrap_or(&dashboard)
+                .chars()
+                .take(1500)
+                .collect::<String>()
+        );
+
         // A replay files nothing twice and decides nothing twice.
+        let (_, before) = app.get_auth(&format!("/api/v1/cases/{receipt}"), &window).await;
+        let timeline = before["timeline"].as_array().expect("timeline").clone();
         let (status, again) = submit(&app, &citizen, Some("smart-newborn"), &body).await;
-        assert_eq!((status, &again["receipt_no"]), (201, &created["receipt_no"]));
+        assert_eq!(
+            (status, &again["receipt_no"]),
+            (201, &created["receipt_no"]),
+            "{again}"
+        );
         let (_, detail) = app.get_auth(&format!("/api/v1/cases/{receipt}"), &window).await;
         assert_eq!(detail["timeline"].as_array().map(Vec::len), Some(timeline.len()));
     }

@@ -251,8 +251,17 @@ pub struct Overview {
     pub guides_total: i64,
     pub guide_publication: Target,
     pub incomplete_guides: Vec<IncompleteGuide>,
+    /// Items decided by declared rules (forms/rules), against the plan's first batch.
     pub smart_approval_items: i64,
+    pub smart_approval_target: i64,
     pub smart_approval_rule: &'static str,
+    /// Parts decided in the period, and those the system decided by their rules.
+    pub decided_parts: i64,
+    pub automatic_parts: i64,
+    pub automatic_share: Option<f64>,
+    /// Median seconds from submission to decision, for automatic and for manual parts.
+    pub median_seconds_automatic: Option<f64>,
+    pub median_seconds_manual: Option<f64>,
     pub zero_trip: Target,
     pub zero_trip_cases: i64,
     pub zero_trip_total: i64,
@@ -297,6 +306,7 @@ pub fn overview(
     let channels = store::group(&case_cells, Dim::Channel);
     let months = store::group(&case_cells, Dim::Month);
     let (ratings, satisfied) = crate::store::ratings::satisfaction(conn, period)?;
+    let decisions = store::decision_times(conn, period)?;
     let rating_months = crate::store::ratings::satisfaction_by_month(conn, period)?;
     // A month with ratings but no finished case still shows in the trend.
     let mut month_counts: std::collections::BTreeMap<String, Counts> =
@@ -339,7 +349,13 @@ pub fn overview(
         ),
         incomplete_guides: incomplete,
         smart_approval_items: cat.items.iter().filter(|i| i.smart_approval).count() as i64,
-        smart_approval_rule: "即办件且网上办理深度为Ⅳ级（全程网办）的事项",
+        smart_approval_target: metrics::SMART_APPROVAL_TARGET,
+        smart_approval_rule: "按公开的审批规则，由系统比对户籍、社保等数据自动审批的事项",
+        decided_parts: decisions.decided(),
+        automatic_parts: decisions.automatic.len() as i64,
+        automatic_share: decisions.automatic_share(),
+        median_seconds_automatic: decisions.median_automatic(),
+        median_seconds_manual: decisions.median_manual(),
         zero_trip: target(
             zero_rate.unwrap_or(0.0),
             metrics::ZERO_TRIP_TARGET,
@@ -592,13 +608,31 @@ pub fn target_rows(o: &Overview) -> Vec<TargetView> {
         TargetView {
             name: "智能审批事项",
             value: format!("{} 项", o.smart_approval_items),
-            target: "持续增加".into(),
-            status: if o.smart_approval_items > 0 {
-                "已上线"
+            target: format!("首批 {} 项以上", o.smart_approval_target),
+            status: status(Some(o.smart_approval_items >= o.smart_approval_target)),
+            svg: svg::progress(
+                "智能审批事项",
+                o.smart_approval_items as f64,
+                o.smart_approval_target as f64,
+            ),
+        },
+        TargetView {
+            name: "系统自动审批的子件占比",
+            value: format!(
+                "{}（{}/{}）；申请到结果中位用时：自动 {}，人工 {}",
+                pct(o.automatic_share),
+                o.automatic_parts,
+                o.decided_parts,
+                metrics::duration_words(o.median_seconds_automatic),
+                metrics::duration_words(o.median_seconds_manual)
+            ),
+            target: "逐步提升".into(),
+            status: if o.automatic_parts > 0 {
+                "已运行"
             } else {
                 "暂无"
             },
-            svg: String::new(),
+            svg: svg::progress("系统自动审批的子件占比", o.automatic_share.unwrap_or(0.0), 1.0),
         },
         TargetView {
             name: "满意率（好差评）",
