@@ -242,3 +242,50 @@ fn policy_commands_import_all_or_nothing_generate_demo_data_and_reindex() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("policies indexed"));
 }
+
+#[test]
+fn load_registry_refuses_a_file_with_bad_rows_naming_them_and_loads_a_good_one() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("household.csv");
+    std::fs::write(
+        &bad,
+        "key,name,gender,birth_date,region,hukou_type\n\
+         350112194502030576,林德福,男,1945-02-03,350112,家庭户口\n\
+         350112194502030577,林某,男,1945-02-03,350112,家庭户口\n\
+         350112193609170208,郑玉兰,女,1936-09-31,350112,家庭户口\n",
+    )
+    .expect("write");
+    let data = dir.path().join("data");
+    let run = |file: &std::path::Path| {
+        onething()
+            .args(["load-registry", "household"])
+            .arg(file)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--forms-dir")
+            .arg(repo_forms())
+            .output()
+            .expect("run")
+    };
+    let out = run(&bad);
+    assert!(!out.status.success(), "a file with bad rows is refused");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("第 3 行“key”列"), "the bad check digit is named: {err}");
+    assert!(err.contains("第 4 行“birth_date”列"), "the impossible date is named: {err}");
+    assert!(err.contains("nothing was loaded"), "{err}");
+    assert!(!err.contains("350112194502030577"), "no ID number in the output: {err}");
+
+    let good = dir.path().join("good.csv");
+    std::fs::write(
+        &good,
+        "key,region,name\n350112194502030576,350112,林德福\n35011219950314042x,350112,林晓燕\n",
+    )
+    .expect("write");
+    let out = run(&good);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 record(s) loaded into 户籍人口信息"));
+}

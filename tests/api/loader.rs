@@ -357,3 +357,55 @@ fn an_item_that_produces_an_unknown_material_is_a_start_up_error() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_decision_table_reading_an_unknown_field_is_refused_at_its_line() {
+    let forms = copy_forms();
+    let file = forms.path().join("rules").join("WJ-012.toml");
+    let msg = break_file(&forms, &file, |t| {
+        t.replace("field:child_birth_date", "field:child_birthday")
+    });
+    let text = std::fs::read_to_string(&file).expect("read");
+    let line = text
+        .lines()
+        .position(|l| l.contains("child_birthday"))
+        .expect("the broken line")
+        + 1;
+    assert!(
+        msg.contains(&format!("WJ-012.toml:{line}")) && msg.contains("unknown field \"child_birthday\""),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_decision_table_that_can_fall_through_or_names_an_unknown_registry_is_refused() {
+    let forms = copy_forms();
+    let file = forms.path().join("rules").join("MZ-009.toml");
+    let msg = break_file(&forms, &file, |t| {
+        let last = t.rfind("[[rule]]").expect("a rule");
+        t[..last].replace("registry:household.", "registry:hukou.")
+    });
+    assert!(msg.contains("MZ-009.toml") && msg.contains("can fall through"), "{msg}");
+    assert!(msg.contains("unknown registry \"hukou\""), "{msg}");
+}
+
+#[test]
+fn a_rule_without_a_reason_is_refused_at_its_rule() {
+    let forms = copy_forms();
+    let file = forms.path().join("rules").join("GJ-005.toml");
+    let msg = break_file(&forms, &file, |t| {
+        let at = t.find("reason = \"").expect("a reason");
+        let end = at + t[at..].find('\n').expect("end of line");
+        format!("{}reason = \"\"{}", &t[..at], &t[end..])
+    });
+    let text = std::fs::read_to_string(&file).expect("read");
+    let header = text.lines().position(|l| l.trim() == "[[rule]]").expect("a rule") + 1;
+    assert!(msg.contains("rule 1 has no reason"), "{msg}");
+    let line: usize = msg
+        .split("GJ-005.toml:")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a line number");
+    assert!(line >= header && line < header + 6, "line {line} is in the first rule at {header}: {msg}");
+}
