@@ -270,10 +270,19 @@ fn load_registry_refuses_a_file_with_bad_rows_naming_them_and_loads_a_good_one()
     let out = run(&bad);
     assert!(!out.status.success(), "a file with bad rows is refused");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("第 3 行“key”列"), "the bad check digit is named: {err}");
-    assert!(err.contains("第 4 行“birth_date”列"), "the impossible date is named: {err}");
+    assert!(
+        err.contains("第 3 行“key”列"),
+        "the bad check digit is named: {err}"
+    );
+    assert!(
+        err.contains("第 4 行“birth_date”列"),
+        "the impossible date is named: {err}"
+    );
     assert!(err.contains("nothing was loaded"), "{err}");
-    assert!(!err.contains("350112194502030577"), "no ID number in the output: {err}");
+    assert!(
+        !err.contains("350112194502030577"),
+        "no ID number in the output: {err}"
+    );
 
     let good = dir.path().join("good.csv");
     std::fs::write(
@@ -282,10 +291,6 @@ fn load_registry_refuses_a_file_with_bad_rows_naming_them_and_loads_a_good_one()
     )
     .expect("write");
     let out = run(&good);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 record(s) loaded into 户籍人口信息"));
 }

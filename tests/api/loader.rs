@@ -385,7 +385,10 @@ fn a_decision_table_that_can_fall_through_or_names_an_unknown_registry_is_refuse
         let last = t.rfind("[[rule]]").expect("a rule");
         t[..last].replace("registry:household.", "registry:hukou.")
     });
-    assert!(msg.contains("MZ-009.toml") && msg.contains("can fall through"), "{msg}");
+    assert!(
+        msg.contains("MZ-009.toml") && msg.contains("can fall through"),
+        "{msg}"
+    );
     assert!(msg.contains("unknown registry \"hukou\""), "{msg}");
 }
 
@@ -407,5 +410,8 @@ fn a_rule_without_a_reason_is_refused_at_its_rule() {
         .and_then(|r| r.split(':').next())
         .and_then(|n| n.parse().ok())
         .expect("a line number");
-    assert!(line >= header && line < header + 6, "line {line} is in the first rule at {header}: {msg}");
+    assert!(
+        line >= header && line < header + 6,
+        "line {line} is in the first rule at {header}: {msg}"
+    );
 }
