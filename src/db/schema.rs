@@ -317,6 +317,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    benefit_grants (policy_id, account_id) {
+        policy_id -> BigInt,
+        account_id -> BigInt,
+        policy_version -> Integer,
+        reasons -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     smart_decisions (sub_case_id) {
         sub_case_id -> BigInt,
         case_id -> BigInt,
@@ -331,6 +341,7 @@ diesel::table! {
 
 diesel::joinable!(certificates -> cases (case_id));
 diesel::joinable!(smart_decisions -> cases (case_id));
+diesel::joinable!(benefit_grants -> policies (policy_id));
 diesel::joinable!(sub_cases -> cases (case_id));
 diesel::joinable!(messages -> cases (case_id));
 diesel::joinable!(case_materials -> cases (case_id));
@@ -575,6 +586,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     registry_records,
     registry_lookups,
     smart_decisions,
+    benefit_grants,
     import_jobs,
     calendar_years,
     departments,

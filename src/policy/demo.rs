@@ -125,6 +125,7 @@ pub fn make(i: usize, seeds: &[SeedEntry], rng: &mut StdRng) -> (String, Status,
         keywords,
         interpretation: format!("{}\n\n{}", base.interpretation, other.summary),
         attachments: base.attachments.clone(),
+        no_application: false,
     };
     let status = match rng.gen_range(0..20) {
         0 => Status::Draft,

@@ -13,7 +13,7 @@ pub struct FieldChange {
 }
 
 /// The fields of a policy in display order, with their Chinese labels.
-pub const FIELDS: [(&str, &str); 19] = [
+pub const FIELDS: [(&str, &str); 20] = [
     ("title", "政策标题"),
     ("doc_number", "文号"),
     ("issuer", "发文机关"),
@@ -33,12 +33,15 @@ pub const FIELDS: [(&str, &str); 19] = [
     ("keywords", "关键词"),
     ("interpretation", "政策解读"),
     ("attachments", "附件"),
+    ("no_application", "免申即享"),
 ];
 
 fn render(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => String::new(),
         serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Bool(true) => "是".into(),
+        serde_json::Value::Bool(false) => "否".into(),
         serde_json::Value::Array(items) => items.iter().map(render).collect::<Vec<_>>().join("、"),
         serde_json::Value::Object(map) => map
             .iter()

@@ -110,6 +110,54 @@ fn check_condition(c: &Condition, p: &Profile, today: NaiveDate) -> Check {
     }
 }
 
+/// Whether the enterprise registry can decide a condition (从业人数、成立年限); revenue, tags
+/// and notes need the enterprise's own word.
+pub fn decidable_from_registry(c: &Condition) -> bool {
+    matches!(
+        c.kind,
+        ConditionKind::MaxEmployees
+            | ConditionKind::MinEmployees
+            | ConditionKind::MaxYearsEstablished
+            | ConditionKind::MinYearsEstablished
+    )
+}
+
+/// An enterprise's profile from its registration record (the enterprise registry's
+/// attributes: `status`, `industry`, `scale`, `region`, `founded_on`, `employees`); none for
+/// an enterprise no longer in business (登记状态 not 存续).
+pub fn profile_from_registry(attributes: &std::collections::BTreeMap<String, String>) -> Option<Profile> {
+    let get = |k: &str| attributes.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    if get("status") != Some("存续") {
+        return None;
+    }
+    Some(Profile {
+        industry: get("industry").map(str::to_owned),
+        scale: get("scale").and_then(|s| Scale::parse(s).ok()),
+        region: get("region").map(str::to_owned),
+        founded_on: get("founded_on").and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+        employees: get("employees").and_then(|n| n.parse().ok()),
+        revenue: None,
+        tags: Vec::new(),
+    })
+}
+
+/// 免申即享: the reasons an enterprise gets a policy without applying, when the policy is
+/// designated so and the registry's profile meets every condition with nothing left to
+/// confirm; none otherwise.
+pub fn granted_without_application(
+    policy: &PolicyContent,
+    p: &Profile,
+    today: NaiveDate,
+) -> Option<Vec<String>> {
+    if !policy.no_application || !policy.conditions.iter().all(decidable_from_registry) {
+        return None;
+    }
+    match evaluate(policy, p, today) {
+        Outcome::Qualified { reasons, to_confirm } if to_confirm.is_empty() => Some(reasons),
+        _ => None,
+    }
+}
+
 /// Evaluates one policy against a profile (the policy is assumed published and in force).
 pub fn evaluate(policy: &PolicyContent, p: &Profile, today: NaiveDate) -> Outcome {
     let mut reasons = Vec::new();
@@ -233,6 +281,71 @@ mod tests {
             revenue: Some(120.0),
             tags: vec!["小规模纳税人".into()],
         }
+    }
+
+    #[test]
+    fn a_designated_policy_is_granted_from_the_registry_with_nothing_to_confirm() {
+        let mut p = policy(
+            &["H"],
+            &["micro"],
+            &["350112"],
+            vec![cond("max_employees", serde_json::json!(10), "从业人员不超过10人")],
+        );
+        let registered = std::collections::BTreeMap::from(
+            [
+                ("status", "存续"),
+                ("industry", "6210"),
+                ("scale", "微型"),
+                ("region", "350112"),
+                ("founded_on", "2024-07-01"),
+                ("employees", "3"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
+        let profile = profile_from_registry(&registered).expect("in business");
+        assert_eq!(
+            granted_without_application(&p, &profile, today()),
+            None,
+            "not designated"
+        );
+        p.no_application = true;
+        let reasons = granted_without_application(&p, &profile, today()).expect("granted");
+        assert!(reasons.contains(&"从业人员不超过10人".to_owned()), "{reasons:?}");
+        let mut bigger = profile.clone();
+        bigger.employees = Some(12);
+        assert_eq!(granted_without_application(&p, &bigger, today()), None);
+        let mut unknown = profile;
+        unknown.employees = None;
+        assert_eq!(
+            granted_without_application(&p, &unknown, today()),
+            None,
+            "a figure the registry lacks is never assumed"
+        );
+        let mut closed = registered;
+        closed.insert("status".into(), "注销".into());
+        assert_eq!(profile_from_registry(&closed), None);
+    }
+
+    #[test]
+    fn only_conditions_the_registry_decides_may_make_a_policy_free_of_application() {
+        let mut input = PolicyInput::from(&policy(
+            &[],
+            &["micro"],
+            &[],
+            vec![cond(
+                "min_revenue",
+                serde_json::json!(100),
+                "年营业收入不少于100万元",
+            )],
+        ));
+        input.no_application = true;
+        let errors = validate(&input).expect_err("revenue is the enterprise's to tell");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.field == "no_application" && e.code == "not_decidable"),
+            "{errors:?}"
+        );
     }
 
     #[test]

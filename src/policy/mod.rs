@@ -222,6 +222,11 @@ pub struct PolicyContent {
     pub keywords: Vec<String>,
     pub interpretation: String,
     pub attachments: Vec<Attachment>,
+    /// 免申即享: enterprises that qualify get the benefit without applying; the platform
+    /// decides from the enterprise registry. Only a policy every condition of which the
+    /// registry can decide may say so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_application: bool,
 }
 
 impl PolicyContent {
@@ -266,6 +271,8 @@ pub struct PolicyInput {
     pub keywords: Vec<String>,
     pub interpretation: String,
     pub attachments: Vec<Attachment>,
+    /// 免申即享.
+    pub no_application: bool,
 }
 
 impl From<&PolicyContent> for PolicyInput {
@@ -302,6 +309,7 @@ impl From<&PolicyContent> for PolicyInput {
             keywords: p.keywords.clone(),
             interpretation: p.interpretation.clone(),
             attachments: p.attachments.clone(),
+            no_application: p.no_application,
         }
     }
 }
@@ -534,6 +542,20 @@ pub fn validate(input: &PolicyInput) -> Result<PolicyContent, Vec<FieldError>> {
     if input.effective_from.trim().is_empty() {
         e.push(FieldError::new("effective_from", "required", "请填写生效日期"));
     }
+    if input.no_application {
+        for c in &conditions {
+            if !matching::decidable_from_registry(c) {
+                e.push(FieldError::new(
+                    "no_application",
+                    "not_decidable",
+                    format!(
+                        "免申即享政策的每项条件都须能由市场主体登记信息判定（从业人数、成立年限）；“{}”需要企业自行提供，请改写条件或取消免申即享",
+                        c.text
+                    ),
+                ));
+            }
+        }
+    }
     match (published_on, effective_from) {
         (Some(published_on), Some(effective_from)) if e.is_empty() => Ok(PolicyContent {
             title,
@@ -555,6 +577,7 @@ pub fn validate(input: &PolicyInput) -> Result<PolicyContent, Vec<FieldError>> {
             keywords,
             interpretation,
             attachments,
+            no_application: input.no_application,
         }),
         _ => Err(e),
     }

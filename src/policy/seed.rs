@@ -55,6 +55,8 @@ struct SeedPolicy {
     #[serde(default)]
     attachments: Vec<Attachment>,
     #[serde(default)]
+    no_application: bool,
+    #[serde(default)]
     guide: Guide,
     #[serde(default)]
     conditions: Vec<SeedCondition>,
@@ -131,6 +133,7 @@ pub fn parse(text: &str) -> Result<Vec<SeedEntry>, String> {
             keywords: p.keywords,
             interpretation: p.interpretation,
             attachments: p.attachments,
+            no_application: p.no_application,
         };
         let content = super::validate(&input).map_err(|errs| {
             let list: Vec<String> = errs

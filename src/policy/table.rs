@@ -33,7 +33,7 @@ impl Format {
 
 /// Columns of the file, in order; lists are separated by `|`, the guide and the
 /// conditions are JSON.
-pub const COLUMNS: [&str; 21] = [
+pub const COLUMNS: [&str; 22] = [
     "key",
     "status",
     "title",
@@ -55,6 +55,7 @@ pub const COLUMNS: [&str; 21] = [
     "conditions",
     "guide",
     "attachments",
+    "no_application",
 ];
 
 fn label(column: &str) -> &str {
@@ -183,6 +184,19 @@ fn parse_row(row: usize, cells: &[(usize, &str)], errors: &mut Vec<RowError>) ->
             .into_iter()
             .map(|name| Attachment { name })
             .collect(),
+        no_application: match get("no_application") {
+            "" | "否" | "false" | "0" => false,
+            "是" | "true" | "1" => true,
+            other => {
+                errors.push(RowError::new(
+                    row,
+                    "no_application",
+                    "invalid_boolean",
+                    &format!("“{other}”应为“是”或“否”"),
+                ));
+                false
+            }
+        },
     };
     match validate(&input) {
         Ok(content) if errors.len() == before => Some(Row {
@@ -389,6 +403,7 @@ pub fn cells(key: &str, status: Status, p: &PolicyContent) -> Vec<String> {
             .map(|a| a.name.as_str())
             .collect::<Vec<_>>()
             .join("|"),
+        if p.no_application { "是" } else { "否" }.to_owned(),
     ]
 }
 

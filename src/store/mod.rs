@@ -25,6 +25,7 @@ macro_rules! each_backend {
 pub mod accounts;
 pub mod applications;
 pub mod audit;
+pub mod benefits;
 pub mod calendar;
 pub mod cases;
 pub mod catalogue;

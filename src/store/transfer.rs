@@ -56,6 +56,7 @@ pub const TABLES: &[&str] = &[
     "policies",
     "policy_versions",
     "policy_changes",
+    "benefit_grants",
     "calendar_years",
     "import_jobs",
 ];

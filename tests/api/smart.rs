@@ -458,3 +458,108 @@ mod the_http_adapter_decides_from_the_exchange_platform_and_retries_a_failed_req
         run(Backend::Postgres).await;
     }
 }
+
+/// An enterprise of the demonstration registries, registered on the platform.
+async fn enterprise(app: &TestApp, name: &str, uscc: &str, phone: &str) -> String {
+    let (status, body) = app
+        .post_json(
+            "/api/v1/auth/register",
+            None,
+            json!({"kind": "enterprise", "name": name, "uscc": uscc, "legal_representative": "陈海",
+                "contact_name": "王芳", "phone": phone, "industry": "6210", "scale": "micro", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    app.login(phone, PASSWORD).await
+}
+
+on_both!(
+    a_designated_policy_reaches_qualifying_enterprises_without_an_application,
+    |_| {},
+    |app| {
+        let editor = crate::policies::editor(&app).await;
+        let mut policy = crate::policies::policy_json("长乐区小店经济经营者稳岗补贴", "政策原文。", &["H"]);
+        policy["scales"] = json!(["micro"]);
+        policy["regions"] = json!(["350112"]);
+        policy["conditions"] = json!([{"kind": "max_employees", "value": 10, "text": "从业人员不超过10人"}]);
+        policy["no_application"] = json!(true);
+
+        // Only conditions the registry decides may go without an application.
+        let mut needs_word = policy.clone();
+        needs_word["conditions"] = json!([{"kind": "note", "text": "店铺实际经营满一年"}]);
+        let (status, refused) = app.post_json("/api/v1/policies", Some(&editor), needs_word).await;
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(refused["errors"][0]["field"], "no_application", "{refused}");
+
+        let id = crate::policies::publish_new(&app, &editor, policy).await;
+        // 陈记海鲜排档: micro, catering, 3 people, in 长乐区; the closed restaurant and the software
+        // company of 鼓楼区 do not qualify.
+        let stall = enterprise(
+            &app,
+            "福州市长乐区陈记海鲜排档",
+            "92350112MA8T2L5N68",
+            "13900139001",
+        )
+        .await;
+        let closed = enterprise(
+            &app,
+            "福州长乐滨海餐饮管理有限公司",
+            "91350112MA2Y6D0P4B",
+            "13900139002",
+        )
+        .await;
+        enterprise(
+            &app,
+            "福州鼓楼云端软件有限公司",
+            "91350102MA33QW7K2H",
+            "13900139003",
+        )
+        .await;
+
+        let (status, _) = app
+            .post_json("/api/v1/policies/no-application/run", Some(&stall), json!({}))
+            .await;
+        assert_eq!(status, 403, "an enterprise does not run it");
+        let (status, run) = app
+            .post_json("/api/v1/policies/no-application/run", Some(&editor), json!({}))
+            .await;
+        assert_eq!((status, run["granted"].clone()), (200, json!(1)), "{run}");
+        let (_, again) = app
+            .post_json("/api/v1/policies/no-application/run", Some(&editor), json!({}))
+            .await;
+        assert_eq!(again["granted"], 0, "a grant is made once");
+
+        let (status, grants) = app.get_auth("/api/v1/benefits", &stall).await;
+        assert_eq!(status, 200, "{grants}");
+        assert_eq!(grants[0]["policy_id"], id, "{grants}");
+        assert!(
+            grants[0]["reasons"].to_string().contains("从业人员不超过10人"),
+            "{grants}"
+        );
+        let (_, none) = app.get_auth("/api/v1/benefits", &closed).await;
+        assert_eq!(
+            none,
+            json!([]),
+            "an enterprise no longer in business gets nothing"
+        );
+
+        let (_, page) = app.get_html(&format!("/policies/{id}")).await;
+        assert!(
+            page.contains("免申即享") && page.contains("已惠及 <strong>1</strong> 家企业"),
+            "{page}"
+        );
+        let (client, _) = crate::helpers::page_login(&app, "13900139001", PASSWORD).await;
+        let inbox = client
+            .get(format!("{}/messages", app.address))
+            .send()
+            .await
+            .expect("inbox")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            inbox.contains("免申即享") && inbox.contains("长乐区小店经济经营者稳岗补贴"),
+            "the enterprise is told in its inbox"
+        );
+    }
+);

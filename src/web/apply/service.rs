@@ -719,6 +719,7 @@ async fn submit(
     // written (registry lookups are not made inside a database transaction) and recorded
     // with it.
     let evaluation = crate::web::smart::service::evaluate(state, catalogue, &parts, &account).await;
+    let automatic = evaluation.decides_any();
     let now = state.clock.now();
     // Receipt numbers are dated by the Beijing business date.
     let day = state.today().format("%Y%m%d").to_string();
@@ -848,8 +849,10 @@ async fn submit(
     // The rules' decisions are filed with the case; carrying them out is a few transitions
     // more. Should one fail, the case stays filed with its decisions recorded and the sweep
     // carries them out later.
-    if let Err(e) = crate::web::smart::service::apply_decisions(state, &result.receipt_no).await {
-        tracing::error!(receipt = %result.receipt_no, error = %e, "the rules' decisions were not all carried out; the sweep will retry");
+    if automatic {
+        if let Err(e) = crate::web::smart::service::apply_decisions(state, &result.receipt_no).await {
+            tracing::error!(receipt = %result.receipt_no, error = %e, "the rules' decisions were not all carried out; the sweep will retry");
+        }
     }
     Ok(text)
 }

@@ -399,10 +399,12 @@ async fn inbox_page(
         .run(move |c| {
             let rows = store::inbox(c, id)?;
             store::mark_read(c, id)?;
-            Ok::<_, crate::db::DbError>(rows)
+            let grants = crate::store::benefits::grants_of(c, id)?;
+            Ok::<_, crate::db::DbError>((rows, grants))
         })
         .await
         .map_err(|e| page_err(&state, e.into()))?;
+    let (rows, grants) = rows;
     let lines: Vec<InboxLine> = rows
         .into_iter()
         .map(|(m, receipt_no)| InboxLine {
@@ -414,5 +416,6 @@ async fn inbox_page(
         .collect();
     let mut ctx = tera::Context::new();
     ctx.insert("messages", &lines);
+    ctx.insert("grants", &grants);
     form_page(&state, &req, "cases/inbox.html", &mut ctx, StatusCode::OK)
 }

@@ -426,6 +426,9 @@ pub async fn sweep_loop(state: actix_web::web::Data<AppState>, every: std::time:
             Ok(n) => tracing::info!(parts = n, "outstanding smart-approval decisions carried out"),
             Err(e) => tracing::warn!(error = %e, "smart-approval sweep failed"),
         }
+        if let Err(e) = crate::web::smart::benefits::run(&state).await {
+            tracing::warn!(error = %e, "免申即享 run failed");
+        }
     }
 }
 

@@ -379,6 +379,17 @@ async fn policy_page(
     ctx.insert("p", &view(&record, state.today()));
     ctx.insert("versions", &version_views(&versions));
     ctx.insert("editor", &editor);
+    ctx.insert("no_application", &record.content.no_application);
+    let reached = if record.content.no_application {
+        state
+            .db
+            .run(move |c| crate::store::benefits::reached(c, pid))
+            .await
+            .map_err(|e| page_err(&state, ApiError::from(e)))?
+    } else {
+        0
+    };
+    ctx.insert("reached", &reached);
     state.render("policies/policy.html", &ctx)
 }
 
@@ -454,6 +465,8 @@ pub struct PolicyForm {
     guide_deadline: String,
     guide_contact: String,
     attachments: String,
+    /// The 免申即享 checkbox: "true" when ticked, absent otherwise.
+    no_application: String,
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -514,6 +527,7 @@ impl PolicyForm {
                 .into_iter()
                 .map(|name| Attachment { name })
                 .collect(),
+            no_application: self.no_application == "true",
         })
     }
 
@@ -553,6 +567,11 @@ impl PolicyForm {
                 .map(|a| a.name.as_str())
                 .collect::<Vec<_>>()
                 .join("\n"),
+            no_application: if p.no_application {
+                "true".into()
+            } else {
+                String::new()
+            },
         }
     }
 }

@@ -2,4 +2,5 @@
 //! their explanations, and the audit of registry lookups.
 
 pub mod api;
+pub mod benefits;
 pub mod service;

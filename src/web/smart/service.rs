@@ -86,6 +86,11 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// Whether the rules decided any part (approve or deny) for the system to carry out.
+    pub fn decides_any(&self) -> bool {
+        self.decisions.iter().any(|(_, d)| d.outcome != Outcome::Manual)
+    }
+
     /// The rows to write once the case and its parts have ids.
     pub fn rows(
         &self,
