@@ -249,7 +249,10 @@ async fn run(label: &str, database_url: Option<String>) {
         .json()
         .await
         .expect("json");
-    let receipt = mine["items"][0]["receipt_no"].as_str().expect("a case").to_owned();
+    let receipt = mine["items"][0]["receipt_no"]
+        .as_str()
+        .expect("a case")
+        .to_owned();
     let case: Value = client
         .get(format!("{base}/api/v1/applications/{receipt}"))
         .bearer_auth(&lin.token)

@@ -13,6 +13,7 @@ pub mod load;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use futures_util::future::join_all;
 use sha2::{Digest, Sha256};
 
 use crate::auth::{PiiKind, Vault};
@@ -93,30 +94,54 @@ impl Registries {
 
     /// Looks `key` up in `registry`.
     pub async fn lookup(&self, vault: &Vault, registry: Registry, key: &str) -> Lookup {
+        let mut all = self.lookup_all(vault, &[(registry, key.to_owned())]).await;
+        all.pop().unwrap_or_else(|| Lookup {
+            registry,
+            key: key.to_owned(),
+            answer: Answer::Unavailable {
+                reason: "查询未返回结果".into(),
+            },
+            key_digest: key_hash(vault, registry, key),
+            answer_digest: answer_digest(&Answer::NotFound),
+            elapsed_ms: 0,
+        })
+    }
+
+    /// Looks every (registry, key) up, in one database query for the local registries and
+    /// all at the same time for the data-exchange platform; one lookup per pair, in order.
+    pub async fn lookup_all(&self, vault: &Vault, wanted: &[(Registry, String)]) -> Vec<Lookup> {
         let started = Instant::now();
-        let key = key.trim().to_uppercase();
-        let answer = match self {
-            Self::Local { db, vault } => local_lookup(db, vault, registry, &key).await,
-            Self::Http(h) => h.lookup(registry, &key).await,
+        let keys: Vec<(Registry, String)> = wanted
+            .iter()
+            .map(|(r, k)| (*r, k.trim().to_uppercase()))
+            .collect();
+        let answers = match self {
+            Self::Local { db, vault } => local_lookups(db, vault, &keys).await,
+            Self::Http(h) => join_all(keys.iter().map(|(r, k)| h.lookup(*r, k))).await,
         };
         let elapsed_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let lookup = Lookup {
-            registry,
-            key_digest: key_hash(vault, registry, &key),
-            answer_digest: answer_digest(&answer),
-            key,
-            answer,
-            elapsed_ms,
-        };
-        tracing::info!(
-            registry = %registry,
-            adapter = self.adapter(),
-            key = %&lookup.key_digest[..12],
-            outcome = outcome(&lookup.answer),
-            elapsed_ms,
-            "registry lookup"
-        );
-        lookup
+        keys.into_iter()
+            .zip(answers)
+            .map(|((registry, key), answer)| {
+                let lookup = Lookup {
+                    registry,
+                    key_digest: key_hash(vault, registry, &key),
+                    answer_digest: answer_digest(&answer),
+                    key,
+                    answer,
+                    elapsed_ms,
+                };
+                tracing::info!(
+                    registry = %registry,
+                    adapter = self.adapter(),
+                    key = %&lookup.key_digest[..12],
+                    outcome = outcome(&lookup.answer),
+                    elapsed_ms,
+                    "registry lookup"
+                );
+                lookup
+            })
+            .collect()
     }
 }
 
@@ -128,27 +153,43 @@ pub fn key_hash(vault: &Vault, registry: Registry, key: &str) -> String {
     )
 }
 
-async fn local_lookup(db: &Db, vault: &Vault, registry: Registry, key: &str) -> Answer {
-    let hash = key_hash(vault, registry, key);
-    let code = registry.code();
+async fn local_lookups(db: &Db, vault: &Vault, keys: &[(Registry, String)]) -> Vec<Answer> {
+    let wanted: Vec<(String, String)> = keys
+        .iter()
+        .map(|(r, k)| (r.code().to_owned(), key_hash(vault, *r, k)))
+        .collect();
+    let query = wanted.clone();
     let found = db
-        .run(move |c| crate::store::registries::record(c, code, &hash))
+        .run(move |c| crate::store::registries::records(c, &query))
         .await;
-    match found {
-        Ok(None) => Answer::NotFound,
-        Ok(Some(sealed)) => match vault
-            .decrypt(PiiKind::Registry, &sealed)
-            .map_err(|e| e.to_string())
-            .and_then(|plain| {
-                serde_json::from_str::<BTreeMap<String, String>>(&plain).map_err(|e| e.to_string())
-            }) {
-            Ok(attributes) => Answer::Found { attributes },
-            Err(e) => Answer::Unavailable {
-                reason: format!("本地库记录无法读取：{e}"),
-            },
-        },
-        Err(e) => Answer::Unavailable {
-            reason: format!("本地库查询失败：{e}"),
-        },
-    }
+    let found = match found {
+        Ok(rows) => rows,
+        Err(e) => {
+            return keys
+                .iter()
+                .map(|_| Answer::Unavailable {
+                    reason: format!("本地库查询失败：{e}"),
+                })
+                .collect()
+        }
+    };
+    wanted
+        .iter()
+        .map(|(registry, hash)| {
+            let Some((.., sealed)) = found.iter().find(|(r, h, _)| r == registry && h == hash) else {
+                return Answer::NotFound;
+            };
+            match vault
+                .decrypt(PiiKind::Registry, sealed)
+                .map_err(|e| e.to_string())
+                .and_then(|plain| {
+                    serde_json::from_str::<BTreeMap<String, String>>(&plain).map_err(|e| e.to_string())
+                }) {
+                Ok(attributes) => Answer::Found { attributes },
+                Err(e) => Answer::Unavailable {
+                    reason: format!("本地库记录无法读取：{e}"),
+                },
+            }
+        })
+        .collect()
 }

@@ -36,13 +36,27 @@ pub fn upsert_records(conn: &mut DbConn, rows: &[NewRecord]) -> Result<usize, Db
     Ok(written)
 }
 
-/// The sealed record of `key_hash` in `registry`.
-pub fn record(conn: &mut DbConn, registry: &str, key_hash: &str) -> Result<Option<String>, DbError> {
-    Ok(registry_records::table
-        .find((registry, key_hash))
-        .select(registry_records::record_enc)
-        .first(conn)
-        .optional()?)
+/// The sealed records of several (registry, key hash) pairs in one query.
+pub fn records(
+    conn: &mut DbConn,
+    wanted: &[(String, String)],
+) -> Result<Vec<(String, String, String)>, DbError> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hashes: Vec<&str> = wanted.iter().map(|(_, h)| h.as_str()).collect();
+    let rows: Vec<(String, String, String)> = registry_records::table
+        .filter(registry_records::key_hash.eq_any(hashes))
+        .select((
+            registry_records::registry,
+            registry_records::key_hash,
+            registry_records::record_enc,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(r, h, _)| wanted.iter().any(|(wr, wh)| wr == r && wh == h))
+        .collect())
 }
 
 /// How many records each registry holds.
@@ -115,15 +129,9 @@ pub struct DecisionRow {
     pub evaluated_at: NaiveDateTime,
 }
 
-/// Records the decisions of a case's evaluation; a part already evaluated keeps its first
-/// decision (an evaluation is run once per case, a repeated run changes nothing).
+/// Records the decisions of a newly filed case's evaluation, in one statement.
 pub fn record_decisions(conn: &mut DbConn, rows: &[DecisionRow]) -> Result<(), DbError> {
-    for row in rows {
-        each_backend!(conn, |c| diesel::insert_into(smart_decisions::table)
-            .values(row.clone())
-            .on_conflict_do_nothing()
-            .execute(c))?;
-    }
+    insert_chunks!(conn, smart_decisions::table, rows, 100);
     Ok(())
 }
 

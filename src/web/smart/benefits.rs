@@ -38,11 +38,14 @@ pub async fn run(state: &AppState) -> Result<usize, ApiError> {
     let adapter = state.registries.adapter();
     let mut grants = Vec::new();
     let mut audit = Vec::new();
-    for (account, uscc) in enterprises {
-        let lookup = state
-            .registries
-            .lookup(&state.vault, Registry::Enterprise, &uscc)
-            .await;
+    // Every enterprise in one round: one query of the local registry, or all requests to
+    // the platform at once.
+    let wanted: Vec<(Registry, String)> = enterprises
+        .iter()
+        .map(|(_, uscc)| (Registry::Enterprise, uscc.clone()))
+        .collect();
+    let lookups = state.registries.lookup_all(&state.vault, &wanted).await;
+    for ((account, _), lookup) in enterprises.into_iter().zip(lookups) {
         audit.push(lookup.audit(adapter, AUDIT_CASE, Some(account), now));
         let Answer::Found { attributes } = &lookup.answer else {
             continue;

@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures_util::future::join_all;
 use serde::Serialize;
 
 use crate::rules::{Answer, Decision, Facts, Outcome, Registry};
@@ -170,12 +169,8 @@ pub async fn evaluate(
             })
         })
         .collect();
-    let lookups = join_all(
-        wanted
-            .iter()
-            .map(|(registry, key)| state.registries.lookup(&state.vault, *registry, key)),
-    )
-    .await;
+    let wanted: Vec<(Registry, String)> = wanted.into_iter().collect();
+    let lookups = state.registries.lookup_all(&state.vault, &wanted).await;
     let answers: BTreeMap<(Registry, String), Answer> = lookups
         .iter()
         .map(|l| ((l.registry, l.key.clone()), l.answer.clone()))
