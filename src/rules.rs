@@ -214,6 +214,22 @@ impl fmt::Display for Registry {
     }
 }
 
+/// The registry that provides a material the centre obtains itself (共享获取) and the form
+/// field holding the key to look it up by; none for a material no registry here holds.
+pub fn registry_of_material(code: &str) -> Option<(Registry, &'static str)> {
+    Some(match code {
+        "id-card" | "household-register" => (Registry::Household, "id_number"),
+        "marriage-certificate" => (Registry::Marriage, "id_number"),
+        "property-certificate" => (Registry::RealEstate, "id_number"),
+        "disability-certificate" => (Registry::Disability, "id_number"),
+        "birth-medical-certificate" => (Registry::Birth, "mother_id_number"),
+        "business-license" => (Registry::Enterprise, "uscc"),
+        "social-security-card" | "social-insurance-record" => (Registry::SocialInsurance, "id_number"),
+        "hardship-status-proof" => (Registry::Assistance, "id_number"),
+        _ => return None,
+    })
+}
+
 /// Where an input's value comes from, written `field:<key>`, `account:<attribute>` or
 /// `registry:<registry>.<attribute>` in the table.
 #[derive(Clone, Debug, PartialEq, Eq)]

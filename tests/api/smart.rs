@@ -176,6 +176,35 @@ on_both!(
                 "{item}: {d}"
             );
         }
+        // The materials the registries provide were fetched, not asked for, with their source.
+        let shared = case["shared_materials"].as_array().expect("shared materials");
+        let id_card = shared
+            .iter()
+            .find(|m| m["code"] == "id-card")
+            .unwrap_or_else(|| panic!("the ID card comes from the household register: {shared:?}"));
+        assert_eq!(
+            (id_card["source"].clone(), id_card["status"].clone()),
+            (json!("户籍人口信息"), json!("已核验获取")),
+            "{id_card}"
+        );
+        assert_eq!(id_card["answer_digest"].as_str().map(str::len), Some(64));
+        let (_, receipt_page) = {
+            let (client, _) = crate::helpers::page_login(&app, LIN_PHONE, PASSWORD).await;
+            let page = client
+                .get(format!("{}/applications/{receipt}", app.address))
+                .send()
+                .await
+                .expect("receipt page")
+                .text()
+                .await
+                .expect("text");
+            ((), page)
+        };
+        assert!(
+            receipt_page.contains("无需提交的材料") && receipt_page.contains("来源：户籍人口信息"),
+            "the applicant sees where the material came from"
+        );
+
         // Parts without rules, and rules that need a person, are the window's and departments'.
         assert_eq!(part(&case, "GA-001")["status"], "pending");
         assert!(part(&case, "GA-001")["smart_decision"].is_null());
@@ -444,8 +473,9 @@ mod the_http_adapter_decides_from_the_exchange_platform_and_retries_a_failed_req
         for item in ["WJ-001", "WJ-012", "YB-006"] {
             assert_eq!(part(&case, item)["status"], "approved", "{item}: {case}");
         }
-        // Three distinct lookups, one of which was answered 503 first and tried again.
-        assert_eq!(seen.load(Ordering::SeqCst), 4);
+        // Four distinct lookups (户籍, 出生, 社保 for the rules; 婚姻 for the marriage
+        // certificate the centre fetches), one of which was answered 503 first and tried again.
+        assert_eq!(seen.load(Ordering::SeqCst), 5);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

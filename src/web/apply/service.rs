@@ -1001,6 +1001,8 @@ pub struct CaseView {
     pub data: FormData,
     pub fields: Vec<ShownField>,
     pub materials: Vec<ShownMaterial>,
+    /// Materials the centre obtained from the registries (共享获取) instead of asking.
+    pub shared_materials: Vec<crate::web::smart::service::SharedMaterial>,
     pub sub_cases: Vec<ShownPart>,
     /// Set when the case was filed by an agent (代办) for the applicant in the form.
     pub agency: Option<Agency>,
@@ -1112,6 +1114,10 @@ pub async fn case_view(
                 .map(|i| smart.swap_remove(i)),
         });
     }
+    let visible_items: Vec<&str> = visible_subs.iter().map(|s| s.item_code.as_str()).collect();
+    let shared_materials =
+        crate::web::smart::service::shared_materials(state, &case.receipt_no, catalogue, &visible_items)
+            .await?;
     let case_id = case.id;
     let uploads = state.db.run(move |c| store::case_uploads(c, case_id)).await?;
     let visible_materials: Vec<String> = parts.iter().flat_map(|p| p.materials.clone()).collect();
@@ -1190,6 +1196,7 @@ pub async fn case_view(
         answers: serde_json::from_str(&case.answers).map_err(json_err)?,
         data,
         materials,
+        shared_materials,
         sub_cases: parts,
     })
 }

@@ -30,6 +30,75 @@ pub struct PartDecision {
     pub evaluated_at: chrono::NaiveDateTime,
 }
 
+/// A material the centre obtained from a registry (共享获取) instead of asking for it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SharedMaterial {
+    pub code: String,
+    pub name: String,
+    /// The registry it came from, by name.
+    pub source: &'static str,
+    /// found, not_found or unavailable.
+    pub outcome: String,
+    /// In words: 已核验获取, 未查到记录（由工作人员核实）, 暂时无法获取（由工作人员核实）.
+    pub status: &'static str,
+    /// The SHA-256 of the registry's answer, as the audit keeps it.
+    pub answer_digest: String,
+    #[serde(with = "crate::clock::rfc3339")]
+    pub fetched_at: chrono::NaiveDateTime,
+}
+
+/// The shared materials of the given items of a case, each with the lookup made for it at
+/// filing; a material without one (filed before materials were fetched, or no key in the
+/// form) is not listed.
+pub async fn shared_materials(
+    state: &AppState,
+    receipt: &str,
+    catalogue: &crate::catalogue::Catalogue,
+    items: &[&str],
+) -> Result<Vec<SharedMaterial>, ApiError> {
+    let lookup = receipt.to_owned();
+    let audit = state.db.run(move |c| store::lookups_of(c, &lookup)).await?;
+    let mut out: Vec<SharedMaterial> = Vec::new();
+    for item in items {
+        let Some(def) = catalogue.items.get(*item) else {
+            continue;
+        };
+        for m in def
+            .materials
+            .iter()
+            .filter(|m| m.source == crate::catalogue::MaterialUse::SHARED)
+        {
+            let Some((registry, _)) = crate::rules::registry_of_material(&m.code) else {
+                continue;
+            };
+            if out.iter().any(|s| s.code == m.code) {
+                continue;
+            }
+            let Some(row) = audit.iter().find(|a| a.registry == registry.code()) else {
+                continue;
+            };
+            out.push(SharedMaterial {
+                code: m.code.clone(),
+                name: catalogue
+                    .materials
+                    .get(&m.code)
+                    .map(|d| d.name.clone())
+                    .unwrap_or_else(|| m.code.clone()),
+                source: registry.label(),
+                status: match row.outcome.as_str() {
+                    "found" => "已核验获取",
+                    "not_found" => "未查到记录（由工作人员核实）",
+                    _ => "暂时无法获取（由工作人员核实）",
+                },
+                outcome: row.outcome.clone(),
+                answer_digest: row.answer_digest.clone(),
+                fetched_at: row.at,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The decisions kept for a case, in part order.
 pub async fn decisions(state: &AppState, case_id: i64) -> Result<Vec<PartDecision>, ApiError> {
     let rows = state.db.run(move |c| store::decisions_of(c, case_id)).await?;
@@ -151,14 +220,33 @@ pub async fn evaluate(
         .collect();
     let now = state.now();
     let adapter = state.registries.adapter();
-    if todo.is_empty() {
+    // The materials a registry provides (共享获取) are fetched for every part, smart or not:
+    // the lookup is their record, with its source and digest.
+    let shared: BTreeSet<(Registry, String)> = parts
+        .iter()
+        .flat_map(|p| {
+            catalogue
+                .items
+                .get(&p.item)
+                .into_iter()
+                .flat_map(|item| item.materials.iter())
+                .filter(|m| m.source == crate::catalogue::MaterialUse::SHARED)
+                .filter_map(|m| {
+                    let (registry, key_field) = crate::rules::registry_of_material(&m.code)?;
+                    let key = p.data.get(key_field).and_then(text_of)?;
+                    let key = key.trim().to_uppercase();
+                    (!key.is_empty()).then_some((registry, key))
+                })
+        })
+        .collect();
+    if todo.is_empty() && shared.is_empty() {
         return Evaluation {
             at: now,
             adapter,
             ..Evaluation::default()
         };
     }
-    let wanted: BTreeSet<(Registry, String)> = todo
+    let mut wanted: BTreeSet<(Registry, String)> = todo
         .iter()
         .flat_map(|(_, table, fields)| {
             table.lookups().into_iter().filter_map(|(registry, key_field)| {
@@ -169,6 +257,7 @@ pub async fn evaluate(
             })
         })
         .collect();
+    wanted.extend(shared);
     let wanted: Vec<(Registry, String)> = wanted.into_iter().collect();
     let lookups = state.registries.lookup_all(&state.vault, &wanted).await;
     let answers: BTreeMap<(Registry, String), Answer> = lookups
