@@ -467,6 +467,9 @@ mod the_http_adapter_decides_from_the_exchange_platform_and_retries_a_failed_req
             return;
         };
         let (citizen, body) = lin_applies(&app).await;
+        // Showing the form looked the marriage register up too; count the filing alone, whose
+        // first request is answered 503.
+        seen.store(0, Ordering::SeqCst);
         let (status, created) = submit(&app, &citizen, Some("smart-remote"), &body).await;
         assert_eq!(status, 201, "{created}");
         let case = case_of(&app, &citizen, created["receipt_no"].as_str().expect("receipt")).await;
@@ -591,5 +594,63 @@ on_both!(
             inbox.contains("免申即享") && inbox.contains("长乐区小店经济经营者稳岗补贴"),
             "the enterprise is told in its inbox"
         );
+    }
+);
+
+on_both!(
+    the_form_is_prefilled_from_the_registries_where_the_account_does_not_know,
+    |_| {},
+    |app| {
+        let (status, body) = app
+        .post_json(
+            "/api/v1/auth/register",
+            None,
+            json!({"kind": "citizen", "name": "林晓燕", "id_number": LIN_ID, "phone": LIN_PHONE, "password": PASSWORD}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let token = app.login(LIN_PHONE, PASSWORD).await;
+        let (status, form) = app
+            .post_json(
+                "/api/v1/bundles/housing-fund-loan/form",
+                Some(&token),
+                json!({"answers": {}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{form}");
+        let prefill = &form["prefill"];
+        assert_eq!(
+            prefill["marital_status"], "married",
+            "from the marriage register: {prefill}"
+        );
+
+        let (_, form) = app
+            .post_json(
+                "/api/v1/bundles/hukou-transfer/form",
+                Some(&token),
+                json!({"answers": {}}),
+            )
+            .await;
+        assert!(
+            form["sections"].to_string().contains("\"gender\""),
+            "the form asks for the sex"
+        );
+        assert_eq!(
+            form["prefill"]["gender"], "female",
+            "from the ID number: {}",
+            form["prefill"]
+        );
+
+        // Someone the marriage register does not know gets nothing guessed.
+        app.register_citizen().await;
+        let other = app.login(crate::helpers::CITIZEN_PHONE, PASSWORD).await;
+        let (_, form) = app
+            .post_json(
+                "/api/v1/bundles/housing-fund-loan/form",
+                Some(&other),
+                json!({"answers": {}}),
+            )
+            .await;
+        assert!(form["prefill"]["marital_status"].is_null(), "{}", form["prefill"]);
     }
 );

@@ -65,17 +65,23 @@ pub async fn prefill(state: &AppState, account: i64) -> Result<FormData, ApiErro
     let mut data = FormData::new();
     data.insert(holder.name_key.into(), Value::String(holder.name));
     if let Some(id) = holder.id {
-        // A person's birth date is written in their ID number: not asked a second time.
         if !enterprise {
-            let birth = crate::identity::IdNumber::parse(&id, chrono::NaiveDate::MAX)
-                .ok()
-                .and_then(|n| n.birth_date());
-            if let Some(birth) = birth {
+            // A person's birth date and sex are written in their ID number: not asked again.
+            let parsed = crate::identity::IdNumber::parse(&id, chrono::NaiveDate::MAX).ok();
+            if let Some(birth) = parsed.as_ref().and_then(|n| n.birth_date()) {
                 data.insert(
                     "birth_date".into(),
                     Value::String(birth.format("%Y-%m-%d").to_string()),
                 );
             }
+            if let Some(digit) = parsed
+                .as_ref()
+                .and_then(|n| n.as_str().chars().nth(16)?.to_digit(10))
+            {
+                let sex = if digit % 2 == 1 { "male" } else { "female" };
+                data.insert("gender".into(), Value::String(sex.into()));
+            }
+            data.extend(registry_prefill(state, account, &id).await);
         }
         data.insert(holder.id_key.into(), Value::String(id));
     }
@@ -96,6 +102,51 @@ pub async fn prefill(state: &AppState, account: i64) -> Result<FormData, ApiErro
     }
     Ok(data)
 }
+
+/// What the account alone does not know but a registry does (M5): the marriage register's
+/// status and spouse. Looked up (and audited) as the form is shown; a registry that does not
+/// answer prefills nothing and the applicant types it.
+async fn registry_prefill(state: &AppState, account: i64, id: &str) -> FormData {
+    let lookup = state
+        .registries
+        .lookup(&state.vault, crate::rules::Registry::Marriage, id)
+        .await;
+    let audit = lookup.audit(
+        state.registries.adapter(),
+        PREFILL_AUDIT,
+        Some(account),
+        state.now(),
+    );
+    if let Err(e) = state
+        .db
+        .run(move |c| crate::store::registries::record_lookups(c, &[audit]))
+        .await
+    {
+        // Without its audit row the answer is not used.
+        tracing::warn!(error = %e, "a prefill lookup could not be audited; nothing prefilled from it");
+        return FormData::new();
+    }
+    let mut data = FormData::new();
+    if let crate::rules::Answer::Found { attributes } = lookup.answer {
+        let status = match attributes.get("status").map(String::as_str) {
+            Some("未婚") => Some("single"),
+            Some("已婚") => Some("married"),
+            Some("离婚") => Some("divorced"),
+            Some("丧偶") => Some("widowed"),
+            _ => None,
+        };
+        if let Some(status) = status {
+            data.insert("marital_status".into(), Value::String(status.into()));
+        }
+        if let Some(spouse) = attributes.get("spouse_name").filter(|n| !n.trim().is_empty()) {
+            data.insert("spouse_name".into(), Value::String(spouse.clone()));
+        }
+    }
+    data
+}
+
+/// What the audit of a prefill lookup records in place of a receipt number.
+pub const PREFILL_AUDIT: &str = "表单预填";
 
 /// Binds the form's identity fields to the applicant account for the way the application is
 /// filed (`form::filing`): the account's values are written into `data`; the problems are
