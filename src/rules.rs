@@ -676,7 +676,21 @@ pub fn input_type(
     input: &Input,
     field_type: &dyn Fn(&str) -> Option<ValueType>,
 ) -> Result<ValueType, String> {
-    let base = match input.parsed_source()? {
+    match (input.transform, source_type(input, field_type)?) {
+        (None, t) => Ok(t),
+        (Some(_), ValueType::Date) => Ok(ValueType::Number),
+        (Some(t), other) => Err(format!(
+            "input {:?}: {} applies to a date, not to a {} value",
+            input.name,
+            t.label(),
+            other.label()
+        )),
+    }
+}
+
+/// The type of an input's value as its source gives it, before any transform.
+fn source_type(input: &Input, field_type: &dyn Fn(&str) -> Option<ValueType>) -> Result<ValueType, String> {
+    Ok(match input.parsed_source()? {
         Source::Field(key) => field_type(&key).ok_or_else(|| format!("unknown field {key:?}"))?,
         Source::Account(name) => ACCOUNT_ATTRIBUTES
             .iter()
@@ -687,17 +701,7 @@ pub fn input_type(
             .attribute(&attribute)
             .map(|a| a.kind)
             .ok_or_else(|| format!("registry {registry} has no attribute {attribute:?}"))?,
-    };
-    match (input.transform, base) {
-        (None, t) => Ok(t),
-        (Some(_), ValueType::Date) => Ok(ValueType::Number),
-        (Some(t), other) => Err(format!(
-            "input {:?}: {} applies to a date, not to a {} value",
-            input.name,
-            t.label(),
-            other.label()
-        )),
-    }
+    })
 }
 
 /// One problem in a table: a message, the rule it is in (from 1) and the text to find its
@@ -1005,13 +1009,8 @@ fn resolve(
     today: NaiveDate,
     field_type: &dyn Fn(&str) -> Option<ValueType>,
 ) -> Value {
-    let Ok(kind) = input_type(
-        &Input {
-            transform: None,
-            ..input.clone()
-        },
-        field_type,
-    ) else {
+    // A table that passed `check` always has a type; one that does not reads as no value.
+    let Ok(kind) = source_type(input, field_type) else {
         return Value::Missing;
     };
     let raw = match input.parsed_source() {

@@ -95,15 +95,18 @@ impl Registries {
     /// Looks `key` up in `registry`.
     pub async fn lookup(&self, vault: &Vault, registry: Registry, key: &str) -> Lookup {
         let mut all = self.lookup_all(vault, &[(registry, key.to_owned())]).await;
-        all.pop().unwrap_or_else(|| Lookup {
-            registry,
-            key: key.to_owned(),
-            answer: Answer::Unavailable {
+        all.pop().unwrap_or_else(|| {
+            let answer = Answer::Unavailable {
                 reason: "查询未返回结果".into(),
-            },
-            key_digest: key_hash(vault, registry, key),
-            answer_digest: answer_digest(&Answer::NotFound),
-            elapsed_ms: 0,
+            };
+            Lookup {
+                registry,
+                key: key.to_owned(),
+                key_digest: key_hash(vault, registry, key),
+                answer_digest: answer_digest(&answer),
+                answer,
+                elapsed_ms: 0,
+            }
         })
     }
 

@@ -31,8 +31,8 @@ async fn smart_app(backend: Backend, tweak: impl FnOnce(&mut onething::config::S
     Some(crate::helpers::spawn_app_at(settings, dir, db, Arc::new(SettableClock::at_beijing(at))).await)
 }
 
-/// 林晓燕's 新生儿出生一件事, filled in as she would: every optional service asked for.
-async fn lin_applies(app: &TestApp) -> (String, Value) {
+/// 林晓燕 registers and signs in; returns her token.
+async fn register_lin(app: &TestApp) -> String {
     let (status, body) = app
         .post_json(
             "/api/v1/auth/register",
@@ -42,6 +42,12 @@ async fn lin_applies(app: &TestApp) -> (String, Value) {
         .await;
     assert_eq!(status, 201, "registration: {body}");
     let token = app.login(LIN_PHONE, PASSWORD).await;
+    token
+}
+
+/// 林晓燕's 新生儿出生一件事, filled in as she would: every optional service asked for.
+async fn lin_applies(app: &TestApp) -> (String, Value) {
+    let token = register_lin(app).await;
     let mut body = complete_application(app, &token, "newborn").await;
     assert_eq!(body["answers"]["mother_maternity"], "yes", "{}", body["answers"]);
     let data = body["data"].as_object_mut().expect("data");
@@ -601,15 +607,7 @@ on_both!(
     the_form_is_prefilled_from_the_registries_where_the_account_does_not_know,
     |_| {},
     |app| {
-        let (status, body) = app
-        .post_json(
-            "/api/v1/auth/register",
-            None,
-            json!({"kind": "citizen", "name": "林晓燕", "id_number": LIN_ID, "phone": LIN_PHONE, "password": PASSWORD}),
-        )
-        .await;
-        assert_eq!(status, 201, "{body}");
-        let token = app.login(LIN_PHONE, PASSWORD).await;
+        let token = register_lin(&app).await;
         let (status, form) = app
             .post_json(
                 "/api/v1/bundles/housing-fund-loan/form",

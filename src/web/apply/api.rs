@@ -66,15 +66,7 @@ async fn merged_form(
     let merged = entry.merged(&body.answers);
     let prefill = match &user.0 {
         Some(u) if matches!(u.role, crate::auth::Role::Citizen | crate::auth::Role::Enterprise) => {
-            let all = apply::prefill(&state, u.id).await?;
-            let keys: Vec<&str> = merged
-                .sections
-                .iter()
-                .flat_map(|s| s.fields.iter().map(|f| f.key.as_str()))
-                .collect();
-            all.into_iter()
-                .filter(|(k, _)| keys.contains(&k.as_str()))
-                .collect()
+            apply::prefill(&state, u.id, &merged).await?
         }
         _ => Default::default(),
     };

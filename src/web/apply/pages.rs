@@ -297,7 +297,7 @@ async fn form_ctx(
             .iter()
             .find_map(|k| errors.get(k).cloned())
     };
-    let prefill = apply::prefill(state, c.filer.applicant)
+    let prefill = apply::prefill(state, c.filer.applicant, merged)
         .await
         .map_err(|e| page_err(state, e))?;
     if c.filer.applicant != user.id && !prefill.is_empty() {

@@ -49,9 +49,16 @@ pub async fn bundle_entry(
         .ok_or_else(|| ApiError::NotFound(format!("未找到编码为 {code} 的一件事套餐")))
 }
 
-/// Values the account already holds, by dictionary key: its identity (as the form's
-/// identity fields must show it) and, for an enterprise, its registration details.
-pub async fn prefill(state: &AppState, account: i64) -> Result<FormData, ApiError> {
+/// What the form asks for that is already known, by dictionary key: the account's identity
+/// (as the form's identity fields must show it), the birth date and sex its ID number
+/// records, an enterprise's registration details, and — only when the form asks for them —
+/// what the registries know and the account does not (M5).
+pub async fn prefill(state: &AppState, account: i64, form: &form::MergedForm) -> Result<FormData, ApiError> {
+    let asked: HashMap<&str, &form::MergedField> = form
+        .sections
+        .iter()
+        .flat_map(|s| s.fields.iter().map(|f| (f.key.as_str(), f)))
+        .collect();
     let id = account;
     let Some(a) = state.db.run(move |c| accounts::get(c, id)).await? else {
         return Ok(FormData::new());
@@ -66,22 +73,28 @@ pub async fn prefill(state: &AppState, account: i64) -> Result<FormData, ApiErro
     data.insert(holder.name_key.into(), Value::String(holder.name));
     if let Some(id) = holder.id {
         if !enterprise {
-            // A person's birth date and sex are written in their ID number: not asked again.
-            let parsed = crate::identity::IdNumber::parse(&id, chrono::NaiveDate::MAX).ok();
-            if let Some(birth) = parsed.as_ref().and_then(|n| n.birth_date()) {
-                data.insert(
-                    "birth_date".into(),
-                    Value::String(birth.format("%Y-%m-%d").to_string()),
-                );
+            if let Ok(number) = crate::identity::IdNumber::parse(&id, chrono::NaiveDate::MAX) {
+                if let Some(birth) = number.birth_date() {
+                    data.insert(
+                        "birth_date".into(),
+                        Value::String(birth.format("%Y-%m-%d").to_string()),
+                    );
+                }
+                let sex = form::sex_of_id(&number);
+                let option = asked
+                    .get("gender")
+                    .and_then(|f| f.options.as_ref())
+                    .and_then(|o| {
+                        o.iter()
+                            .find(|o| crate::catalogue::Sex::of_option(o) == Some(sex))
+                    });
+                if let Some(o) = option {
+                    data.insert("gender".into(), Value::String(o.value.clone()));
+                }
             }
-            if let Some(digit) = parsed
-                .as_ref()
-                .and_then(|n| n.as_str().chars().nth(16)?.to_digit(10))
-            {
-                let sex = if digit % 2 == 1 { "male" } else { "female" };
-                data.insert("gender".into(), Value::String(sex.into()));
+            if asked.contains_key("marital_status") || asked.contains_key("spouse_name") {
+                data.extend(registry_prefill(state, account, &id, &asked).await);
             }
-            data.extend(registry_prefill(state, account, &id).await);
         }
         data.insert(holder.id_key.into(), Value::String(id));
     }
@@ -100,13 +113,19 @@ pub async fn prefill(state: &AppState, account: i64) -> Result<FormData, ApiErro
             }
         }
     }
+    data.retain(|k, _| asked.contains_key(k.as_str()));
     Ok(data)
 }
 
 /// What the account alone does not know but a registry does (M5): the marriage register's
-/// status and spouse. Looked up (and audited) as the form is shown; a registry that does not
-/// answer prefills nothing and the applicant types it.
-async fn registry_prefill(state: &AppState, account: i64, id: &str) -> FormData {
+/// status and spouse. Looked up (and audited) as a form asking for them is shown; a registry
+/// that does not answer prefills nothing and the applicant types it.
+async fn registry_prefill(
+    state: &AppState,
+    account: i64,
+    id: &str,
+    asked: &HashMap<&str, &form::MergedField>,
+) -> FormData {
     let lookup = state
         .registries
         .lookup(&state.vault, crate::rules::Registry::Marriage, id)
@@ -128,15 +147,15 @@ async fn registry_prefill(state: &AppState, account: i64, id: &str) -> FormData 
     }
     let mut data = FormData::new();
     if let crate::rules::Answer::Found { attributes } = lookup.answer {
-        let status = match attributes.get("status").map(String::as_str) {
-            Some("未婚") => Some("single"),
-            Some("已婚") => Some("married"),
-            Some("离婚") => Some("divorced"),
-            Some("丧偶") => Some("widowed"),
-            _ => None,
-        };
-        if let Some(status) = status {
-            data.insert("marital_status".into(), Value::String(status.into()));
+        // The register writes the status as the form's options name it (未婚, 已婚 …).
+        let status = attributes.get("status").and_then(|status| {
+            asked
+                .get("marital_status")
+                .and_then(|f| f.options.as_ref())
+                .and_then(|o| o.iter().find(|o| o.label == *status))
+        });
+        if let Some(o) = status {
+            data.insert("marital_status".into(), Value::String(o.value.clone()));
         }
         if let Some(spouse) = attributes.get("spouse_name").filter(|n| !n.trim().is_empty()) {
             data.insert("spouse_name".into(), Value::String(spouse.clone()));
@@ -1151,7 +1170,19 @@ pub async fn case_view(
         catalogue,
         &visible_subs.iter().map(|s| (*s).clone()).collect::<Vec<_>>(),
     );
-    let mut smart = crate::web::smart::service::decisions(state, case.id).await?;
+    // What the rest of the page needs from the database, in one visit.
+    let (case_id, receipt_no) = (case.id, case.receipt_no.clone());
+    let (uploads, decided, lookups) = state
+        .db
+        .run(move |c| {
+            Ok::<_, crate::db::DbError>((
+                store::case_uploads(c, case_id)?,
+                crate::store::registries::decisions_of(c, case_id)?,
+                crate::store::registries::lookups_of(c, &receipt_no)?,
+            ))
+        })
+        .await?;
+    let mut smart = crate::web::smart::service::decisions(decided)?;
     let mut parts = Vec::new();
     for (s, summary) in visible_subs.iter().zip(summaries) {
         let links: MaterialLinks = serde_json::from_str(&s.materials).map_err(json_err)?;
@@ -1166,11 +1197,7 @@ pub async fn case_view(
         });
     }
     let visible_items: Vec<&str> = visible_subs.iter().map(|s| s.item_code.as_str()).collect();
-    let shared_materials =
-        crate::web::smart::service::shared_materials(state, &case.receipt_no, catalogue, &visible_items)
-            .await?;
-    let case_id = case.id;
-    let uploads = state.db.run(move |c| store::case_uploads(c, case_id)).await?;
+    let shared_materials = crate::web::smart::service::shared_materials(&lookups, catalogue, &visible_items);
     let visible_materials: Vec<String> = parts.iter().flat_map(|p| p.materials.clone()).collect();
     let materials = uploads
         .into_iter()

@@ -48,16 +48,13 @@ pub struct SharedMaterial {
 }
 
 /// The shared materials of the given items of a case, each with the lookup made for it at
-/// filing; a material without one (filed before materials were fetched, or no key in the
-/// form) is not listed.
-pub async fn shared_materials(
-    state: &AppState,
-    receipt: &str,
+/// filing (`audit`, the case's lookups); a material without one (filed before materials were
+/// fetched, or no key in the form) is not listed.
+pub fn shared_materials(
+    audit: &[store::LookupRow],
     catalogue: &crate::catalogue::Catalogue,
     items: &[&str],
-) -> Result<Vec<SharedMaterial>, ApiError> {
-    let lookup = receipt.to_owned();
-    let audit = state.db.run(move |c| store::lookups_of(c, &lookup)).await?;
+) -> Vec<SharedMaterial> {
     let mut out: Vec<SharedMaterial> = Vec::new();
     for item in items {
         let Some(def) = catalogue.items.get(*item) else {
@@ -96,12 +93,11 @@ pub async fn shared_materials(
             });
         }
     }
-    Ok(out)
+    out
 }
 
-/// The decisions kept for a case, in part order.
-pub async fn decisions(state: &AppState, case_id: i64) -> Result<Vec<PartDecision>, ApiError> {
-    let rows = state.db.run(move |c| store::decisions_of(c, case_id)).await?;
+/// The decisions kept for a case (its `smart_decisions` rows), read back.
+pub fn decisions(rows: Vec<DecisionRow>) -> Result<Vec<PartDecision>, ApiError> {
     rows.into_iter()
         .map(|r| {
             let decision: Decision = serde_json::from_str(&r.explanation)
@@ -308,28 +304,29 @@ pub async fn evaluate(
 /// parts it decided.
 pub async fn apply_decisions(state: &AppState, receipt: &str) -> Result<usize, ApiError> {
     let lookup = receipt.to_owned();
-    let Some((row, _, wf)) = state
+    let Some((wf, rows)) = state
         .db
-        .run(move |c| crate::store::cases::load(c, &lookup))
+        .run(move |c| {
+            let Some((row, _, wf)) = crate::store::cases::load(c, &lookup)? else {
+                return Ok::<_, crate::db::DbError>(None);
+            };
+            Ok(Some((wf, store::decisions_of(c, row.id)?)))
+        })
         .await?
     else {
         return Ok(0);
     };
-    let case_id = row.id;
-    let rows = state.db.run(move |c| store::decisions_of(c, case_id)).await?;
+    let made = decisions(rows)?;
     let pending = |part: i64| {
         wf.sub_case(part)
             .is_some_and(|s| s.status == workflow::SubStatus::Pending)
     };
-    let acts: Vec<(i64, Decision)> = rows
-        .iter()
-        .filter(|r| r.outcome != Outcome::Manual.as_str() && pending(r.sub_case_id))
-        .map(|r| {
-            serde_json::from_str(&r.explanation)
-                .map(|d| (r.sub_case_id, d))
-                .map_err(|e| ApiError::failed("read a smart-approval decision", e))
-        })
-        .collect::<Result<_, _>>()?;
+    let automatic = made.iter().filter(|d| d.outcome != Outcome::Manual).count();
+    let acts: Vec<(i64, Decision)> = made
+        .into_iter()
+        .filter(|d| d.outcome != Outcome::Manual && pending(d.sub_case))
+        .map(|d| (d.sub_case, d.decision))
+        .collect();
     if acts.is_empty() {
         return Ok(0);
     }
@@ -342,10 +339,6 @@ pub async fn apply_decisions(state: &AppState, receipt: &str) -> Result<usize, A
         // have nothing left to decide.
         _ => return Ok(0),
     }
-    let automatic = rows
-        .iter()
-        .filter(|r| r.outcome != Outcome::Manual.as_str())
-        .count();
     let everything = automatic == wf.sub_cases.len();
     let total = acts.len();
     let others = wf.sub_cases.len() - automatic;
